@@ -1,0 +1,152 @@
+// Package api is gridmap's HTTP interface: the JSON API under /api/v1, OGC API – Features
+// under /ogc, vector tiles (mounted from package tiles), the health check and the embedded
+// map UI. Handlers return errors; one adapter (Handle) writes them as
+// {"error":{"code","message"}} with the status of the code.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"gridmap/grid"
+	"gridmap/web"
+)
+
+// Options wire the server.
+type Options struct {
+	Store  grid.Store
+	Tiles  http.Handler // serves /tiles/* and /tiles.json; nil: not mounted
+	Web    fs.FS        // the built map UI; nil: a placeholder page
+	Logger *slog.Logger
+}
+
+// Server is the HTTP handler of gridmap.
+type Server struct {
+	store  grid.Store
+	log    *slog.Logger
+	router chi.Router
+}
+
+// New returns the server with every route mounted.
+func New(o Options) *Server {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{store: o.Store, log: log}
+	r := chi.NewRouter()
+	r.Use(middleware.RealIP, s.logRequests, middleware.Recoverer)
+	r.Get("/healthz", s.Handle(s.health))
+	r.Route("/api/v1", func(r chi.Router) {
+		r.NotFound(s.Handle(notFound))
+	})
+	if o.Tiles != nil {
+		r.Mount("/tiles", o.Tiles)
+		r.Get("/tiles.json", o.Tiles.ServeHTTP)
+	}
+	if o.Web != nil {
+		r.Handle("/*", http.FileServerFS(o.Web))
+	} else {
+		r.Get("/", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = w.Write([]byte(web.Placeholder))
+		})
+	}
+	s.router = r
+	return s
+}
+
+// ServeHTTP serves a request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+
+// HandlerFunc is an HTTP handler that returns its error for Handle to write.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// Handle adapts h: a returned error is written as the coded JSON error.
+func (s *Server) Handle(h HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.Error(w, r, err)
+		}
+	}
+}
+
+// statuses maps each error code to its HTTP status.
+var statuses = map[string]int{
+	grid.EINVALID:      http.StatusBadRequest,
+	grid.ENOTFOUND:     http.StatusNotFound,
+	grid.ECONFLICT:     http.StatusConflict,
+	grid.EFORBIDDEN:    http.StatusForbidden,
+	grid.EUNAUTHORIZED: http.StatusUnauthorized,
+	grid.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// StatusOf returns the HTTP status for an error code (500 for an unknown one).
+func StatusOf(code string) int {
+	if st, ok := statuses[code]; ok {
+		return st
+	}
+	return http.StatusInternalServerError
+}
+
+// Error writes err as {"error":{"code","message"}}. Internal errors are logged with their
+// cause and shown as a generic message.
+func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
+	code := grid.ErrorCode(err)
+	if code == grid.EINTERNAL {
+		s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	status := StatusOf(code)
+	var se interface{ HTTPStatus() int }
+	if errors.As(err, &se) {
+		status = se.HTTPStatus()
+	}
+	WriteJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": grid.ErrorMessage(err)}})
+}
+
+// WriteJSON writes v as JSON with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) error {
+	return grid.Errorf(grid.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path)
+}
+
+// health reports whether the database answers: 200 or 503.
+func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
+	if err := s.store.Ping(r.Context()); err != nil {
+		s.log.Warn("health: database unreachable", "err", err)
+		WriteJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "database": "unreachable"})
+		return nil
+	}
+	body := map[string]any{"status": "ok", "database": "ok"}
+	if v, at, err := s.store.DataVersion(r.Context()); err == nil {
+		body["data_version"] = v
+		body["data_changed_at"] = at.UTC().Format(time.RFC3339)
+	}
+	WriteJSON(w, http.StatusOK, body)
+	return nil
+}
+
+// logRequests logs one line per request.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		t0 := time.Now()
+		next.ServeHTTP(ww, r)
+		s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", ww.Status(),
+			"bytes", ww.BytesWritten(), "ms", float64(time.Since(t0).Microseconds())/1000)
+	})
+}

@@ -1,0 +1,180 @@
+// Command gridmap serves a city's grid management on a map: it runs (or connects to) PostGIS,
+// loads the demo city or real data, and serves the API, vector tiles and the map UI.
+//
+// Run `gridmap help` for the commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"gridmap/grid"
+	"gridmap/grid/postgis"
+	"gridmap/internal/pgcluster"
+)
+
+const usage = `gridmap — a city's grid management on a map
+
+Usage:
+  gridmap serve    [--addr 127.0.0.1:8080] [--data-dir ./data] [--demo] [--demo-scale N]
+  gridmap migrate  [--data-dir ./data]
+  gridmap demo     [--scale N] [--seed S] [--reset] [--data-dir ./data]
+  gridmap import grids --level N [--name-prop P] [--city NAME] [--admin-code CODE] [--skip-invalid] FILE.geojson...
+  gridmap import buildings [--skip-invalid] [--dwelling-m2 90] [--storey-m 3] FILE.geojson...
+  gridmap export grids [--level N] [--parent CODE]  > grids.geojson
+  gridmap export buildings [--grid CODE]            > buildings.geojson
+  gridmap coverage [--grid CODE] [--json]
+  gridmap help
+
+Database: with DATABASE_URL set, gridmap uses that PostgreSQL/PostGIS server. Without it,
+gridmap runs its own private PostgreSQL cluster under --data-dir (created on first use,
+stopped when gridmap stops).
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes one command and returns the process exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel()}))
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmds := map[string]func(context.Context, *env, []string) error{
+		"serve":    cmdServe,
+		"migrate":  cmdMigrate,
+		"demo":     cmdDemo,
+		"import":   cmdImport,
+		"export":   cmdExport,
+		"coverage": cmdCoverage,
+	}
+	name := args[0]
+	if name == "help" || name == "-h" || name == "--help" {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	cmd, ok := cmds[name]
+	if !ok {
+		fmt.Fprintf(stderr, "gridmap: unknown command %q\n\n%s", name, usage)
+		return 2
+	}
+	e := &env{stdout: stdout, stderr: stderr, log: log}
+	err := cmd(ctx, e, args[1:])
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "gridmap %s: %v\n", name, err)
+		return 2
+	case errors.Is(err, pgcluster.ErrMissing):
+		fmt.Fprintln(stderr, "gridmap:", strings.TrimPrefix(err.Error(), pgcluster.ErrMissing.Error()+": "))
+		return 1
+	case errors.Is(err, errReported):
+		return 1
+	}
+	var ge *grid.Error
+	if errors.As(err, &ge) {
+		fmt.Fprintf(stderr, "gridmap %s: %s (%s)\n", name, ge.Message, ge.Code)
+		return 1
+	}
+	fmt.Fprintf(stderr, "gridmap %s: %v\n", name, err)
+	return 1
+}
+
+func logLevel() slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(os.Getenv("GRIDMAP_LOG_LEVEL"))); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}
+
+var (
+	errUsage    = errors.New("usage")
+	errReported = errors.New("already reported")
+)
+
+func usageErr(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))
+}
+
+// env is what every command gets: output streams and the logger.
+type env struct {
+	stdout, stderr io.Writer
+	log            *slog.Logger
+}
+
+// dbFlags are the flags of every command that opens the database.
+type dbFlags struct {
+	dataDir string
+}
+
+func (d *dbFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&d.dataDir, "data-dir", "./data", "directory of the private PostgreSQL cluster (when DATABASE_URL is not set)")
+}
+
+// open connects to DATABASE_URL, or starts the private cluster in the data directory; it
+// migrates the database. close releases both (stopping the cluster when this process started it).
+func (d *dbFlags) open(ctx context.Context, e *env) (s *postgis.Store, close func(), err error) {
+	if url := os.Getenv("DATABASE_URL"); url != "" {
+		s, err := postgis.Open(ctx, url, e.log)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, s.Close, nil
+	}
+	c, err := pgcluster.Start(ctx, pgcluster.Options{Dir: d.dataDir, Logger: e.log})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := c.EnsureDatabase(ctx, "gridmap"); err != nil {
+		c.Stop()
+		return nil, nil, err
+	}
+	s, err = postgis.Open(ctx, c.ConnString("gridmap"), e.log)
+	if err != nil {
+		c.Stop()
+		return nil, nil, err
+	}
+	return s, func() {
+		s.Close()
+		if err := c.Stop(); err != nil {
+			e.log.Error("stopping PostgreSQL", "err", err)
+		}
+	}, nil
+}
+
+// parse parses flags that may come before, between or after positional arguments.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usageErr("%v", err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}

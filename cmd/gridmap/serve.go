@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"gridmap/api"
+	"gridmap/grid/demo"
+	"gridmap/web"
+)
+
+func cmdServe(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var db dbFlags
+	db.register(fs)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	withDemo := fs.Bool("demo", false, "load the demo city when the database is empty")
+	scale := fs.Int("demo-scale", 1, "scale of the demo city loaded by --demo")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	t0 := time.Now()
+	store, closeDB, err := db.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	if *withDemo {
+		empty, err := store.IsEmpty(ctx)
+		if err != nil {
+			return err
+		}
+		if empty {
+			e.log.Info("loading the demo city", "scale", *scale)
+			sum, err := store.LoadDemo(ctx, demo.Options{Scale: *scale, Seed: demo.DefaultSeed}, "gridmap serve --demo",
+				func(line string) { e.log.Info(line) })
+			if err != nil {
+				return err
+			}
+			e.log.Info("demo city loaded", "buildings", sum.Buildings, "households", sum.Households, "seconds", sum.Elapsed.Seconds())
+		}
+	}
+	ui, built := web.Dist()
+	if !built {
+		ui = nil
+		e.log.Warn("the map UI is not built into this binary (make web)")
+	}
+	srv := &http.Server{
+		Handler:           api.New(api.Options{Store: store, Web: ui, Logger: e.log}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	e.log.Info("gridmap serving", "url", "http://"+ln.Addr().String(), "startup_ms", time.Since(t0).Milliseconds())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	e.log.Info("shutting down")
+	shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shut); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func cmdMigrate(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	var db dbFlags
+	db.register(fs)
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	_, closeDB, err := db.open(ctx, e) // opening migrates
+	if err != nil {
+		return err
+	}
+	closeDB()
+	fmt.Fprintln(e.stdout, "migrate: the database schema is up to date")
+	return nil
+}
+
+func cmdDemo(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	var db dbFlags
+	db.register(fs)
+	scale := fs.Int("scale", 1, "copies of the city (100: ~13k grids, ~150k buildings, ~5M households)")
+	seed := fs.Uint64("seed", demo.DefaultSeed, "random seed (same seed, same city)")
+	reset := fs.Bool("reset", false, "empty the database first (the audit log stays)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	o := demo.Options{Scale: *scale, Seed: *seed}
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	store, closeDB, err := db.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	if *reset {
+		if err := store.Reset(ctx, "gridmap demo --reset"); err != nil {
+			return err
+		}
+	}
+	sum, err := store.LoadDemo(ctx, o, "gridmap demo", func(line string) { fmt.Fprintln(e.stderr, line) })
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "demo: scale %d, seed %d: %d/%d/%d grids (levels 1/2/3), %d buildings, %d units, %d households (%d residents), %d workers, %d assignments in %.1fs\n",
+		sum.Scale, sum.Seed, sum.Grids[1], sum.Grids[2], sum.Grids[3], sum.Buildings, sum.Units,
+		sum.Households, sum.Residents, sum.Workers, sum.Assignments, sum.Elapsed.Seconds())
+	return nil
+}

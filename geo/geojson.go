@@ -1,0 +1,226 @@
+package geo
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/paulmach/orb"
+)
+
+// Feature is one GeoJSON feature as read from a stream: its position in the file, its raw
+// geometry member and its properties.
+type Feature struct {
+	Index      int // 0-based position in the FeatureCollection's features array
+	Geometry   json.RawMessage
+	Properties map[string]any
+}
+
+// ErrNotGeoJSON is wrapped by ReadFeatures errors about the document's shape (not valid JSON,
+// not a FeatureCollection or Feature, truncated).
+var ErrNotGeoJSON = errors.New("geo: not a GeoJSON FeatureCollection")
+
+// ReadFeatures streams the features of a GeoJSON FeatureCollection (or of a single Feature) to
+// fn, one at a time, without holding the document in memory. Errors about the document itself
+// (malformed or truncated JSON, wrong top-level type) wrap ErrNotGeoJSON and name the feature
+// index where reading stopped; an error returned by fn stops reading and is returned as is.
+func ReadFeatures(r io.Reader, fn func(Feature) error) error {
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	docErr := func(index int, format string, args ...any) error {
+		msg := fmt.Sprintf(format, args...)
+		if index >= 0 {
+			msg = fmt.Sprintf("feature %d: %s", index, msg)
+		}
+		return fmt.Errorf("%w: %s", ErrNotGeoJSON, msg)
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return docErr(-1, "%v", jsonErr(err))
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return docErr(-1, "document is not a JSON object")
+	}
+	var (
+		docType     string
+		sawFeatures bool
+		single      rawFeature // members of a top-level Feature
+		n           int
+	)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return docErr(-1, "%v", jsonErr(err))
+		}
+		key, _ := tok.(string)
+		switch key {
+		case "type":
+			if err := dec.Decode(&docType); err != nil {
+				return docErr(-1, "member \"type\": %v", jsonErr(err))
+			}
+			if docType != "FeatureCollection" && docType != "Feature" {
+				return docErr(-1, "type is %q, want FeatureCollection or Feature", docType)
+			}
+		case "features":
+			sawFeatures = true
+			tok, err := dec.Token()
+			if err != nil {
+				return docErr(n, "%v", jsonErr(err))
+			}
+			if d, ok := tok.(json.Delim); !ok || d != '[' {
+				return docErr(-1, "member \"features\" is not an array")
+			}
+			for dec.More() {
+				var f rawFeature
+				if err := dec.Decode(&f); err != nil {
+					return docErr(n, "%v", jsonErr(err))
+				}
+				if f.Type != "Feature" {
+					return docErr(n, "type is %q, want Feature", f.Type)
+				}
+				if err := fn(Feature{Index: n, Geometry: f.Geometry, Properties: f.Properties}); err != nil {
+					return err
+				}
+				n++
+			}
+			if _, err := dec.Token(); err != nil { // ']'
+				return docErr(n, "%v", jsonErr(err))
+			}
+		case "geometry":
+			if err := dec.Decode(&single.Geometry); err != nil {
+				return docErr(0, "%v", jsonErr(err))
+			}
+		case "properties":
+			if err := dec.Decode(&single.Properties); err != nil {
+				return docErr(0, "%v", jsonErr(err))
+			}
+		default:
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return docErr(-1, "member %q: %v", key, jsonErr(err))
+			}
+		}
+	}
+	if _, err := dec.Token(); err != nil { // '}'
+		return docErr(n, "%v", jsonErr(err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return docErr(-1, "data after the end of the document")
+	}
+	switch {
+	case docType == "Feature":
+		return fn(Feature{Index: 0, Geometry: single.Geometry, Properties: single.Properties})
+	case docType == "":
+		return docErr(-1, "member \"type\" is missing")
+	case !sawFeatures:
+		return docErr(-1, "member \"features\" is missing")
+	}
+	return nil
+}
+
+type rawFeature struct {
+	Type       string          `json:"type"`
+	Geometry   json.RawMessage `json:"geometry"`
+	Properties map[string]any  `json:"properties"`
+}
+
+func jsonErr(err error) string {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return "unexpected end of file (truncated?)"
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("invalid JSON at byte %d: %v", se.Offset, se)
+	}
+	return err.Error()
+}
+
+// PolygonIssue says why a GeoJSON geometry could not be read as an area.
+type PolygonIssue struct {
+	Reason string
+}
+
+func (e *PolygonIssue) Error() string { return e.Reason }
+
+// ParsePolygonal reads a GeoJSON Polygon or MultiPolygon geometry member strictly: every
+// position finite and inside lon [-180, 180], lat [-90, 90]. Rings that are not closed are
+// closed (fixed reports it); rings with fewer than 4 positions are dropped (fixed reports
+// it). The error is a *PolygonIssue naming the problem: not a polygon, empty, out-of-range
+// coordinates, malformed coordinates.
+func ParsePolygonal(raw json.RawMessage) (mp orb.MultiPolygon, fixed bool, err error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return nil, false, &PolygonIssue{"no geometry (null)"}
+	}
+	var g struct {
+		Type        string          `json:"type"`
+		Coordinates json.RawMessage `json:"coordinates"`
+	}
+	if err := json.Unmarshal(raw, &g); err != nil {
+		return nil, false, &PolygonIssue{"malformed geometry: " + jsonErr(err)}
+	}
+	var polys [][][][]float64
+	switch g.Type {
+	case "Polygon":
+		var p [][][]float64
+		if err := json.Unmarshal(g.Coordinates, &p); err != nil {
+			return nil, false, &PolygonIssue{"malformed Polygon coordinates: " + jsonErr(err)}
+		}
+		polys = [][][][]float64{p}
+	case "MultiPolygon":
+		if err := json.Unmarshal(g.Coordinates, &polys); err != nil {
+			return nil, false, &PolygonIssue{"malformed MultiPolygon coordinates: " + jsonErr(err)}
+		}
+	case "":
+		return nil, false, &PolygonIssue{"geometry has no type"}
+	default:
+		return nil, false, &PolygonIssue{fmt.Sprintf("not a polygon (%s)", g.Type)}
+	}
+	for _, p := range polys {
+		var poly orb.Polygon
+		for ri, r := range p {
+			ring := make(orb.Ring, 0, len(r)+1)
+			for _, pos := range r {
+				if len(pos) < 2 {
+					return nil, false, &PolygonIssue{"a position has fewer than 2 numbers"}
+				}
+				if err := CheckLonLat(pos[0], pos[1]); err != nil {
+					return nil, false, &PolygonIssue{"coordinates out of range: " + err.Error()}
+				}
+				ring = append(ring, orb.Point{pos[0], pos[1]})
+			}
+			if len(ring) > 0 && ring[0] != ring[len(ring)-1] {
+				ring = append(ring, ring[0])
+				fixed = true
+			}
+			if distinct(ring) < 3 {
+				if len(ring) > 0 {
+					fixed = true
+				}
+				if ri == 0 {
+					break // no exterior ring: the polygon has no area
+				}
+				continue
+			}
+			poly = append(poly, ring)
+		}
+		if len(poly) > 0 {
+			mp = append(mp, poly)
+		}
+	}
+	if len(mp) == 0 {
+		return nil, false, &PolygonIssue{"empty polygon (no ring with 3 distinct positions)"}
+	}
+	return mp, fixed, nil
+}
+
+// distinct counts the distinct positions of a ring (closing position excluded).
+func distinct(r orb.Ring) int {
+	seen := make(map[orb.Point]struct{}, len(r))
+	for _, p := range r {
+		seen[p] = struct{}{}
+	}
+	return len(seen)
+}

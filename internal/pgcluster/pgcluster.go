@@ -1,0 +1,437 @@
+// Package pgcluster runs a private PostgreSQL cluster in a directory: gridmap's embedded
+// default and the test helper's throwaway database server. The cluster listens only on a Unix
+// socket, is created with initdb on first use, reuses a server already running on the same
+// directory, recovers from a stale postmaster.pid, and runs as the postgres OS user when the
+// caller is root (initdb refuses root).
+package pgcluster
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Binaries locates one PostgreSQL installation.
+type Binaries struct {
+	BinDir   string // holds initdb and postgres
+	ShareDir string // holds extension/*.control
+	Version  int    // major version
+}
+
+// ErrMissing is wrapped by Find's errors when PostgreSQL or PostGIS is not installed.
+var ErrMissing = errors.New("pgcluster: missing software")
+
+// Find locates the PostgreSQL server binaries (pg_config --bindir, else the newest
+// /usr/lib/postgresql/*/bin) and checks that PostGIS is installed for that version. Its
+// errors are one line naming the Debian package to install, and wrap ErrMissing.
+func Find() (Binaries, error) {
+	var cands []Binaries
+	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
+		if b, ok := probe(strings.TrimSpace(string(out))); ok {
+			cands = append(cands, b)
+		}
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(dirs, func(i, j int) bool { return version(dirs[i]) > version(dirs[j]) })
+	for _, d := range dirs {
+		if b, ok := probe(d); ok {
+			cands = append(cands, b)
+		}
+	}
+	if len(cands) == 0 {
+		return Binaries{}, fmt.Errorf("%w: PostgreSQL server not found (no initdb): install it with `apt-get install postgresql`", ErrMissing)
+	}
+	for _, b := range cands {
+		if _, err := os.Stat(filepath.Join(b.ShareDir, "extension", "postgis.control")); err == nil {
+			return b, nil
+		}
+	}
+	b := cands[0]
+	return Binaries{}, fmt.Errorf("%w: PostGIS not found for PostgreSQL %d: install it with `apt-get install postgresql-%d-postgis-3`", ErrMissing, b.Version, b.Version)
+}
+
+func probe(bindir string) (Binaries, bool) {
+	for _, exe := range []string{"initdb", "postgres", "pg_ctl"} {
+		if st, err := os.Stat(filepath.Join(bindir, exe)); err != nil || st.IsDir() {
+			return Binaries{}, false
+		}
+	}
+	b := Binaries{BinDir: bindir, Version: version(bindir)}
+	if out, err := exec.Command(filepath.Join(bindir, "pg_config"), "--sharedir").Output(); err == nil {
+		b.ShareDir = strings.TrimSpace(string(out))
+	} else if b.Version > 0 {
+		b.ShareDir = fmt.Sprintf("/usr/share/postgresql/%d", b.Version)
+	}
+	if b.Version == 0 {
+		if out, err := exec.Command(filepath.Join(bindir, "postgres"), "--version").Output(); err == nil {
+			f := strings.Fields(string(out))
+			if len(f) > 0 {
+				b.Version, _ = strconv.Atoi(strings.SplitN(f[len(f)-1], ".", 2)[0])
+			}
+		}
+	}
+	return b, true
+}
+
+// version reads the major version from a /usr/lib/postgresql/<v>/bin path (0 when absent).
+func version(bindir string) int {
+	v, _ := strconv.Atoi(filepath.Base(filepath.Dir(bindir)))
+	return v
+}
+
+// Options configure a cluster.
+type Options struct {
+	// Dir holds the cluster (Dir/pg) and its log (Dir/pg/postgres.log).
+	Dir string
+	// Settings are extra server settings (postgres -c name=value), applied after the defaults.
+	Settings map[string]string
+	Logger   *slog.Logger
+}
+
+// Cluster is a running private PostgreSQL server.
+type Cluster struct {
+	bin     Binaries
+	pgdata  string
+	sockDir string
+	port    int
+	cmd     *exec.Cmd // nil when the server was already running (not ours to stop)
+	exited  chan struct{}
+	log     *slog.Logger
+}
+
+const superuser = "postgres"
+
+// defaults suit a single-user application server and bulk loads on a small machine.
+var defaults = map[string]string{
+	"listen_addresses":     "",
+	"shared_buffers":       "256MB",
+	"work_mem":             "32MB",
+	"maintenance_work_mem": "512MB",
+	"max_wal_size":         "4GB",
+	"wal_level":            "minimal",
+	"max_wal_senders":      "0",
+	"jit":                  "off",
+	"max_connections":      "100",
+	"logging_collector":    "off",
+}
+
+// Start starts (or reuses) the cluster in opts.Dir, creating it with initdb on first use.
+// It returns when the server accepts connections. The errors wrap ErrMissing when PostgreSQL
+// or PostGIS is not installed.
+func Start(ctx context.Context, opts Options) (*Cluster, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	bin, err := Find()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("pgcluster: %w", err)
+	}
+	owner, err := serverUser()
+	if err != nil {
+		return nil, err
+	}
+	if owner.switched {
+		// the postgres user must be able to reach its data directory
+		if st, err := os.Stat(dir); err == nil && st.Mode().Perm()&0o001 == 0 {
+			_ = os.Chmod(dir, st.Mode().Perm()|0o711)
+		}
+		for p := filepath.Dir(dir); p != "/"; p = filepath.Dir(p) {
+			if st, err := os.Stat(p); err == nil && st.Mode().Perm()&0o001 == 0 && st.Sys().(*syscall.Stat_t).Uid != owner.uid {
+				return nil, fmt.Errorf("pgcluster: the postgres OS user cannot reach %s: %s is closed to other users (chmod o+x %s, or choose another --data-dir)", dir, p, p)
+			}
+		}
+	}
+	c := &Cluster{bin: bin, pgdata: filepath.Join(dir, "pg"), port: 5432, log: log}
+
+	if running, sock, port := c.running(); running {
+		c.sockDir, c.port = sock, port
+		log.Info("reusing running PostgreSQL", "pgdata", c.pgdata, "socket", sock)
+		return c, c.waitReady(ctx)
+	}
+	if err := c.initdb(ctx, owner); err != nil {
+		return nil, err
+	}
+	c.sockDir = socketDir(dir)
+	if err := os.MkdirAll(c.sockDir, 0o755); err != nil {
+		return nil, fmt.Errorf("pgcluster: socket directory: %w", err)
+	}
+	if err := owner.chown(c.sockDir); err != nil {
+		return nil, err
+	}
+	if err := c.start(owner, opts.Settings); err != nil {
+		return nil, err
+	}
+	if err := c.waitReady(ctx); err != nil {
+		c.Stop()
+		return nil, err
+	}
+	log.Info("PostgreSQL started", "version", bin.Version, "pgdata", c.pgdata, "socket", c.sockDir)
+	return c, nil
+}
+
+// socketDir keeps the socket path under the kernel's 107-byte limit: inside the data
+// directory when it fits, else a directory in /tmp named after it.
+func socketDir(dir string) string {
+	d := filepath.Join(dir, "run")
+	if len(d)+len("/.s.PGSQL.5432.lock") < 100 {
+		return d
+	}
+	h := sha256.Sum256([]byte(dir))
+	return filepath.Join(os.TempDir(), "gridmap-"+hex.EncodeToString(h[:6]))
+}
+
+// running reports whether a live server owns pgdata, per its postmaster.pid, and where its
+// socket is. A postmaster.pid whose process is gone (a crash) is removed.
+func (c *Cluster) running() (bool, string, int) {
+	pidfile := filepath.Join(c.pgdata, "postmaster.pid")
+	b, err := os.ReadFile(pidfile)
+	if err != nil {
+		return false, "", 0
+	}
+	lines := strings.Split(string(b), "\n")
+	pid, _ := strconv.Atoi(strings.TrimSpace(lines[0]))
+	alive := false
+	if pid > 0 {
+		if err := syscall.Kill(pid, 0); err == nil || errors.Is(err, syscall.EPERM) {
+			cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			alive = strings.Contains(string(cmdline), "postgres")
+		}
+	}
+	if !alive {
+		c.log.Warn("removing stale postmaster.pid (server not running)", "pid", pid)
+		_ = os.Remove(pidfile)
+		return false, "", 0
+	}
+	if len(lines) < 5 {
+		return false, "", 0
+	}
+	port, _ := strconv.Atoi(strings.TrimSpace(lines[3]))
+	return true, strings.TrimSpace(lines[4]), port
+}
+
+func (c *Cluster) initdb(ctx context.Context, owner osUser) error {
+	if _, err := os.Stat(filepath.Join(c.pgdata, "PG_VERSION")); err == nil {
+		return nil
+	}
+	// A directory without PG_VERSION is the remains of an interrupted initdb.
+	if err := os.RemoveAll(c.pgdata); err != nil {
+		return fmt.Errorf("pgcluster: %w", err)
+	}
+	if err := os.MkdirAll(c.pgdata, 0o700); err != nil {
+		return fmt.Errorf("pgcluster: %w", err)
+	}
+	if err := owner.chown(c.pgdata); err != nil {
+		return err
+	}
+	c.log.Info("creating PostgreSQL cluster (initdb)", "pgdata", c.pgdata)
+	cmd := exec.CommandContext(ctx, filepath.Join(c.bin.BinDir, "initdb"),
+		"-D", c.pgdata, "-U", superuser, "--auth=trust", "--encoding=UTF8", "--no-locale", "--no-sync")
+	owner.apply(cmd)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		_ = os.RemoveAll(c.pgdata)
+		return fmt.Errorf("pgcluster: initdb in %s failed: %v: %s", c.pgdata, err, lastLines(string(out), 5))
+	}
+	return nil
+}
+
+func (c *Cluster) start(owner osUser, extra map[string]string) error {
+	settings := map[string]string{}
+	for k, v := range defaults {
+		settings[k] = v
+	}
+	for k, v := range extra {
+		settings[k] = v
+	}
+	args := []string{"-D", c.pgdata, "-k", c.sockDir, "-p", strconv.Itoa(c.port)}
+	keys := make([]string, 0, len(settings))
+	for k := range settings {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		args = append(args, "-c", k+"="+settings[k])
+	}
+	logf, err := os.OpenFile(filepath.Join(c.pgdata, "postgres.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("pgcluster: log file: %w", err)
+	}
+	cmd := exec.Command(filepath.Join(c.bin.BinDir, "postgres"), args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	owner.apply(cmd)
+	// Own process group: a terminal's Ctrl-C reaches gridmap, which stops the server in order.
+	// Pdeathsig: if gridmap dies without stopping it, the server shuts down by itself.
+	cmd.SysProcAttr.Setpgid = true
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGTERM
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("pgcluster: start postgres: %w", err)
+	}
+	c.cmd = cmd
+	c.exited = make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		logf.Close()
+		close(c.exited)
+	}()
+	return nil
+}
+
+// waitReady polls the server until it accepts a connection (crash recovery may take a while).
+func (c *Cluster) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 120*time.Second)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		conn, err := pgx.Connect(ctx, c.ConnString("postgres"))
+		if err == nil {
+			conn.Close(ctx)
+			return nil
+		}
+		select {
+		case <-c.exitedChan():
+			return fmt.Errorf("pgcluster: postgres exited during start-up: %s", c.logTail(8))
+		case <-ctx.Done():
+			return fmt.Errorf("pgcluster: postgres not ready: %v: %s", err, c.logTail(5))
+		case <-tick.C:
+		}
+	}
+}
+
+func (c *Cluster) exitedChan() <-chan struct{} {
+	if c.exited == nil {
+		return nil
+	}
+	return c.exited
+}
+
+func (c *Cluster) logTail(n int) string {
+	b, _ := os.ReadFile(filepath.Join(c.pgdata, "postgres.log"))
+	return lastLines(string(b), n)
+}
+
+// ConnString returns a libpq connection string for database db over the Unix socket.
+func (c *Cluster) ConnString(db string) string {
+	return fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable", c.sockDir, c.port, superuser, db)
+}
+
+// EnsureDatabase creates database name when it does not exist.
+func (c *Cluster) EnsureDatabase(ctx context.Context, name string) error {
+	conn, err := pgx.Connect(ctx, c.ConnString("postgres"))
+	if err != nil {
+		return fmt.Errorf("pgcluster: %w", err)
+	}
+	defer conn.Close(ctx)
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		return fmt.Errorf("pgcluster: %w", err)
+	}
+	if exists {
+		return nil
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return fmt.Errorf("pgcluster: create database %s: %w", name, err)
+	}
+	return nil
+}
+
+// Stop shuts the server down (fast shutdown: sessions are ended, data is flushed) when this
+// process started it; a server that was already running is left to its owner.
+func (c *Cluster) Stop() error {
+	if c.cmd == nil || c.cmd.Process == nil {
+		return nil
+	}
+	select {
+	case <-c.exited:
+		return nil
+	default:
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-c.exited:
+		c.log.Info("PostgreSQL stopped", "pgdata", c.pgdata)
+		return nil
+	case <-time.After(60 * time.Second):
+		_ = c.cmd.Process.Signal(syscall.SIGQUIT)
+		<-c.exited
+		return errors.New("pgcluster: postgres did not stop in 60s; sent SIGQUIT")
+	}
+}
+
+// Started reports whether this process started the server (and so stops it).
+func (c *Cluster) Started() bool { return c.cmd != nil }
+
+// osUser is who runs the server: the current user, or postgres when that is root.
+type osUser struct {
+	uid, gid uint32
+	switched bool
+}
+
+func serverUser() (osUser, error) {
+	if os.Geteuid() != 0 {
+		return osUser{}, nil
+	}
+	u, err := user.Lookup(superuser)
+	if err != nil {
+		return osUser{}, fmt.Errorf("%w: running as root needs the `postgres` OS user (it comes with `apt-get install postgresql`): %v", ErrMissing, err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return osUser{uid: uint32(uid), gid: uint32(gid), switched: true}, nil
+}
+
+func (u osUser) chown(path string) error {
+	if !u.switched {
+		return nil
+	}
+	if err := os.Chown(path, int(u.uid), int(u.gid)); err != nil {
+		return fmt.Errorf("pgcluster: %w", err)
+	}
+	return nil
+}
+
+func (u osUser) apply(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{}
+	if u.switched {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: u.uid, Gid: u.gid}
+		cmd.Env = append(os.Environ(), "HOME=/var/lib/postgresql", "USER=postgres", "LOGNAME=postgres")
+		cmd.Dir = "/" // the caller's directory may be closed to postgres
+	}
+}
+
+func lastLines(s string, n int) string {
+	var lines []string
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		if t := strings.TrimSpace(sc.Text()); t != "" {
+			lines = append(lines, t)
+		}
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
