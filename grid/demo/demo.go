@@ -324,7 +324,7 @@ func (g *gen) addGrid(level int, parent *int64, code, name string, cells map[cel
 // defects cuts the gap, adds the overlap and picks the straddling blocks; then the level-3
 // outlines are drawn.
 func (g *gen) defects() {
-	for cl := range g.all() {
+	for _, cl := range sortedCells(g.all()) { // in order: the random stream must not follow map order
 		g.kind[cl] = g.blockKind()
 	}
 	d := &g.c.Defects
@@ -338,12 +338,7 @@ func (g *gen) defects() {
 	g.kind[gapCell] = park
 	d.GapGrid = g.c.Grids[g.l3[gapIdx]].Code
 	// Overlap: a grid in the fourth subdistrict reaches one block into its neighbour.
-	a := g.firstL3Under(3, 1)
-	b := a + 1
-	over, ok := g.adjacentCell(a, b)
-	if !ok {
-		panic("demo: no overlap cell")
-	}
+	a, b, over := g.overlapPair()
 	g.l3cells[a][over] = true
 	g.kind[over] = park
 	d.OverlapGrids = [2]string{g.c.Grids[g.l3[a]].Code, g.c.Grids[g.l3[b]].Code}
@@ -367,6 +362,21 @@ func (g *gen) blockKind() blockKind {
 		return midrise
 	}
 	return lowrise
+}
+
+// overlapPair finds, from the first grid of the fourth subdistrict's second community on, two
+// neighbouring grids of one community where a can take a block of b (b keeping others).
+func (g *gen) overlapPair() (a, b int, over cell) {
+	for a = g.firstL3Under(3, 1); a+1 < len(g.l3); a++ {
+		b = a + 1
+		if g.c.Grids[g.l3[a]].Code[:12] != g.c.Grids[g.l3[b]].Code[:12] {
+			continue
+		}
+		if c, ok := g.adjacentCell(a, b); ok {
+			return a, b, c
+		}
+	}
+	panic("demo: no overlap pair")
 }
 
 // firstL3Under returns the level-3 index of the first grid of community b of subdistrict a.
@@ -418,7 +428,19 @@ func (g *gen) adjacentCell(a, b int) (cell, bool) {
 func (g *gen) straddlePairs(n int) [][2]cell {
 	var out [][2]cell
 	used := map[cell]bool{}
-	for j := 2; j < ny && len(out) < n; j += 5 {
+	rows := []int{}
+	for j := 2; j < ny; j += 5 {
+		rows = append(rows, j)
+	}
+	for j := 0; j < ny; j++ {
+		if j%5 != 2 {
+			rows = append(rows, j)
+		}
+	}
+	for _, j := range rows {
+		if len(out) == n {
+			break
+		}
 		for s := 0; s+1 < nx; s++ {
 			i := (s + j*5) % (nx - 1)
 			l, r := cell{i, j}, cell{i + 1, j}
