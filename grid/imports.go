@@ -13,7 +13,9 @@ type Rejection struct {
 	Reason string
 }
 
-func (r Rejection) String() string { return fmt.Sprintf("%s: feature %d: %s", r.File, r.Index, r.Reason) }
+func (r Rejection) String() string {
+	return fmt.Sprintf("%s: feature %d: %s", r.File, r.Index, r.Reason)
+}
 
 // ImportSummary accounts for every input feature of an import: Read = Imported + Repaired +
 // Duplicates + Rejected. Repaired features are imported too, after ST_MakeValid.

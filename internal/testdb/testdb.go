@@ -23,12 +23,12 @@ import (
 )
 
 var (
-	cluster    *pgcluster.Cluster
-	unavail    error // why there is no database
-	mu         sync.Mutex
-	seq        atomic.Int64
-	demoOnce   sync.Once
-	demoErr    error
+	cluster  *pgcluster.Cluster
+	unavail  error // why there is no database
+	mu       sync.Mutex
+	seq      atomic.Int64
+	demoOnce sync.Once
+	demoErr  error
 )
 
 // DemoSeed is the seed of the demo city in NewDemo databases.
