@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/paulmach/orb"
 )
@@ -164,15 +165,17 @@ func ParsePolygonal(raw json.RawMessage) (mp orb.MultiPolygon, fixed bool, err e
 	var polys [][][][]float64
 	switch g.Type {
 	case "Polygon":
-		var p [][][]float64
-		if err := json.Unmarshal(g.Coordinates, &p); err != nil {
-			return nil, false, &PolygonIssue{"malformed Polygon coordinates: " + jsonErr(err)}
+		p, err := parsePositions(g.Coordinates, 3)
+		if err != nil {
+			return nil, false, &PolygonIssue{"malformed Polygon coordinates: " + err.Error()}
 		}
-		polys = [][][][]float64{p}
+		polys = [][][][]float64{p.([][][]float64)}
 	case "MultiPolygon":
-		if err := json.Unmarshal(g.Coordinates, &polys); err != nil {
-			return nil, false, &PolygonIssue{"malformed MultiPolygon coordinates: " + jsonErr(err)}
+		p, err := parsePositions(g.Coordinates, 4)
+		if err != nil {
+			return nil, false, &PolygonIssue{"malformed MultiPolygon coordinates: " + err.Error()}
 		}
+		polys = p.([][][][]float64)
 	case "":
 		return nil, false, &PolygonIssue{"geometry has no type"}
 	default:
@@ -223,4 +226,116 @@ func distinct(r orb.Ring) int {
 		seen[p] = struct{}{}
 	}
 	return len(seen)
+}
+
+// parsePositions reads nested coordinate arrays of the given depth (3: Polygon, 4:
+// MultiPolygon) in one pass over the bytes; reflection-based decoding of [][][]float64 was
+// most of an import's parse time.
+func parsePositions(b []byte, depth int) (any, error) {
+	p := posParser{b: b}
+	v, err := p.array(depth)
+	if err != nil {
+		return nil, err
+	}
+	p.space()
+	if p.i != len(p.b) {
+		return nil, fmt.Errorf("unexpected data at byte %d", p.i)
+	}
+	return v, nil
+}
+
+type posParser struct {
+	b []byte
+	i int
+}
+
+func (p *posParser) space() {
+	for p.i < len(p.b) && (p.b[p.i] == ' ' || p.b[p.i] == '\n' || p.b[p.i] == '\r' || p.b[p.i] == '\t') {
+		p.i++
+	}
+}
+
+// array parses one array of the given depth: 1 is a position (numbers).
+func (p *posParser) array(depth int) (any, error) {
+	p.space()
+	if p.i >= len(p.b) || p.b[p.i] != '[' {
+		return nil, fmt.Errorf("expected an array at byte %d", p.i)
+	}
+	p.i++
+	var (
+		nums  []float64
+		rings [][]float64
+		polys [][][]float64
+		multi [][][][]float64
+	)
+	p.space()
+	if p.i < len(p.b) && p.b[p.i] == ']' {
+		p.i++
+	} else {
+		for {
+			if depth == 1 {
+				n, err := p.number()
+				if err != nil {
+					return nil, err
+				}
+				nums = append(nums, n)
+			} else {
+				v, err := p.array(depth - 1)
+				if err != nil {
+					return nil, err
+				}
+				switch depth {
+				case 2:
+					rings = append(rings, v.([]float64))
+				case 3:
+					polys = append(polys, v.([][]float64))
+				case 4:
+					multi = append(multi, v.([][][]float64))
+				}
+			}
+			p.space()
+			if p.i >= len(p.b) {
+				return nil, errors.New("unexpected end of coordinates")
+			}
+			if p.b[p.i] == ',' {
+				p.i++
+				continue
+			}
+			if p.b[p.i] == ']' {
+				p.i++
+				break
+			}
+			return nil, fmt.Errorf("unexpected %q at byte %d", p.b[p.i], p.i)
+		}
+	}
+	switch depth {
+	case 1:
+		return nums, nil
+	case 2:
+		return rings, nil
+	case 3:
+		return polys, nil
+	}
+	return multi, nil
+}
+
+func (p *posParser) number() (float64, error) {
+	p.space()
+	start := p.i
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		if (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E' {
+			p.i++
+			continue
+		}
+		break
+	}
+	if start == p.i {
+		return 0, fmt.Errorf("expected a number at byte %d", p.i)
+	}
+	f, err := strconv.ParseFloat(string(p.b[start:p.i]), 64)
+	if err != nil {
+		return 0, fmt.Errorf("bad number %q", p.b[start:p.i])
+	}
+	return f, nil
 }
