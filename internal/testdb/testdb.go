@@ -192,3 +192,41 @@ func open(t testing.TB, connString string) *postgis.Store {
 	t.Cleanup(s.Close)
 	return s
 }
+
+// DataDir returns the directory of the real test data (the Taipei files live in
+// DataDir/taipei): $GRIDMAP_TESTDATA, else ../shared/data beside the repository. Missing data
+// fails the test under CI=true and skips it elsewhere with a one-line message.
+func DataDir(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("GRIDMAP_TESTDATA")
+	if dir == "" {
+		if root, err := repoRoot(); err == nil {
+			dir = filepath.Join(root, "..", "shared", "data")
+		}
+	}
+	if st, err := os.Stat(filepath.Join(dir, "taipei")); err != nil || !st.IsDir() {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("testdb: test data not found at %q (set GRIDMAP_TESTDATA)", dir)
+		}
+		t.Skipf("testdb: no test data at %q (set GRIDMAP_TESTDATA); skipping", dir)
+	}
+	return dir
+}
+
+// repoRoot walks up from the working directory to the directory holding go.mod.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("testdb: go.mod not found")
+		}
+		dir = parent
+	}
+}
