@@ -17,7 +17,7 @@ type cacheKey struct {
 type tileBody struct {
 	version int64
 	raw     []byte // the MVT, empty for a tile without features
-	gz      []byte // raw gzipped; nil when the tile is empty
+	gz      []byte // raw gzipped; nil when the tile is empty or not cached
 	etag    string
 	reduced string // how the byte cap reduced it, "" when it did not
 }

@@ -30,7 +30,7 @@ func TestZoomRules(t *testing.T) {
 	// tiles around a unit of a building in the overlapping grid: every layer has something
 	var lon, lat float64
 	if err := e.pool.QueryRow(ctx, `SELECT ST_X(u.geom), ST_Y(u.geom) FROM units u
-		JOIN buildings b ON b.id = u.building_id JOIN tile_grid_stats s ON s.grid_id = b.grid_id
+		JOIN buildings b ON b.id = u.building_id JOIN tile_grids s ON s.grid_id = b.grid_id
 		WHERE s.overlap ORDER BY u.id LIMIT 1`).Scan(&lon, &lat); err != nil {
 		t.Fatal(err)
 	}
@@ -160,21 +160,33 @@ func TestDerivedTablesFindTheDefects(t *testing.T) {
 		[]string{d.GapGrid[:12] + "000"})
 	check("overlaps", codes(`SELECT string_agg(g.code, ',' ORDER BY g.code) FROM tile_coverage c JOIN grids g ON g.id = ANY(c.grid_ids)
 		WHERE c.kind = 'overlap' GROUP BY c.id`), []string{d.OverlapGrids[0] + "," + d.OverlapGrids[1]})
-	check("grids flagged overlap", codes(`SELECT g.code FROM tile_grid_stats s JOIN grids g ON g.id = s.grid_id WHERE s.overlap`),
+	check("grids flagged overlap", codes(`SELECT g.code FROM tile_grids s JOIN grids g ON g.id = s.grid_id WHERE s.overlap`),
 		d.OverlapGrids[:])
-	check("grids flagged gap", codes(`SELECT g.code FROM tile_grid_stats s JOIN grids g ON g.id = s.grid_id WHERE s.gap`),
+	check("grids flagged gap", codes(`SELECT g.code FROM tile_grids s JOIN grids g ON g.id = s.grid_id WHERE s.gap`),
 		[]string{d.GapGrid[:12] + "000"})
-	check("unstaffed grids", codes(`SELECT g.code FROM tile_grid_stats s JOIN grids g ON g.id = s.grid_id WHERE NOT s.staffed`),
+	check("unstaffed grids", codes(`SELECT g.code FROM tile_grids s JOIN grids g ON g.id = s.grid_id WHERE NOT s.staffed`),
 		d.Unstaffed)
 	check("straddling buildings", codes(`SELECT code FROM buildings WHERE straddling`), d.Straddlers)
 
-	// households and workers of every grid equal a direct count over the grids under it
+	// tile_grids mirrors the current grids, buildings their grid's code
 	var wrong int
+	if err := e.pool.QueryRow(ctx, `SELECT
+		(SELECT count(*) FROM grids g FULL JOIN tile_grids s ON s.grid_id = g.id AND g.valid_to IS NULL
+		 WHERE g.valid_to IS NULL AND (s.grid_id IS NULL OR (s.level, s.code, s.name) IS DISTINCT FROM (g.level, g.code, g.name)
+		   OR NOT ST_Equals(s.geom_3857, ST_Transform(g.geom, 3857))))
+		+ (SELECT count(*) FROM buildings b LEFT JOIN grids g ON g.id = b.grid_id WHERE b.grid_code IS DISTINCT FROM g.code)`).Scan(&wrong); err != nil {
+		t.Fatal(err)
+	}
+	if wrong > 0 {
+		t.Errorf("%d grids or buildings whose tile copy differs", wrong)
+	}
+
+	// households and workers of every grid equal a direct count over the grids under it
 	if err := e.pool.QueryRow(ctx, `
 		WITH RECURSIVE sub(root, id) AS (
 			SELECT id, id FROM grids WHERE valid_to IS NULL
 			UNION ALL SELECT sub.root, g.id FROM sub JOIN grids g ON g.parent_id = sub.id)
-		SELECT count(*) FROM tile_grid_stats s JOIN (
+		SELECT count(*) FROM tile_grids s JOIN (
 			SELECT root,
 			       (SELECT coalesce(sum(households), 0) FROM buildings WHERE grid_id IN (SELECT id FROM sub s2 WHERE s2.root = sub.root)) AS hh,
 			       (SELECT count(DISTINCT worker_id) FROM assignments WHERE valid_to IS NULL

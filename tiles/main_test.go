@@ -32,6 +32,7 @@ func newEnv(t *testing.T, o tiles.Options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(s.Close)
 	hs := httptest.NewServer(s)
 	t.Cleanup(hs.Close)
 	return &env{pool: store.Pool(), srv: s, url: hs.URL}

@@ -120,8 +120,12 @@ func (s *Server) query(ctx context.Context, t Tile, p params, ix *densityIndex, 
 	if p.res >= 0 {
 		d = ix.args(p.res, t.Bounds(float64(buffer)/extent))
 	}
+	tolerance := px / 2 * scale
+	if tolerance < 1 {
+		tolerance = 0 // below a metre (z16 on) no outline is that exact: skip the work
+	}
 	err = s.pool.QueryRow(ctx, tileSQL, t.Z, t.X, t.Y, p.level, p.buildings, p.units, p.coverage,
-		px/2*scale, px*scale, d.ids, d.h3, d.households, d.buildings, d.hexes,
+		tolerance, px*scale, d.ids, d.h3, d.households, d.buildings, d.hexes,
 	).Scan(&version, &layers[0], &layers[1], &layers[2], &layers[3], &layers[4])
 	if err != nil {
 		return layers, 0, fmt.Errorf("tiles: tile %s: %w", t, err)

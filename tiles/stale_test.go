@@ -34,6 +34,10 @@ func TestCacheNeverStale(t *testing.T) {
 		t.Fatal(err)
 	}
 	defects := demo.Generate(demo.Options{Scale: 1, Seed: testdb.DemoSeed}, 0, demo.NewIDs()).Defects
+	var gapID int64 // by id: a subtest recodes grids
+	if err := e.pool.QueryRow(ctx, `SELECT id FROM grids WHERE code = $1`, defects.GapGrid).Scan(&gapID); err != nil {
+		t.Fatal(err)
+	}
 
 	for _, c := range []struct {
 		name  string
@@ -47,6 +51,14 @@ func TestCacheNeverStale(t *testing.T) {
 		edit: `UPDATE grids SET name = 'renamed grid' WHERE id = $1`, args: []any{gID},
 		check: func(t *testing.T, before, after mvt.Layers) {
 			wantProp(t, after, "grids", gID, "name", "renamed grid")
+		},
+	}, {
+		name: "grid recoded",
+		tile: centre,
+		edit: `UPDATE grids SET code = left(code, 12) || '999' WHERE id = $1`, args: []any{gID},
+		check: func(t *testing.T, before, after mvt.Layers) {
+			wantProp(t, after, "grids", gID, "code", gCode[:12]+"999")
+			wantProp(t, after, "buildings", bID, "grid_code", gCode[:12]+"999")
 		},
 	}, {
 		name: "grid leaves its staff",
@@ -87,7 +99,7 @@ func TestCacheNeverStale(t *testing.T) {
 		edit: `UPDATE grids g SET geom = ST_Multi(ST_Union(g.geom, (
 				SELECT ST_Difference(p.geom, ST_Union(c.geom)) FROM grids p JOIN grids c ON c.parent_id = p.id
 				WHERE p.id = g.parent_id GROUP BY p.id)))
-			WHERE code = $1 AND valid_to IS NULL`, args: []any{defects.GapGrid},
+			WHERE id = $1`, args: []any{gapID},
 		check: func(t *testing.T, before, after mvt.Layers) {
 			kinds := func(ls mvt.Layers) string {
 				var k []string
@@ -211,7 +223,7 @@ func TestNeverStaleUnderConcurrentWrites(t *testing.T) {
 	tl := cityTile(16, 0.5, 0.5)
 	var gID int64
 	if err := e.pool.QueryRow(context.Background(), `SELECT id FROM grids WHERE level = 3
-		AND geom_3857 && ST_TileEnvelope($1, $2, $3) ORDER BY id LIMIT 1`, tl.Z, tl.X, tl.Y).Scan(&gID); err != nil {
+		AND ST_Transform(geom, 3857) && ST_TileEnvelope($1, $2, $3) ORDER BY id LIMIT 1`, tl.Z, tl.X, tl.Y).Scan(&gID); err != nil {
 		t.Fatal(err)
 	}
 	e.exec(t, `UPDATE grids SET name = 'n0' WHERE id = $1`, gID)

@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -67,6 +68,10 @@ type Options struct {
 	// MaxAge is the max-age clients and proxies may keep a tile without asking again. The
 	// default 0 has them revalidate every time (a 304 is cheap), so an edit shows at once.
 	MaxAge time.Duration
+	// DBConns is the size of the tile server's own connection pool; 0 means max(4, CPUs).
+	// Cutting a tile is CPU work in PostgreSQL: more tiles at once than cores only adds
+	// contention (on 2 CPUs, 8 connections gave 10% fewer tiles per second than 4).
+	DBConns int
 	// BaseURL is the URL prefix of the tiles in TileJSON (e.g. https://maps.example.org);
 	// empty: taken from the request.
 	BaseURL string
@@ -85,13 +90,16 @@ type Server struct {
 	density  *density
 	renders  singleflight.Group
 	m        metrics
-	gzips    sync.Pool
+	gzipFast sync.Pool // *gzip.Writer at BestSpeed
+	gzipBest sync.Pool // at DefaultCompression
 }
 
 var _ http.Handler = (*Server)(nil)
 
-// New returns a tile server reading from pool, whose connections must know the geometry type
-// (geo.RegisterTypes, as grid/postgis sets up). Invalid options give an EINVALID error.
+// New returns a tile server on the database of pool, whose connections must know the geometry
+// type (geo.RegisterTypes, as grid/postgis sets up). It opens its own pool with pool's
+// configuration and generic plans forced (see tilePool); Close closes it. Invalid options give
+// an EINVALID error.
 func New(pool *pgxpool.Pool, o Options) (*Server, error) {
 	if o.Rules == (Rules{}) {
 		o.Rules = DefaultRules()
@@ -108,6 +116,16 @@ func New(pool *pgxpool.Pool, o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.DBConns < 0 {
+		return nil, grid.Errorf(grid.EINVALID, "tiles: DBConns cannot be negative")
+	}
+	if o.DBConns == 0 {
+		o.DBConns = max(4, runtime.NumCPU())
+	}
+	pool, err := tilePool(pool, o.DBConns)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{pool: pool, rules: o.Rules, o: o, log: o.Logger}
 	s.versions = &versions{pool: pool, reads: func() { s.m.versionReads.Add(1) }}
 	s.density = newDensity(pool, o.Rules)
@@ -115,7 +133,6 @@ func New(pool *pgxpool.Pool, o Options) (*Server, error) {
 	if o.CacheBytes > 0 {
 		s.cache = newCache(o.CacheBytes)
 	}
-	s.gzips.New = func() any { w, _ := gzip.NewWriterLevel(nil, gzip.DefaultCompression); return w }
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /tiles/{z}/{x}/{y}", s.handle(s.serveTile))
 	mux.HandleFunc("GET /tiles.json", s.handle(s.serveTileJSON))
@@ -124,6 +141,36 @@ func New(pool *pgxpool.Pool, o Options) (*Server, error) {
 	s.mux = mux
 	return s, nil
 }
+
+// tilePool opens a pool like base for the tile statement. PostgreSQL plans a prepared
+// statement anew for each call while the plans for the parameters it has seen look cheaper
+// than a generic one, and with the layer gates folded away a units-only plan looks very
+// cheap: it then never settles on the generic plan, and planning cost more than cutting a z16
+// tile (0.55 against 0.21 ms of database CPU). Forcing the generic plan, whose gates and
+// envelopes are run-time parameters, needs a session setting, hence a pool of its own; it
+// also keeps tile traffic from starving the API's connections.
+func tilePool(base *pgxpool.Pool, conns int) (*pgxpool.Pool, error) {
+	cfg := base.Config()
+	cfg.MaxConns = int32(conns)
+	cfg.MinConns = 0
+	params := cfg.ConnConfig.RuntimeParams
+	if params == nil {
+		params = map[string]string{}
+		cfg.ConnConfig.RuntimeParams = params
+	}
+	params["plan_cache_mode"] = "force_generic_plan"
+	if params["application_name"] == "" {
+		params["application_name"] = "gridmap-tiles"
+	}
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("tiles: %w", err)
+	}
+	return pool, nil
+}
+
+// Close closes the server's database pool.
+func (s *Server) Close() { s.pool.Close() }
 
 // Warm readies the server for its first requests: it builds the density index and prepares
 // the tile statement on up to conns pooled connections (held at once, so they are distinct),
@@ -181,11 +228,15 @@ func (s *Server) serveTile(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	v, err := s.versions.current(ctx)
-	if err != nil {
-		return fmt.Errorf("tiles: data version: %w", err)
-	}
 	k := cacheKey{t: t, layers: layers}
+	// The fresh version keys the cache and bounds the density index's age; a tile cut for a
+	// request without either reads its snapshot's data directly and needs no version.
+	var v int64
+	if s.cache != nil || s.params(k).res >= 0 {
+		if v, err = s.versions.current(ctx); err != nil {
+			return fmt.Errorf("tiles: data version: %w", err)
+		}
+	}
 	var b *tileBody
 	if s.cache != nil {
 		b = s.cache.get(k, v)
@@ -212,10 +263,16 @@ func (s *Server) renderShared(ctx context.Context, k cacheKey, v int64) (*tileBo
 	}
 	ch := s.renders.DoChan(fmt.Sprintf("%s/%d/%d", k.t, k.layers, v), func() (any, error) {
 		b, err := s.render(context.WithoutCancel(ctx), k, v)
-		if err == nil && b.version > 0 {
+		if err != nil {
+			return nil, err
+		}
+		if len(b.raw) > 0 {
+			b.gz = s.compress(b.raw, gzip.DefaultCompression)
+		}
+		if b.version > 0 {
 			s.cache.put(k, b)
 		}
-		return b, err
+		return b, nil
 	})
 	select {
 	case res := <-ch:
@@ -250,7 +307,9 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, b *tileBody) {
 	body := b.raw
 	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
 		h.Set("Content-Encoding", "gzip")
-		body = b.gz
+		if body = b.gz; body == nil {
+			body = s.compress(b.raw, gzip.BestSpeed)
+		}
 	}
 	h.Set("Content-Type", ContentType)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
@@ -300,24 +359,33 @@ func acceptsGzip(header string) bool {
 	return false
 }
 
-// finish turns the rendered bytes into a servable tile: the ETag is a hash of the content
-// (equal tiles of different versions keep their ETag, so clients get 304 after unrelated
-// edits) and the gzipped copy is made once.
+// finish turns the rendered bytes into a servable tile. The ETag is a hash of the content:
+// equal tiles of different versions keep their ETag, so clients get 304 after unrelated edits.
 func (s *Server) finish(version int64, raw []byte, reduced string) *tileBody {
 	sum := sha256.Sum256(raw)
-	b := &tileBody{version: version, raw: raw, reduced: reduced,
-		etag: `W/"` + hex.EncodeToString(sum[:12]) + `"`}
-	if len(raw) > 0 {
-		var buf bytes.Buffer
-		buf.Grow(len(raw) / 2)
-		zw := s.gzips.Get().(*gzip.Writer)
-		zw.Reset(&buf)
-		_, _ = zw.Write(raw)
-		_ = zw.Close()
-		s.gzips.Put(zw)
-		b.gz = buf.Bytes()
+	return &tileBody{version: version, raw: raw, reduced: reduced, etag: `W/"` + hex.EncodeToString(sum[:12]) + `"`}
+}
+
+// compress gzips raw. A tile that goes into the cache is compressed once, at the default
+// level; one served without the cache is compressed per request, at the fastest level: 4x
+// faster than the default (0.4 against 1.7 ms for 60 kB) for 15% more bytes.
+func (s *Server) compress(raw []byte, level int) []byte {
+	pool := &s.gzipFast
+	if level != gzip.BestSpeed {
+		pool = &s.gzipBest
 	}
-	return b
+	var buf bytes.Buffer
+	buf.Grow(len(raw) / 2)
+	zw, _ := pool.Get().(*gzip.Writer)
+	if zw == nil {
+		zw, _ = gzip.NewWriterLevel(&buf, level)
+	} else {
+		zw.Reset(&buf)
+	}
+	_, _ = zw.Write(raw)
+	_ = zw.Close()
+	pool.Put(zw)
+	return buf.Bytes()
 }
 
 // serveMetrics writes the counters in the Prometheus text format.

@@ -25,6 +25,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	tileCacheMB := fs.Int("tile-cache-mb", 256, "memory for the vector tile cache in MiB (0: off)")
 	tileMaxKB := fs.Int("tile-max-kb", tiles.DefaultMaxTileBytes/1000, "hard cap on a vector tile's uncompressed size in kB")
 	tileMaxAge := fs.Duration("tile-max-age", 0, "how long clients may keep a tile without revalidating (0: revalidate every time)")
+	tileConns := fs.Int("tile-db-conns", 0, "database connections for vector tiles (0: max(4, CPUs))")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -49,18 +50,20 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 			e.log.Info("demo city loaded", "buildings", sum.Buildings, "households", sum.Households, "seconds", sum.Elapsed.Seconds())
 		}
 	}
-	if *tileCacheMB < 0 || *tileMaxKB <= 0 {
-		return usageErr("--tile-cache-mb must be 0 or more and --tile-max-kb more than 0")
+	if *tileCacheMB < 0 || *tileMaxKB <= 0 || *tileConns < 0 {
+		return usageErr("--tile-cache-mb and --tile-db-conns must be 0 or more, --tile-max-kb more than 0")
 	}
 	ts, err := tiles.New(store.Pool(), tiles.Options{
 		CacheBytes:   int64(*tileCacheMB) << 20,
 		MaxTileBytes: *tileMaxKB * 1000,
 		MaxAge:       *tileMaxAge,
+		DBConns:      *tileConns,
 		Logger:       e.log,
 	})
 	if err != nil {
 		return err
 	}
+	defer ts.Close()
 	go func() {
 		if err := ts.Warm(ctx, 4); err != nil {
 			e.log.Warn("warming the tile server", "err", err)
