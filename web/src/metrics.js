@@ -1,0 +1,156 @@
+// Choropleth metrics: one definition per metric gives both the MapLibre paint expression and the
+// legend, so what the map colours and what the legend says can never drift apart.
+//
+// Values come from the coverage report (GET /api/v1/coverage), joined to the tiles' grid
+// features through feature-state keyed by grid code (the vector source promotes `code` to the
+// feature id). A grid the report does not know (e.g. outside the selection) stays NODATA grey.
+
+export const NODATA = '#d5d9de';
+
+// Colour-blind-safe palettes (ColorBrewer): Blues for counts, RdBu for the deviation from the
+// target band, Purples for compactness, and an orange that reads as a warning for defects.
+export const COLORS = {
+  defectGap: '#d7301f',
+  defectOverlap: '#7a0177',
+  straddler: '#e66101',
+  unstaffed: '#737373',
+  selection: '#1a56db',
+  focus: '#ff00a8',
+};
+
+/**
+ * Metric definitions. `classes` go from low to high; each class has a colour and an i18n key
+ * (or literal label via `label(opts, t)`). `expr(opts)` returns the fill-color expression.
+ */
+export const METRICS = {
+  households: {
+    title: 'metric.households',
+    definition: 'def.households',
+    state: 'households',
+    breaks: [150, 300, 450, 600],
+    colors: ['#eff3ff', '#bdd7e7', '#6baed6', '#3182bd', '#08519c'],
+  },
+  staffing: {
+    title: 'metric.staffing',
+    definition: 'def.staffing',
+    categories: [
+      { value: 'staffed', color: '#9ecae1', label: 'legend.staffed' },
+      { value: 'unstaffed', color: '#f16913', label: 'legend.unstaffed' },
+    ],
+  },
+  workload: {
+    title: 'metric.workload',
+    definition: 'def.workload',
+  },
+  compactness: {
+    title: 'metric.compactness',
+    definition: 'def.compactness',
+    state: 'pp',
+    breaks: [0.2, 0.35, 0.5, 0.65],
+    colors: ['#54278f', '#756bb1', '#9e9ac8', '#cbc9e2', '#f2f0f7'],
+  },
+};
+
+export const METRIC_NAMES = ['households', 'staffing', 'workload', 'compactness'];
+export const COVERAGE_METRICS = ['staffing', 'workload', 'compactness'];
+
+// Workload classes: under and over split at twice the band, so "a little" and "far" read apart.
+export const WORKLOAD = {
+  farUnder: '#2166ac',
+  under: '#92c5de',
+  within: '#ffffff',
+  over: '#f4a582',
+  farOver: '#b2182b',
+  unstaffed: '#737373',
+};
+
+/** fillColor returns the fill-color expression of metric for the given report options. */
+export function fillColor(metric, opts = { target: 300, band: 0.2 }) {
+  const m = METRICS[metric];
+  if (!m) throw new Error(`unknown metric ${metric}`);
+  if (metric === 'workload') {
+    const far = 2 * opts.band;
+    return ['match', ['coalesce', ['feature-state', 'wl'], 'none'],
+      'under', ['step', ['coalesce', ['feature-state', 'dev'], 0], WORKLOAD.farUnder, -far, WORKLOAD.under],
+      'within', WORKLOAD.within,
+      'over', ['step', ['coalesce', ['feature-state', 'dev'], 0], WORKLOAD.over, far, WORKLOAD.farOver],
+      'unstaffed', WORKLOAD.unstaffed,
+      NODATA];
+  }
+  if (m.categories) {
+    const out = ['match', ['coalesce', ['feature-state', 'staffing'], 'none']];
+    for (const c of m.categories) out.push(c.value, c.color);
+    out.push(NODATA);
+    return out;
+  }
+  const v = ['feature-state', m.state];
+  const step = ['step', ['to-number', v], m.colors[0]];
+  m.breaks.forEach((b, k) => step.push(b, m.colors[k + 1]));
+  return ['case', ['==', ['typeof', v], 'number'], step, NODATA];
+}
+
+function fmt(n) {
+  return Number.isInteger(n) ? String(n) : n.toFixed(2);
+}
+
+/**
+ * legendItems returns [{color, label}] for metric; t translates keys. Labels state the ranges,
+ * so the legend is also the definition of each colour.
+ */
+export function legendItems(metric, t, opts = { target: 300, band: 0.2 }) {
+  const m = METRICS[metric];
+  if (metric === 'workload') {
+    const lo = Math.round(opts.target * (1 - opts.band));
+    const hi = Math.round(opts.target * (1 + opts.band));
+    const flo = Math.round(opts.target * (1 - 2 * opts.band));
+    const fhi = Math.round(opts.target * (1 + 2 * opts.band));
+    return [
+      { color: WORKLOAD.farUnder, label: `< ${flo} ${t('legend.farUnder')}` },
+      { color: WORKLOAD.under, label: `${flo}–${lo} ${t('legend.under')}` },
+      { color: WORKLOAD.within, label: `${lo}–${hi} ${t('legend.within')}` },
+      { color: WORKLOAD.over, label: `${hi}–${fhi} ${t('legend.over')}` },
+      { color: WORKLOAD.farOver, label: `> ${fhi} ${t('legend.farOver')}` },
+      { color: WORKLOAD.unstaffed, label: t('legend.unstaffed') },
+      { color: NODATA, label: t('legend.nodata') },
+    ];
+  }
+  if (m.categories) {
+    return [...m.categories.map((c) => ({ color: c.color, label: t(c.label) })),
+      { color: NODATA, label: t('legend.nodata') }];
+  }
+  const out = [];
+  for (let k = 0; k < m.colors.length; k++) {
+    const lo = k === 0 ? null : m.breaks[k - 1];
+    const hi = k === m.breaks.length ? null : m.breaks[k];
+    let label;
+    if (lo === null) label = `< ${fmt(hi)}`;
+    else if (hi === null) label = `≥ ${fmt(lo)}`;
+    else label = `${fmt(lo)}–${fmt(hi)}`;
+    out.push({ color: m.colors[k], label });
+  }
+  return out;
+}
+
+// Household density (H3 cells, zoomed out): households per cell.
+export const DENSITY = {
+  breaks: [50, 200, 500, 1000],
+  colors: ['#fff7bc', '#fee391', '#fec44f', '#fe9929', '#d95f0e'],
+};
+
+export function densityColor(field = 'households') {
+  const step = ['step', ['to-number', ['get', field], 0], DENSITY.colors[0]];
+  DENSITY.breaks.forEach((b, k) => step.push(b, DENSITY.colors[k + 1]));
+  return step;
+}
+
+export function densityLegend() {
+  return DENSITY.colors.map((color, k) => {
+    const lo = k === 0 ? null : DENSITY.breaks[k - 1];
+    const hi = k === DENSITY.breaks.length ? null : DENSITY.breaks[k];
+    let label;
+    if (lo === null) label = `< ${hi}`;
+    else if (hi === null) label = `≥ ${lo}`;
+    else label = `${lo}–${hi}`;
+    return { color, label };
+  });
+}
