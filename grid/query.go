@@ -218,11 +218,11 @@ type BuildingList struct {
 	Matched   int
 }
 
-// UnitDetail is a unit of a building detail. Households holds the dwelling rows only when the
-// viewer may see them (Viewer.MaySeeHouseholds); the counts are always there.
+// UnitDetail is a unit of a building detail. HouseholdRows holds the dwelling rows only when
+// the viewer may see them (Viewer.MaySeeHouseholds); the counts in Unit are always there.
 type UnitDetail struct {
 	Unit
-	Households []Household // nil: not shown to this viewer
+	HouseholdRows []Household // nil: not shown to this viewer
 }
 
 // BuildingDetail is a building with its grid chain and its units.
@@ -336,8 +336,9 @@ type WithinResult struct {
 	Buildings []BuildingInfo
 }
 
-// Kinds of place Nearest finds.
+// Kinds of place: Nearest finds buildings and units, Extent measures all three.
 const (
+	KindGrid     = "grid"
 	KindBuilding = "building"
 	KindUnit     = "unit"
 )
@@ -388,4 +389,7 @@ type QueryService interface {
 	// Nearest returns the q.Limit places of q.Kind closest to the point, nearest first, with
 	// true distances in metres. EINVALID for a bad query.
 	Nearest(ctx context.Context, q NearestQuery) ([]Nearby, error)
+	// Extent returns the box around every place of a kind (KindGrid at level, KindBuilding,
+	// KindUnit), nil when there is none. EINVALID for an unknown kind.
+	Extent(ctx context.Context, kind string, level int) (*BBox, error)
 }

@@ -118,7 +118,7 @@ func (s *Store) Building(ctx context.Context, id int64, v grid.Viewer) (grid.Bui
 		for k, u := range units {
 			d.Units[k] = grid.UnitDetail{Unit: u}
 			if d.HouseholdsShown {
-				d.Units[k].Households = append([]grid.Household{}, byUnit[u.ID]...)
+				d.Units[k].HouseholdRows = append([]grid.Household{}, byUnit[u.ID]...)
 			}
 		}
 		return nil

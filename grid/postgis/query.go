@@ -197,3 +197,32 @@ func (s *Store) Nearest(ctx context.Context, q grid.NearestQuery) ([]grid.Nearby
 	sort.SliceStable(out, func(a, b int) bool { return out[a].DistanceM < out[b].DistanceM })
 	return out, nil
 }
+
+const (
+	gridExtentSQL     = `SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) AS e FROM grids WHERE valid_to IS NULL AND level = $1) x`
+	buildingExtentSQL = `SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(footprint) AS e FROM buildings) x`
+	unitExtentSQL     = `SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) AS e FROM units) x`
+)
+
+// Extent returns the box around every current grid of a level, every building or every unit.
+func (s *Store) Extent(ctx context.Context, kind string, level int) (*grid.BBox, error) {
+	var row pgx.Row
+	switch kind {
+	case grid.KindGrid:
+		row = s.pool.QueryRow(ctx, gridExtentSQL, level)
+	case grid.KindBuilding:
+		row = s.pool.QueryRow(ctx, buildingExtentSQL)
+	case grid.KindUnit:
+		row = s.pool.QueryRow(ctx, unitExtentSQL)
+	default:
+		return nil, grid.Errorf(grid.EINVALID, "extent of %q: want grid, building or unit", kind)
+	}
+	var x0, y0, x1, y1 *float64
+	if err := row.Scan(&x0, &y0, &x1, &y1); err != nil {
+		return nil, mapError(err)
+	}
+	if x0 == nil {
+		return nil, nil
+	}
+	return &grid.BBox{MinLon: *x0, MinLat: *y0, MaxLon: *x1, MaxLat: *y1}, nil
+}

@@ -50,12 +50,12 @@ func TestLocate(t *testing.T) {
 	overlap := pointIn(t, s, `SELECT ST_Intersection(a.geom, b.geom) FROM grids a, grids b WHERE a.code = $1 AND b.code = $2`,
 		d.OverlapGrids[0], d.OverlapGrids[1])
 	tests := []struct {
-		name      string
-		lon, lat  float64
-		status    string
-		codes     [3]string
-		building  string
-		overlaps  int
+		name     string
+		lon, lat float64
+		status   string
+		codes    [3]string
+		building string
+		overlaps int
 	}{
 		// a known point: inside building 00001 of the first grid of the first community
 		{"known point", 118.70057, 32.00060, grid.LocatedOK,
@@ -132,7 +132,7 @@ func TestWithinMatchesSQL(t *testing.T) {
 	s := testdb.NewDemo(t)
 	ctx := context.Background()
 	areas := map[string]orb.MultiPolygon{
-		"box": {{{{118.705, 32.005}, {118.725, 32.005}, {118.725, 32.015}, {118.705, 32.015}, {118.705, 32.005}}}},
+		"box":      {{{{118.705, 32.005}, {118.725, 32.005}, {118.725, 32.015}, {118.705, 32.015}, {118.705, 32.005}}}},
 		"triangle": {{{{118.70, 32.00}, {118.74, 32.00}, {118.72, 32.02}, {118.70, 32.00}}}},
 		"two parts with a hole": {
 			{{{118.700, 32.000}, {118.710, 32.000}, {118.710, 32.010}, {118.700, 32.010}, {118.700, 32.000}},
