@@ -29,6 +29,8 @@ func (s *Server) routesV1(r chi.Router) {
 	r.Get("/export/grids.geojson", s.Handle(s.exportGrids))
 	r.Get("/export/buildings.geojson", s.Handle(s.exportBuildings))
 	r.Get("/export/assignments.csv", s.Handle(s.exportAssignments))
+	r.Get("/staff", s.Handle(s.staff))
+	r.Get("/city", s.Handle(s.city))
 }
 
 // viewer returns who is asking. Every request is anonymous (aggregates only) until sign-in

@@ -126,4 +126,5 @@ type Store interface {
 	QueryService
 	CoverageService
 	ExportService
+	StaffService
 }
