@@ -49,7 +49,6 @@ export const api = {
   grid: (key, o) => getJSON(`/api/v1/grids/${encodeURIComponent(key)}`, o),
   building: (id, o) => getJSON(`/api/v1/buildings/${encodeURIComponent(id)}`, o),
   buildings: (params, o) => getJSON(`/api/v1/buildings${q(params)}`, o),
-  unit: (id, o) => getJSON(`/api/v1/units/${encodeURIComponent(id)}`, o),
   locate: (lon, lat, o) => getJSON(`/api/v1/locate${q({ lon, lat })}`, o),
   staff: (params, o) => getJSON(`/api/v1/staff${q(params)}`, o),
   tileJSON: (o) => getJSON('/tiles.json', o),

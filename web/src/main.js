@@ -10,9 +10,9 @@ import 'maplibre-gl/dist/maplibre-gl.css';
 import './app.css';
 
 import { api } from './api.js';
-import { fmtInt, lang, setLang, t } from './i18n.js';
+import { lang, setLang, t } from './i18n.js';
 import { COVERAGE_METRICS, fillColor } from './metrics.js';
-import { ancestors, bbox, indexReport, labelPoint, shortName } from './model.js';
+import { bbox, indexReport, labelPoint, shortName } from './model.js';
 import { basemapKind, buildStyle, LAYER_GROUPS, overlayLayers } from './style.js';
 import { addPatterns } from './patterns.js';
 import * as ui from './ui.js';
@@ -159,7 +159,7 @@ function applyStates() {
   if (!map || !state.report) return;
   const unstaffed = new Set((state.report.unstaffed?.grids || []).map((g) => g.code));
   for (const g of state.report.grids) {
-    map.setFeatureState({ source: 'gridmap', sourceLayer: 'grids', id: g.code }, {
+    map.setFeatureState({ source: 'gridmap', sourceLayer: 'grids', id: g.id }, {
       households: g.households,
       staffing: unstaffed.has(g.code) ? 'unstaffed' : 'staffed',
       wl: g.workload?.status || null,

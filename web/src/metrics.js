@@ -2,8 +2,8 @@
 // legend, so what the map colours and what the legend says can never drift apart.
 //
 // Values come from the coverage report (GET /api/v1/coverage), joined to the tiles' grid
-// features through feature-state keyed by grid code (the vector source promotes `code` to the
-// feature id). A grid the report does not know (e.g. outside the selection) stays NODATA grey.
+// features through feature-state keyed by the MVT feature id, which is the grid's database id
+// (ST_AsMVT's feature_id_name). A grid the report does not know stays NODATA grey.
 
 export const NODATA = '#d5d9de';
 

@@ -44,7 +44,7 @@ export function buildStyle(opts = {}) {
     attribution = '',
   } = opts;
   const sources = {
-    gridmap: { type: 'vector', url: tilesUrl, promoteId: 'code' },
+    gridmap: { type: 'vector', url: tilesUrl },
     labels: { type: 'geojson', data: EMPTY },
     focus: { type: 'geojson', data: EMPTY },
   };

@@ -547,7 +547,8 @@ function gridPopup(map, lngLat, f, ctx) {
     h('div.ptitle', null, h('span.badge', null, levelName(Number(p.level))), ' ', p.name || rg?.name || ''),
     rowsTable([
       [t('popup.code'), p.code],
-      [t('popup.households'), fmtInt(rg?.households ?? p.households)],
+      [t('popup.households'), h('span', null, fmtInt(rg?.households ?? p.households),
+        p.households_estimated ? h('span.est', { title: t('popup.estimated.def') }, ` (${t('popup.estimated')})`) : null)],
       [t('popup.buildings'), rg ? fmtInt(rg.buildings) : null],
       [t('popup.workers'), fmtInt(rg?.workers ?? p.workers)],
       rg ? [t('legend.hpw'), w?.per_worker == null ? `✗ ${t('legend.unstaffed')}` : `${fmtNum(w.per_worker, 1)} (${t(`legend.${w.status === 'within' ? 'within' : w.status}`)})`] : null,
@@ -560,14 +561,14 @@ function gridPopup(map, lngLat, f, ctx) {
 
 function buildingPopup(map, lngLat, f, ctx) {
   const p = f.properties;
-  const id = p.id ?? (typeof f.id === 'number' ? f.id : null);
+  const id = typeof f.id === 'number' ? f.id : null; // MVT feature id = building id
   const estimated = p.households_estimated === true || p.households_estimated === 'true';
   const hh = h('span', null, fmtInt(p.households), estimated ? h('span.est', { title: t('popup.estimated.def') }, ` (${t('popup.estimated')})`) : null);
   const attrs = rowsTable([
     [t('popup.code'), p.code],
     [t('popup.floors'), p.floors != null ? String(p.floors) : null],
     [t('popup.households'), hh],
-    p.grid_code || p.grid ? [t('popup.grid.chain'), p.grid_code || p.grid] : null,
+    p.grid_code ? [t('popup.grid.chain'), p.grid_code] : null,
   ]);
   const detail = h('div.detail', null, h('p.muted', null, t('popup.loading')));
   const content = h('div.popup', { dataset: { kind: 'building', code: p.code } },
@@ -587,7 +588,7 @@ function buildingPopup(map, lngLat, f, ctx) {
     const b = await api.building(bid);
     const bp = b.properties || b;
     const est = bp.households_estimated;
-    const units = bp.units || [];
+    const units = bp.unit_list || [];
     const chain = (bp.grids || []).map((g) => g.name).join(' › ');
     detail.replaceChildren(
       rowsTable([
@@ -600,7 +601,7 @@ function buildingPopup(map, lngLat, f, ctx) {
       units.length ? h('table.units', null,
         h('thead', null, h('tr', null, h('th', null, t('popup.unit')), h('th', null, t('popup.households')), h('th', null, t('popup.residents')))),
         h('tbody', null, units.map((u) => h('tr', null, h('td', null, u.label), h('td', null, fmtInt(u.households)), h('td', null, fmtInt(u.residents)))))) : null,
-      bp.households_shown === false ? h('p.muted.small', null, t('popup.householdRows')) : null,
+      bp.household_rows_shown === false ? h('p.muted.small', null, t('popup.householdRows')) : null,
       staffList({ building: bid }));
   };
   fill().catch((err) => detail.replaceChildren(h('p.muted', null, err.message)));
@@ -608,11 +609,11 @@ function buildingPopup(map, lngLat, f, ctx) {
 
 function unitPopup(map, lngLat, f) {
   const p = f.properties;
-  const id = p.id ?? (typeof f.id === 'number' ? f.id : null);
+  const id = typeof f.id === 'number' ? f.id : null; // MVT feature id = unit id
   const content = h('div.popup', { dataset: { kind: 'unit' } },
     h('div.ptitle', null, h('span.badge', null, t('popup.unit')), ' ', p.label || p.name || ''),
     rowsTable([
-      [t('popup.building'), p.building_code || p.building || null],
+      [t('popup.building'), p.building_code || null],
       [t('popup.households'), p.households != null ? fmtInt(p.households) : null],
       [t('popup.residents'), p.residents != null ? fmtInt(p.residents) : null],
     ]),
@@ -627,7 +628,7 @@ function defectPopup(map, lngLat, f) {
     h('div.ptitle', null, h('span.dicon', { dataset: { kind } }, kind === 'gap' ? '▨' : '▩'), ' ', t(`defect.${kind}`)),
     rowsTable([
       p.area_m2 != null ? [t('unit.m2'), fmtArea(Number(p.area_m2))] : null,
-      [t('popup.code'), p.code || p.parent_code || p.grid_codes || null],
+      kind === 'gap' ? [t('popup.grid'), p.parent || t('tree.city')] : [t('popup.grid'), String(p.grids || '').split(',').join(' ↔ ')],
     ]),
     h('p.muted', null, t(`kpi.${kind}s.def`))));
 }
