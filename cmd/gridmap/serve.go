@@ -11,6 +11,7 @@ import (
 
 	"gridmap/api"
 	"gridmap/grid/demo"
+	"gridmap/tiles"
 	"gridmap/web"
 )
 
@@ -21,6 +22,9 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	withDemo := fs.Bool("demo", false, "load the demo city when the database is empty")
 	scale := fs.Int("demo-scale", 1, "scale of the demo city loaded by --demo")
+	tileCacheMB := fs.Int("tile-cache-mb", 256, "memory for the vector tile cache in MiB (0: off)")
+	tileMaxKB := fs.Int("tile-max-kb", tiles.DefaultMaxTileBytes/1000, "hard cap on a vector tile's uncompressed size in kB")
+	tileMaxAge := fs.Duration("tile-max-age", 0, "how long clients may keep a tile without revalidating (0: revalidate every time)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -45,13 +49,30 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 			e.log.Info("demo city loaded", "buildings", sum.Buildings, "households", sum.Households, "seconds", sum.Elapsed.Seconds())
 		}
 	}
+	if *tileCacheMB < 0 || *tileMaxKB <= 0 {
+		return usageErr("--tile-cache-mb must be 0 or more and --tile-max-kb more than 0")
+	}
+	ts, err := tiles.New(store.Pool(), tiles.Options{
+		CacheBytes:   int64(*tileCacheMB) << 20,
+		MaxTileBytes: *tileMaxKB * 1000,
+		MaxAge:       *tileMaxAge,
+		Logger:       e.log,
+	})
+	if err != nil {
+		return err
+	}
+	go func() {
+		if err := ts.Warm(ctx, 4); err != nil {
+			e.log.Warn("warming the tile server", "err", err)
+		}
+	}()
 	ui, built := web.Dist()
 	if !built {
 		ui = nil
 		e.log.Warn("the map UI is not built into this binary (make web)")
 	}
 	srv := &http.Server{
-		Handler:           api.New(api.Options{Store: store, Web: ui, Logger: e.log}),
+		Handler:           api.New(api.Options{Store: store, Tiles: ts, Web: ui, Logger: e.log}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	ln, err := net.Listen("tcp", *addr)

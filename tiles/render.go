@@ -1,0 +1,130 @@
+package tiles
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// params are what the zoom rules and the layers asked for let a tile draw.
+type params struct {
+	level                      int // deepest grid level, 0: none
+	buildings, units, coverage bool
+	res                        int // H3 resolution of the density layer, -1: none
+}
+
+func (s *Server) params(k cacheKey) params {
+	z := k.t.Z
+	p := params{res: -1}
+	if k.layers.has(LayerGrids) {
+		p.level = s.rules.gridLevel(z)
+	}
+	p.buildings = k.layers.has(LayerBuildings) && z >= s.rules.Buildings
+	p.units = k.layers.has(LayerUnits) && z >= s.rules.Units
+	p.coverage = k.layers.has(LayerCoverage) && z >= s.rules.Coverage
+	if k.layers.has(LayerDensity) {
+		p.res = s.rules.densityRes(z)
+	}
+	return p
+}
+
+func (p params) none() bool {
+	return p.level == 0 && !p.buildings && !p.units && !p.coverage && p.res < 0
+}
+
+// coarser is how much each retry of an over-cap tile multiplies the simplification tolerance
+// and the smallest feature size; past maxScale, layers are dropped instead.
+const (
+	coarser  = 4
+	maxScale = coarser * coarser
+)
+
+// render cuts tile k from a snapshot at data version v or newer. The returned tile's version
+// is that snapshot's; it is 0 (do not cache) in the rare case that writes kept landing between
+// building the density index and cutting the tile.
+func (s *Server) render(ctx context.Context, k cacheKey, v int64) (*tileBody, error) {
+	t0 := time.Now()
+	defer func() { s.m.rendered(time.Since(t0)) }()
+	p := s.params(k)
+	if p.none() {
+		return s.finish(v, nil, ""), nil
+	}
+	var ix *densityIndex
+	var err error
+	if p.res >= 0 {
+		if ix, err = s.density.index(ctx, v); err != nil {
+			return nil, err
+		}
+	}
+	var layers [len(layerOrder)][]byte
+	var version int64
+	var reduced []string
+	scale := 1.0
+	for attempt := 0; ; {
+		layers, version, err = s.query(ctx, k.t, p, ix, scale)
+		if err != nil {
+			return nil, err
+		}
+		if ix != nil && ix.version != version {
+			// a write landed between the index and the tile: both must be of one version
+			if attempt++; attempt > 3 {
+				version = 0
+			} else {
+				if ix, err = s.density.index(ctx, version); err != nil {
+					return nil, err
+				}
+				continue
+			}
+		}
+		if total(layers) <= s.o.MaxTileBytes || scale >= maxScale {
+			break
+		}
+		scale *= coarser
+		s.m.simplified.Add(1)
+		reduced = []string{fmt.Sprintf("simplified x%g", scale)}
+	}
+	for n := len(layers) - 1; n >= 0 && total(layers) > s.o.MaxTileBytes; n-- {
+		if len(layers[n]) > 0 {
+			layers[n] = nil
+			s.m.dropped.Add(1)
+			reduced = append(reduced, "dropped "+layerOrder[n])
+		}
+	}
+	var raw []byte
+	if n := total(layers); n > 0 {
+		raw = make([]byte, 0, n)
+		for _, l := range layers {
+			raw = append(raw, l...)
+		}
+	}
+	if len(reduced) > 0 {
+		s.log.Warn("tiles: tile over the byte cap", "tile", k.t.String(), "reduced", strings.Join(reduced, ", "))
+	}
+	return s.finish(version, raw, strings.Join(reduced, ", ")), nil
+}
+
+func total(layers [len(layerOrder)][]byte) int {
+	n := 0
+	for _, l := range layers {
+		n += len(l)
+	}
+	return n
+}
+
+// query runs tile.sql. scale multiplies the simplification tolerance (half a pixel of a
+// 512-pixel tile) and the smallest feature drawn (one such pixel).
+func (s *Server) query(ctx context.Context, t Tile, p params, ix *densityIndex, scale float64) (layers [len(layerOrder)][]byte, version int64, err error) {
+	px := t.Width() / 512
+	var d densityArgs
+	if p.res >= 0 {
+		d = ix.args(p.res, t.Bounds(float64(buffer)/extent))
+	}
+	err = s.pool.QueryRow(ctx, tileSQL, t.Z, t.X, t.Y, p.level, p.buildings, p.units, p.coverage,
+		px/2*scale, px*scale, d.ids, d.h3, d.households, d.buildings, d.hexes,
+	).Scan(&version, &layers[0], &layers[1], &layers[2], &layers[3], &layers[4])
+	if err != nil {
+		return layers, 0, fmt.Errorf("tiles: tile %s: %w", t, err)
+	}
+	return layers, version, nil
+}

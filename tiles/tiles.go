@@ -1,0 +1,383 @@
+// Package tiles serves gridmap's vector tiles: one composite Mapbox Vector Tile per
+// z/x/y with the layers grids, coverage, density, buildings and units, cut by PostGIS
+// (ST_AsMVT, ST_AsMVTGeom, ST_TileEnvelope) in one statement per tile, plus TileJSON 3.0.0
+// and Prometheus metrics. Zoom rules decide which layers a zoom draws (Rules); features are
+// simplified to about half a pixel and those under a pixel are left out; a hard cap bounds
+// the bytes of a tile.
+//
+// The tile cache is never stale: every tile carries the data version of the snapshot it was
+// cut from, every request reads the version afresh (see versions), and the cache answers only
+// with a tile of that version. The derived tables the tiles read are kept by database
+// triggers in the writing transaction (migrations/0002_tiles.sql), so no write path can
+// bypass them.
+//
+// Routes (the server owns the URL space under /tiles):
+//
+//	GET /tiles/{z}/{x}/{y}.mvt[?layers=grids,buildings]  the tile; 204 when it has no feature
+//	GET /tiles.json                                      TileJSON 3.0.0
+//	GET /tiles/metrics                                   Prometheus text format
+package tiles
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/paulmach/orb"
+	"golang.org/x/sync/singleflight"
+
+	"gridmap/grid"
+)
+
+// tileSQL cuts one composite tile; see the file for its parameters.
+//
+//go:embed tile.sql
+var tileSQL string
+
+// ContentType is the media type of a tile.
+const ContentType = "application/vnd.mapbox-vector-tile"
+
+// DefaultMaxTileBytes is the default hard cap on a tile's uncompressed bytes.
+const DefaultMaxTileBytes = 500_000
+
+// Options configure a Server.
+type Options struct {
+	// Rules are the zoom rules; the zero value means DefaultRules().
+	Rules Rules
+	// CacheBytes is the memory budget of the tile cache (tiles and their gzipped copies);
+	// 0 turns the cache off and every request renders its tile.
+	CacheBytes int64
+	// MaxTileBytes is the hard cap on a tile's uncompressed size; 0 means DefaultMaxTileBytes.
+	// A tile over it is rendered again coarser, then loses layers from the last (units)
+	// until it fits; the response says so in the Gridmap-Tile-Reduced header.
+	MaxTileBytes int
+	// MaxAge is the max-age clients and proxies may keep a tile without asking again. The
+	// default 0 has them revalidate every time (a 304 is cheap), so an edit shows at once.
+	MaxAge time.Duration
+	// BaseURL is the URL prefix of the tiles in TileJSON (e.g. https://maps.example.org);
+	// empty: taken from the request.
+	BaseURL string
+	Logger  *slog.Logger
+}
+
+// Server serves tiles; it is an http.Handler for /tiles/… and /tiles.json.
+type Server struct {
+	pool     *pgxpool.Pool
+	rules    Rules
+	o        Options
+	log      *slog.Logger
+	mux      *http.ServeMux
+	cache    *cache // nil: off
+	versions *versions
+	density  *density
+	renders  singleflight.Group
+	m        metrics
+	gzips    sync.Pool
+}
+
+var _ http.Handler = (*Server)(nil)
+
+// New returns a tile server reading from pool, whose connections must know the geometry type
+// (geo.RegisterTypes, as grid/postgis sets up). Invalid options give an EINVALID error.
+func New(pool *pgxpool.Pool, o Options) (*Server, error) {
+	if o.Rules == (Rules{}) {
+		o.Rules = DefaultRules()
+	}
+	if err := o.Rules.Validate(); err != nil {
+		return nil, err
+	}
+	if o.CacheBytes < 0 || o.MaxTileBytes < 0 || o.MaxAge < 0 {
+		return nil, grid.Errorf(grid.EINVALID, "tiles: cache size, tile cap and max-age cannot be negative")
+	}
+	if o.MaxTileBytes == 0 {
+		o.MaxTileBytes = DefaultMaxTileBytes
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{pool: pool, rules: o.Rules, o: o, log: o.Logger}
+	s.versions = &versions{pool: pool, reads: func() { s.m.versionReads.Add(1) }}
+	s.density = newDensity(pool, o.Rules)
+	s.density.builds = func() { s.m.densityBuilds.Add(1) }
+	if o.CacheBytes > 0 {
+		s.cache = newCache(o.CacheBytes)
+	}
+	s.gzips.New = func() any { w, _ := gzip.NewWriterLevel(nil, gzip.DefaultCompression); return w }
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /tiles/{z}/{x}/{y}", s.handle(s.serveTile))
+	mux.HandleFunc("GET /tiles.json", s.handle(s.serveTileJSON))
+	mux.HandleFunc("GET /tiles/metrics", s.serveMetrics)
+	mux.HandleFunc("/tiles/", s.handle(unknown))
+	s.mux = mux
+	return s, nil
+}
+
+// Warm readies the server for its first requests: it builds the density index and prepares
+// the tile statement on up to conns pooled connections (held at once, so they are distinct),
+// so that early tiles pay for neither.
+func (s *Server) Warm(ctx context.Context, conns int) error {
+	if _, err := s.density.index(ctx, 0); err != nil {
+		return err
+	}
+	var held []*pgxpool.Conn
+	defer func() {
+		for _, c := range held {
+			c.Release()
+		}
+	}()
+	for range min(conns, int(s.pool.Config().MaxConns)) {
+		c, err := s.pool.Acquire(ctx)
+		if err != nil {
+			return fmt.Errorf("tiles: warm: %w", err)
+		}
+		held = append(held, c)
+		// z0 with every layer gated off: prepares the statement, reads nothing
+		var v int64
+		var l [len(layerOrder)][]byte
+		if err := c.QueryRow(ctx, tileSQL, 0, 0, 0, 0, false, false, false, 0.0, 0.0,
+			[]int64(nil), []string(nil), []int32(nil), []int32(nil), []orb.Geometry(nil),
+		).Scan(&v, &l[0], &l[1], &l[2], &l[3], &l[4]); err != nil {
+			return fmt.Errorf("tiles: warm: %w", err)
+		}
+	}
+	return nil
+}
+
+// ServeHTTP serves a request under /tiles/ or /tiles.json.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func unknown(w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return statusError{http.StatusMethodNotAllowed, grid.Errorf(grid.EINVALID, "tiles: method %s not allowed, only GET", r.Method)}
+	}
+	return grid.Errorf(grid.ENOTFOUND, "tiles: no such endpoint: %s (tiles are /tiles/{z}/{x}/{y}.mvt)", r.URL.Path)
+}
+
+// serveTile answers GET /tiles/{z}/{x}/{y}.mvt.
+func (s *Server) serveTile(w http.ResponseWriter, r *http.Request) error {
+	y, ok := strings.CutSuffix(r.PathValue("y"), ".mvt")
+	if !ok {
+		return grid.Errorf(grid.EINVALID, "tiles: %q: tiles are /tiles/{z}/{x}/{y}.mvt", r.URL.Path)
+	}
+	t, err := Parse(r.PathValue("z"), r.PathValue("x"), y)
+	if err != nil {
+		return err
+	}
+	layers, err := parseLayers(r.URL.Query().Get("layers"))
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	v, err := s.versions.current(ctx)
+	if err != nil {
+		return fmt.Errorf("tiles: data version: %w", err)
+	}
+	k := cacheKey{t: t, layers: layers}
+	var b *tileBody
+	if s.cache != nil {
+		b = s.cache.get(k, v)
+	}
+	if b != nil {
+		s.m.hits.Add(1)
+	} else {
+		s.m.misses.Add(1)
+		t0 := time.Now()
+		if b, err = s.renderShared(ctx, k, v); err != nil {
+			return err
+		}
+		w.Header().Set("Server-Timing", fmt.Sprintf("render;dur=%.2f", float64(time.Since(t0).Microseconds())/1000))
+	}
+	s.respond(w, r, b)
+	return nil
+}
+
+// renderShared renders k at version v or newer; with the cache on, concurrent requests for the
+// same tile share one render, and the tile is cached.
+func (s *Server) renderShared(ctx context.Context, k cacheKey, v int64) (*tileBody, error) {
+	if s.cache == nil {
+		return s.render(ctx, k, v)
+	}
+	ch := s.renders.DoChan(fmt.Sprintf("%s/%d/%d", k.t, k.layers, v), func() (any, error) {
+		b, err := s.render(context.WithoutCancel(ctx), k, v)
+		if err == nil && b.version > 0 {
+			s.cache.put(k, b)
+		}
+		return b, err
+	})
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		return res.Val.(*tileBody), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// respond writes b with its validators, 304 when the client has it, 204 when it is empty.
+func (s *Server) respond(w http.ResponseWriter, r *http.Request, b *tileBody) {
+	h := w.Header()
+	h.Set("ETag", b.etag)
+	h.Set("Cache-Control", s.cacheControl())
+	h.Set("Vary", "Accept-Encoding")
+	if b.reduced != "" {
+		h.Set("Gridmap-Tile-Reduced", b.reduced)
+	}
+	if etagMatch(r.Header.Get("If-None-Match"), b.etag) {
+		s.m.notModified.Add(1)
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	if len(b.raw) == 0 {
+		s.m.empty.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	body := b.raw
+	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		h.Set("Content-Encoding", "gzip")
+		body = b.gz
+	}
+	h.Set("Content-Type", ContentType)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		n, _ := w.Write(body)
+		s.m.bytesOut.Add(int64(n))
+	}
+}
+
+func (s *Server) cacheControl() string {
+	if s.o.MaxAge <= 0 {
+		return "public, max-age=0, must-revalidate"
+	}
+	return fmt.Sprintf("public, max-age=%d", int(s.o.MaxAge.Seconds()))
+}
+
+// etagMatch implements If-None-Match's weak comparison against our (weak) ETag.
+func etagMatch(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	want := strings.TrimPrefix(etag, "W/")
+	for _, c := range strings.Split(header, ",") {
+		c = strings.TrimSpace(c)
+		if c == "*" || strings.TrimPrefix(c, "W/") == want {
+			return true
+		}
+	}
+	return false
+}
+
+// acceptsGzip reports whether an Accept-Encoding header admits gzip (q > 0).
+func acceptsGzip(header string) bool {
+	for _, part := range strings.Split(header, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(name), "gzip") && strings.TrimSpace(name) != "*" {
+			continue
+		}
+		if q, ok := strings.CutPrefix(strings.ReplaceAll(params, " ", ""), "q="); ok {
+			if f, err := strconv.ParseFloat(q, 64); err == nil && f == 0 {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// finish turns the rendered bytes into a servable tile: the ETag is a hash of the content
+// (equal tiles of different versions keep their ETag, so clients get 304 after unrelated
+// edits) and the gzipped copy is made once.
+func (s *Server) finish(version int64, raw []byte, reduced string) *tileBody {
+	sum := sha256.Sum256(raw)
+	b := &tileBody{version: version, raw: raw, reduced: reduced,
+		etag: `W/"` + hex.EncodeToString(sum[:12]) + `"`}
+	if len(raw) > 0 {
+		var buf bytes.Buffer
+		buf.Grow(len(raw) / 2)
+		zw := s.gzips.Get().(*gzip.Writer)
+		zw.Reset(&buf)
+		_, _ = zw.Write(raw)
+		_ = zw.Close()
+		s.gzips.Put(zw)
+		b.gz = buf.Bytes()
+	}
+	return b
+}
+
+// serveMetrics writes the counters in the Prometheus text format.
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	var version int64
+	if s.cache != nil {
+		s.cache.mu.Lock()
+		version = s.cache.version
+		s.cache.mu.Unlock()
+	}
+	s.m.write(w, s.cache, s.o.CacheBytes, version)
+}
+
+// handle adapts a handler that returns an error; errors are written as gridmap's coded JSON.
+func (s *Server) handle(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	}
+}
+
+// statusError gives an error a status other than its code's.
+type statusError struct {
+	status int
+	err    error
+}
+
+func (e statusError) Error() string   { return e.err.Error() }
+func (e statusError) Unwrap() error   { return e.err }
+func (e statusError) HTTPStatus() int { return e.status }
+
+// writeError writes err in the shape of the whole API, {"error":{"code","message"}}, with the
+// status of its code (the same mapping as api.StatusOf; tiles may not import api). Internal
+// errors are logged and shown as a generic message.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := grid.ErrorCode(err)
+	status := http.StatusInternalServerError
+	switch code {
+	case grid.EINVALID:
+		status = http.StatusBadRequest
+	case grid.ENOTFOUND:
+		status = http.StatusNotFound
+	}
+	var se interface{ HTTPStatus() int }
+	if errors.As(err, &se) {
+		status = se.HTTPStatus()
+	}
+	if code == grid.EINTERNAL {
+		if errors.Is(err, context.Canceled) {
+			return // the client went away
+		}
+		s.m.errors.Add(1)
+		s.log.Error("tiles: internal error", "path", r.URL.Path, "err", err)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(map[string]any{"error": map[string]string{"code": code, "message": grid.ErrorMessage(err)}})
+}
