@@ -106,7 +106,7 @@ async function initMap() {
     container: 'map',
     style,
     bounds: bounds ? [[bounds[0], bounds[1]], [bounds[2], bounds[3]]] : undefined,
-    fitBoundsOptions: { padding: 30 },
+    fitBoundsOptions: { padding: fitPadding() },
     center: bounds ? undefined : [118.72, 32.013],
     zoom: bounds ? undefined : 13.5,
     attributionControl: { compact: true },
@@ -120,7 +120,7 @@ async function initMap() {
   map.touchZoomRotate.disableRotation();
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'bottom-right');
-  map.on('styleimagemissing', (e) => addPatterns(map, e.id));
+  map.setMissingStyleImageResolver((id) => addPatterns(map, id));
   map.on('error', (e) => {
     const msg = e?.error?.message || String(e?.error || e);
     window.gridmap.errors.push(msg);
@@ -262,6 +262,13 @@ function gridGeometry(code) {
   return state.geoms.get(code) || null;
 }
 
+/** fitPadding keeps fitted shapes clear of the tools (top) and the legend (bottom). */
+function fitPadding(extra = 0) {
+  const legend = document.getElementById('legend');
+  const bottom = (legend?.offsetHeight || 0) + 20;
+  return { top: 56 + extra, bottom: bottom + extra, left: 24 + extra, right: 24 + extra };
+}
+
 async function fitTo(code) {
   let geom = code ? gridGeometry(code) : null;
   if (code && !geom) {
@@ -273,7 +280,7 @@ async function fitTo(code) {
     }
   }
   const b = geom ? bbox(geom) : state.city?.bounds;
-  if (b && map) map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 40, maxZoom: 17, duration: 600 });
+  if (b && map) map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: fitPadding(), maxZoom: 17, duration: 600 });
 }
 
 /** select makes code (or '' for the city) the selection: URL, tree, map and panel follow. */
@@ -351,7 +358,7 @@ function flyToGeometry(geom) {
   const b = bbox(geom);
   if (!b || !map) return;
   map.getSource('focus')?.setData({ type: 'Feature', geometry: geom, properties: {} });
-  map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 120, maxZoom: 17.5, duration: 700 });
+  map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: fitPadding(90), maxZoom: 17.5, duration: 700 });
   window.gridmap.focused = b;
 }
 
@@ -398,7 +405,7 @@ function renderChrome() {
   document.getElementById('settings-btn').title = t('tool.settings');
   document.getElementById('tree-title').textContent = t('tree.title');
   const loc = document.getElementById('tool-locate');
-  loc.textContent = `⌖ ${t('tool.locate')}`;
+  loc.textContent = `◎ ${t('tool.locate')}`;
   loc.setAttribute('aria-pressed', String(state.locating));
   loc.classList.toggle('active', state.locating);
   document.getElementById('tool-city').textContent = `⤢ ${t('tool.city')}`;
@@ -535,6 +542,7 @@ async function main() {
   }
   renderChrome();
   ui.renderTree(treeCtx());
+  ui.renderLegend(legendCtx());
   await initMap();
   applyFill();
   applyStates();

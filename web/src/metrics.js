@@ -128,6 +128,7 @@ export function legendItems(metric, t, opts = { target: 300, band: 0.2 }) {
     else label = `${fmt(lo)}–${fmt(hi)}`;
     out.push({ color: m.colors[k], label });
   }
+  out.push({ color: NODATA, label: t('legend.nodata') });
   return out;
 }
 

@@ -16,8 +16,10 @@ const $ = (id) => document.getElementById(id);
 
 /** h creates an element: h('div.cls', {attrs}, children…). */
 function h(tag, attrs, ...children) {
-  const [name, ...classes] = tag.split('.');
+  const [head, id] = tag.split('#');
+  const [name, ...classes] = head.split('.');
   const el = document.createElement(name || 'div');
+  if (id) el.id = id;
   if (classes.length) el.className = classes.join(' ');
   if (attrs) {
     for (const [k, v] of Object.entries(attrs)) {
@@ -248,7 +250,11 @@ export function renderPanel(ctx) {
     { raw: [k.hpwMin, k.hpwMedian, k.hpwMax].join(','), wide: true, sub: ` · ${t('legend.within')} ${Math.round(k.target * (1 - k.band))}–${Math.round(k.target * (1 + k.band))}` });
   hpw.title = hpwDef;
   const cards = h('div.kpis', null,
-    kpiCard('grids', k.gridsPerLevel.filter((n, i) => n > 0 || i === 2).join(' / '), { raw: k.gridsPerLevel.join(',') }),
+    kpiCard('grids', fmtInt(k.gridsPerLevel[2]), {
+      raw: k.gridsPerLevel.join(','),
+      sub: k.gridsPerLevel[0] || k.gridsPerLevel[1]
+        ? ` · ${[1, 2].filter((l) => k.gridsPerLevel[l - 1]).map((l) => `${levelName(l)} ${k.gridsPerLevel[l - 1]}`).join(' · ')}` : '',
+    }),
     kpiCard('buildings', fmtInt(k.buildings), { raw: k.buildings }),
     kpiCard('units', fmtInt(k.units), { raw: k.units }),
     (() => {
@@ -461,17 +467,17 @@ function swatch(color, cls = '') {
 export function renderLegend({ state, zoom, metric, band }) {
   const el = $('legend');
   const m = METRICS[metric];
-  const parts = [];
-  parts.push(h('div.lg-title', { title: t(m.definition) }, t(m.title)));
-  const items = legendItems(metric, t, band);
-  const sub = metric === 'workload' ? h('div.lg-sub', null, t('legend.hpw')) : null;
-  if (sub) parts.push(sub);
-  parts.push(h('ul.lg-items', null, items.map((it) => h('li', null, swatch(it.color), it.label))));
+  const block = (title, items, attrs) => h('div.lg-block', attrs, h('div.lg-title', null, title),
+    h('ul.lg-items', null, items));
+  const blocks = [];
+  const title = metric === 'workload' ? `${t(m.title)}（${t('legend.hpw')}）` : t(m.title);
+  blocks.push(block(title, legendItems(metric, t, band).map((it) => h('li', null, swatch(it.color), it.label)),
+    { title: t(m.definition), dataset: { block: 'metric' } }));
   if (zoom < ZOOM.densityMax && state.layers.density) {
-    parts.push(h('div.lg-title', null, t('legend.density')));
-    parts.push(h('ul.lg-items.row', null, densityLegend().map((it) => h('li', null, swatch(it.color), it.label))));
+    blocks.push(block(t('legend.density'), densityLegend().map((it) => h('li', null, swatch(it.color), it.label)),
+      { dataset: { block: 'density' } }));
   }
-  const lines = h('ul.lg-items', null,
+  blocks.push(block(t('legend.marks'), [
     state.layers.defects ? h('li', null, h('span.sw.hatch-gap'), t('legend.gap')) : null,
     state.layers.defects ? h('li', null, h('span.sw.hatch-overlap'), t('legend.overlap')) : null,
     zoom >= ZOOM.buildings && state.layers.buildings ? h('li', null, swatch(COLORS.straddler), t('legend.straddler')) : null,
@@ -480,9 +486,9 @@ export function renderLegend({ state, zoom, metric, band }) {
     h('li', null, h('span.ln.l1'), t('legend.l1')),
     h('li', null, h('span.ln.l2'), t('legend.l2')),
     h('li', null, h('span.ln.l3'), t('legend.l3')),
-    h('li', null, h('span.ln.sel'), t('legend.selection')));
-  parts.push(lines);
-  el.replaceChildren(h('div.lg-head', null, t('legend.title')), ...parts);
+    h('li', null, h('span.ln.sel'), t('legend.selection')),
+  ], { dataset: { block: 'marks' } }));
+  el.replaceChildren(...blocks);
   el.dataset.metric = metric;
 }
 
@@ -660,7 +666,7 @@ let locateMarker;
 export async function showLocate(map, lngLat, { select }) {
   if (locateMarker) locateMarker.remove();
   locateMarker = new maplibregl.Marker({ color: COLORS.selection }).setLngLat(lngLat).addTo(map);
-  const body = h('div.popup.locate', { dataset: { kind: 'locate' } }, h('div.ptitle', null, `⌖ ${t('locate.title')}`), h('p.muted', null, t('popup.loading')));
+  const body = h('div.popup.locate', { dataset: { kind: 'locate' } }, h('div.ptitle', null, `◎ ${t('locate.title')}`), h('p.muted', null, t('popup.loading')));
   openPopup(map, lngLat, body);
   try {
     const loc = await api.locate(lngLat.lng.toFixed(7), lngLat.lat.toFixed(7));
@@ -675,11 +681,11 @@ export async function showLocate(map, lngLat, { select }) {
     const note = loc.status === 'gap' || loc.gap ? h('p.warnline', null, `▨ ${t('locate.gap')}`)
       : loc.status === 'overlap' ? h('p.warnline', null, `▩ ${t('locate.overlap')}${(loc.overlapping || []).map((g) => ` · ${g.name}`).join('')}`)
         : loc.status === 'outside' ? h('p.warnline', null, t('locate.outside')) : null;
-    body.replaceChildren(h('div.ptitle', null, `⌖ ${t('locate.title')}`), note, rowsTable(rows),
+    body.replaceChildren(h('div.ptitle', null, `◎ ${t('locate.title')}`), note, rowsTable(rows),
       h('p.muted.small', null, `${lngLat.lng.toFixed(6)}, ${lngLat.lat.toFixed(6)}`));
     body.dataset.status = loc.status || '';
   } catch (err) {
-    body.replaceChildren(h('div.ptitle', null, `⌖ ${t('locate.title')}`), h('p.bad', null, err.message));
+    body.replaceChildren(h('div.ptitle', null, `◎ ${t('locate.title')}`), h('p.bad', null, err.message));
   }
 }
 
