@@ -254,6 +254,7 @@ function hookMapEvents() {
     ui.showFeaturePopup(map, e.lngLat, fs, { select, report: state.report, idx: state.idx });
   });
   map.on('zoomend', () => ui.renderLegend(legendCtx()));
+  map.on('idle', recheckEstimated);
 }
 
 // ---- selection -------------------------------------------------------------------------
@@ -287,6 +288,7 @@ async function fitTo(code) {
 export async function select(code, { push = true, fit = true } = {}) {
   state.sel = code || '';
   writeURL(push);
+  if (matchMedia('(max-width: 1024px)').matches) document.body.classList.remove('open-left');
   applySelectionFilter();
   ui.renderTree(treeCtx());
   if (fit) fitTo(state.sel);
@@ -345,7 +347,27 @@ function treeCtx() {
   return { state, select };
 }
 function panelCtx() {
-  return { state, select, flyToGeometry, flyToBuilding, flyToGrid };
+  return { state, select, flyToGeometry, flyToBuilding, flyToGrid, estimated: householdsEstimated() };
+}
+
+/**
+ * householdsEstimated tells whether the selection's household count includes estimates (some
+ * buildings' households derived from footprint × floors). The tiles carry the flag per grid;
+ * the city counts as estimated when any subdistrict is.
+ */
+function householdsEstimated() {
+  if (!map || !map.getSource('gridmap')) return false;
+  const filter = state.sel ? ['==', ['get', 'code'], state.sel] : ['==', ['to-number', ['get', 'level']], 1];
+  return map.querySourceFeatures('gridmap', { sourceLayer: 'grids', filter })
+    .some((f) => f.properties.households_estimated === true || f.properties.households_estimated === 'true');
+}
+
+let lastEstimated = false;
+function recheckEstimated() {
+  const now = householdsEstimated();
+  if (now === lastEstimated) return;
+  lastEstimated = now;
+  if (state.mode !== 'export' && state.selReport) ui.renderPanel(panelCtx());
 }
 function legendCtx() {
   return { state, zoom: map ? map.getZoom() : 14, metric: activeMetric(), band: bandOpts() };
@@ -358,7 +380,7 @@ function flyToGeometry(geom) {
   const b = bbox(geom);
   if (!b || !map) return;
   map.getSource('focus')?.setData({ type: 'Feature', geometry: geom, properties: {} });
-  map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: fitPadding(90), maxZoom: 17.5, duration: 700 });
+  map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: fitPadding(90), maxZoom: 16.5, duration: 700 });
   window.gridmap.focused = b;
 }
 

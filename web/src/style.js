@@ -179,7 +179,7 @@ export function overlayLayers({ metric = 'households', band = { target: 300, ban
       paint: { 'text-color': '#1f2933', 'text-halo-color': '#ffffff', 'text-halo-width': 1.5 },
     },
     {
-      id: 'label-l2', type: 'symbol', source: 'labels', minzoom: 12.5, maxzoom: 16.5,
+      id: 'label-l2', type: 'symbol', source: 'labels', minzoom: 12.5, maxzoom: 15.6,
       filter: ['==', ['get', 'level'], 2],
       layout: {
         'text-field': ['get', 'label'], 'text-font': FONT, 'text-size': 13,
@@ -188,7 +188,7 @@ export function overlayLayers({ metric = 'households', band = { target: 300, ban
       paint: { 'text-color': '#0f172a', 'text-halo-color': '#ffffff', 'text-halo-width': 2 },
     },
     {
-      id: 'label-l1', type: 'symbol', source: 'labels', minzoom: ZOOM.l1, maxzoom: 15.2,
+      id: 'label-l1', type: 'symbol', source: 'labels', minzoom: ZOOM.l1, maxzoom: 14.8,
       filter: ['==', ['get', 'level'], 1],
       layout: {
         'text-field': ['get', 'label'], 'text-font': FONT,

@@ -236,6 +236,7 @@ export function renderPanel(ctx) {
   if (!report) return;
   const g = state.sel ? state.idx?.byCode.get(state.sel) : null;
   const k = kpis(report);
+  k.householdsEstimated ||= Boolean(ctx.estimated);
   const title = g ? g.name : (state.city?.name || t('panel.city'));
   const head = h('div.sel-head', null,
     breadcrumb(ctx, g),
@@ -252,8 +253,8 @@ export function renderPanel(ctx) {
   const cards = h('div.kpis', null,
     kpiCard('grids', fmtInt(k.gridsPerLevel[2]), {
       raw: k.gridsPerLevel.join(','),
-      sub: k.gridsPerLevel[0] || k.gridsPerLevel[1]
-        ? ` · ${[1, 2].filter((l) => k.gridsPerLevel[l - 1]).map((l) => `${levelName(l)} ${k.gridsPerLevel[l - 1]}`).join(' · ')}` : '',
+      // the levels above the grids, where there is more than one (a community is "1 community")
+      sub: [1, 2].filter((l) => k.gridsPerLevel[l - 1] > 1).map((l) => ` · ${levelName(l)} ${k.gridsPerLevel[l - 1]}`).join(''),
     }),
     kpiCard('buildings', fmtInt(k.buildings), { raw: k.buildings }),
     kpiCard('units', fmtInt(k.units), { raw: k.units }),

@@ -2,7 +2,7 @@
 // Screenshots land in web/test-results/ (git-ignored) for a person to look at.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
@@ -44,7 +44,10 @@ async function open(path, { width = 1366, height = 768 } = {}) {
     if (u.pathname.startsWith('/tiles/')) tiles.push({ path: u.pathname, status: r.status() });
     else if (r.status() >= 400) problems.push(`HTTP ${r.status()} ${u.pathname}${u.search}`);
   });
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on('requestfailed', (r) => {
+    // ERR_ABORTED: the app cancelled a request it no longer needs (a newer selection)
+    if (r.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
+  });
   await page.goto(server.base + path);
   await page.waitForFunction(() => window.gridmap?.ready === true, null, { timeout: 60000 });
   await settle(page);
@@ -324,6 +327,48 @@ test('language switch, and a tablet-sized screen with collapsible panels', async
     assert.equal(await page.locator('#tab-dashboard').textContent(), 'Dashboard');
     assert.match(await page.locator('#panel').textContent(), /Households/);
     assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+// Last: it changes the data. Buildings imported without household counts get estimates; every
+// screen showing their households must say so.
+test('estimated households are labelled as estimates', async () => {
+  const lon = 118.7021;
+  const lat = 32.0013;
+  const d = 0.00006;
+  const file = join(server.dir, 'estimated.geojson');
+  writeFileSync(file, JSON.stringify({
+    type: 'FeatureCollection',
+    features: [{
+      type: 'Feature',
+      properties: { name: 'E-1', floors: 6 },
+      geometry: { type: 'Polygon', coordinates: [[[lon - d, lat - d], [lon + d, lat - d], [lon + d, lat + d], [lon - d, lat + d], [lon - d, lat - d]]] },
+    }],
+  }));
+  server.cli('import', 'buildings', file);
+  const loc = await getJSON(server.base, `/api/v1/locate?lon=${lon}&lat=${lat}`);
+  const community = loc.chain[1].code;
+  const { page, context, problems } = await open(`/?sel=${community}`);
+  try {
+    await page.waitForFunction(() => document.querySelector('#panel [data-kpi="households"] .est') !== null, null, { timeout: 20000 });
+    await page.evaluate(([x, y]) => window.gridmap.map.jumpTo({ center: [x, y], zoom: 17 }), [lon, lat]);
+    await settle(page);
+    const pt = await page.evaluate(([x, y]) => {
+      const p = window.gridmap.map.project([x, y]);
+      const r = window.gridmap.map.getCanvas().getBoundingClientRect();
+      return { x: r.left + p.x, y: r.top + p.y };
+    }, [lon, lat]);
+    await page.mouse.click(pt.x, pt.y);
+    const popup = page.locator('.maplibregl-popup .popup[data-kind="building"]');
+    await popup.waitFor();
+    assert.equal(await popup.getAttribute('data-code') !== null, true);
+    await popup.locator('.detail table.attrs').waitFor();
+    // the tile's flag (at once) and the API's (in the detail) both mark the count
+    assert.ok(await popup.locator('.est').count() >= 2, await popup.innerHTML());
+    assert.match(await popup.locator('.est').first().textContent(), /估算/);
     assert.deepEqual(problems, []);
   } finally {
     await context.close();

@@ -70,6 +70,11 @@ export async function startGridmap({ timeoutMs = 240000 } = {}) {
   return {
     base,
     log,
+    /** cli runs a gridmap command against the running server's cluster. */
+    cli(...args) {
+      return execFileSync(bin, [...args, '--data-dir', join(dir, 'data')], { cwd: dir, encoding: 'utf8', stdio: 'pipe' });
+    },
+    dir,
     async stop() {
       if (exited === null) {
         const done = new Promise((r) => proc.once('exit', r));
