@@ -144,6 +144,10 @@ function applySelectionFilter() {
   const f = ['==', ['get', 'code'], state.sel || '-'];
   map.setFilter('selection-line', f);
   map.setFilter('selection-halo', f);
+  const g = state.sel ? state.idx?.byCode.get(state.sel) : null;
+  map.setFilter('selection-dim', g
+    ? ['all', ['==', ['to-number', ['get', 'level']], g.level], ['!=', ['get', 'code'], g.code]]
+    : ['==', ['get', 'code'], '-']);
 }
 
 function applyLayerVisibility() {
@@ -288,6 +292,7 @@ async function fitTo(code) {
 export async function select(code, { push = true, fit = true } = {}) {
   state.sel = code || '';
   writeURL(push);
+  ui.expandTo(state.idx, state.sel);
   if (matchMedia('(max-width: 1024px)').matches) document.body.classList.remove('open-left');
   applySelectionFilter();
   ui.renderTree(treeCtx());

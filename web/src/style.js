@@ -152,6 +152,12 @@ export function overlayLayers({ metric = 'households', band = { target: 300, ban
       paint: { 'line-color': '#1a56db', 'line-width': 2, 'line-opacity': ['case', hover, 1, 0] },
     },
     {
+      // everything of the selection's level but the selection, washed out: the eye goes to it
+      id: 'selection-dim', type: 'fill', source: 'gridmap', 'source-layer': 'grids',
+      filter: ['==', ['get', 'code'], '-'],
+      paint: { 'fill-color': '#ffffff', 'fill-opacity': 0.5 },
+    },
+    {
       id: 'selection-halo', type: 'line', source: 'gridmap', 'source-layer': 'grids',
       filter: ['==', ['get', 'code'], selected],
       paint: { 'line-color': '#ffffff', 'line-width': 8, 'line-opacity': 0.9 },

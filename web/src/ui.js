@@ -84,12 +84,6 @@ export function renderTree({ state, select }) {
   const tree = $('tree');
   const idx = state.idx;
   if (!idx) return;
-  if (state.sel) {
-    const g = idx.byCode.get(state.sel);
-    if (g) {
-      for (const a of ancestors(idx, g)) expanded.add(a.id);
-    }
-  }
   const rows = [];
   const cityRow = h('div.row.city', {
     role: 'treeitem', tabindex: '-1', 'aria-selected': String(!state.sel), dataset: { code: '' },
@@ -121,9 +115,13 @@ export function renderTree({ state, select }) {
     h('span.name', null, g.level === 3 ? shortName(g.name, parent?.name) : g.name),
     h('span.hh', { title: t('kpi.households') }, fmtInt(g.households)));
     row.addEventListener('click', () => {
-      if (kids.length && state.sel === g.code) toggle(g.id);
-      else if (kids.length) expanded.add(g.id);
-      select(g.code);
+      if (state.sel !== g.code) {
+        select(g.code);
+        return;
+      }
+      // a second click on the selected row folds or unfolds it
+      toggle(g.id);
+      renderTree({ state, select });
     });
     rows.push(row);
     if (open) for (const k of kids) add(k, depth + 1);
@@ -141,6 +139,14 @@ export function renderTree({ state, select }) {
     tree.dataset.keys = '1';
     tree.addEventListener('keydown', (e) => treeKey(e, { state, select }));
   }
+}
+
+/** expandTo unfolds the tree down to code and code itself, so its children show. */
+export function expandTo(idx, code) {
+  const g = code ? idx?.byCode.get(code) : null;
+  if (!g) return;
+  for (const a of ancestors(idx, g)) expanded.add(a.id);
+  expanded.add(g.id);
 }
 
 function isVisibleIn(el, box) {
@@ -272,9 +278,28 @@ export function renderPanel(ctx) {
 
   const defects = renderDefects(ctx, report);
   const bars = renderBars(ctx, g, k);
-  const body = state.mode === 'coverage' ? [head, cards, defects, bars] : [head, cards, bars, defects];
+  const spread = renderSpread(report);
+  const body = state.mode === 'coverage' ? [head, cards, spread, defects, bars] : [head, cards, spread, bars, defects];
   $('panel').replaceChildren(...body);
   $('panel').dataset.sel = state.sel;
+}
+
+/** renderSpread shows how the level-3 grids of the selection sit against the target band. */
+function renderSpread(report) {
+  const l3 = (report.levels || []).find((l) => l.level === 3);
+  if (!l3 || !l3.grids) return null;
+  const parts = [
+    { key: 'under', n: l3.under, color: WORKLOAD.under },
+    { key: 'within', n: l3.within, color: WORKLOAD.within },
+    { key: 'over', n: l3.over, color: WORKLOAD.over },
+    { key: 'unstaffed', n: l3.unstaffed, color: WORKLOAD.unstaffed },
+  ];
+  return h('section.spread', { dataset: { within: String(l3.within) }, title: t('def.workload') },
+    h('h3', null, t('panel.spread', { n: l3.grids })),
+    h('div.spread-bar', null, parts.filter((p) => p.n > 0).map((p) => h('span', {
+      style: `flex:${p.n};background:${p.color}`, title: `${t(`legend.${p.key}`)}: ${p.n}`,
+    }))),
+    h('div.spread-keys', null, parts.map((p) => h('span', { dataset: { key: p.key } }, swatch(p.color), ` ${t(`legend.${p.key}`)} `, h('b', null, String(p.n))))));
 }
 
 function barColor(w, band) {
@@ -378,6 +403,7 @@ function renderDefects(ctx, r) {
     sec.append(h('p.ok', null, `✓ ${t('panel.defects.none')}`));
     return sec;
   }
+  sec.firstChild.append(h('span.count-badge', null, String(list.children.length)));
   sec.append(list);
   if (nb || nu) {
     sec.append(h('p.minor', null,

@@ -198,6 +198,13 @@ test('drill-down: choosing a community in the tree changes the URL and the panel
     await page.fill('#search', l2.code);
     await page.keyboard.press('Enter');
     await page.waitForURL((u) => u.searchParams.get('sel') === l2.code);
+    // the tree is keyboard navigable: down to the first child grid, Enter chooses it
+    const child = report.grids.find((g) => g.parent_id === l2.id);
+    await page.focus('#tree .row.selected');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await page.waitForURL((u) => u.searchParams.get('sel') === child.code);
+    await page.waitForFunction((code) => document.querySelector('#panel')?.dataset.sel === code, child.code);
     assert.deepEqual(problems, []);
   } finally {
     await context.close();
