@@ -175,15 +175,8 @@ export function overlayLayers({ metric = 'households', band = { target: 300, ban
       id: 'focus-line', type: 'line', source: 'focus',
       paint: { 'line-color': COLORS.focus, 'line-width': 3.5 },
     },
-    {
-      id: 'label-l3', type: 'symbol', source: 'labels', minzoom: 14.6,
-      filter: ['==', ['get', 'level'], 3],
-      layout: {
-        'text-field': ['get', 'label'], 'text-font': FONT, 'text-size': 11,
-        'text-max-width': 7, 'text-padding': 2,
-      },
-      paint: { 'text-color': '#1f2933', 'text-halo-color': '#ffffff', 'text-halo-width': 1.5 },
-    },
+    // Placement goes from the top layer down: grid labels win at street zoom, subdistricts
+    // over communities when zoomed out.
     {
       id: 'label-l2', type: 'symbol', source: 'labels', minzoom: 12.5, maxzoom: 15.6,
       filter: ['==', ['get', 'level'], 2],
@@ -202,6 +195,15 @@ export function overlayLayers({ metric = 'households', band = { target: 300, ban
         'symbol-sort-key': 0, 'text-letter-spacing': 0.05,
       },
       paint: { 'text-color': '#111827', 'text-halo-color': '#ffffff', 'text-halo-width': 2.5 },
+    },
+    {
+      id: 'label-l3', type: 'symbol', source: 'labels', minzoom: 14.6,
+      filter: ['==', ['get', 'level'], 3],
+      layout: {
+        'text-field': ['get', 'label'], 'text-font': FONT, 'text-size': 11,
+        'text-max-width': 7, 'text-padding': 2,
+      },
+      paint: { 'text-color': '#1f2933', 'text-halo-color': '#ffffff', 'text-halo-width': 1.5 },
     },
   ];
 }

@@ -555,7 +555,7 @@ function rowsTable(rows) {
   return h('table.attrs', null, h('tbody', null, rows.filter(Boolean).map(([k, v]) => h('tr', null, h('th', null, k), h('td', null, v)))));
 }
 
-function staffList(params) {
+function staffList(params, onLoad) {
   const box = h('div.staff', null, h('h4', null, t('popup.staff')), h('p.muted', null, t('popup.loading')));
   api.staff(params).then((res) => {
     const list = res.staff || res || [];
@@ -566,6 +566,7 @@ function staffList(params) {
     box.replaceChildren(h('h4', null, t('popup.staff')), h('ul', null, list.map((s) => h('li', null,
       h('span.role', null, t(`role.${s.role}`)), ' ', s.display_name,
       s.work_contact ? h('span.muted', null, ` · ${s.work_contact}`) : null))));
+    onLoad?.();
   }).catch((err) => {
     box.replaceChildren(h('h4', null, t('popup.staff')), h('p.muted', null, err.message));
   });
@@ -592,30 +593,34 @@ function gridPopup(map, lngLat, f, ctx) {
   openPopup(map, lngLat, content);
 }
 
-function buildingPopup(map, lngLat, f, ctx) {
+function estMark(on) {
+  return on ? h('span.est', { title: t('popup.estimated.def') }, ` (${t('popup.estimated')})`) : null;
+}
+
+function buildingPopup(map, lngLat, f) {
   const p = f.properties;
   const id = typeof f.id === 'number' ? f.id : null; // MVT feature id = building id
   const estimated = p.households_estimated === true || p.households_estimated === 'true';
-  const hh = h('span', null, fmtInt(p.households), estimated ? h('span.est', { title: t('popup.estimated.def') }, ` (${t('popup.estimated')})`) : null);
+  // what the tile says at once; the API's detail replaces it when it arrives
   const attrs = rowsTable([
     [t('popup.code'), p.code],
     [t('popup.floors'), p.floors != null ? String(p.floors) : null],
-    [t('popup.households'), hh],
+    [t('popup.households'), h('span', null, fmtInt(p.households), estMark(estimated))],
     p.grid_code ? [t('popup.grid.chain'), p.grid_code] : null,
   ]);
-  const detail = h('div.detail', null, h('p.muted', null, t('popup.loading')));
+  const detail = h('div.detail', null, h('p.muted.small', null, t('popup.loading')));
+  const title = h('span', null, p.name || p.code);
   const content = h('div.popup', { dataset: { kind: 'building', code: p.code } },
-    h('div.ptitle', null, h('span.badge', null, t('popup.building')), ' ', p.name || p.code),
+    h('div.ptitle', null, h('span.badge', null, t('popup.building')), ' ', title),
     p.straddling === true || p.straddling === 'true' ? h('p.warnline', null, `◩ ${t('popup.straddling')}`) : null,
     attrs, detail);
-  openPopup(map, lngLat, content);
+  const pop = openPopup(map, lngLat, content);
   const fill = async () => {
     let bid = id;
     if (bid == null) {
       const d = 0.0005;
       const res = await api.buildings({ bbox: [lngLat.lng - d, lngLat.lat - d, lngLat.lng + d, lngLat.lat + d].join(','), limit: 50 });
-      const hit = (res.features || []).find((x) => x.properties?.code === p.code);
-      bid = hit?.properties?.id ?? hit?.id;
+      bid = (res.features || []).find((x) => x.properties?.code === p.code)?.id;
     }
     if (bid == null) throw new Error('building not found');
     const b = await api.building(bid);
@@ -623,19 +628,23 @@ function buildingPopup(map, lngLat, f, ctx) {
     const est = bp.households_estimated;
     const units = bp.unit_list || [];
     const chain = (bp.grids || []).map((g) => g.name).join(' › ');
+    title.textContent = bp.name || bp.code;
+    attrs.replaceWith(h('table.attrs', null, h('tbody', null, [
+      [t('popup.code'), bp.code],
+      [t('popup.address'), bp.address || null],
+      [t('popup.floors'), String(bp.floors)],
+      [t('popup.households'), h('span', null, fmtInt(bp.households), estMark(est))],
+      [t('popup.residents'), h('span', null, fmtInt(bp.residents), estMark(est))],
+      [t('popup.grid.chain'), chain || h('span.bad', null, `✗ ${t('locate.none')}`)],
+    ].filter((r) => r[1] !== null).map(([k, v]) => h('tr', null, h('th', null, k), h('td', null, v))))));
     detail.replaceChildren(
-      rowsTable([
-        [t('popup.name'), bp.name || null],
-        [t('popup.address'), bp.address || null],
-        [t('popup.households'), h('span', null, fmtInt(bp.households), est ? h('span.est', { title: t('popup.estimated.def') }, ` (${t('popup.estimated')})`) : null)],
-        [t('popup.residents'), bp.residents != null ? h('span', null, fmtInt(bp.residents), est ? h('span.est', null, ` (${t('popup.estimated')})`) : null) : null],
-        chain ? [t('popup.grid.chain'), chain] : null,
-      ]),
       units.length ? h('table.units', null,
         h('thead', null, h('tr', null, h('th', null, t('popup.unit')), h('th', null, t('popup.households')), h('th', null, t('popup.residents')))),
         h('tbody', null, units.map((u) => h('tr', null, h('td', null, u.label), h('td', null, fmtInt(u.households)), h('td', null, fmtInt(u.residents)))))) : null,
       bp.household_rows_shown === false ? h('p.muted.small', null, t('popup.householdRows')) : null,
-      staffList({ building: bid }));
+      staffList({ building: bid }, () => pop.setLngLat(pop.getLngLat())));
+    content.dataset.loaded = 'true';
+    pop.setLngLat(pop.getLngLat()); // re-anchor now that the content is taller
   };
   fill().catch((err) => detail.replaceChildren(h('p.muted', null, err.message)));
 }
@@ -680,7 +689,7 @@ export function showFeaturePopup(map, lngLat, features, ctx) {
   if (!f) return;
   switch (f.layer.id) {
     case 'units': unitPopup(map, lngLat, f); break;
-    case 'buildings': buildingPopup(map, lngLat, f, ctx); break;
+    case 'buildings': buildingPopup(map, lngLat, f); break;
     case 'gap-fill':
     case 'overlap-fill': defectPopup(map, lngLat, f); break;
     case 'density': densityPopup(map, lngLat, f); break;

@@ -372,7 +372,7 @@ test('estimated households are labelled as estimates', async () => {
     const popup = page.locator('.maplibregl-popup .popup[data-kind="building"]');
     await popup.waitFor();
     assert.equal(await popup.getAttribute('data-code') !== null, true);
-    await popup.locator('.detail table.attrs').waitFor();
+    await page.locator('.maplibregl-popup .popup[data-kind="building"][data-loaded="true"]').waitFor();
     // the tile's flag (at once) and the API's (in the detail) both mark the count
     assert.ok(await popup.locator('.est').count() >= 2, await popup.innerHTML());
     assert.match(await popup.locator('.est').first().textContent(), /估算/);
