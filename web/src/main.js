@@ -13,7 +13,7 @@ import { api } from './api.js';
 import { lang, setLang, t } from './i18n.js';
 import { COVERAGE_METRICS, fillColor } from './metrics.js';
 import { bbox, indexReport, labelPoint, shortName } from './model.js';
-import { basemapKind, buildStyle, LAYER_GROUPS, overlayLayers } from './style.js';
+import { basemapKind, buildStyle, l2Opacity, LAYER_GROUPS, overlayLayers } from './style.js';
 import { addPatterns } from './patterns.js';
 import * as ui from './ui.js';
 
@@ -137,6 +137,7 @@ function applyFill() {
   const expr = fillColor(activeMetric(), bandOpts());
   map.setPaintProperty('grid-fill-l3', 'fill-color', expr);
   map.setPaintProperty('grid-fill-l2', 'fill-color', expr);
+  map.setPaintProperty('grid-fill-l2', 'fill-opacity', l2Opacity(activeMetric()));
 }
 
 function applySelectionFilter() {

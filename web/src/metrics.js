@@ -132,16 +132,43 @@ export function legendItems(metric, t, opts = { target: 300, band: 0.2 }) {
   return out;
 }
 
-// Household density (H3 cells, zoomed out): households per cell.
+// Household density (H3 cells, zoomed out). The tiles aggregate households into H3 cells whose
+// resolution follows the tile zoom (tiles/rules.go: the finest resolution whose hexagons are 8
+// pixels or more a side); a count per cell would mean 7× more at each coarser zoom, so the map
+// colours households per km², dividing by the cell area of the zoom's resolution.
+const H3_EDGE_M = [1281256.011, 483056.839, 182512.957, 68979.222, 26071.760, 9854.091, 3724.533,
+  1406.476, 531.414, 200.786, 75.864, 28.664, 10.830, 4.092, 1.546, 0.584];
+const H3_AREA_KM2 = [4357449.416, 609788.442, 86801.780, 12393.435, 1770.348, 252.904, 36.129,
+  5.161, 0.737, 0.105, 0.0150, 0.00215, 0.000307, 0.0000439, 0.00000627, 0.000000895];
+
+/** densityRes mirrors the tile server's choice of H3 resolution for tile zoom z. */
+export function densityRes(z) {
+  const px = (2 * 20037508.342789244) / 256 / 2 ** z;
+  let res = 0;
+  while (res < H3_EDGE_M.length - 1 && H3_EDGE_M[res + 1] >= 8 * px) res++;
+  return res;
+}
+
 export const DENSITY = {
-  breaks: [50, 200, 500, 1000],
+  breaks: [500, 2000, 4000, 8000], // households per km²
   colors: ['#fff7bc', '#fee391', '#fec44f', '#fe9929', '#d95f0e'],
 };
 
-export function densityColor(field = 'households') {
-  const step = ['step', ['to-number', ['get', field], 0], DENSITY.colors[0]];
-  DENSITY.breaks.forEach((b, k) => step.push(b, DENSITY.colors[k + 1]));
-  return step;
+/** densityColor colours a cell by households per km² at every zoom the density layer shows. */
+export function densityColor(field = 'households', maxZoom = 14) {
+  const perKm2 = (z) => {
+    const step = ['step', ['/', ['to-number', ['get', field], 0], H3_AREA_KM2[densityRes(z)]], DENSITY.colors[0]];
+    DENSITY.breaks.forEach((b, k) => step.push(b, DENSITY.colors[k + 1]));
+    return step;
+  };
+  const out = ['step', ['zoom'], perKm2(0)];
+  for (let z = 1; z < maxZoom; z++) out.push(z, perKm2(z));
+  return out;
+}
+
+/** cellAreaKm2 is the area of a density cell seen at map zoom (for popups). */
+export function cellAreaKm2(zoom) {
+  return H3_AREA_KM2[densityRes(Math.floor(zoom))];
 }
 
 export function densityLegend() {
@@ -149,9 +176,9 @@ export function densityLegend() {
     const lo = k === 0 ? null : DENSITY.breaks[k - 1];
     const hi = k === DENSITY.breaks.length ? null : DENSITY.breaks[k];
     let label;
-    if (lo === null) label = `< ${hi}`;
-    else if (hi === null) label = `≥ ${lo}`;
-    else label = `${lo}–${hi}`;
+    if (lo === null) label = `< ${hi.toLocaleString()}`;
+    else if (hi === null) label = `≥ ${lo.toLocaleString()}`;
+    else label = `${lo.toLocaleString()}–${hi.toLocaleString()}`;
     return { color, label };
   });
 }

@@ -60,6 +60,15 @@ export function buildStyle(opts = {}) {
 
 const level = (n) => ['==', ['to-number', ['get', 'level']], n];
 
+/**
+ * l2Opacity: communities are filled below z13 for the coverage metrics, which are rates and
+ * compare across levels; households are a count (a community holds ten grids' worth), and the
+ * H3 density already shows them there, so that fill stays off.
+ */
+export function l2Opacity(metric) {
+  return metric === 'households' ? 0 : 0.7;
+}
+
 /** overlayLayers are gridmap's own layers, laid over a background or a basemap style. */
 export function overlayLayers({ metric = 'households', band = { target: 300, band: 0.2 }, selected = '' } = {}) {
   const fill = fillColor(metric, band);
@@ -72,7 +81,7 @@ export function overlayLayers({ metric = 'households', band = { target: 300, ban
     {
       id: 'grid-fill-l2', type: 'fill', source: 'gridmap', 'source-layer': 'grids', minzoom: ZOOM.l2, maxzoom: ZOOM.l3,
       filter: level(2),
-      paint: { 'fill-color': fill, 'fill-opacity': 0.7 },
+      paint: { 'fill-color': fill, 'fill-opacity': l2Opacity(metric) },
     },
     {
       id: 'grid-fill-l3', type: 'fill', source: 'gridmap', 'source-layer': 'grids', minzoom: ZOOM.l3,

@@ -7,7 +7,7 @@ import * as maplibregl from 'maplibre-gl';
 import { api, exportURL } from './api.js';
 import { fmtArea, fmtInt, fmtNum, fmtPct, lang, t } from './i18n.js';
 import {
-  COLORS, COVERAGE_METRICS, densityLegend, legendItems, METRICS, WORKLOAD,
+  cellAreaKm2, COLORS, COVERAGE_METRICS, densityLegend, legendItems, METRICS, WORKLOAD,
 } from './metrics.js';
 import { ancestors, kpis, shortName } from './model.js';
 import { ZOOM } from './style.js';
@@ -445,7 +445,13 @@ export function renderExport(ctx) {
   let url;
   let count;
   let rows = false;
-  if (exportChoice.what === 'grids') {
+  let filename = '';
+  if (exportChoice.what === 'grids' && scopeSel && g.level === 3) {
+    // a level-3 grid has no grids below it: the selection is the grid itself
+    url = `/api/v1/grids/${g.code}`;
+    filename = `grid-${g.code}.geojson`;
+    count = 1;
+  } else if (exportChoice.what === 'grids') {
     url = exportURL.grids({ level: level || undefined, parent: scopeSel ? g.code : undefined });
     count = idx ? subtreeCount(idx, scopeSel ? g.id : null, level) : null;
   } else if (exportChoice.what === 'buildings') {
@@ -471,14 +477,14 @@ export function renderExport(ctx) {
       radio('what', 'grids', t('export.grids'), exportChoice.what === 'grids'),
       radio('what', 'buildings', t('export.buildings'), exportChoice.what === 'buildings'),
       radio('what', 'assignments', t('export.assignments'), exportChoice.what === 'assignments')),
-    exportChoice.what === 'grids' ? h('label.level', null, `${t('export.level')} `,
+    exportChoice.what === 'grids' && !(scopeSel && g.level === 3) ? h('label.level', null, `${t('export.level')} `,
       h('select#export-level', {
         onchange: (e) => { exportChoice.level = e.target.value; renderExport(ctx); },
       }, ['', '1', '2', '3'].map((v) => h('option', { value: v, selected: exportChoice.level === v },
         v ? `${v} · ${levelName(Number(v))}` : t('export.level.all'))))) : null,
     h('p.count#export-count', { dataset: { count: String(count ?? '') } },
       t(rows ? 'export.countRows' : 'export.count', { n: fmtInt(count) })),
-    h('a.button.primary#export-download', { href: url, download: '' }, `⭳ ${t('export.download')}`),
+    h('a.button.primary#export-download', { href: url, download: filename }, `⭳ ${t('export.download')}`),
     h('p.help', null, t('export.note')),
     h('p.help.mono', null, url));
   $('panel').replaceChildren(form);
@@ -497,9 +503,13 @@ export function renderLegend({ state, zoom, metric, band }) {
   const block = (title, items, attrs) => h('div.lg-block', attrs, h('div.lg-title', null, title),
     h('ul.lg-items', null, items));
   const blocks = [];
+  // below z13 only communities are filled, and only for the rate metrics (see l2Opacity)
+  const filled = zoom >= ZOOM.l3 || (zoom >= ZOOM.l2 && metric !== 'households');
   const title = metric === 'workload' ? `${t(m.title)}（${t('legend.hpw')}）` : t(m.title);
-  blocks.push(block(title, legendItems(metric, t, band).map((it) => h('li', null, swatch(it.color), it.label)),
-    { title: t(m.definition), dataset: { block: 'metric' } }));
+  if (filled) {
+    blocks.push(block(title, legendItems(metric, t, band).map((it) => h('li', null, swatch(it.color), it.label)),
+      { title: t(m.definition), dataset: { block: 'metric' } }));
+  }
   if (zoom < ZOOM.densityMax && state.layers.density) {
     blocks.push(block(t('legend.density'), densityLegend().map((it) => h('li', null, swatch(it.color), it.label)),
       { dataset: { block: 'density' } }));
@@ -585,7 +595,7 @@ function gridPopup(map, lngLat, f, ctx) {
         p.households_estimated ? h('span.est', { title: t('popup.estimated.def') }, ` (${t('popup.estimated')})`) : null)],
       [t('popup.buildings'), rg ? fmtInt(rg.buildings) : null],
       [t('popup.workers'), fmtInt(rg?.workers ?? p.workers)],
-      rg ? [t('legend.hpw'), w?.per_worker == null ? `✗ ${t('legend.unstaffed')}` : `${fmtNum(w.per_worker, 1)} (${t(`legend.${w.status === 'within' ? 'within' : w.status}`)})`] : null,
+      rg ? [t('popup.hpw'), w?.per_worker == null ? `✗ ${t('legend.unstaffed')}` : `${fmtNum(w.per_worker, 1)} (${t(`legend.${w.status === 'within' ? 'within' : w.status}`)})`] : null,
       rg ? ['Polsby–Popper', fmtNum(rg.polsby_popper, 2)] : null,
     ]),
     staffList({ grid: p.code }),
@@ -679,7 +689,12 @@ function densityPopup(map, lngLat, f) {
   const p = f.properties;
   openPopup(map, lngLat, h('div.popup', { dataset: { kind: 'density' } },
     h('div.ptitle', null, t('popup.density')),
-    rowsTable([[t('popup.households'), fmtInt(p.households)], p.h3 ? ['H3', p.h3] : null])));
+    rowsTable([
+      [t('popup.households'), fmtInt(p.households)],
+      p.buildings != null ? [t('popup.buildings'), fmtInt(p.buildings)] : null,
+      [t('legend.density'), fmtInt(Number(p.households) / cellAreaKm2(map.getZoom()))],
+      p.h3 ? ['H3', p.h3] : null,
+    ])));
 }
 
 /** showFeaturePopup opens the popup of the most specific feature clicked. */

@@ -322,6 +322,55 @@ test('click a building: popup with its units and assigned staff; locate tool giv
   }
 });
 
+// A 1×1 PNG: the basemap tiles the routed "remote" server answers with.
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg==', 'base64');
+
+test('basemap: none by default, an XYZ template or a style URL when configured', async () => {
+  // nothing but our own server is asked for anything by default (checked in the dashboard
+  // test: every request failure or error is a problem); here, configured basemaps are used
+  const xyz = 'http://basemap.test/xyz/{z}/{x}/{y}.png';
+  const style = 'http://basemap.test/style.json';
+  const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+  const asked = [];
+  await context.route('http://basemap.test/**', (route) => {
+    asked.push(new URL(route.request().url()).pathname);
+    if (route.request().url().endsWith('style.json')) {
+      return route.fulfill({
+        contentType: 'application/json',
+        body: JSON.stringify({
+          version: 8,
+          sources: { base: { type: 'raster', tiles: ['http://basemap.test/base/{z}/{x}/{y}.png'], tileSize: 256 } },
+          layers: [{ id: 'base-bg', type: 'background', paint: { 'background-color': '#dde8d5' } },
+            { id: 'base-raster', type: 'raster', source: 'base' }],
+        }),
+      });
+    }
+    return route.fulfill({ contentType: 'image/png', body: PNG });
+  });
+  try {
+    const page = await context.newPage();
+    await page.goto(`${server.base}/?basemap=${encodeURIComponent(xyz)}`);
+    await page.waitForFunction(() => window.gridmap?.ready === true, null, { timeout: 60000 });
+    await settle(page);
+    assert.ok(asked.some((p) => p.startsWith('/xyz/')), 'XYZ tiles requested');
+    const order = await page.evaluate(() => window.gridmap.map.getStyle().layers.map((l) => l.id));
+    assert.equal(order.indexOf('basemap'), 1, 'raster right above the background, under our layers');
+
+    await page.goto(`${server.base}/?basemap=${encodeURIComponent(style)}`);
+    await page.waitForFunction(() => window.gridmap?.ready === true, null, { timeout: 60000 });
+    await settle(page);
+    const layers = await page.evaluate(() => window.gridmap.map.getStyle().layers.map((l) => l.id));
+    assert.deepEqual(layers.slice(0, 2), ['base-bg', 'base-raster'], 'the style\'s layers first');
+    assert.ok(layers.includes('grid-line-l1') && layers.includes('label-l3'), 'ours on top');
+    assert.ok(asked.some((p) => p.startsWith('/base/')), 'the style\'s own tiles requested');
+    // the settings dialog shows the configured URL
+    await page.click('#settings-btn');
+    assert.equal(await page.inputValue('#basemap-input'), style);
+  } finally {
+    await context.close();
+  }
+});
+
 test('language switch, and a tablet-sized screen with collapsible panels', async () => {
   const { page, context, problems } = await open('/', { width: 1024, height: 768 });
   try {
