@@ -581,7 +581,9 @@ async function main() {
   window.gridmap.ready = true;
   document.body.dataset.ready = 'true';
   // Dashboard auto-refresh: cheap health poll, full reload only when the data version moved.
-  setInterval(refreshIfChanged, 30000);
+  // ?refresh=<seconds> (at least 2) changes the period, e.g. for a wall display or a test.
+  const every = Math.max(2, Number(new URLSearchParams(location.search).get('refresh')) || 30);
+  setInterval(refreshIfChanged, every * 1000);
 }
 
 main();

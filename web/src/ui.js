@@ -484,7 +484,7 @@ export function renderExport(ctx) {
         v ? `${v} · ${levelName(Number(v))}` : t('export.level.all'))))) : null,
     h('p.count#export-count', { dataset: { count: String(count ?? '') } },
       t(rows ? 'export.countRows' : 'export.count', { n: fmtInt(count) })),
-    h('a.button.primary#export-download', { href: url, download: filename }, `⭳ ${t('export.download')}`),
+    h('a.button.primary#export-download', { href: url, download: filename }, `↓ ${t('export.download')}`),
     h('p.help', null, t('export.note')),
     h('p.help.mono', null, url));
   $('panel').replaceChildren(form);

@@ -404,7 +404,15 @@ test('estimated households are labelled as estimates', async () => {
       geometry: { type: 'Polygon', coordinates: [[[lon - d, lat - d], [lon + d, lat - d], [lon + d, lat + d], [lon - d, lat + d], [lon - d, lat - d]]] },
     }],
   }));
+  // a dashboard left open picks the change up by itself (auto-refresh on a new data version)
+  const wall = await open('/?refresh=2');
+  const before = Number((await kpiValues(wall.page)).buildings);
   server.cli('import', 'buildings', file);
+  await wall.page.waitForFunction((n) => Number(document.querySelector('#panel [data-kpi="buildings"]')?.dataset.value) === n,
+    before + 1, { timeout: 20000 });
+  assert.deepEqual(wall.problems, []);
+  await wall.context.close();
+
   const loc = await getJSON(server.base, `/api/v1/locate?lon=${lon}&lat=${lat}`);
   const community = loc.chain[1].code;
   const { page, context, problems } = await open(`/?sel=${community}`);
