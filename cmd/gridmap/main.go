@@ -31,7 +31,8 @@ Usage:
   gridmap import buildings [--skip-invalid] [--dwelling-m2 90] [--storey-m 3] FILE.geojson...
   gridmap export grids [--level N] [--parent CODE]  > grids.geojson
   gridmap export buildings [--grid CODE]            > buildings.geojson
-  gridmap coverage [--grid CODE] [--json]
+  gridmap export assignments                        > assignments.csv
+  gridmap coverage [--grid CODE] [--json] [--target 300] [--band 0.2] [--min-area 1]
   gridmap help
 
 Database: with DATABASE_URL set, gridmap uses that PostgreSQL/PostGIS server. Without it,
