@@ -383,6 +383,10 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, filename, typ st
 		h.Set("X-Data-Version", strconv.FormatInt(e.DataVersion, 10))
 		h.Set("X-Exported-At", e.ExportedAt.Format("2006-01-02T15:04:05.000Z07:00"))
 		w.WriteHeader(http.StatusOK)
+		// the client learns at once that the export started (and its provenance)
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
 		return w, nil
 	})
 	if err != nil && opened {
