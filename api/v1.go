@@ -318,16 +318,19 @@ func (s *Server) coverage(w http.ResponseWriter, r *http.Request) error {
 	if o.Root, err = gridKeyParam(r, "grid"); err != nil {
 		return err
 	}
-	for name, dst := range map[string]*float64{"target": &o.Target, "band": &o.Band, "min_area": &o.MinAreaM2} {
-		v, ok, err := floatParam(r, name)
+	for _, p := range []struct {
+		name string
+		dst  *float64
+	}{{"target", &o.Target}, {"band", &o.Band}, {"min_area", &o.MinAreaM2}} {
+		v, ok, err := floatParam(r, p.name)
 		if err != nil {
 			return err
 		}
 		if ok && v == 0 {
 			// zero means "default" to the domain; an explicit zero is a wish it cannot honour
-			return grid.Errorf(grid.EINVALID, "%s=0: leave it out for the default", name)
+			return grid.Errorf(grid.EINVALID, "%s=0: leave it out for the default", p.name)
 		}
-		*dst = v
+		*p.dst = v
 	}
 	rep, err := s.store.Coverage(r.Context(), o)
 	if err != nil {
