@@ -45,11 +45,13 @@ func New(o Options) *Server {
 	r.Use(middleware.RealIP, s.logRequests, middleware.Recoverer)
 	r.Get("/healthz", s.Handle(s.health))
 	r.Route("/api/v1", func(r chi.Router) {
+		r.Use(middleware.GetHead)
 		r.NotFound(s.Handle(notFound))
 		r.MethodNotAllowed(s.Handle(methodNotAllowed))
 		s.routesV1(r)
 	})
 	r.Route("/ogc", func(r chi.Router) {
+		r.Use(middleware.GetHead, anyOrigin)
 		r.NotFound(s.Handle(notFound))
 		r.MethodNotAllowed(s.Handle(methodNotAllowed))
 		s.routesOGC(r)

@@ -209,6 +209,24 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+func TestHeadAndCORS(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	for _, path := range []string{"/ogc", "/ogc/collections/buildings/items?limit=1", "/api/v1/grids?limit=1"} {
+		res, err := http.Head(s.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Errorf("HEAD %s: %d", path, res.StatusCode)
+		}
+		if strings.HasPrefix(path, "/ogc") && res.Header.Get("Access-Control-Allow-Origin") != "*" {
+			t.Errorf("HEAD %s: no CORS header", path)
+		}
+	}
+}
+
 func TestOGCLimitIsCapped(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
@@ -224,5 +242,46 @@ func TestOGCLimitIsCapped(t *testing.T) {
 	s.getJSON(t, "/ogc/collections/units/items", &fc)
 	if fc.NumberReturned != 100 {
 		t.Errorf("default limit: %d returned", fc.NumberReturned)
+	}
+}
+
+// TestOGCItemsBBoxPaging: a bbox at full double precision filters like PostGIS does, and the
+// next links carry it through every page.
+func TestOGCItemsBBoxPaging(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	const bbox = "118.71234567890123,32.00123456789012,118.72345678901234,32.01234567890123"
+	want := s.sqlInt(t, `SELECT count(*) FROM buildings
+		WHERE ST_Intersects(footprint, ST_MakeEnvelope(118.71234567890123, 32.00123456789012, 118.72345678901234, 32.01234567890123, 4326))`)
+	if want < 50 {
+		t.Fatalf("only %d buildings in the test box", want)
+	}
+	ids := map[int64]bool{}
+	path := "/ogc/collections/buildings/items?limit=20&bbox=" + bbox
+	for path != "" {
+		var page fc
+		s.getJSON(t, path, &page)
+		if page.NumberMatched != want {
+			t.Fatalf("numberMatched %d, SQL %d", page.NumberMatched, want)
+		}
+		for _, f := range page.Features {
+			ids[f.ID] = true
+		}
+		next := page.next()
+		if next != "" && !strings.Contains(next, "bbox=") {
+			t.Fatalf("next link lost the bbox: %s", next)
+		}
+		path = strings.TrimPrefix(next, s.URL)
+	}
+	if len(ids) != want {
+		t.Errorf("%d distinct features over the pages, want %d", len(ids), want)
+	}
+	var one struct {
+		ID    int64
+		Links []struct{ Rel string }
+	}
+	s.getJSON(t, "/ogc/collections/buildings/items/1", &one)
+	if one.ID != 1 || len(one.Links) != 2 {
+		t.Errorf("item 1: %+v", one)
 	}
 }

@@ -53,6 +53,15 @@ func findCollection(id string) (ogcCollection, error) {
 	return ogcCollection{}, grid.Errorf(grid.ENOTFOUND, "collection %q not found", id)
 }
 
+// anyOrigin lets browser map clients on other sites (OpenLayers, Leaflet) read the public
+// collections; they carry aggregates only, and no credentials are honoured with "*".
+func anyOrigin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		next.ServeHTTP(w, r)
+	})
+}
+
 func (s *Server) routesOGC(r chi.Router) {
 	r.Get("/", s.Handle(s.ogcLanding))
 	r.Get("/conformance", s.Handle(ogcConformance))

@@ -320,16 +320,19 @@ func (s *Server) coverage(w http.ResponseWriter, r *http.Request) error {
 	if o.Root, err = gridKeyParam(r, "grid"); err != nil {
 		return err
 	}
-	for name, dst := range map[string]*float64{"target": &o.Target, "band": &o.Band, "min_area": &o.MinAreaM2} {
-		v, ok, err := floatParam(r, name)
+	for _, p := range []struct {
+		name string
+		dst  *float64
+	}{{"target", &o.Target}, {"band", &o.Band}, {"min_area", &o.MinAreaM2}} {
+		v, ok, err := floatParam(r, p.name)
 		if err != nil {
 			return err
 		}
 		if ok && v == 0 {
 			// zero means "default" to the domain; an explicit zero is a wish it cannot honour
-			return grid.Errorf(grid.EINVALID, "%s=0: leave it out for the default", name)
+			return grid.Errorf(grid.EINVALID, "%s=0: leave it out for the default", p.name)
 		}
-		*dst = v
+		*p.dst = v
 	}
 	rep, err := s.store.Coverage(r.Context(), o)
 	if err != nil {
@@ -385,6 +388,10 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, filename, typ st
 		h.Set("X-Data-Version", strconv.FormatInt(e.DataVersion, 10))
 		h.Set("X-Exported-At", e.ExportedAt.Format("2006-01-02T15:04:05.000Z07:00"))
 		w.WriteHeader(http.StatusOK)
+		// the client learns at once that the export started (and its provenance)
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
 		return w, nil
 	})
 	if err != nil && opened {

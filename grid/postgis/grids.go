@@ -29,8 +29,6 @@ func resolveGrid(ctx context.Context, q querier, k grid.GridKey) (grid.GridRef, 
 // querier is a pool, a connection or a transaction.
 type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 // The filter of grid lists: level ($1), parent id ($2), bbox ($3..$6); NULL skips a term.
