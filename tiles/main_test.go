@@ -87,6 +87,11 @@ func cityTile(z int, dx, dy float64) tiles.Tile {
 	// one copy spans 26 × 160 m east and 20 × 140 m north of demo.Origin
 	lon := demo.Origin[0] + dx*26*160/(111320*math.Cos(demo.Origin[1]*math.Pi/180))
 	lat := demo.Origin[1] + dy*20*140/110574
+	return tileAt(lon, lat, z)
+}
+
+// tileAt returns the tile at zoom z holding lon, lat.
+func tileAt(lon, lat float64, z int) tiles.Tile {
 	n := float64(int(1) << z)
 	x := int((lon + 180) / 360 * n)
 	y := int((1 - math.Asinh(math.Tan(lat*math.Pi/180))/math.Pi) / 2 * n)
