@@ -579,6 +579,7 @@ async function main() {
   await loadGeometries();
   await select(state.sel, { push: false, fit: Boolean(state.sel) });
   window.gridmap.ready = true;
+  window.gridmap.readyMs = Math.round(performance.now());
   document.body.dataset.ready = 'true';
   // Dashboard auto-refresh: cheap health poll, full reload only when the data version moved.
   // ?refresh=<seconds> (at least 2) changes the period, e.g. for a wall display or a test.
