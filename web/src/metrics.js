@@ -12,7 +12,7 @@ export const NODATA = '#d5d9de';
 export const COLORS = {
   defectGap: '#d7301f',
   defectOverlap: '#7a0177',
-  straddler: '#e66101',
+  straddler: '#ffd92f', // yellow with a dark outline: apart from every fill colour
   unstaffed: '#737373',
   selection: '#1a56db',
   focus: '#ff00a8',

@@ -128,6 +128,11 @@ export function renderTree({ state, select }) {
   };
   for (const r of idx.roots) add(r, 0);
   tree.replaceChildren(...rows);
+  $('tree-key').replaceChildren(
+    h('span', null, h('span.mark.ok', null, '✓'), ` ${t('status.staffed')}`),
+    h('span', null, h('span.mark.bad', null, '✗'), ` ${t('status.unstaffed')}`),
+    h('span', null, h('span.mark.warn', null, '⚠n'), ` ${t('tree.key.issues')}`),
+    h('span', null, `${t('tree.key.households')}`));
   tree.setAttribute('aria-label', t('tree.title'));
   const sel = tree.querySelector('[aria-selected="true"]');
   if (sel) {
@@ -517,7 +522,7 @@ export function renderLegend({ state, zoom, metric, band }) {
   blocks.push(block(t('legend.marks'), [
     state.layers.defects ? h('li', null, h('span.sw.hatch-gap'), t('legend.gap')) : null,
     state.layers.defects ? h('li', null, h('span.sw.hatch-overlap'), t('legend.overlap')) : null,
-    zoom >= ZOOM.buildings && state.layers.buildings ? h('li', null, swatch(COLORS.straddler), t('legend.straddler')) : null,
+    zoom >= ZOOM.buildings && state.layers.buildings ? h('li', null, h('span.sw.straddler', { style: `background:${COLORS.straddler}` }), t('legend.straddler')) : null,
     zoom >= ZOOM.buildings && state.layers.buildings ? h('li', null, swatch('#bdb5a6'), t('legend.building')) : null,
     zoom >= ZOOM.units && state.layers.units ? h('li', null, h('span.sw.dot'), t('legend.unit')) : null,
     h('li', null, h('span.ln.l1'), t('legend.l1')),
