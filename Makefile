@@ -31,10 +31,13 @@ setup:
 setup-test:
 	@scripts/setup.sh test
 
-## bench: the benchmarks and load tests under bench/ (numbers go into the issue notes)
+## bench: Go benchmarks and the load scripts under bench/ (numbers go into the issue notes)
 bench: setup-test
 	@scripts/setup.sh bench
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
+	bench/foundation.sh 100
+	bench/locate.sh 20s 32
+	bench/coverage.sh 1 10
 
 vet:
 	$(GO) vet ./...

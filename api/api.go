@@ -45,7 +45,16 @@ func New(o Options) *Server {
 	r.Use(middleware.RealIP, s.logRequests, middleware.Recoverer)
 	r.Get("/healthz", s.Handle(s.health))
 	r.Route("/api/v1", func(r chi.Router) {
+		r.Use(middleware.GetHead)
 		r.NotFound(s.Handle(notFound))
+		r.MethodNotAllowed(s.Handle(methodNotAllowed))
+		s.routesV1(r)
+	})
+	r.Route("/ogc", func(r chi.Router) {
+		r.Use(middleware.GetHead, anyOrigin)
+		r.NotFound(s.Handle(notFound))
+		r.MethodNotAllowed(s.Handle(methodNotAllowed))
+		s.routesOGC(r)
 	})
 	if o.Tiles != nil {
 		r.Mount("/tiles", o.Tiles)
@@ -114,6 +123,11 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 // WriteJSON writes v as JSON with status.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	writeBody(w, status, v)
+}
+
+// writeBody writes v as JSON with the Content-Type already set.
+func writeBody(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
@@ -149,4 +163,18 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", ww.Status(),
 			"bytes", ww.BytesWritten(), "ms", float64(time.Since(t0).Microseconds())/1000)
 	})
+}
+
+// withStatus gives a coded error a status other than its code's (405 for a wrong method).
+type withStatus struct {
+	err    error
+	status int
+}
+
+func (e withStatus) Error() string   { return e.err.Error() }
+func (e withStatus) Unwrap() error   { return e.err }
+func (e withStatus) HTTPStatus() int { return e.status }
+
+func methodNotAllowed(w http.ResponseWriter, r *http.Request) error {
+	return withStatus{grid.Errorf(grid.EINVALID, "method %s not allowed on %s", r.Method, r.URL.Path), http.StatusMethodNotAllowed}
 }

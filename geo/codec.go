@@ -28,6 +28,13 @@ func RegisterTypes(ctx context.Context, conn *pgx.Conn) error {
 		return fmt.Errorf("geo: geometry[]: %w", err)
 	}
 	conn.TypeMap().RegisterType(arr)
+	// Simple-protocol queries (DATABASE_URL with default_query_exec_mode=simple_protocol, as
+	// behind PgBouncer) send parameters untyped: pgx then finds the codec by the Go type.
+	for _, v := range []any{orb.Point{}, orb.MultiPoint{}, orb.LineString{}, orb.MultiLineString{},
+		orb.Polygon{}, orb.MultiPolygon{}, orb.Collection{}} {
+		conn.TypeMap().RegisterDefaultPgType(v, "geometry")
+	}
+	conn.TypeMap().RegisterDefaultPgType([]orb.Geometry(nil), "_geometry")
 	return nil
 }
 

@@ -28,9 +28,13 @@ var ErrNotGeoJSON = errors.New("geo: not a GeoJSON FeatureCollection")
 // (malformed or truncated JSON, wrong top-level type) wrap ErrNotGeoJSON and name the feature
 // index where reading stopped; an error returned by fn stops reading and is returned as is.
 func ReadFeatures(r io.Reader, fn func(Feature) error) error {
-	dec := json.NewDecoder(r)
+	src := &readErr{r: r}
+	dec := json.NewDecoder(src)
 	dec.UseNumber()
 	docErr := func(index int, format string, args ...any) error {
+		if src.err != nil { // the reader failed (disk, network): not the document's fault
+			return fmt.Errorf("geo: reading: %w", src.err)
+		}
 		msg := fmt.Sprintf(format, args...)
 		if index >= 0 {
 			msg = fmt.Sprintf("feature %d: %s", index, msg)
@@ -119,6 +123,21 @@ func ReadFeatures(r io.Reader, fn func(Feature) error) error {
 		return docErr(-1, "member \"features\" is missing")
 	}
 	return nil
+}
+
+// readErr remembers a reader's failure other than EOF, which the JSON decoder reports only
+// as a syntax problem.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (e *readErr) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
 }
 
 type rawFeature struct {

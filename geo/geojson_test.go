@@ -238,3 +238,25 @@ func TestReadFeaturesEveryCut(t *testing.T) {
 		}
 	}
 }
+
+type failingReader struct{ after int }
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	doc := `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":null},`
+	if f.after >= len(doc) {
+		return 0, errDisk
+	}
+	n := copy(p, doc[f.after:])
+	f.after += n
+	return n, nil
+}
+
+var errDisk = errors.New("disk on fire")
+
+// A failing reader is the reader's error, not a malformed document.
+func TestReadFeaturesReaderError(t *testing.T) {
+	err := geo.ReadFeatures(&failingReader{}, func(geo.Feature) error { return nil })
+	if !errors.Is(err, errDisk) || errors.Is(err, geo.ErrNotGeoJSON) {
+		t.Fatalf("got %v, want the reader's error and not ErrNotGeoJSON", err)
+	}
+}

@@ -120,4 +120,11 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// DataVersion returns the current data version and when it changed.
 	DataVersion(ctx context.Context) (int64, time.Time, error)
+
+	GridService
+	BuildingService
+	QueryService
+	CoverageService
+	ExportService
+	StaffService
 }

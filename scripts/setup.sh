@@ -2,7 +2,7 @@
 # Installs what gridmap needs on Debian/Ubuntu when it is missing. Idempotent and quiet when
 # everything is present. Usage: scripts/setup.sh [run|test|bench]
 #   run   PostgreSQL server binaries + PostGIS (what `make run` needs)
-#   test  run + GDAL (interoperability tests) + Chromium (UI tests)
+#   test  run + GDAL (interoperability tests) + Chromium and a CJK font (UI tests)
 #   bench test + wrk (loopback load generator)
 set -euo pipefail
 what=${1:-run}
@@ -34,6 +34,9 @@ fi
 if [ "$what" = test ] || [ "$what" = bench ]; then
   command -v ogrinfo >/dev/null 2>&1 || pkgs+=(gdal-bin)
   [ -x /usr/bin/chromium ] || pkgs+=(chromium)
+  # A CJK font, so the UI tests' screenshots and the map's labels (drawn from local fonts) show
+  # Chinese names rather than empty boxes.
+  { command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list :lang=zh 2>/dev/null)" ]; } || pkgs+=(fonts-wqy-microhei)
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
 fi
 if [ "$what" = bench ]; then

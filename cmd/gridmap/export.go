@@ -1,6 +1,84 @@
 package main
 
-import "context"
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
 
-// cmdExport streams exports to stdout; it grows with the API issue.
-func cmdExport(ctx context.Context, e *env, args []string) error { return usageErr("not yet") }
+	"gridmap/grid"
+)
+
+// cmdExport streams an export to stdout: the same documents as GET /api/v1/export/…, written
+// row by row as the database sends them.
+func cmdExport(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		return usageErr("export what? grids, buildings or assignments")
+	}
+	kind, args := args[0], args[1:]
+	fs := flag.NewFlagSet("export "+kind, flag.ContinueOnError)
+	var db dbFlags
+	db.register(fs)
+	level := fs.Int("level", 0, "grids: only this level (1, 2 or 3)")
+	parent := fs.String("parent", "", "grids: only the subtree under this grid (id or code)")
+	gridKey := fs.String("grid", "", "buildings: only those of this grid and the grids below it (id or code)")
+	if kind != "grids" && kind != "buildings" && kind != "assignments" {
+		return usageErr("export %q: want grids, buildings or assignments", kind)
+	}
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usageErr("export %s: unexpected argument %q (the export goes to stdout)", kind, rest[0])
+	}
+	var gf grid.GridExport
+	var bf grid.BuildingExport
+	switch {
+	case kind == "grids":
+		gf.Level = *level
+		if gf.Parent, err = optionalKey(*parent); err != nil {
+			return err
+		}
+		if err := gf.Validate(); err != nil {
+			return err
+		}
+	case kind == "buildings":
+		if bf.Grid, err = optionalKey(*gridKey); err != nil {
+			return err
+		}
+	}
+	store, closeDB, err := db.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	var version int64
+	open := func(x grid.Export) (io.Writer, error) {
+		version = x.DataVersion
+		return e.stdout, nil
+	}
+	var n int
+	switch kind {
+	case "grids":
+		n, err = store.ExportGrids(ctx, gf, open)
+	case "buildings":
+		n, err = store.ExportBuildings(ctx, bf, open)
+	default:
+		n, err = store.ExportAssignments(ctx, open)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "export: %d %s (data version %d)\n", n, kind, version)
+	return nil
+}
+
+// optionalKey parses a grid id or code flag; empty means none.
+func optionalKey(s string) (*grid.GridKey, error) {
+	if s == "" {
+		return nil, nil
+	}
+	k, err := grid.ParseGridKey(s)
+	return &k, err
+}

@@ -31,7 +31,8 @@ Usage:
   gridmap import buildings [--skip-invalid] [--dwelling-m2 90] [--storey-m 3] FILE.geojson...
   gridmap export grids [--level N] [--parent CODE]  > grids.geojson
   gridmap export buildings [--grid CODE]            > buildings.geojson
-  gridmap coverage [--grid CODE] [--json]
+  gridmap export assignments                        > assignments.csv
+  gridmap coverage [--grid CODE] [--json] [--target 300] [--band 0.2] [--min-area 1]
   gridmap help
 
 Database: with DATABASE_URL set, gridmap uses that PostgreSQL/PostGIS server. Without it,
@@ -76,7 +77,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch {
 	case err == nil:
 		return 0
-	case errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, flag.ErrHelp): // -h: the flag sets print nothing themselves
+		fmt.Fprint(stdout, usage)
 		return 0
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(stderr, "gridmap %s: %v\n", name, err)
@@ -170,11 +172,14 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 			}
 			return nil, usageErr("%v", err)
 		}
-		args = fs.Args()
-		if len(args) == 0 {
+		rest := fs.Args()
+		if len(rest) == 0 {
 			return pos, nil
 		}
-		pos = append(pos, args[0])
-		args = args[1:]
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" { // "--" ends the flags
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
 	}
 }

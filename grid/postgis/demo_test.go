@@ -2,11 +2,13 @@ package postgis_test
 
 import (
 	"context"
+	"errors"
 	"math"
 	"slices"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"gridmap/grid"
 	"gridmap/grid/demo"
@@ -79,6 +81,20 @@ func TestDemoShape(t *testing.T) {
 	if err := db.QueryRow(ctx, `SELECT ST_Area(ST_Difference(c.boundary, u.g)::geography), ST_Area(ST_Difference(u.g, c.boundary)::geography)
 		FROM city c, (SELECT ST_Union(geom) g FROM grids WHERE level = 1) u`).Scan(&gap, &over); err != nil || gap > 1 || over > 1 {
 		t.Errorf("level-1 vs city boundary: gap %.1f m², outside %.1f m² (%v)", gap, over, err)
+	}
+	// the household checks lifted for the bulk load are back
+	for sql, code := range map[string]string{
+		`INSERT INTO households (unit_id, label, floor, geom) VALUES (999999999, 'x', 1, ST_SetSRID(ST_MakePoint(0, 0), 4326))`: "23503",
+		`INSERT INTO households (unit_id, label, floor) SELECT unit_id, label, floor FROM households LIMIT 1`:                   "23505",
+	} {
+		_, err := db.Exec(ctx, sql)
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != code {
+			t.Errorf("%s: %v, want SQLSTATE %s", sql, err, code)
+		}
+	}
+	if n := count(t, db.QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE indexname = 'households_geom'`)); n != 1 {
+		t.Error("households_geom index missing after the demo load")
 	}
 	// the load was audited once
 	if n := count(t, db.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'demo.load'`)); n != 1 {

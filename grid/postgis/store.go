@@ -51,6 +51,12 @@ func Open(ctx context.Context, connString string, log *slog.Logger) (*Store, err
 		return nil, fmt.Errorf("postgis: %w", err)
 	}
 	cfg.AfterConnect = geo.RegisterTypes
+	// No JIT: PostGIS functions declare high costs, so ordinary spatial queries cross
+	// jit_above_cost and pay 300+ ms of LLVM compilation to save microseconds (measured on the
+	// coverage report: 400 ms per statement with JIT, 25 ms without).
+	if _, set := cfg.ConnConfig.RuntimeParams["jit"]; !set {
+		cfg.ConnConfig.RuntimeParams["jit"] = "off"
+	}
 	if cfg.MaxConns < 8 {
 		cfg.MaxConns = 8
 	}

@@ -166,6 +166,11 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	c := &Cluster{bin: bin, pgdata: filepath.Join(dir, "pg"), port: 5432, log: log}
 
+	// a postmaster.pid left by someone else (root restoring a backup, say) must stay readable
+	// for the server, or it refuses to start
+	if _, err := os.Stat(filepath.Join(c.pgdata, "postmaster.pid")); err == nil {
+		_ = owner.chown(filepath.Join(c.pgdata, "postmaster.pid"))
+	}
 	if running, sock, port := c.running(); running {
 		c.sockDir, c.port = sock, port
 		log.Info("reusing running PostgreSQL", "pgdata", c.pgdata, "socket", sock)
@@ -204,7 +209,10 @@ func socketDir(dir string) string {
 }
 
 // running reports whether a live server owns pgdata, per its postmaster.pid, and where its
-// socket is. A postmaster.pid whose process is gone (a crash) is removed.
+// socket is. After a crash the file names a process that is gone: PostgreSQL clears such a
+// file itself, after checking that no orphaned backend still holds the old shared memory, so
+// it is left alone. Only a pid that was reused by another program (PostgreSQL would refuse
+// to start, thinking its postmaster alive) is removed here.
 func (c *Cluster) running() (bool, string, int) {
 	pidfile := filepath.Join(c.pgdata, "postmaster.pid")
 	b, err := os.ReadFile(pidfile)
@@ -213,15 +221,16 @@ func (c *Cluster) running() (bool, string, int) {
 	}
 	lines := strings.Split(string(b), "\n")
 	pid, _ := strconv.Atoi(strings.TrimSpace(lines[0]))
-	alive := false
-	if pid > 0 {
-		if err := syscall.Kill(pid, 0); err == nil || errors.Is(err, syscall.EPERM) {
-			cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-			alive = strings.Contains(string(cmdline), "postgres")
-		}
+	if pid <= 0 {
+		return false, "", 0
 	}
-	if !alive {
-		c.log.Warn("removing stale postmaster.pid (server not running)", "pid", pid)
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		c.log.Warn("stale postmaster.pid from a crash: PostgreSQL will recover", "pid", pid)
+		return false, "", 0
+	}
+	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if !strings.Contains(string(cmdline), "postgres") {
+		c.log.Warn("removing stale postmaster.pid: its pid now belongs to another program", "pid", pid)
 		_ = os.Remove(pidfile)
 		return false, "", 0
 	}

@@ -1,0 +1,379 @@
+package api_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"gridmap/grid"
+	"gridmap/grid/demo"
+	"gridmap/internal/testdb"
+)
+
+type fc struct {
+	Type           string
+	NumberMatched  int
+	NumberReturned int
+	Features       []struct {
+		ID         int64
+		Geometry   struct{ Type string }
+		Properties map[string]any
+	}
+	Links []struct{ Href, Rel string }
+}
+
+func (c fc) next() string {
+	for _, l := range c.Links {
+		if l.Rel == "next" {
+			return l.Href
+		}
+	}
+	return ""
+}
+
+func TestLocateKnownPoint(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	var loc struct {
+		Status   string
+		Gap      bool
+		Chain    []*struct{ Code string }
+		Building *struct{ Code string }
+	}
+	s.getJSON(t, "/api/v1/locate?lon=118.70057&lat=32.0006", &loc)
+	want := []string{"990100001000000", "990100001001000", "990100001001001"}
+	if loc.Status != "ok" || loc.Gap || len(loc.Chain) != 3 {
+		t.Fatalf("%+v", loc)
+	}
+	for k, c := range loc.Chain {
+		if c == nil || c.Code != want[k] {
+			t.Errorf("level %d: %v, want %s", k+1, c, want[k])
+		}
+	}
+	if loc.Building == nil || loc.Building.Code != "99010000100100100001" {
+		t.Errorf("building %v", loc.Building)
+	}
+	// outside every grid: every level null, not a gap
+	s.getJSON(t, "/api/v1/locate?lon=-70&lat=-33", &loc)
+	if loc.Status != "outside" || loc.Gap || loc.Chain[0] != nil || loc.Chain[2] != nil || loc.Building != nil {
+		t.Errorf("outside: %+v", loc)
+	}
+}
+
+func TestWithinCountsEqualSQL(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	area := polygon(118.705, 32.004, 118.731, 32.006, 118.728, 32.019, 118.707, 32.017, 118.705, 32.004)
+	var got struct {
+		fc
+		Counts struct {
+			Grids                                   struct{ Level1, Level2, Level3 int }
+			Buildings, Units, Households, Residents int
+		}
+	}
+	status, body := s.do(t, "POST", "/api/v1/query/within?limit=50", area)
+	if status != http.StatusOK {
+		t.Fatalf("%d %s", status, body)
+	}
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatal(err)
+	}
+	q := `WITH a AS (SELECT ST_SetSRID(ST_GeomFromGeoJSON($1), 4326) AS g),
+		inb AS (SELECT b.* FROM buildings b, a WHERE ST_Within(ST_PointOnSurface(b.footprint), a.g))`
+	if n := s.sqlInt(t, q+` SELECT count(*) FROM inb`, string(area)); got.Counts.Buildings != n || got.NumberMatched != n || n < 100 {
+		t.Errorf("buildings %d (matched %d), SQL %d", got.Counts.Buildings, got.NumberMatched, n)
+	}
+	if n := s.sqlInt(t, q+` SELECT count(*) FROM units WHERE building_id IN (SELECT id FROM inb)`, string(area)); got.Counts.Units != n {
+		t.Errorf("units %d, SQL %d", got.Counts.Units, n)
+	}
+	if n := s.sqlInt(t, q+` SELECT count(*) FROM households h JOIN units u ON u.id = h.unit_id
+		WHERE u.building_id IN (SELECT id FROM inb)`, string(area)); got.Counts.Households != n {
+		t.Errorf("households %d, SQL (household rows) %d", got.Counts.Households, n)
+	}
+	if n := s.sqlInt(t, `SELECT count(*) FROM grids WHERE level = 3 AND valid_to IS NULL
+		AND ST_Area(ST_Intersection(geom, ST_SetSRID(ST_GeomFromGeoJSON($1), 4326))) > 0`, string(area)); got.Counts.Grids.Level3 != n {
+		t.Errorf("level-3 grids %d, SQL %d", got.Counts.Grids.Level3, n)
+	}
+	if got.NumberReturned != 50 || len(got.Features) != 50 || got.next() == "" {
+		t.Errorf("page: %d returned, next %q", got.NumberReturned, got.next())
+	}
+	// the same area as a Feature, and a MultiPolygon
+	for _, body := range [][]byte{
+		[]byte(`{"type":"Feature","properties":{"drawn":"by hand"},"geometry":` + string(area) + `}`),
+		bytes.Replace(bytes.Replace(area, []byte(`"Polygon","coordinates":[`), []byte(`"MultiPolygon","coordinates":[[`), 1), []byte(`]}`), []byte(`]]}`), 1),
+	} {
+		status, b := s.do(t, "POST", "/api/v1/query/within?limit=0", body)
+		var again struct{ Counts struct{ Buildings int } }
+		if status != http.StatusOK || json.Unmarshal(b, &again) != nil || again.Counts.Buildings != got.Counts.Buildings {
+			t.Errorf("%.40s…: %d %.200s", body, status, b)
+		}
+	}
+}
+
+func TestGridsPagingAndDetail(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	seen := map[string]bool{}
+	path := "/api/v1/grids?level=3&limit=40"
+	pages := 0
+	for path != "" {
+		var page fc
+		s.getJSON(t, path, &page)
+		if page.NumberMatched != 134 {
+			t.Fatalf("numberMatched %d", page.NumberMatched)
+		}
+		for _, f := range page.Features {
+			seen[f.Properties["code"].(string)] = true
+			for _, k := range []string{"id", "code", "name", "level", "parent_id", "buildings", "units", "households", "workers"} {
+				if _, ok := f.Properties[k]; !ok {
+					t.Fatalf("property %s missing", k)
+				}
+			}
+		}
+		pages++
+		path = strings.TrimPrefix(page.next(), s.URL)
+	}
+	if len(seen) != 134 || pages != 4 {
+		t.Errorf("%d grids in %d pages, want 134 in 4", len(seen), pages)
+	}
+	// bboxes at full double precision: the city's west edge is lon 118.7; a box ending 1e-12°
+	// (a few nanometres) west of it holds no grid, one reaching 1e-12° past it holds one
+	for _, tc := range []struct {
+		bbox string
+		want int
+	}{
+		{"118.699999999998,32.01,118.699999999999,32.011", 0},
+		{"118.699999999999,32.01,118.700000000001,32.011", 1},
+	} {
+		var b fc
+		s.getJSON(t, "/api/v1/grids?level=1&bbox="+tc.bbox, &b)
+		if b.NumberMatched != tc.want {
+			t.Errorf("bbox %s: %d grids, want %d", tc.bbox, b.NumberMatched, tc.want)
+		}
+	}
+	// a level-2 grid by code: its parent, its children
+	var d struct {
+		ID         int64
+		Properties struct {
+			Code      string
+			Level     int
+			Children  []int64
+			Ancestors []struct{ Code string }
+			Buildings int
+		}
+	}
+	s.getJSON(t, "/api/v1/grids/990100001001000", &d)
+	p := d.Properties
+	if p.Level != 2 || len(p.Ancestors) != 1 || p.Ancestors[0].Code != "990100001000000" || len(p.Children) < 3 {
+		t.Errorf("detail %+v", p)
+	}
+	if n := s.sqlInt(t, `SELECT count(*) FROM buildings WHERE grid_id IN (SELECT id FROM grids WHERE parent_id = $1)`, d.ID); p.Buildings != n {
+		t.Errorf("buildings %d, SQL %d", p.Buildings, n)
+	}
+	var byID struct{ Properties struct{ Code string } }
+	s.getJSON(t, fmt.Sprintf("/api/v1/grids/%d", d.ID), &byID)
+	if byID.Properties.Code != p.Code {
+		t.Errorf("by id: %s", byID.Properties.Code)
+	}
+	var bs fc
+	s.getJSON(t, "/api/v1/grids/990100001001000/buildings?limit=1000", &bs)
+	if bs.NumberMatched != p.Buildings || len(bs.Features) != p.Buildings {
+		t.Errorf("buildings of the grid: %d/%d, want %d", bs.NumberReturned, bs.NumberMatched, p.Buildings)
+	}
+}
+
+func TestBuildingDetailAggregatesOnly(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	var d struct {
+		Properties struct {
+			Code               string
+			Households         int
+			Grids              []struct{ Code string }
+			HouseholdRowsShown bool `json:"household_rows_shown"`
+			UnitList           []struct {
+				Label         string
+				Households    int
+				HouseholdRows []any `json:"household_rows"`
+			} `json:"unit_list"`
+		}
+	}
+	s.getJSON(t, "/api/v1/buildings/1", &d)
+	p := d.Properties
+	if p.HouseholdRowsShown || len(p.UnitList) == 0 || len(p.Grids) != 3 {
+		t.Fatalf("%+v", p)
+	}
+	sum := 0
+	for _, u := range p.UnitList {
+		sum += u.Households
+		if u.HouseholdRows != nil {
+			t.Errorf("unit %s: household rows shown to an anonymous viewer", u.Label)
+		}
+	}
+	if sum != p.Households || sum == 0 {
+		t.Errorf("units hold %d households, the building %d", sum, p.Households)
+	}
+}
+
+// TestBuildingViewer: the household-row seam. Who may see rows is the Viewer's decision.
+func TestBuildingViewer(t *testing.T) {
+	t.Parallel()
+	st := testdb.NewDemo(t)
+	ctx := context.Background()
+	b, err := st.Building(ctx, 1, grid.Anonymous)
+	if err != nil {
+		t.Fatal(err)
+	}
+	community := b.Grids[1].ID
+	otherSubdistrict := b.Grids[0].ID + 1 // ids of level-1 grids come first, in code order
+	tests := []struct {
+		name string
+		v    grid.Viewer
+		rows bool
+	}{
+		{"anonymous", grid.Anonymous, false},
+		{"administrator", grid.Viewer{Name: "admin", AllHouseholds: true}, true},
+		{"leader of the community", grid.Viewer{Name: "leader", HouseholdGrids: []int64{community}}, true},
+		{"leader elsewhere", grid.Viewer{Name: "other", HouseholdGrids: []int64{otherSubdistrict}}, false},
+	}
+	for _, tc := range tests {
+		d, err := st.Building(ctx, 1, tc.v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, u := range d.Units {
+			n += len(u.HouseholdRows)
+			if !tc.rows && u.HouseholdRows != nil {
+				t.Errorf("%s: rows of unit %s", tc.name, u.Label)
+			}
+		}
+		if d.HouseholdsShown != tc.rows || (tc.rows && n != d.Households) {
+			t.Errorf("%s: shown %v, %d rows, %d households", tc.name, d.HouseholdsShown, n, d.Households)
+		}
+	}
+}
+
+func TestNearestAPI(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	var got fc
+	s.getJSON(t, "/api/v1/nearest?lon=118.72&lat=32.01&kind=unit&limit=7", &got)
+	if len(got.Features) != 7 {
+		t.Fatalf("%d features", len(got.Features))
+	}
+	last := -1.0
+	for _, f := range got.Features {
+		d := f.Properties["distance_m"].(float64)
+		if d < last || f.Geometry.Type != "Point" {
+			t.Errorf("distance %.1f after %.1f (%s)", d, last, f.Geometry.Type)
+		}
+		last = d
+	}
+}
+
+func TestExportStreamsAllGrids(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	res, err := http.Get(s.URL + "/api/v1/export/grids.geojson?level=3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/geo+json" {
+		t.Fatalf("%d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	var doc struct {
+		Type        string
+		Name        string
+		DataVersion int64  `json:"data_version"`
+		ExportedAt  string `json:"exported_at"`
+		Filters     map[string]any
+		Features    []struct{ Properties struct{ Code string } }
+	}
+	if err := json.NewDecoder(bufio.NewReader(res.Body)).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	version := s.sqlInt(t, "SELECT version FROM data_version")
+	if doc.Type != "FeatureCollection" || doc.Name != "grids" || doc.DataVersion != int64(version) ||
+		doc.ExportedAt == "" || doc.Filters["level"] != 3.0 {
+		t.Errorf("provenance: %+v", doc)
+	}
+	if res.Header.Get("X-Data-Version") != fmt.Sprint(version) {
+		t.Errorf("X-Data-Version %q", res.Header.Get("X-Data-Version"))
+	}
+	codes := map[string]bool{}
+	for _, f := range doc.Features {
+		codes[f.Properties.Code] = true
+	}
+	if len(doc.Features) != 134 || len(codes) != 134 {
+		t.Errorf("%d features, %d codes, want 134", len(doc.Features), len(codes))
+	}
+	// the subtree of a subdistrict: its communities and grids, not itself
+	var sub struct {
+		Features []struct{ Properties struct{ Level int } }
+	}
+	s.getJSON(t, "/api/v1/export/grids.geojson?parent=990100001000000", &sub)
+	want := s.sqlInt(t, "SELECT count(*) FROM gridmap_subtree((SELECT id FROM grids WHERE code = '990100001000000'))") - 1
+	if len(sub.Features) != want || want < 10 {
+		t.Errorf("subtree export: %d features, want %d", len(sub.Features), want)
+	}
+}
+
+func TestExportBuildingsAndAssignments(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	var doc fc
+	s.getJSON(t, "/api/v1/export/buildings.geojson", &doc)
+	if n := s.sqlInt(t, "SELECT count(*) FROM buildings"); len(doc.Features) != n {
+		t.Errorf("%d buildings exported, %d in the database", len(doc.Features), n)
+	}
+	status, body := s.do(t, "GET", "/api/v1/export/assignments.csv", nil)
+	if status != 200 {
+		t.Fatalf("%d %s", status, body)
+	}
+	recs, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := s.sqlInt(t, "SELECT count(*) FROM buildings"); len(recs) != n+1 {
+		t.Fatalf("%d rows, want a header and %d buildings", len(recs), n)
+	}
+	header := strings.Join(recs[0], ",")
+	if !strings.HasPrefix(header, "building_code,building_name,level1_code,level2_code,level3_code") {
+		t.Errorf("header %s", header)
+	}
+	// every building of the demo has a leader; its chain matches its code's grid
+	for _, r := range recs[1:] {
+		if r[7] == "0" || r[4] == "" || r[3] != r[4][:12]+"000" || r[2] != r[4][:9]+"000000" {
+			t.Errorf("row %v", r)
+			break
+		}
+	}
+}
+
+func TestCoverageAPI(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	d := demo.Generate(demo.Options{Scale: 1, Seed: testdb.DemoSeed}, 0, demo.NewIDs()).Defects
+	var rep grid.CoverageReport
+	s.getJSON(t, "/api/v1/coverage", &rep)
+	want := grid.Findings{Gaps: 1, Overlaps: 1, Straddlers: len(d.Straddlers), UnstaffedGrids: len(d.Unstaffed)}
+	if rep.Findings != want || rep.Root != nil || len(rep.Grids) != 176 {
+		t.Errorf("findings %+v (want %+v), root %v, %d grids", rep.Findings, want, rep.Root, len(rep.Grids))
+	}
+	// a subtree by code and by id, with a custom band
+	var sub grid.CoverageReport
+	s.getJSON(t, "/api/v1/coverage?grid="+url.QueryEscape(d.Unstaffed[0])+"&target=250&band=0.1", &sub)
+	if sub.Root == nil || sub.Root.Code != d.Unstaffed[0] || sub.Options.Target != 250 || sub.Options.Band != 0.1 ||
+		sub.Findings.UnstaffedGrids != 1 || len(sub.Grids) != 1 {
+		t.Errorf("subtree report: root %v options %+v findings %+v", sub.Root, sub.Options, sub.Findings)
+	}
+}

@@ -1,0 +1,56 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"gridmap/grid"
+)
+
+type staffReply struct {
+	Staff []grid.StaffMember `json:"staff"`
+}
+
+// staff serves who is assigned to one grid (id or code), building or unit: the map UI's
+// popups show it. Staff are display names and roles only.
+func (s *Server) staff(w http.ResponseWriter, r *http.Request) error {
+	var q grid.StaffQuery
+	var err error
+	if q.Grid, err = gridKeyParam(r, "grid"); err != nil {
+		return err
+	}
+	for name, dst := range map[string]*int64{"building": &q.BuildingID, "unit": &q.UnitID} {
+		if r.URL.Query().Get(name) == "" {
+			continue
+		}
+		if *dst, err = idQuery(r, name); err != nil {
+			return err
+		}
+	}
+	list, err := s.store.Staff(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, staffReply{Staff: list})
+	return nil
+}
+
+// city serves the city's name, code, extent and data version: what the map UI opens on.
+func (s *Server) city(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.store.City(r.Context())
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, c)
+	return nil
+}
+
+// idQuery reads a positive integer id from the query string: EINVALID otherwise.
+func idQuery(r *http.Request, name string) (int64, error) {
+	s := r.URL.Query().Get(name)
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v <= 0 {
+		return 0, grid.Errorf(grid.EINVALID, "%s %q: want a positive integer id", name, s)
+	}
+	return v, nil
+}

@@ -1,0 +1,402 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/paulmach/orb"
+
+	"gridmap/geo"
+	"gridmap/grid"
+)
+
+// routesV1 mounts the JSON API (documented in openapi.json, served at /api/v1/openapi.json).
+func (s *Server) routesV1(r chi.Router) {
+	r.Get("/openapi.json", s.Handle(serveOpenAPI))
+	r.Get("/grids", s.Handle(s.listGrids))
+	r.Get("/grids/{id}", s.Handle(s.getGrid))
+	r.Get("/grids/{id}/buildings", s.Handle(s.gridBuildings))
+	r.Get("/buildings", s.Handle(s.listBuildings))
+	r.Get("/buildings/{id}", s.Handle(s.getBuilding))
+	r.Get("/locate", s.Handle(s.locate))
+	r.Post("/query/within", s.Handle(s.within))
+	r.Get("/nearest", s.Handle(s.nearest))
+	r.Get("/coverage", s.Handle(s.coverage))
+	r.Get("/export/grids.geojson", s.Handle(s.exportGrids))
+	r.Get("/export/buildings.geojson", s.Handle(s.exportBuildings))
+	r.Get("/export/assignments.csv", s.Handle(s.exportAssignments))
+	r.Get("/staff", s.Handle(s.staff))
+	r.Get("/city", s.Handle(s.city))
+}
+
+// viewer returns who is asking. Every request is anonymous (aggregates only) until sign-in
+// and roles arrive with the editing issue; this is the one place that will change.
+func (s *Server) viewer(r *http.Request) grid.Viewer { return grid.Anonymous }
+
+func (s *Server) listGrids(w http.ResponseWriter, r *http.Request) error {
+	var f grid.GridFilter
+	var err error
+	if f.Level, err = levelParam(r); err != nil {
+		return err
+	}
+	if f.Parent, err = gridKeyParam(r, "parent"); err != nil {
+		return err
+	}
+	if f.BBox, err = bboxParam(r); err != nil {
+		return err
+	}
+	if f.Page, err = pageParams(r); err != nil {
+		return err
+	}
+	list, err := s.store.Grids(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	fs := make([]feature, len(list.Grids))
+	for k, g := range list.Grids {
+		fs[k] = gridFeature(g)
+	}
+	fc := newCollection(list.Matched, fs)
+	fc.Links = pageLinks(r, geoJSONType, f.Page, len(fs), list.Matched)
+	writeGeoJSON(w, fc)
+	return nil
+}
+
+type gridDetailProps struct {
+	gridProps
+	Children  []int64        `json:"children"`
+	Ancestors []grid.GridRef `json:"ancestors"`
+}
+
+// getGrid serves one grid, by id or 15-digit code.
+func (s *Server) getGrid(w http.ResponseWriter, r *http.Request) error {
+	k, err := pathGridKey(r)
+	if err != nil {
+		return err
+	}
+	d, err := s.store.Grid(r.Context(), k)
+	if err != nil {
+		return err
+	}
+	f := gridFeature(d.GridInfo)
+	props := gridDetailProps{gridProps: f.Properties.(gridProps), Children: []int64{}, Ancestors: d.Ancestors}
+	for _, c := range d.Children {
+		props.Children = append(props.Children, c.ID)
+	}
+	f.Properties = props
+	writeGeoJSON(w, f)
+	return nil
+}
+
+// pathGridKey reads {id} as a grid id or code; anything else names no grid (404).
+func pathGridKey(r *http.Request) (grid.GridKey, error) {
+	k, err := grid.ParseGridKey(chi.URLParam(r, "id"))
+	if err != nil {
+		return k, grid.Errorf(grid.ENOTFOUND, "grid %q not found: want a numeric id or a 15-digit code", chi.URLParam(r, "id"))
+	}
+	return k, nil
+}
+
+func (s *Server) gridBuildings(w http.ResponseWriter, r *http.Request) error {
+	k, err := pathGridKey(r)
+	if err != nil {
+		return err
+	}
+	return s.buildings(w, r, &k)
+}
+
+func (s *Server) listBuildings(w http.ResponseWriter, r *http.Request) error {
+	k, err := gridKeyParam(r, "grid")
+	if err != nil {
+		return err
+	}
+	return s.buildings(w, r, k)
+}
+
+// buildings serves a page of buildings, of the grid k's subtree when k is set.
+func (s *Server) buildings(w http.ResponseWriter, r *http.Request, k *grid.GridKey) error {
+	f := grid.BuildingFilter{Grid: k}
+	var err error
+	if f.BBox, err = bboxParam(r); err != nil {
+		return err
+	}
+	if f.Page, err = pageParams(r); err != nil {
+		return err
+	}
+	list, err := s.store.Buildings(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	fs := make([]feature, len(list.Buildings))
+	for n, b := range list.Buildings {
+		fs[n] = buildingFeature(b)
+	}
+	fc := newCollection(list.Matched, fs)
+	fc.Links = pageLinks(r, geoJSONType, f.Page, len(fs), list.Matched)
+	writeGeoJSON(w, fc)
+	return nil
+}
+
+type householdOut struct {
+	ID        int64  `json:"id"`
+	Label     string `json:"label"`
+	Floor     int    `json:"floor"`
+	Occupancy string `json:"occupancy"`
+	Residents int    `json:"residents"`
+}
+
+type unitOut struct {
+	ID            int64          `json:"id"`
+	Label         string         `json:"label"`
+	Households    int            `json:"households"`
+	Residents     int            `json:"residents"`
+	Entrance      geo.GeoJSON    `json:"entrance"`
+	HouseholdRows []householdOut `json:"household_rows,omitempty"`
+}
+
+type buildingDetailProps struct {
+	buildingProps
+	Grids              []grid.GridRef `json:"grids"`
+	HouseholdRowsShown bool           `json:"household_rows_shown"`
+	UnitList           []unitOut      `json:"unit_list"`
+}
+
+// getBuilding serves a building with its units; household rows only for viewers allowed them.
+func (s *Server) getBuilding(w http.ResponseWriter, r *http.Request) error {
+	id, err := idParam(r, "id")
+	if err != nil {
+		return err
+	}
+	d, err := s.store.Building(r.Context(), id, s.viewer(r))
+	if err != nil {
+		return err
+	}
+	f := buildingFeature(d.BuildingInfo)
+	props := buildingDetailProps{buildingProps: f.Properties.(buildingProps), Grids: d.Grids,
+		HouseholdRowsShown: d.HouseholdsShown, UnitList: make([]unitOut, len(d.Units))}
+	for k, u := range d.Units {
+		out := unitOut{ID: u.ID, Label: u.Label, Households: u.Households, Residents: u.Residents,
+			Entrance: geo.GeoJSON{Geometry: u.Geom}}
+		for _, h := range u.HouseholdRows {
+			out.HouseholdRows = append(out.HouseholdRows, householdOut{ID: h.ID, Label: h.Label,
+				Floor: h.Floor, Occupancy: h.Occupancy, Residents: h.Residents})
+		}
+		props.UnitList[k] = out
+	}
+	f.Properties = props
+	writeGeoJSON(w, f)
+	return nil
+}
+
+func (s *Server) locate(w http.ResponseWriter, r *http.Request) error {
+	lon, lat, err := lonLatParams(r)
+	if err != nil {
+		return err
+	}
+	loc, err := s.store.Locate(r.Context(), lon, lat)
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, loc)
+	return nil
+}
+
+type withinCounts struct {
+	Grids struct {
+		Level1 int `json:"level1"`
+		Level2 int `json:"level2"`
+		Level3 int `json:"level3"`
+	} `json:"grids"`
+	Buildings  int `json:"buildings"`
+	Units      int `json:"units"`
+	Households int `json:"households"`
+	Residents  int `json:"residents"`
+}
+
+type withinReply struct {
+	featureCollection
+	Counts withinCounts `json:"counts"`
+}
+
+// within answers what lies in the posted area: counts, and the buildings as paged features.
+func (s *Server) within(w http.ResponseWriter, r *http.Request) error {
+	var q grid.WithinQuery
+	var err error
+	if q.Page, err = pageParams(r); err != nil {
+		return err
+	}
+	if q.Area, err = readArea(w, r); err != nil {
+		return err
+	}
+	res, err := s.store.Within(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	fs := make([]feature, len(res.Buildings))
+	for k, b := range res.Buildings {
+		fs[k] = buildingFeature(b)
+	}
+	reply := withinReply{featureCollection: newCollection(res.Counts.Buildings, fs)}
+	c := res.Counts
+	reply.Counts.Grids.Level1, reply.Counts.Grids.Level2, reply.Counts.Grids.Level3 = c.Grids[0], c.Grids[1], c.Grids[2]
+	reply.Counts.Buildings, reply.Counts.Units, reply.Counts.Households, reply.Counts.Residents = c.Buildings, c.Units, c.Households, c.Residents
+	reply.Links = pageLinks(r, geoJSONType, q.Page, len(fs), c.Buildings)
+	writeGeoJSON(w, reply)
+	return nil
+}
+
+// readArea reads the request body: a GeoJSON Polygon or MultiPolygon, bare or as a Feature's
+// geometry, of at most grid.MaxQueryBytes.
+func readArea(w http.ResponseWriter, r *http.Request) (orb.MultiPolygon, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, grid.MaxQueryBytes))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, grid.Errorf(grid.EINVALID, "query area larger than %d MB", grid.MaxQueryBytes>>20)
+	}
+	if err != nil {
+		return nil, grid.Errorf(grid.EINVALID, "reading the query area: %v", err)
+	}
+	var doc struct {
+		Type     string          `json:"type"`
+		Geometry json.RawMessage `json:"geometry"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, grid.Errorf(grid.EINVALID, "query area is not JSON: %v", err)
+	}
+	raw := json.RawMessage(body)
+	if doc.Type == "Feature" {
+		raw = doc.Geometry
+	}
+	area, _, err := geo.ParsePolygonal(raw)
+	if err != nil {
+		return nil, grid.Errorf(grid.EINVALID, "query area: %v", err)
+	}
+	return area, nil
+}
+
+type nearbyProps struct {
+	Kind       string  `json:"kind"`
+	ID         int64   `json:"id"`
+	Code       string  `json:"code"`
+	Name       string  `json:"name"`
+	BuildingID int64   `json:"building_id"`
+	DistanceM  float64 `json:"distance_m"`
+}
+
+// nearest serves the closest buildings or units to a point, nearest first.
+func (s *Server) nearest(w http.ResponseWriter, r *http.Request) error {
+	q := grid.NearestQuery{Kind: r.URL.Query().Get("kind")}
+	var err error
+	if q.Lon, q.Lat, err = lonLatParams(r); err != nil {
+		return err
+	}
+	if q.Kind == "" {
+		q.Kind = grid.KindBuilding
+	}
+	if q.Limit, err = intParam(r, "limit", 10, 1, grid.MaxNearest); err != nil {
+		return err
+	}
+	found, err := s.store.Nearest(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	fs := make([]feature, len(found))
+	for k, n := range found {
+		fs[k] = feature{Type: "Feature", ID: n.ID, Geometry: geo.GeoJSON{Geometry: n.Geom}, Properties: nearbyProps{
+			Kind: n.Kind, ID: n.ID, Code: n.Code, Name: n.Name, BuildingID: n.BuildingID, DistanceM: n.DistanceM}}
+	}
+	writeGeoJSON(w, newCollection(len(fs), fs))
+	return nil
+}
+
+// coverage serves the coverage report of a subtree (grid=id|code) or the whole city.
+func (s *Server) coverage(w http.ResponseWriter, r *http.Request) error {
+	var o grid.CoverageOptions
+	var err error
+	if o.Root, err = gridKeyParam(r, "grid"); err != nil {
+		return err
+	}
+	for _, p := range []struct {
+		name string
+		dst  *float64
+	}{{"target", &o.Target}, {"band", &o.Band}, {"min_area", &o.MinAreaM2}} {
+		v, ok, err := floatParam(r, p.name)
+		if err != nil {
+			return err
+		}
+		if ok && v == 0 {
+			// zero means "default" to the domain; an explicit zero is a wish it cannot honour
+			return grid.Errorf(grid.EINVALID, "%s=0: leave it out for the default", p.name)
+		}
+		*p.dst = v
+	}
+	rep, err := s.store.Coverage(r.Context(), o)
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, rep)
+	return nil
+}
+
+func (s *Server) exportGrids(w http.ResponseWriter, r *http.Request) error {
+	var f grid.GridExport
+	var err error
+	if f.Level, err = levelParam(r); err != nil {
+		return err
+	}
+	if f.Parent, err = gridKeyParam(r, "parent"); err != nil {
+		return err
+	}
+	return s.stream(w, r, "grids.geojson", geoJSONType, func(open func(grid.Export) (io.Writer, error)) (int, error) {
+		return s.store.ExportGrids(r.Context(), f, open)
+	})
+}
+
+func (s *Server) exportBuildings(w http.ResponseWriter, r *http.Request) error {
+	var f grid.BuildingExport
+	var err error
+	if f.Grid, err = gridKeyParam(r, "grid"); err != nil {
+		return err
+	}
+	return s.stream(w, r, "buildings.geojson", geoJSONType, func(open func(grid.Export) (io.Writer, error)) (int, error) {
+		return s.store.ExportBuildings(r.Context(), f, open)
+	})
+}
+
+func (s *Server) exportAssignments(w http.ResponseWriter, r *http.Request) error {
+	return s.stream(w, r, "assignments.csv", "text/csv; charset=utf-8", func(open func(grid.Export) (io.Writer, error)) (int, error) {
+		return s.store.ExportAssignments(r.Context(), open)
+	})
+}
+
+// stream runs an export. Headers, with the provenance, go out when the store opens the
+// output; an error before that is an ordinary coded error. An error after it cannot be
+// reported in the body, so the connection is aborted: the client sees a failed transfer, never
+// a short file that looks complete.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, filename, typ string,
+	run func(open func(grid.Export) (io.Writer, error)) (int, error)) error {
+	opened := false
+	n, err := run(func(e grid.Export) (io.Writer, error) {
+		opened = true
+		h := w.Header()
+		h.Set("Content-Type", typ)
+		h.Set("Content-Disposition", `attachment; filename="`+filename+`"`)
+		h.Set("X-Data-Version", strconv.FormatInt(e.DataVersion, 10))
+		h.Set("X-Exported-At", e.ExportedAt.Format("2006-01-02T15:04:05.000Z07:00"))
+		w.WriteHeader(http.StatusOK)
+		// the client learns at once that the export started (and its provenance)
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		return w, nil
+	})
+	if err != nil && opened {
+		s.log.Error("export aborted", "path", r.URL.Path, "written", n, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	return err
+}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"gridmap/api"
+	"gridmap/grid"
+	"gridmap/grid/postgis"
+	"gridmap/internal/testdb"
+)
+
+// gridmap runs the CLI against the database at DATABASE_URL and returns stdout.
+func gridmap(t *testing.T, args ...string) string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), args, &out, &errb); code != 0 {
+		t.Fatalf("gridmap %v: exit %d: %s", args, code, errb.String())
+	}
+	return out.String()
+}
+
+// TestCoverageCLIIsTheAPIReport: `gridmap coverage --json` prints the report the API serves.
+func TestCoverageCLIIsTheAPIReport(t *testing.T) {
+	url := testdb.DemoConnString(t)
+	t.Setenv("DATABASE_URL", url)
+	st, err := postgis.Open(context.Background(), url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	srv := httptest.NewServer(api.New(api.Options{Store: st}))
+	defer srv.Close()
+	for _, tc := range []struct{ cli, query string }{
+		{"", ""},
+		{"--grid 990100002003000 --target 250 --band 0.1", "?grid=990100002003000&target=250&band=0.1"},
+	} {
+		args := append([]string{"coverage", "--json"}, strings.Fields(tc.cli)...)
+		var cli, web map[string]any
+		if err := json.Unmarshal([]byte(gridmap(t, args...)), &cli); err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.Get(srv.URL + "/api/v1/coverage" + tc.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = json.NewDecoder(res.Body).Decode(&web)
+		res.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		delete(cli, "generated_at")
+		delete(web, "generated_at")
+		a, _ := json.Marshal(cli)
+		b, _ := json.Marshal(web)
+		if !bytes.Equal(a, b) {
+			t.Errorf("coverage %s: the CLI and the API differ:\n%.300s\n%.300s", tc.cli, a, b)
+		}
+	}
+	text := gridmap(t, "coverage")
+	for _, want := range []string{"gaps (1)", "overlaps (1)", "grids without staff (3)", "straddling", "Polsby–Popper"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text report lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+func TestExportCLI(t *testing.T) {
+	t.Setenv("DATABASE_URL", testdb.DemoConnString(t))
+	var doc struct {
+		Name        string
+		DataVersion int64 `json:"data_version"`
+		Features    []struct{ Properties struct{ Level int } }
+	}
+	if err := json.Unmarshal([]byte(gridmap(t, "export", "grids", "--level", "3")), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Name != "grids" || doc.DataVersion == 0 || len(doc.Features) != 134 {
+		t.Errorf("export grids --level 3: %s, version %d, %d features", doc.Name, doc.DataVersion, len(doc.Features))
+	}
+	csv := gridmap(t, "export", "assignments")
+	if lines := strings.Count(csv, "\n"); lines < 1000 || !strings.HasPrefix(csv, "building_code,") {
+		t.Errorf("export assignments: %d lines: %.100s", lines, csv)
+	}
+	var errb bytes.Buffer
+	for _, args := range [][]string{
+		{"export", "households"},
+		{"export", "grids", "--level", "4"},
+		{"coverage", "--band", "0"},
+		{"coverage", "--grid", "nope"},
+	} {
+		errb.Reset()
+		if code := run(context.Background(), args, &bytes.Buffer{}, &errb); code == 0 {
+			t.Errorf("gridmap %v: exit 0", args)
+		}
+	}
+	errb.Reset()
+	if code := run(context.Background(), []string{"coverage", "--grid", "990100999000000"}, &bytes.Buffer{}, &errb); code != 1 ||
+		!strings.Contains(errb.String(), grid.ENOTFOUND) {
+		t.Errorf("unknown grid: exit %d: %s", code, errb.String())
+	}
+}

@@ -1,0 +1,52 @@
+package grid
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// Export is the provenance of an export: what was exported, when, from which data version and
+// with which filters. GeoJSON exports carry it as top-level members, CSV exports in HTTP
+// headers, so a file found later says where it came from.
+type Export struct {
+	Kind        string         `json:"kind"` // "grids", "buildings", "assignments"
+	ExportedAt  time.Time      `json:"exported_at"`
+	DataVersion int64          `json:"data_version"`
+	Filters     map[string]any `json:"filters"`
+}
+
+// GridExport selects the grids of an export.
+type GridExport struct {
+	Level  int      // 1..3; 0: every level
+	Parent *GridKey // the subtree under this grid (not the grid itself)
+}
+
+// Validate returns EINVALID for an unknown level.
+func (f GridExport) Validate() error {
+	if f.Level < 0 || f.Level > LevelGrid {
+		return Errorf(EINVALID, "level %d: want 1, 2 or 3", f.Level)
+	}
+	return nil
+}
+
+// BuildingExport selects the buildings of an export.
+type BuildingExport struct {
+	Grid *GridKey // buildings of this grid and the grids below it
+}
+
+// ExportService streams exports. Each method reads one consistent snapshot, resolves its
+// filters (so ENOTFOUND and EINVALID come before any output), then calls open once with the
+// provenance and writes the document to the writer open returns, row by row as the database
+// sends them: memory stays constant whatever the size. An error after open has been called
+// means the output is truncated. Each returns the number of features (rows) written.
+type ExportService interface {
+	// ExportGrids writes the current grids matching f as a GeoJSON FeatureCollection, by code.
+	ExportGrids(ctx context.Context, f GridExport, open func(Export) (io.Writer, error)) (int, error)
+	// ExportBuildings writes the buildings matching f as a GeoJSON FeatureCollection, by code.
+	ExportBuildings(ctx context.Context, f BuildingExport, open func(Export) (io.Writer, error)) (int, error)
+	// ExportAssignments writes one CSV row per building: its code, its level-1/2/3 grid codes
+	// and the counts of current staff by role (its building and unit leaders, its level-3
+	// grid's leaders and workers).
+	ExportAssignments(ctx context.Context, open func(Export) (io.Writer, error)) (int, error)
+}

@@ -1,0 +1,257 @@
+package postgis
+
+import (
+	"context"
+	"encoding/csv"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"gridmap/geo"
+	"gridmap/grid"
+)
+
+// exportGridsSQL makes each feature in PostGIS (ST_AsGeoJSON, json_build_object): the rows go
+// from the database to the writer without being decoded. $1 level, $2 subtree root (the root
+// itself excluded); NULL skips a term.
+const exportGridsSQL = `
+SELECT json_build_object(
+    'type', 'Feature',
+    'id', g.id,
+    'geometry', ST_AsGeoJSON(g.geom)::json,
+    'properties', json_build_object(
+        'id', g.id, 'code', g.code, 'name', g.name, 'level', g.level,
+        'parent_id', g.parent_id, 'parent_code', p.code,
+        'buildings', c.buildings, 'units', c.units, 'households', c.households,
+        'residents', c.residents, 'workers', c.workers,
+        'version', g.version, 'valid_from', g.valid_from))::text
+FROM grids g
+LEFT JOIN grids p ON p.id = g.parent_id
+CROSS JOIN LATERAL gridmap_grid_counts(g.id) c
+WHERE g.valid_to IS NULL
+  AND ($1::int IS NULL OR g.level = $1)
+  AND ($2::bigint IS NULL OR (g.id IN (SELECT id FROM gridmap_subtree($2)) AND g.id <> $2))
+ORDER BY g.code`
+
+// exportBuildingsSQL: $1 subtree root (NULL: every building).
+const exportBuildingsSQL = `
+SELECT json_build_object(
+    'type', 'Feature',
+    'id', b.id,
+    'geometry', ST_AsGeoJSON(b.footprint)::json,
+    'properties', json_build_object(
+        'id', b.id, 'code', b.code, 'name', b.name, 'address', b.address, 'floors', b.floors,
+        'height_m', b.height_m, 'grid_id', b.grid_id, 'grid_code', g.code,
+        'units', (SELECT count(*) FROM units u WHERE u.building_id = b.id),
+        'households', b.households, 'residents', b.residents,
+        'households_estimated', b.households_estimated))::text
+FROM buildings b
+LEFT JOIN grids g ON g.id = b.grid_id
+WHERE $1::bigint IS NULL OR b.grid_id IN (SELECT id FROM gridmap_subtree($1))
+ORDER BY b.code`
+
+// exportAssignmentsSQL: one row per building with its grid chain (a building in a gap of
+// level 3 has a level-2 grid and no level-3 one) and its staff counts by role.
+const exportAssignmentsSQL = `
+WITH staff AS (
+    SELECT a.grid_id, a.building_id, a.unit_id, a.role, a.worker_id
+    FROM assignments a JOIN workers w ON w.id = a.worker_id
+    WHERE a.valid_to IS NULL AND w.retired_at IS NULL
+), grid_staff AS (
+    SELECT grid_id,
+           count(DISTINCT worker_id) FILTER (WHERE role = 'grid_leader') AS leaders,
+           count(DISTINCT worker_id) FILTER (WHERE role = 'grid_worker') AS workers
+    FROM staff WHERE grid_id IS NOT NULL GROUP BY grid_id
+)
+SELECT b.code, b.name,
+       CASE g.level WHEN 1 THEN g.code WHEN 2 THEN p.code WHEN 3 THEN pp.code END,
+       CASE g.level WHEN 2 THEN g.code WHEN 3 THEN p.code END,
+       CASE g.level WHEN 3 THEN g.code END,
+       b.households,
+       (SELECT count(*) FROM units u WHERE u.building_id = b.id),
+       (SELECT count(DISTINCT s.worker_id) FROM staff s WHERE s.building_id = b.id AND s.role = 'building_leader'),
+       (SELECT count(DISTINCT s.worker_id) FROM staff s JOIN units u ON u.id = s.unit_id
+        WHERE u.building_id = b.id AND s.role = 'unit_leader'),
+       (SELECT count(*) FROM units u WHERE u.building_id = b.id
+        AND NOT EXISTS (SELECT 1 FROM staff s WHERE s.unit_id = u.id AND s.role = 'unit_leader')),
+       coalesce(CASE WHEN g.level = 3 THEN gs.leaders END, 0),
+       coalesce(CASE WHEN g.level = 3 THEN gs.workers END, 0)
+FROM buildings b
+LEFT JOIN grids g ON g.id = b.grid_id
+LEFT JOIN grids p ON p.id = g.parent_id
+LEFT JOIN grids pp ON pp.id = p.parent_id
+LEFT JOIN grid_staff gs ON gs.grid_id = g.id
+ORDER BY b.code`
+
+// AssignmentColumns are the CSV header of the assignments export.
+var assignmentColumns = []string{
+	"building_code", "building_name", "level1_code", "level2_code", "level3_code",
+	"households", "units", "building_leaders", "unit_leaders", "units_without_leader",
+	"grid_leaders", "grid_workers",
+}
+
+// export runs fn in a read-only, repeatable-read transaction: the data version in the
+// provenance is the version of exactly the rows exported.
+func (s *Store) export(ctx context.Context, fn func(tx pgx.Tx, e grid.Export) error, e grid.Export) error {
+	return mapError(pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, "SELECT version FROM data_version").Scan(&e.DataVersion); err != nil {
+			return err
+		}
+		e.ExportedAt = time.Now().UTC()
+		return fn(tx, e)
+	}))
+}
+
+// geojsonMembers are the top-level members of an exported FeatureCollection. "name" is the
+// layer name GDAL and QGIS show.
+type geojsonMembers struct {
+	Name        string         `json:"name"`
+	Generator   string         `json:"generator"`
+	ExportedAt  time.Time      `json:"exported_at"`
+	DataVersion int64          `json:"data_version"`
+	Filters     map[string]any `json:"filters"`
+}
+
+// streamFeatures writes the one-column rows of sql as the features of a FeatureCollection.
+// Rows are read with RawValues: each feature's bytes go from the connection buffer to the
+// writer without a copy.
+func streamFeatures(ctx context.Context, tx pgx.Tx, e grid.Export, open func(grid.Export) (io.Writer, error), sql string, args ...any) (int, error) {
+	rows, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	// a query error shows at the first Next: find it before any output is written
+	more := rows.Next()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	w, err := open(e)
+	if err != nil {
+		return 0, err
+	}
+	fw, err := geo.NewFeatureWriter(w, geojsonMembers{Name: e.Kind, Generator: "gridmap",
+		ExportedAt: e.ExportedAt, DataVersion: e.DataVersion, Filters: e.Filters})
+	if err != nil {
+		return 0, err
+	}
+	for ; more; more = rows.Next() {
+		if err := fw.Add(rows.RawValues()[0]); err != nil {
+			return fw.Count(), err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fw.Count(), err
+	}
+	return fw.Count(), fw.Close()
+}
+
+// ExportGrids streams the current grids matching f, by code, with their counts.
+func (s *Store) ExportGrids(ctx context.Context, f grid.GridExport, open func(grid.Export) (io.Writer, error)) (int, error) {
+	if err := f.Validate(); err != nil {
+		return 0, err
+	}
+	e := grid.Export{Kind: "grids", Filters: map[string]any{}}
+	var level *int
+	if f.Level != 0 {
+		level = &f.Level
+		e.Filters["level"] = f.Level
+	}
+	n := 0
+	err := s.export(ctx, func(tx pgx.Tx, e grid.Export) error {
+		var root *int64
+		if f.Parent != nil {
+			r, err := resolveGrid(ctx, tx, *f.Parent)
+			if err != nil {
+				return err
+			}
+			root = &r.ID
+			e.Filters["parent"] = r.Code
+		}
+		var err error
+		n, err = streamFeatures(ctx, tx, e, open, exportGridsSQL, level, root)
+		return err
+	}, e)
+	return n, err
+}
+
+// ExportBuildings streams the buildings matching f, by code.
+func (s *Store) ExportBuildings(ctx context.Context, f grid.BuildingExport, open func(grid.Export) (io.Writer, error)) (int, error) {
+	e := grid.Export{Kind: "buildings", Filters: map[string]any{}}
+	n := 0
+	err := s.export(ctx, func(tx pgx.Tx, e grid.Export) error {
+		var root *int64
+		if f.Grid != nil {
+			r, err := resolveGrid(ctx, tx, *f.Grid)
+			if err != nil {
+				return err
+			}
+			root = &r.ID
+			e.Filters["grid"] = r.Code
+		}
+		var err error
+		n, err = streamFeatures(ctx, tx, e, open, exportBuildingsSQL, root)
+		return err
+	}, e)
+	return n, err
+}
+
+// ExportAssignments streams one CSV row per building, by building code.
+func (s *Store) ExportAssignments(ctx context.Context, open func(grid.Export) (io.Writer, error)) (int, error) {
+	e := grid.Export{Kind: "assignments", Filters: map[string]any{}}
+	n := 0
+	err := s.export(ctx, func(tx pgx.Tx, e grid.Export) error {
+		rows, err := tx.Query(ctx, exportAssignmentsSQL)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		more := rows.Next()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		w, err := open(e)
+		if err != nil {
+			return err
+		}
+		cw := csv.NewWriter(w)
+		if err := cw.Write(assignmentColumns); err != nil {
+			return err
+		}
+		var (
+			code, name string
+			l1, l2, l3 *string
+			counts     [7]int64
+			rec        = make([]string, len(assignmentColumns))
+		)
+		for ; more; more = rows.Next() {
+			if err := rows.Scan(&code, &name, &l1, &l2, &l3, &counts[0], &counts[1], &counts[2],
+				&counts[3], &counts[4], &counts[5], &counts[6]); err != nil {
+				return err
+			}
+			rec[0], rec[1], rec[2], rec[3], rec[4] = code, name, deref(l1), deref(l2), deref(l3)
+			for k, c := range counts {
+				rec[5+k] = strconv.FormatInt(c, 10)
+			}
+			if err := cw.Write(rec); err != nil {
+				return err
+			}
+			n++
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		cw.Flush()
+		return cw.Error()
+	}, e)
+	return n, err
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

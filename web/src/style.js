@@ -1,0 +1,228 @@
+// The MapLibre style of the map UI, built as plain data so a test can run the style-spec
+// validator on exactly what the browser gets (test/style.test.js).
+//
+// No glyphs URL: MapLibre GL JS (≥ 5.11) then draws every label locally with TinySDF from the
+// fonts the browser has, reading `text-font` as a CSS font-family fallback list. Nothing is
+// fetched for labels, so the map works offline and Chinese names render with the system's CJK
+// font; no glyph PBFs need shipping (a CJK range set would be tens of MB).
+//
+// Sources: `gridmap` is our vector tiles (TileJSON at /tiles.json); `labels` holds one point
+// per grid (pole of inaccessibility, computed in the browser) so a grid that crosses tile
+// edges is labelled once; `focus` outlines what a list entry flew to.
+
+import { COLORS, densityColor, fillColor } from './metrics.js';
+
+export const FONT = ['Noto Sans CJK SC', 'Source Han Sans SC', 'WenQuanYi Micro Hei', 'PingFang SC',
+  'Microsoft YaHei', 'sans-serif'];
+
+// Zoom rules (the tiles' own, issue 4): level-1 grids from z8, level-2 from z11, level-3 from
+// z13, buildings from z14, units from z16. Household density (H3) is drawn only below z13:
+// from there on the level-3 choropleth says the same per grid, and two fills would compete.
+export const ZOOM = { l1: 8, l2: 11, l3: 13, buildings: 14, units: 16, densityMax: 13 };
+
+const EMPTY = { type: 'FeatureCollection', features: [] };
+
+/**
+ * basemapSource returns the source for a basemap URL: an XYZ raster template ({z}/{x}/{y}), or
+ * null when the URL is a style (the caller merges our layers into that style instead).
+ */
+export function basemapKind(url) {
+  if (!url) return 'none';
+  return /\{z\}/.test(url) && /\{x\}/.test(url) && /\{y\}/.test(url) ? 'xyz' : 'style';
+}
+
+/**
+ * buildStyle returns the style. opts: tilesUrl (absolute TileJSON URL), basemap (XYZ template
+ * or ''), metric, report options {target, band}, selected code.
+ */
+export function buildStyle(opts = {}) {
+  const {
+    tilesUrl = 'http://127.0.0.1/tiles.json',
+    basemap = '',
+    metric = 'households',
+    band = { target: 300, band: 0.2 },
+    selected = '',
+    attribution = '',
+  } = opts;
+  const sources = {
+    gridmap: { type: 'vector', url: tilesUrl },
+    labels: { type: 'geojson', data: EMPTY },
+    focus: { type: 'geojson', data: EMPTY },
+  };
+  const layers = [{ id: 'background', type: 'background', paint: { 'background-color': '#eef0f2' } }];
+  if (basemapKind(basemap) === 'xyz') {
+    sources.basemap = { type: 'raster', tiles: [basemap], tileSize: 256, attribution };
+    layers.push({ id: 'basemap', type: 'raster', source: 'basemap', paint: { 'raster-opacity': 0.85 } });
+  }
+  layers.push(...overlayLayers({ metric, band, selected }));
+  return { version: 8, name: 'gridmap', sources, layers };
+}
+
+const level = (n) => ['==', ['to-number', ['get', 'level']], n];
+
+/**
+ * l2Opacity: communities are filled below z13 for the coverage metrics, which are rates and
+ * compare across levels; households are a count (a community holds ten grids' worth), and the
+ * H3 density already shows them there, so that fill stays off.
+ */
+export function l2Opacity(metric) {
+  return metric === 'households' ? 0 : 0.7;
+}
+
+/** overlayLayers are gridmap's own layers, laid over a background or a basemap style. */
+export function overlayLayers({ metric = 'households', band = { target: 300, band: 0.2 }, selected = '' } = {}) {
+  const fill = fillColor(metric, band);
+  const hover = ['boolean', ['feature-state', 'hover'], false];
+  return [
+    {
+      id: 'density', type: 'fill', source: 'gridmap', 'source-layer': 'density', maxzoom: ZOOM.densityMax,
+      paint: { 'fill-color': densityColor('households'), 'fill-opacity': 0.8, 'fill-outline-color': '#ffffff' },
+    },
+    {
+      id: 'grid-fill-l2', type: 'fill', source: 'gridmap', 'source-layer': 'grids', minzoom: ZOOM.l2, maxzoom: ZOOM.l3,
+      filter: level(2),
+      paint: { 'fill-color': fill, 'fill-opacity': l2Opacity(metric) },
+    },
+    {
+      id: 'grid-fill-l3', type: 'fill', source: 'gridmap', 'source-layer': 'grids', minzoom: ZOOM.l3,
+      filter: level(3),
+      paint: { 'fill-color': fill, 'fill-opacity': ['interpolate', ['linear'], ['zoom'], 13, 0.8, 16, 0.55, 18, 0.35] },
+    },
+    {
+      id: 'grid-hover', type: 'fill', source: 'gridmap', 'source-layer': 'grids', minzoom: ZOOM.l2,
+      filter: ['>=', ['to-number', ['get', 'level']], 2],
+      paint: { 'fill-color': '#1a56db', 'fill-opacity': ['case', hover, 0.12, 0] },
+    },
+    {
+      id: 'gap-fill', type: 'fill', source: 'gridmap', 'source-layer': 'coverage',
+      filter: ['==', ['get', 'kind'], 'gap'],
+      paint: { 'fill-pattern': 'hatch-gap' },
+    },
+    {
+      id: 'overlap-fill', type: 'fill', source: 'gridmap', 'source-layer': 'coverage',
+      filter: ['==', ['get', 'kind'], 'overlap'],
+      paint: { 'fill-pattern': 'hatch-overlap' },
+    },
+    {
+      id: 'gap-line', type: 'line', source: 'gridmap', 'source-layer': 'coverage',
+      filter: ['==', ['get', 'kind'], 'gap'],
+      paint: { 'line-color': COLORS.defectGap, 'line-width': 2, 'line-dasharray': [2, 1] },
+    },
+    {
+      id: 'overlap-line', type: 'line', source: 'gridmap', 'source-layer': 'coverage',
+      filter: ['==', ['get', 'kind'], 'overlap'],
+      paint: { 'line-color': COLORS.defectOverlap, 'line-width': 2, 'line-dasharray': [2, 1] },
+    },
+    {
+      id: 'buildings', type: 'fill', source: 'gridmap', 'source-layer': 'buildings', minzoom: ZOOM.buildings,
+      paint: {
+        'fill-color': ['case', ['to-boolean', ['get', 'straddling']], COLORS.straddler,
+          ['case', hover, '#8d8577', '#bdb5a6']],
+        'fill-opacity': 0.9,
+      },
+    },
+    {
+      id: 'buildings-line', type: 'line', source: 'gridmap', 'source-layer': 'buildings', minzoom: 15,
+      paint: {
+        'line-color': ['case', ['to-boolean', ['get', 'straddling']], '#8c2d04', '#7d7566'],
+        'line-width': ['case', ['to-boolean', ['get', 'straddling']], 1.6, 0.5],
+      },
+    },
+    {
+      id: 'units', type: 'circle', source: 'gridmap', 'source-layer': 'units', minzoom: ZOOM.units,
+      paint: {
+        'circle-radius': ['interpolate', ['linear'], ['zoom'], 16, 2.5, 19, 6],
+        'circle-color': '#3b3b3b', 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1,
+      },
+    },
+    {
+      id: 'grid-line-l3', type: 'line', source: 'gridmap', 'source-layer': 'grids', minzoom: ZOOM.l3 - 0.5,
+      filter: level(3),
+      paint: { 'line-color': '#5f6f7a', 'line-width': ['interpolate', ['linear'], ['zoom'], 13, 0.5, 17, 1.4] },
+    },
+    {
+      id: 'grid-line-l2', type: 'line', source: 'gridmap', 'source-layer': 'grids', minzoom: ZOOM.l2,
+      filter: level(2),
+      paint: { 'line-color': '#37474f', 'line-width': ['interpolate', ['linear'], ['zoom'], 11, 1, 17, 2.6] },
+    },
+    {
+      id: 'grid-line-l1-casing', type: 'line', source: 'gridmap', 'source-layer': 'grids', minzoom: ZOOM.l1,
+      filter: level(1),
+      paint: { 'line-color': '#ffffff', 'line-width': ['interpolate', ['linear'], ['zoom'], 8, 3, 17, 7], 'line-opacity': 0.9 },
+    },
+    {
+      id: 'grid-line-l1', type: 'line', source: 'gridmap', 'source-layer': 'grids', minzoom: ZOOM.l1,
+      filter: level(1),
+      paint: { 'line-color': '#111827', 'line-width': ['interpolate', ['linear'], ['zoom'], 8, 1.5, 17, 4] },
+    },
+    {
+      id: 'grid-hover-line', type: 'line', source: 'gridmap', 'source-layer': 'grids', minzoom: ZOOM.l2,
+      filter: ['>=', ['to-number', ['get', 'level']], 2],
+      paint: { 'line-color': '#1a56db', 'line-width': 2, 'line-opacity': ['case', hover, 1, 0] },
+    },
+    {
+      // everything of the selection's level but the selection, washed out: the eye goes to it
+      id: 'selection-dim', type: 'fill', source: 'gridmap', 'source-layer': 'grids',
+      filter: ['==', ['get', 'code'], '-'],
+      paint: { 'fill-color': '#ffffff', 'fill-opacity': 0.5 },
+    },
+    {
+      id: 'selection-halo', type: 'line', source: 'gridmap', 'source-layer': 'grids',
+      filter: ['==', ['get', 'code'], selected],
+      paint: { 'line-color': '#ffffff', 'line-width': 8, 'line-opacity': 0.9 },
+    },
+    {
+      id: 'selection-line', type: 'line', source: 'gridmap', 'source-layer': 'grids',
+      filter: ['==', ['get', 'code'], selected],
+      paint: { 'line-color': COLORS.selection, 'line-width': 4 },
+    },
+    {
+      id: 'focus-fill', type: 'fill', source: 'focus',
+      paint: { 'fill-color': COLORS.focus, 'fill-opacity': 0.18 },
+    },
+    {
+      id: 'focus-line', type: 'line', source: 'focus',
+      paint: { 'line-color': COLORS.focus, 'line-width': 3.5 },
+    },
+    // Placement goes from the top layer down: grid labels win at street zoom, subdistricts
+    // over communities when zoomed out.
+    {
+      id: 'label-l2', type: 'symbol', source: 'labels', minzoom: 12.5, maxzoom: 15.6,
+      filter: ['==', ['get', 'level'], 2],
+      layout: {
+        'text-field': ['get', 'label'], 'text-font': FONT, 'text-size': 13,
+        'text-max-width': 8, 'symbol-sort-key': 1,
+      },
+      paint: { 'text-color': '#0f172a', 'text-halo-color': '#ffffff', 'text-halo-width': 2 },
+    },
+    {
+      id: 'label-l1', type: 'symbol', source: 'labels', minzoom: ZOOM.l1, maxzoom: 14.8,
+      filter: ['==', ['get', 'level'], 1],
+      layout: {
+        'text-field': ['get', 'label'], 'text-font': FONT,
+        'text-size': ['interpolate', ['linear'], ['zoom'], 10, 13, 14, 18], 'text-allow-overlap': false,
+        'symbol-sort-key': 0, 'text-letter-spacing': 0.05,
+      },
+      paint: { 'text-color': '#111827', 'text-halo-color': '#ffffff', 'text-halo-width': 2.5 },
+    },
+    {
+      id: 'label-l3', type: 'symbol', source: 'labels', minzoom: 14.6,
+      filter: ['==', ['get', 'level'], 3],
+      layout: {
+        'text-field': ['get', 'label'], 'text-font': FONT, 'text-size': 11,
+        'text-max-width': 7, 'text-padding': 2,
+      },
+      paint: { 'text-color': '#1f2933', 'text-halo-color': '#ffffff', 'text-halo-width': 1.5 },
+    },
+  ];
+}
+
+/** LAYER_GROUPS name the layers the layer switcher turns on and off together. */
+export const LAYER_GROUPS = {
+  grids: ['grid-fill-l2', 'grid-fill-l3', 'grid-line-l1', 'grid-line-l1-casing', 'grid-line-l2', 'grid-line-l3'],
+  labels: ['label-l1', 'label-l2', 'label-l3'],
+  buildings: ['buildings', 'buildings-line'],
+  units: ['units'],
+  density: ['density'],
+  defects: ['gap-fill', 'overlap-fill', 'gap-line', 'overlap-line'],
+};

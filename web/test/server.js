@@ -1,0 +1,95 @@
+// Starts a real gridmap on the demo city for the end-to-end tests: builds the Go binary (with
+// the freshly built UI embedded), runs it on a free loopback port with a fresh data directory,
+// waits for /healthz (polling, never a fixed sleep) and stops it afterwards.
+
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const webDir = fileURLToPath(new URL('..', import.meta.url));
+export const repoDir = fileURLToPath(new URL('../..', import.meta.url));
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** buildUI builds web/dist when it is missing (make test builds it before npm test). */
+export function buildUI() {
+  if (!existsSync(join(webDir, 'dist', 'index.html'))) {
+    execFileSync('npx', ['vite', 'build'], { cwd: webDir, stdio: 'inherit' });
+  }
+}
+
+export async function startGridmap({ timeoutMs = 240000 } = {}) {
+  buildUI();
+  const dir = mkdtempSync(join(tmpdir(), 'gridmap-ui-'));
+  // As root, gridmap runs PostgreSQL as the postgres user, which must reach the data dir.
+  chmodSync(dir, 0o755);
+  const bin = join(dir, 'gridmap');
+  execFileSync('go', ['build', '-o', bin, './cmd/gridmap'], { cwd: repoDir, stdio: 'inherit' });
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const log = [];
+  const proc = spawn(bin, ['serve', '--demo', '--data-dir', join(dir, 'data'), '--addr', `127.0.0.1:${port}`], {
+    cwd: dir, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const keep = (b) => {
+    log.push(b.toString());
+    if (log.length > 400) log.splice(0, log.length - 400);
+  };
+  proc.stdout.on('data', keep);
+  proc.stderr.on('data', keep);
+  let exited = null;
+  proc.on('exit', (code) => { exited = code; });
+  const t0 = Date.now();
+  for (;;) {
+    if (exited !== null) throw new Error(`gridmap exited with ${exited}:\n${log.join('')}`);
+    if (Date.now() - t0 > timeoutMs) {
+      proc.kill('SIGKILL');
+      throw new Error(`gridmap not healthy after ${timeoutMs} ms:\n${log.join('')}`);
+    }
+    try {
+      const res = await fetch(`${base}/healthz`);
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return {
+    base,
+    log,
+    /** cli runs a gridmap command against the running server's cluster. */
+    cli(...args) {
+      return execFileSync(bin, [...args, '--data-dir', join(dir, 'data')], { cwd: dir, encoding: 'utf8', stdio: 'pipe' });
+    },
+    dir,
+    async stop() {
+      if (exited === null) {
+        const done = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGINT'); // gridmap stops its PostgreSQL cluster on SIGINT
+        const timer = setTimeout(() => proc.kill('SIGKILL'), 30000);
+        await done;
+        clearTimeout(timer);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function getJSON(base, path) {
+  const res = await fetch(base + path);
+  if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
