@@ -1,34 +1,26 @@
 -- Vector tiles (package tiles): what makes a tile cheap to cut, kept by the database itself so
 -- that no write, whichever path it takes (API, import, psql), can leave a tile behind. Every
--- table and column here is derived: dropping them loses nothing. Measured on demo --scale 100
--- (README, "Vector tiles"):
+-- table and column here is derived: dropping them loses nothing.
 --
--- * Web-Mercator (EPSG:3857) copies of the geometries, generated columns with GiST indexes:
---   tiles are cut in 3857, and transforming each feature (and filtering in 4326) cost a third
---   of a z14 buildings tile's time.
--- * buildings.straddling and buildings.grid_code: computing the flag per feature (ST_CoveredBy
---   against the grid) made a z14 buildings tile 6x slower, joining the grid for its code 1.4x.
--- * tile_grids: the current grids in 3857 with households and workers under each and its
---   coverage flags, one table for the grids layer; summing the households under the level-1
---   grids of a tile took 250 ms.
+-- * Web-Mercator (EPSG:3857) copies of the geometries as generated columns with GiST indexes:
+--   tiles are cut in 3857, and transforming every feature of every tile cost ~15% of a
+--   buildings tile (measured on demo --scale 100, see README).
+-- * buildings.straddling: computing it per feature (ST_CoveredBy against the grid) made a z14
+--   buildings tile 6x slower.
+-- * tile_grid_stats: households and workers under each grid and its coverage flags; summing
+--   5M households' buildings per level-1 grid took 250 ms, per tile.
 -- * tile_coverage: the gaps and overlaps themselves, recomputed per parent / per grid.
 --
--- The derived rows are written by triggers in the same transaction as the write, so any
--- snapshot sees them consistent with the data: a tile cut from one snapshot is never stale,
--- and the tile cache keys on the data_version read in that snapshot.
+-- The derived rows are written by statement-level triggers in the same transaction as the
+-- write, so any snapshot sees them consistent with the data: a tile cut from one snapshot is
+-- never stale, and the tile cache keys on data_version read in that snapshot.
 
--- The larger side of a geometry's bounding box: features smaller than a pixel are left out of
--- a tile by comparing it with the pixel size (computing it per feature and tile cost 10% of
--- a z14 buildings tile).
-CREATE FUNCTION tile_size(g geometry) RETURNS double precision
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT greatest(ST_XMax(g) - ST_XMin(g), ST_YMax(g) - ST_YMin(g))
-$$;
+ALTER TABLE grids ADD COLUMN geom_3857 geometry(MultiPolygon, 3857)
+    GENERATED ALWAYS AS (ST_Transform(geom, 3857)) STORED;
+CREATE INDEX grids_geom_3857 ON grids USING gist (geom_3857) WHERE valid_to IS NULL;
 
 ALTER TABLE buildings ADD COLUMN footprint_3857 geometry(MultiPolygon, 3857)
     GENERATED ALWAYS AS (ST_Transform(footprint, 3857)) STORED;
-ALTER TABLE buildings ADD COLUMN size_3857 double precision
-    GENERATED ALWAYS AS (tile_size(ST_Transform(footprint, 3857))) STORED;
 CREATE INDEX buildings_footprint_3857 ON buildings USING gist (footprint_3857);
 
 ALTER TABLE units ADD COLUMN geom_3857 geometry(Point, 3857)
@@ -47,44 +39,33 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 $$;
 
 ALTER TABLE buildings ADD COLUMN straddling boolean NOT NULL DEFAULT false;
--- the code of the building's grid (its own code keeps the grid it was created in)
-ALTER TABLE buildings ADD COLUMN grid_code text COLLATE "C";
--- one rewrite of the table
-UPDATE buildings b SET
-    grid_code = g.code,
-    straddling = tile_straddles(b.footprint, b.grid_id)
-FROM grids g WHERE g.id = b.grid_id;
+-- only the straddlers are rewritten (a few hundred of 155k rows on demo --scale 100)
+UPDATE buildings SET straddling = true WHERE grid_id IS NOT NULL AND tile_straddles(footprint, grid_id);
 
 -- Runs after buildings_derive (triggers fire in name order), so NEW.grid_id is derived.
 CREATE FUNCTION buildings_tile() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     NEW.straddling := tile_straddles(NEW.footprint, NEW.grid_id);
-    NEW.grid_code := (SELECT code FROM grids WHERE id = NEW.grid_id);
     RETURN NEW;
 END $$;
 CREATE TRIGGER buildings_tile BEFORE INSERT OR UPDATE OF footprint, grid_id ON buildings
     FOR EACH ROW EXECUTE FUNCTION buildings_tile();
 
--- The current grids as the grids layer draws them: in 3857, with the households of the
--- buildings in and under each (and whether any is an estimate), the distinct workers with a
--- current grid assignment on or under it, whether it has one itself, and its coverage flags
--- (gap: its children leave part of it uncovered; overlap: it overlaps a grid of its level).
--- No foreign key: TRUNCATE grids (gridmap demo --reset) must not need CASCADE.
-CREATE TABLE tile_grids (
+-- Per current grid: households of the buildings in it and under it (and whether any of them is
+-- an estimate), distinct workers with a
+-- current grid assignment on it or under it, whether it has one itself, and its coverage
+-- flags (gap: its children leave part of it uncovered; overlap: it overlaps a grid of its
+-- level). No foreign key: TRUNCATE grids (gridmap demo --reset) must not need CASCADE.
+CREATE TABLE tile_grid_stats (
     grid_id    bigint PRIMARY KEY,
-    level      smallint NOT NULL,
-    code       text NOT NULL COLLATE "C",
-    name       text NOT NULL,
-    geom_3857  geometry(MultiPolygon, 3857) NOT NULL,
-    size_3857  double precision NOT NULL,
     households integer NOT NULL,
+    -- some of the households are estimates (a building without household rows)
     households_estimated boolean NOT NULL,
     workers    integer NOT NULL,
     staffed    boolean NOT NULL,
     gap        boolean NOT NULL DEFAULT false,
     overlap    boolean NOT NULL DEFAULT false
 );
-CREATE INDEX tile_grids_geom ON tile_grids USING gist (geom_3857);
 
 -- Gaps (part of a parent, or of the city, that no child covers) and overlaps (two grids of a
 -- level sharing area), one polygon per row. Pieces under 1 m² are floating-point slivers.
@@ -112,15 +93,14 @@ LANGUAGE sql STABLE AS $$
     SELECT coalesce(array_agg(id), '{}') FROM up
 $$;
 
--- Writes the tile_grids rows of the given grids (all but the coverage flags), and removes
--- those of grids no longer current.
-CREATE FUNCTION tile_refresh_grids(ids bigint[]) RETURNS void
+-- Recomputes households, workers and staffed of the given grids (not their flags).
+CREATE FUNCTION tile_refresh_stats(ids bigint[]) RETURNS void
 LANGUAGE sql AS $$
-    DELETE FROM tile_grids s
+    DELETE FROM tile_grid_stats s
     WHERE s.grid_id = ANY(ids)
       AND NOT EXISTS (SELECT 1 FROM grids g WHERE g.id = s.grid_id AND g.valid_to IS NULL);
     WITH RECURSIVE roots AS (
-        SELECT id, level, code, name, geom FROM grids WHERE id = ANY(ids) AND valid_to IS NULL
+        SELECT id FROM grids WHERE id = ANY(ids) AND valid_to IS NULL
     ), sub(root, id) AS (
         SELECT id, id FROM roots
         UNION ALL
@@ -132,16 +112,15 @@ LANGUAGE sql AS $$
         SELECT sub.root, count(DISTINCT a.worker_id)::int AS n
         FROM sub JOIN assignments a ON a.grid_id = sub.id AND a.valid_to IS NULL GROUP BY sub.root
     )
-    INSERT INTO tile_grids AS s (grid_id, level, code, name, geom_3857, size_3857, households, households_estimated, workers, staffed)
-    SELECT r.id, r.level, r.code, r.name, ST_Transform(r.geom, 3857), tile_size(ST_Transform(r.geom, 3857)),
-           coalesce(hh.n, 0), coalesce(hh.est, false),
-           coalesce(wk.n, 0), EXISTS (SELECT 1 FROM assignments a WHERE a.grid_id = r.id AND a.valid_to IS NULL)
+    INSERT INTO tile_grid_stats AS s (grid_id, households, households_estimated, workers, staffed)
+    SELECT r.id, coalesce(hh.n, 0), coalesce(hh.est, false), coalesce(wk.n, 0),
+           EXISTS (SELECT 1 FROM assignments a WHERE a.grid_id = r.id AND a.valid_to IS NULL)
     FROM roots r LEFT JOIN hh ON hh.root = r.id LEFT JOIN wk ON wk.root = r.id
     ON CONFLICT (grid_id) DO UPDATE SET
-        level = excluded.level, code = excluded.code, name = excluded.name,
-        geom_3857 = excluded.geom_3857, size_3857 = excluded.size_3857,
         households = excluded.households, households_estimated = excluded.households_estimated,
-        workers = excluded.workers, staffed = excluded.staffed;
+        workers = excluded.workers, staffed = excluded.staffed
+    WHERE (s.households, s.households_estimated, s.workers, s.staffed)
+        IS DISTINCT FROM (excluded.households, excluded.households_estimated, excluded.workers, excluded.staffed);
 $$;
 
 -- Recomputes the gaps left in the given parents (NULL in the array: the city, by level 1)
@@ -193,22 +172,22 @@ BEGIN
     SELECT touched || coalesce(array_agg(x), '{}') INTO touched FROM (
         SELECT unnest(grid_ids) AS x FROM tile_coverage WHERE kind = 'overlap' AND grid_ids && changed
     ) t;
-    UPDATE tile_grids s SET
+    UPDATE tile_grid_stats s SET
         gap = EXISTS (SELECT 1 FROM tile_coverage c WHERE c.kind = 'gap' AND c.parent_id = s.grid_id),
         overlap = EXISTS (SELECT 1 FROM tile_coverage c WHERE c.kind = 'overlap' AND c.grid_ids @> ARRAY[s.grid_id])
     WHERE s.grid_id = ANY(touched);
 END $$;
 
--- Grid writes: tile_grids rows of the old and new chains, gaps of the old and new parents and
--- of the grid itself as a parent, its overlaps, and the straddling flag of its buildings
--- (buildings that change grid are re-flagged by buildings_tile through buildings_rederive).
+-- Grid writes: stats of the old and new chains, gaps of the old and new parents and of the
+-- grid itself as a parent, its overlaps, and the straddling flag of its buildings (buildings
+-- that change grid are re-flagged by buildings_tile through buildings_rederive).
 CREATE FUNCTION tile_grids_changed(changed bigint[], parents bigint[], reshaped bigint[]) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
     IF cardinality(changed) = 0 THEN
         RETURN;
     END IF;
-    PERFORM tile_refresh_grids(tile_grid_chain(changed || parents));
+    PERFORM tile_refresh_stats(tile_grid_chain(changed || parents));
     PERFORM tile_refresh_coverage(parents || changed, changed);
     IF cardinality(reshaped) > 0 THEN
         UPDATE buildings b SET straddling = tile_straddles(b.footprint, b.grid_id)
@@ -234,25 +213,16 @@ BEGIN
 END $$;
 CREATE FUNCTION tile_grids_upd() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    c bigint[]; p bigint[]; r bigint[]; named bigint[]; recoded bigint[];
+    c bigint[]; p bigint[]; r bigint[];
 BEGIN
-    SELECT coalesce(array_agg(n.id) FILTER (WHERE moved), '{}'),
-           coalesce(array_agg(o.parent_id) FILTER (WHERE moved) || array_agg(n.parent_id) FILTER (WHERE moved), '{}'),
-           coalesce(array_agg(n.id) FILTER (WHERE NOT ST_OrderingEquals(o.geom, n.geom)), '{}'),
-           coalesce(array_agg(n.id) FILTER (WHERE o.name <> n.name OR o.code <> n.code), '{}'),
-           coalesce(array_agg(n.id) FILTER (WHERE o.code <> n.code), '{}')
-    INTO c, p, r, named, recoded
-    FROM old_rows o JOIN new_rows n USING (id),
-         LATERAL (SELECT NOT ST_OrderingEquals(o.geom, n.geom) OR o.valid_to IS DISTINCT FROM n.valid_to
-                      OR o.parent_id IS DISTINCT FROM n.parent_id OR o.level <> n.level AS moved) m;
+    SELECT coalesce(array_agg(n.id), '{}'),
+           coalesce(array_agg(o.parent_id) || array_agg(n.parent_id), '{}'),
+           coalesce(array_agg(n.id) FILTER (WHERE NOT ST_OrderingEquals(o.geom, n.geom)), '{}')
+    INTO c, p, r
+    FROM old_rows o JOIN new_rows n USING (id)
+    WHERE NOT ST_OrderingEquals(o.geom, n.geom) OR o.valid_to IS DISTINCT FROM n.valid_to
+       OR o.parent_id IS DISTINCT FROM n.parent_id OR o.level <> n.level;
     PERFORM tile_grids_changed(c, p, r);
-    IF cardinality(named) > 0 THEN
-        PERFORM tile_refresh_grids(named);
-    END IF;
-    IF cardinality(recoded) > 0 THEN
-        UPDATE buildings b SET grid_code = g.code FROM grids g
-        WHERE g.id = ANY(recoded) AND b.grid_id = g.id AND b.grid_code IS DISTINCT FROM g.code;
-    END IF;
     RETURN NULL;
 END $$;
 -- Level-1 rows carry a NULL parent: the city's gaps, which tile_refresh_coverage reads from the
@@ -282,7 +252,7 @@ BEGIN
         ) t;
     END IF;
     IF ids IS NOT NULL THEN
-        PERFORM tile_refresh_grids(tile_grid_chain(ids));
+        PERFORM tile_refresh_stats(tile_grid_chain(ids));
     END IF;
     RETURN NULL;
 END $$;
@@ -308,7 +278,7 @@ BEGIN
         ) t WHERE x IS NOT NULL;
     END IF;
     IF ids IS NOT NULL THEN
-        PERFORM tile_refresh_grids(tile_grid_chain(ids));
+        PERFORM tile_refresh_stats(tile_grid_chain(ids));
     END IF;
     RETURN NULL;
 END $$;
@@ -333,9 +303,9 @@ CREATE FUNCTION tile_rebuild() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     ids bigint[];
 BEGIN
-    TRUNCATE tile_grids, tile_coverage;
+    TRUNCATE tile_grid_stats, tile_coverage;
     SELECT coalesce(array_agg(id), '{}') INTO ids FROM grids WHERE valid_to IS NULL;
-    PERFORM tile_refresh_grids(ids);
+    PERFORM tile_refresh_stats(ids);
     PERFORM tile_refresh_coverage(ids || ARRAY[NULL]::bigint[], ids);
 END $$;
 CREATE FUNCTION tile_truncated() RETURNS trigger LANGUAGE plpgsql AS $$

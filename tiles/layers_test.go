@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb/encoding/mvt"
 
 	"gridmap/grid/demo"
@@ -129,26 +131,6 @@ func TestDerivedTablesFindTheDefects(t *testing.T) {
 	e := newEnv(t, tiles.Options{})
 	ctx := context.Background()
 	d := demo.Generate(demo.Options{Scale: 1, Seed: testdb.DemoSeed}, 0, demo.NewIDs()).Defects
-	codes := func(sql string) []string {
-		t.Helper()
-		rows, err := e.pool.Query(ctx, sql)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for rows.Next() {
-			var s string
-			if err := rows.Scan(&s); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, s)
-		}
-		if rows.Err() != nil {
-			t.Fatal(rows.Err())
-		}
-		sort.Strings(out)
-		return out
-	}
 	check := func(what string, got, want []string) {
 		t.Helper()
 		sort.Strings(want)
@@ -156,17 +138,17 @@ func TestDerivedTablesFindTheDefects(t *testing.T) {
 			t.Errorf("%s: %v, want %v", what, got, want)
 		}
 	}
-	check("gaps (parent codes)", codes(`SELECT p.code FROM tile_coverage c JOIN grids p ON p.id = c.parent_id WHERE c.kind = 'gap'`),
+	check("gaps (parent codes)", codes(t, e.pool, `SELECT p.code FROM tile_coverage c JOIN grids p ON p.id = c.parent_id WHERE c.kind = 'gap'`),
 		[]string{d.GapGrid[:12] + "000"})
-	check("overlaps", codes(`SELECT string_agg(g.code, ',' ORDER BY g.code) FROM tile_coverage c JOIN grids g ON g.id = ANY(c.grid_ids)
+	check("overlaps", codes(t, e.pool, `SELECT string_agg(g.code, ',' ORDER BY g.code) FROM tile_coverage c JOIN grids g ON g.id = ANY(c.grid_ids)
 		WHERE c.kind = 'overlap' GROUP BY c.id`), []string{d.OverlapGrids[0] + "," + d.OverlapGrids[1]})
-	check("grids flagged overlap", codes(`SELECT g.code FROM tile_grids s JOIN grids g ON g.id = s.grid_id WHERE s.overlap`),
+	check("grids flagged overlap", codes(t, e.pool, `SELECT g.code FROM tile_grids s JOIN grids g ON g.id = s.grid_id WHERE s.overlap`),
 		d.OverlapGrids[:])
-	check("grids flagged gap", codes(`SELECT g.code FROM tile_grids s JOIN grids g ON g.id = s.grid_id WHERE s.gap`),
+	check("grids flagged gap", codes(t, e.pool, `SELECT g.code FROM tile_grids s JOIN grids g ON g.id = s.grid_id WHERE s.gap`),
 		[]string{d.GapGrid[:12] + "000"})
-	check("unstaffed grids", codes(`SELECT g.code FROM tile_grids s JOIN grids g ON g.id = s.grid_id WHERE NOT s.staffed`),
+	check("unstaffed grids", codes(t, e.pool, `SELECT g.code FROM tile_grids s JOIN grids g ON g.id = s.grid_id WHERE NOT s.staffed`),
 		d.Unstaffed)
-	check("straddling buildings", codes(`SELECT code FROM buildings WHERE straddling`), d.Straddlers)
+	check("straddling buildings", codes(t, e.pool, `SELECT code FROM buildings WHERE straddling`), d.Straddlers)
 
 	// tile_grids mirrors the current grids, buildings their grid's code
 	var wrong int
@@ -220,4 +202,19 @@ func TestByteCap(t *testing.T) {
 		}
 		t.Logf("cap %d: %d bytes, layers %s: %s", limit, len(body), layerNames(ls), resp.Header.Get("Gridmap-Tile-Reduced"))
 	}
+}
+
+// codes returns the first column of a query's rows, sorted.
+func codes(t *testing.T, db *pgxpool.Pool, sql string) []string {
+	t.Helper()
+	rows, err := db.Query(context.Background(), sql)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -61,6 +61,22 @@ func TestCacheNeverStale(t *testing.T) {
 			wantProp(t, after, "buildings", bID, "grid_code", gCode[:12]+"999")
 		},
 	}, {
+		// the community's leader: the community counts one worker less, its grid as many
+		name: "worker retires",
+		tile: centre,
+		edit: `UPDATE workers SET retired_at = now() WHERE id = (
+			SELECT a.worker_id FROM assignments a JOIN grids g ON g.parent_id = a.grid_id
+			WHERE g.id = $1 AND a.valid_to IS NULL ORDER BY a.id LIMIT 1)`, args: []any{gID},
+		check: func(t *testing.T, before, after mvt.Layers) {
+			var parent int64
+			if err := e.pool.QueryRow(ctx, `SELECT parent_id FROM grids WHERE id = $1`, gID).Scan(&parent); err != nil {
+				t.Fatal(err)
+			}
+			n := prop(t, before, "grids", parent, "workers").(float64)
+			wantProp(t, after, "grids", parent, "workers", n-1)
+			wantProp(t, after, "grids", gID, "workers", prop(t, before, "grids", gID, "workers"))
+		},
+	}, {
 		name: "grid leaves its staff",
 		tile: centre,
 		edit: `UPDATE assignments SET valid_to = now() WHERE grid_id = $1 AND valid_to IS NULL`, args: []any{gID},
