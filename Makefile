@@ -38,6 +38,8 @@ bench: setup-test
 	bench/foundation.sh 100
 	bench/locate.sh 20s 32
 	bench/coverage.sh 1 10
+	bench/tiles-z10.sh
+	bench/tiles-vs-pg_tileserv.sh
 
 vet:
 	$(GO) vet ./...
