@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"gridmap/grid"
 	"gridmap/internal/testdb"
 )
@@ -98,6 +100,39 @@ func TestTilesAgreeWithCoverageReport(t *testing.T) {
 			compare(t)
 		})
 	}
+	// The tables are refreshed once, at commit: several statements in one transaction, and one
+	// rolled back, leave them as right and leave nothing queued.
+	t.Run("after a transaction", func(t *testing.T) {
+		err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+			for _, sql := range []string{
+				`UPDATE grids SET geom = ST_Multi(ST_Buffer(geom, -0.0003)) WHERE id = (SELECT max(id) FROM grids WHERE level = 3)`,
+				`UPDATE workers SET retired_at = now() WHERE id IN (SELECT worker_id FROM assignments WHERE grid_id IS NOT NULL ORDER BY id LIMIT 20)`,
+				`DELETE FROM households WHERE id % 5 = 0`,
+			} {
+				if _, err := tx.Exec(ctx, sql); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx, err := db.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM buildings WHERE id % 3 = 0`); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Rollback(ctx); err != nil {
+			t.Fatal(err)
+		}
+		compare(t)
+		if n := codes(t, db, `SELECT count(*)::text FROM tile_dirty`); n[0] != "0" {
+			t.Errorf("%s rows left in tile_dirty", n[0])
+		}
+	})
 }
 
 func same(t *testing.T, what string, tiles, report []string) {
