@@ -330,6 +330,8 @@ func importedFeature(f geo.Feature, level int) (grid.GridFeature, error) {
 			return v, nil
 		case float64:
 			return strconv.FormatFloat(v, 'f', -1, 64), nil
+		case json.Number:
+			return v.String(), nil
 		}
 		return "", grid.Errorf(grid.EINVALID, "feature %d: property %q: want a string", f.Index, k)
 	}
@@ -340,6 +342,10 @@ func importedFeature(f geo.Feature, level int) (grid.GridFeature, error) {
 		case float64:
 			if v == float64(int64(v)) {
 				return int64(v), nil
+			}
+		case json.Number:
+			if n, err := v.Int64(); err == nil {
+				return n, nil
 			}
 		case string:
 			if n, err := strconv.ParseInt(v, 10, 64); err == nil {

@@ -75,7 +75,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 -- Hands each polygon of pieces to the owner (ids[k], geoms[k]) sharing the longest border with
--- it; pieces that no owner touches come back with a NULL id. Used when a reshape gives up area
+-- it; pieces that no owner touches come back with a NULL id. Pieces under 0.01 m² are the
+-- floating-point slivers of an overlay and are dropped. Used when a reshape gives up area
 -- (its neighbours take it) and when children follow a parent that grew.
 CREATE FUNCTION gridmap_assign_pieces(ids bigint[], geoms geometry[], pieces geometry)
 RETURNS TABLE (id bigint, geom geometry)
@@ -83,7 +84,8 @@ LANGUAGE sql STABLE AS $$
     WITH o AS (SELECT * FROM unnest(ids, geoms) AS o(id, geom)),
     p AS (
         SELECT row_number() OVER () AS k, d.geom
-        FROM ST_Dump(ST_CollectionExtract(pieces, 3)) d WHERE NOT ST_IsEmpty(d.geom)
+        FROM ST_Dump(ST_CollectionExtract(pieces, 3)) d
+        WHERE NOT ST_IsEmpty(d.geom) AND ST_Area(d.geom::geography) >= 0.01 -- slivers of the overlay are noise
     ),
     best AS (
         SELECT DISTINCT ON (p.k) p.k, o.id, p.geom
@@ -91,39 +93,4 @@ LANGUAGE sql STABLE AS $$
         ORDER BY p.k, ST_Length(ST_Intersection(ST_Boundary(p.geom), o.geom)) DESC NULLS LAST, o.id
     )
     SELECT best.id, ST_Union(best.geom) FROM best GROUP BY best.id
-$$;
-
--- What buildings moved into another grid take with them from the affected grids (the grids
--- gaining or losing a building): every point of those grids goes to the building nearest to
--- it — Voronoi cells of the footprints' vertices (every seg degrees along their edges) and
--- points on surface — and the cells of the moved buildings, with their footprints, change
--- hands; the footprints of the buildings that stay never do. Clipped to the affected grids,
--- so nothing outside them changes.
-CREATE FUNCTION gridmap_paint_claim(affected bigint[], moved bigint[], seg float8) RETURNS geometry
-LANGUAGE sql STABLE AS $$
-    WITH r AS (SELECT ST_Union(geom) AS geom FROM grids WHERE id = ANY(affected)),
-    bs AS (
-        SELECT b.id, b.footprint, b.anchor, b.id = ANY(moved) AS moved
-        FROM buildings b WHERE b.grid_id = ANY(affected)
-    ),
-    sites AS (
-        SELECT bs.moved, d.geom AS pt
-        FROM bs CROSS JOIN LATERAL ST_DumpPoints(ST_Segmentize(bs.footprint, seg)) d
-        UNION ALL
-        SELECT bs.moved, bs.anchor FROM bs
-    ),
-    cells AS (
-        SELECT d.geom AS cell
-        FROM ST_Dump(ST_VoronoiPolygons((SELECT ST_Collect(pt) FROM sites), 0,
-                                        (SELECT ST_Expand(geom, 0.01) FROM r))) d
-    ),
-    mp AS (SELECT ST_Collect(pt) AS pts FROM sites WHERE moved)
-    SELECT ST_Intersection(
-        ST_Difference(
-            ST_Union(
-                coalesce((SELECT ST_Union(c.cell) FROM cells c, mp WHERE ST_Intersects(c.cell, mp.pts)),
-                         'SRID=4326;POLYGON EMPTY'::geometry),
-                coalesce((SELECT ST_Union(footprint) FROM bs WHERE moved), 'SRID=4326;POLYGON EMPTY'::geometry)),
-            coalesce((SELECT ST_Union(footprint) FROM bs WHERE NOT moved), 'SRID=4326;POLYGON EMPTY'::geometry)),
-        (SELECT geom FROM r))
 $$;

@@ -16,10 +16,11 @@ import (
 // noise of an overlay (the coverage report's threshold too).
 const minAreaM2 = grid.DefaultMinAreaM2
 
-// paintSeg is the spacing, in degrees (≈10 m), of the footprint vertices that seed the
-// Voronoi cells of a paint: dense enough that a cell boundary does not cut a neighbour's
-// footprint, sparse enough that a paint of hundreds of buildings stays well under a second.
-const paintSeg = 0.0001
+// paintSeg is the spacing, in degrees (≈20 m), of the footprint vertices that seed the
+// Voronoi cells of a paint: the cells shape the space between buildings (footprints are
+// kept whole separately). 10 m cost 60 % more time in the claim of a 200-building paint for
+// boundaries that differ only between buildings.
+const paintSeg = 0.0002
 
 // edit runs fn in one transaction holding the actor's lock, and maps its error.
 func (s *Store) edit(ctx context.Context, u *grid.User, fn func(tx pgx.Tx) error) error {
@@ -161,10 +162,16 @@ SELECT gridmap_poly(CASE
 FROM grids g LEFT JOIN grids p ON p.id = g.parent_id LEFT JOIN city c ON true
 WHERE g.id = $1`
 
+// (A sibling the new area does not overlap keeps its geometry exactly: an overlay would
+// re-node it for nothing.)
 const siblingsMinusSQL = `
-SELECT s.id, gridmap_poly(ST_Difference(s.geom, $2)), ST_Area(gridmap_poly(ST_Difference(s.geom, $2))::geography),
-       ST_Area(s.geom::geography)
-FROM grids s WHERE s.id = ANY($1) ORDER BY s.id`
+SELECT s.id, x.geom, ST_Area(x.geom::geography), ST_Area(s.geom::geography)
+FROM grids s
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN s.geom && $2 AND ST_Relate(s.geom, $2, '2********')
+                     AND ST_Area(ST_Intersection(s.geom, $2)::geography) >= 0.01
+                THEN gridmap_poly(ST_Difference(s.geom, $2)) ELSE s.geom END AS geom) x
+WHERE s.id = ANY($1) ORDER BY s.id`
 
 // reshape computes the changes of giving g the geometry geom (after holds its other new
 // fields): g takes geom clipped to its parent, siblings give up what it covers, the area g
@@ -279,8 +286,10 @@ func areaAtLeast(ctx context.Context, tx pgx.Tx, g orb.MultiPolygon, msg string)
 }
 
 // fitChildSQL: the children of a parent clipped to its new area $2 ($1: their ids).
+// (A child inside the new area keeps its geometry exactly.)
 const fitChildSQL = `
-SELECT c.id, gridmap_poly(ST_Intersection(c.geom, $2)), ST_Area(c.geom::geography)
+SELECT c.id, CASE WHEN ST_CoveredBy(c.geom, $2) THEN c.geom ELSE gridmap_poly(ST_Intersection(c.geom, $2)) END,
+       ST_Area(c.geom::geography)
 FROM grids c WHERE c.id = ANY($1) ORDER BY c.id`
 
 // fitChildren makes the children of every grid whose area the changes alter follow it, level
@@ -399,13 +408,68 @@ type paintBuilding struct {
 	GridCode *string
 }
 
-// paintNewSQL: the affected grids' new areas: the target ($2) gains what the moved buildings
-// ($3) claim, the others lose it.
+// What moved buildings take with them from the affected grids (the grids gaining or losing a
+// building): every point of those grids goes to the building nearest to it — the Voronoi
+// cells of the buildings' sites, their footprints' vertices (every paintSeg degrees along the
+// edges) and points on surface — and the cells of the moved buildings, with their footprints,
+// change hands; the footprints of the buildings that stay never do. The claim is clipped to
+// the affected grids, so nothing outside them changes.
+//
+// The sites go to a temporary table with a GiST index: each Voronoi cell is labelled by the
+// site inside it with an index probe (against a multipoint of all moved sites, labelling 8,000
+// cells took seconds).
+const paintSitesSQL = `
+CREATE TEMP TABLE paint_sites ON COMMIT DROP AS
+WITH bs AS (
+    SELECT b.id, b.footprint, b.anchor, b.id = ANY($2) AS moved
+    FROM buildings b WHERE b.grid_id = ANY($1)
+)
+SELECT bs.moved, d.geom AS pt
+FROM bs CROSS JOIN LATERAL ST_DumpPoints(ST_Segmentize(bs.footprint, $3)) d
+UNION ALL
+SELECT bs.moved, bs.anchor FROM bs`
+
+const paintClaimSQL = `
+WITH r AS MATERIALIZED (SELECT ST_Union(geom) AS geom FROM grids WHERE id = ANY($1)),
+cells AS MATERIALIZED (
+    SELECT d.geom AS cell
+    FROM ST_Dump(ST_VoronoiPolygons((SELECT ST_Collect(pt) FROM paint_sites), 0,
+                                    (SELECT ST_Expand(geom, 0.01) FROM r))) d
+),
+won AS (
+    SELECT ST_Union(c.cell) AS geom FROM cells c
+    WHERE EXISTS (SELECT 1 FROM paint_sites s WHERE s.moved AND s.pt && c.cell AND ST_Intersects(c.cell, s.pt))
+)
+SELECT gridmap_poly(ST_Intersection(
+    ST_Difference(
+        ST_Union(coalesce((SELECT geom FROM won), 'SRID=4326;POLYGON EMPTY'::geometry),
+                 coalesce((SELECT ST_Union(footprint) FROM buildings WHERE id = ANY($2)), 'SRID=4326;POLYGON EMPTY'::geometry)),
+        coalesce((SELECT ST_Union(footprint) FROM buildings WHERE grid_id = ANY($1) AND NOT id = ANY($2)),
+                 'SRID=4326;POLYGON EMPTY'::geometry)),
+    (SELECT geom FROM r)))`
+
+// paintClaim returns the area the moved buildings take with them.
+func paintClaim(ctx context.Context, tx pgx.Tx, affected, moved []int64) (orb.MultiPolygon, error) {
+	if _, err := tx.Exec(ctx, paintSitesSQL, affected, moved, paintSeg); err != nil {
+		return nil, err
+	}
+	if _, err := tx.Exec(ctx, `CREATE INDEX ON paint_sites USING gist (pt)`); err != nil {
+		return nil, err
+	}
+	if _, err := tx.Exec(ctx, `ANALYZE paint_sites`); err != nil {
+		return nil, err
+	}
+	var claim orb.MultiPolygon
+	err := tx.QueryRow(ctx, paintClaimSQL, affected, moved).Scan(&claim)
+	return claim, err
+}
+
+// paintNewSQL: the affected grids' new areas: the target ($2) gains the claim $3, the others
+// lose it.
 const paintNewSQL = `
-WITH c AS (SELECT gridmap_paint_claim($1, $3, $4) AS claim)
-SELECT g.id, CASE WHEN g.id = $2 THEN gridmap_poly(ST_Union(g.geom, c.claim))
-                  ELSE gridmap_poly(ST_Difference(g.geom, c.claim)) END
-FROM grids g, c WHERE g.id = ANY($1) ORDER BY g.id`
+SELECT g.id, CASE WHEN g.id = $2 THEN gridmap_poly(ST_Union(g.geom, $3))
+                  ELSE gridmap_poly(ST_Difference(g.geom, $3)) END
+FROM grids g WHERE g.id = ANY($1) ORDER BY g.id`
 
 // parentsFollowSQL: parents $1 of grids that changed inside region $2 (the changed grids'
 // old union) take the new areas of their changed children ($3 ids, $4 geometries, $5 parents)
@@ -572,7 +636,11 @@ func (s *Store) Paint(ctx context.Context, u *grid.User, p grid.Paint) (grid.Edi
 		}); err != nil {
 			return err
 		}
-		rows, _ = tx.Query(ctx, paintNewSQL, affected, target.ID, moved, paintSeg)
+		claim, err := paintClaim(ctx, tx, affected, moved)
+		if err != nil {
+			return err
+		}
+		rows, _ = tx.Query(ctx, paintNewSQL, affected, target.ID, claim)
 		var changes []gridChange
 		var mp orb.MultiPolygon
 		if _, err := pgx.ForEachRow(rows, []any{&gid, &mp}, func() error {
