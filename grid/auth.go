@@ -14,15 +14,11 @@ const (
 	UserAdmin      = "admin"       // users and tokens, and everything a planner may do
 )
 
-// UserRoles lists the roles, least to most powerful.
-var UserRoles = []string{UserViewer, UserGridLeader, UserPlanner, UserAdmin}
-
 // ValidUserRole reports whether r is a user role.
 func ValidUserRole(r string) bool {
-	for _, x := range UserRoles {
-		if x == r {
-			return true
-		}
+	switch r {
+	case UserViewer, UserGridLeader, UserPlanner, UserAdmin:
+		return true
 	}
 	return false
 }

@@ -57,7 +57,6 @@ func benchPaint(b *testing.B, s *postgis.Store, n int, across string) {
 		b.Fatal(err)
 	}
 	version := q1[int](b, s, `SELECT version FROM grids WHERE id = $1`, tid)
-	b.ReportMetric(float64(len(moved)), "buildings")
 	for b.Loop() {
 		res, err := s.Paint(ctx, planner, grid.Paint{Target: grid.GridKey{ID: tid}, IfVersion: version, BuildingIDs: moved, Across: across})
 		if err != nil {
@@ -73,6 +72,7 @@ func benchPaint(b *testing.B, s *postgis.Store, n int, across string) {
 		version += 2
 		b.StartTimer()
 	}
+	b.ReportMetric(float64(len(moved)), "buildings")
 }
 
 // BenchmarkBalance is the balance panel of a community, as the UI asks after each change.

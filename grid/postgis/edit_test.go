@@ -681,6 +681,16 @@ func TestUpsertGrids(t *testing.T) {
 			t.Errorf("created %+v (parent prefix %s)", g, target.Code[:12])
 		}
 	}
+	// undo retires the new grid and restores the updated one
+	if _, err := s.Undo(ctx, planner); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range res.Grids {
+		now := state(t, s, g.ID)
+		if g.ID == target.ID && (now.Name != target.Name || !now.Current) || g.ID != target.ID && now.Current {
+			t.Errorf("after undo: grid %s %q current %v", now.Code, now.Name, now.Current)
+		}
+	}
 	bowtie := orb.MultiPolygon{{{{118.70, 32.00}, {118.72, 32.02}, {118.72, 32.00}, {118.70, 32.02}, {118.70, 32.00}}}}
 	w := snapshot(t, s)
 	_, err = s.UpsertGrids(ctx, planner, []grid.GridFeature{
@@ -689,7 +699,7 @@ func TestUpsertGrids(t *testing.T) {
 	})
 	wantCode(t, err, grid.EINVALID)
 	wantNoWrite(t, s, w)
-	_, err = s.UpsertGrids(ctx, planner, []grid.GridFeature{{Index: 0, ID: target.ID, Version: 1, Name: "stale", Geom: target.Geom}})
+	_, err = s.UpsertGrids(ctx, planner, []grid.GridFeature{{Index: 0, ID: target.ID, Version: 2, Name: "stale", Geom: target.Geom}})
 	wantCode(t, err, grid.ECONFLICT)
 	wantNoWrite(t, s, w)
 }
