@@ -703,3 +703,50 @@ func TestUpsertGrids(t *testing.T) {
 	wantCode(t, err, grid.ECONFLICT)
 	wantNoWrite(t, s, w)
 }
+
+// TestReshapeCommunity: a community gives up a strip to its neighbour; both communities'
+// children follow (the strip's grids are clipped, the neighbour's border grids take it), so
+// every level still tiles its parent.
+func TestReshapeCommunity(t *testing.T) {
+	t.Parallel()
+	s := testdb.NewDemo(t)
+	ctx := context.Background()
+	var a, b int64
+	if err := s.Pool().QueryRow(ctx, `
+		SELECT a.id, b.id FROM grids a JOIN grids b ON a.parent_id = b.parent_id AND a.id < b.id
+		WHERE a.level = 2 AND ST_Relate(a.geom, b.geom, '****1****')
+		  AND NOT EXISTS (SELECT 1 FROM tile_coverage c WHERE c.parent_id IN (a.id, b.id, a.parent_id))
+		ORDER BY a.code LIMIT 1`).Scan(&a, &b); err != nil {
+		t.Fatal(err)
+	}
+	ga := state(t, s, a)
+	// community a without a 60 m strip along its border with b
+	var shrunk orb.MultiPolygon
+	if err := s.Pool().QueryRow(ctx, `SELECT ST_Multi(ST_Difference(a.geom, ST_Buffer(ST_Intersection(a.geom, b.geom)::geography, 60)::geometry))
+		FROM grids a, grids b WHERE a.id = $1 AND b.id = $2`, a, b).Scan(&shrunk); err != nil {
+		t.Fatal(err)
+	}
+	hh := q1[int](t, s, `SELECT sum(households)::int FROM buildings WHERE grid_id IN (SELECT id FROM grids WHERE parent_id IN ($1, $2))`, a, b)
+	res, err := s.PatchGrid(ctx, planner, grid.GridPatch{Key: grid.GridKey{ID: a}, IfVersion: ga.Version, Geometry: shrunk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	levels := map[int]int{}
+	for _, g := range res.Grids {
+		levels[g.Level]++
+	}
+	if levels[2] != 2 || levels[3] < 2 {
+		t.Errorf("changed grids by level: %v", levels)
+	}
+	for _, p := range []int64{a, b, *ga.ParentID} {
+		if gap, over := tiling(t, s, p); gap > 1 || over > 1 {
+			t.Errorf("grid %d: gap %.2f m², overlap %.2f m²", p, gap, over)
+		}
+	}
+	if n := q1[int](t, s, `SELECT sum(households)::int FROM buildings WHERE grid_id IN (SELECT id FROM grids WHERE parent_id IN ($1, $2))`, a, b); n != hh {
+		t.Errorf("%d households in the two communities, was %d", n, hh)
+	}
+	if n := q1[int](t, s, `SELECT count(*)::int FROM buildings b JOIN grids g ON g.id = b.grid_id WHERE g.level < 3`); n != q1[int](t, testdb.NewDemo(t), `SELECT count(*)::int FROM buildings b JOIN grids g ON g.id = b.grid_id WHERE g.level < 3`) {
+		t.Errorf("buildings fell out of level-3 grids")
+	}
+}
