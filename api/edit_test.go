@@ -463,6 +463,9 @@ func TestSessionCSRF(t *testing.T) {
 			t.Errorf("%s: %d, want %d: %s", tt.name, r.status, tt.want, r.body)
 		}
 	}
+	if r := s.call(t, roleAnon, "POST", "/api/v1/session", map[string]any{"token": s.tokens[grid.UserViewer]}, "Cookie", c); r.status != 200 {
+		t.Errorf("login again over an open session: %d %s", r.status, r.body)
+	}
 	if r := s.call(t, roleAnon, "GET", "/api/v1/session", nil, "Cookie", c); r.status != 200 || !strings.Contains(string(r.body), sess.CSRFToken) {
 		t.Errorf("GET session: %d %s", r.status, r.body)
 	}
