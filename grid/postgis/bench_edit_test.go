@@ -40,10 +40,7 @@ func benchPaint(b *testing.B, s *postgis.Store, n int, across string) {
 	var moved []int64
 	err := s.Pool().QueryRow(ctx, `
 		WITH t AS (
-		    SELECT g.id, g.parent_id, g.geom FROM grids g
-		    WHERE g.level = 3 AND NOT EXISTS (SELECT 1 FROM tile_coverage c)
-		       OR g.level = 3 AND NOT EXISTS (SELECT 1 FROM tile_coverage c WHERE c.parent_id IN (SELECT parent_id FROM grids WHERE level = 2))
-		    ORDER BY g.code LIMIT 1 OFFSET 40
+		    SELECT g.id, g.parent_id, g.geom FROM grids g WHERE g.level = 3 ORDER BY g.code LIMIT 1 OFFSET 40
 		), ranked AS (
 		    SELECT b.id, b.grid_id, ST_Distance(b.anchor, t.geom) AS d,
 		           row_number() OVER (PARTITION BY b.grid_id ORDER BY ST_Distance(b.anchor, t.geom) DESC, b.id) AS far
@@ -57,6 +54,9 @@ func benchPaint(b *testing.B, s *postgis.Store, n int, across string) {
 		b.Fatal(err)
 	}
 	version := q1[int](b, s, `SELECT version FROM grids WHERE id = $1`, tid)
+	donors := q1[int](b, s, `SELECT count(DISTINCT grid_id)::int FROM buildings WHERE id = ANY($1)`, moved)
+	communities := q1[int](b, s, `SELECT count(DISTINCT g.parent_id)::int FROM buildings b JOIN grids g ON g.id = b.grid_id
+		WHERE b.id = ANY($1) OR g.id = $2`, moved, tid)
 	for b.Loop() {
 		res, err := s.Paint(ctx, planner, grid.Paint{Target: grid.GridKey{ID: tid}, IfVersion: version, BuildingIDs: moved, Across: across})
 		if err != nil {
@@ -73,6 +73,8 @@ func benchPaint(b *testing.B, s *postgis.Store, n int, across string) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(len(moved)), "buildings")
+	b.ReportMetric(float64(donors), "donor-grids")
+	b.ReportMetric(float64(communities), "communities")
 }
 
 // BenchmarkBalance is the balance panel of a community, as the UI asks after each change.
