@@ -25,13 +25,18 @@ type Options struct {
 	Tiles  http.Handler // serves /tiles/* and /tiles.json; nil: not mounted
 	Web    fs.FS        // the built map UI; nil: a placeholder page
 	Logger *slog.Logger
+	// Private requires signing in for reads too (API, OGC, tiles). By default anonymous
+	// requests read aggregates and maps, as the demo's dashboard does; writes always need a
+	// signed-in user.
+	Private bool
 }
 
 // Server is the HTTP handler of gridmap.
 type Server struct {
-	store  grid.Store
-	log    *slog.Logger
-	router chi.Router
+	store   grid.Store
+	log     *slog.Logger
+	router  chi.Router
+	private bool
 }
 
 // New returns the server with every route mounted.
@@ -40,25 +45,29 @@ func New(o Options) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{store: o.Store, log: log}
+	s := &Server{store: o.Store, log: log, private: o.Private}
 	r := chi.NewRouter()
 	r.Use(middleware.RealIP, s.logRequests, middleware.Recoverer)
 	r.Get("/healthz", s.Handle(s.health))
 	r.Route("/api/v1", func(r chi.Router) {
-		r.Use(middleware.GetHead)
+		r.Use(middleware.GetHead, s.authenticate)
 		r.NotFound(s.Handle(notFound))
 		r.MethodNotAllowed(s.Handle(methodNotAllowed))
 		s.routesV1(r)
 	})
 	r.Route("/ogc", func(r chi.Router) {
-		r.Use(middleware.GetHead, anyOrigin)
+		r.Use(middleware.GetHead, anyOrigin, s.authenticate)
 		r.NotFound(s.Handle(notFound))
 		r.MethodNotAllowed(s.Handle(methodNotAllowed))
 		s.routesOGC(r)
 	})
 	if o.Tiles != nil {
-		r.Mount("/tiles", o.Tiles)
-		r.Get("/tiles.json", o.Tiles.ServeHTTP)
+		t := o.Tiles
+		if s.private {
+			t = s.authenticate(t)
+		}
+		r.Mount("/tiles", t)
+		r.Get("/tiles.json", t.ServeHTTP)
 	}
 	if o.Web != nil {
 		r.Handle("/*", http.FileServerFS(o.Web))
@@ -117,7 +126,18 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &se) {
 		status = se.HTTPStatus()
 	}
-	WriteJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": grid.ErrorMessage(err)}})
+	body := map[string]any{"code": code, "message": grid.ErrorMessage(err)}
+	// a stale write: 412 with the version the entity is at now, so the client can reload it
+	var stale *grid.StaleError
+	if errors.As(err, &stale) {
+		status = http.StatusPreconditionFailed
+		body["current_version"] = stale.Current
+		if tag := stale.ETag(); tag != "" {
+			w.Header().Set("ETag", tag)
+			body["etag"] = tag
+		}
+	}
+	WriteJSON(w, status, map[string]any{"error": body})
 }
 
 // WriteJSON writes v as JSON with status.

@@ -31,11 +31,37 @@ func (s *Server) routesV1(r chi.Router) {
 	r.Get("/export/assignments.csv", s.Handle(s.exportAssignments))
 	r.Get("/staff", s.Handle(s.staff))
 	r.Get("/city", s.Handle(s.city))
+
+	// editing (issue 6): see edit.go, staffedit.go, auth.go
+	r.Post("/grids", s.Handle(s.importGrids))
+	r.Patch("/grids/{id}", s.Handle(s.patchGrid))
+	r.Post("/grids/{id}/paint", s.Handle(s.paint))
+	r.Post("/grids/{id}/split", s.Handle(s.split))
+	r.Post("/grids/merge", s.Handle(s.merge))
+	r.Get("/balance", s.Handle(s.balance))
+	r.Get("/export/households.csv", s.Handle(s.exportHouseholds))
+	r.Get("/workers", s.Handle(s.listWorkers))
+	r.Post("/workers", s.Handle(s.createWorker))
+	r.Get("/workers/{id}", s.Handle(s.getWorker))
+	r.Patch("/workers/{id}", s.Handle(s.patchWorker))
+	r.Post("/workers/{id}/retire", s.Handle(s.retireWorker))
+	r.Get("/assignments", s.Handle(s.listAssignments))
+	r.Post("/assignments", s.Handle(s.assign))
+	r.Delete("/assignments/{id}", s.Handle(s.endAssignment))
+	r.Get("/ops", s.Handle(s.listOps))
+	r.Post("/ops/undo", s.Handle(s.undo))
+	r.Post("/ops/redo", s.Handle(s.redo))
+	r.Post("/session", s.Handle(s.login))
+	r.Get("/session", s.Handle(s.session))
+	r.Delete("/session", s.Handle(s.logout))
+	r.Get("/users", s.Handle(s.listUsers))
+	r.Post("/users", s.Handle(s.createUser))
+	r.Post("/users/{id}/tokens", s.Handle(s.issueToken))
+	r.Delete("/tokens/{id}", s.Handle(s.revokeToken))
 }
 
-// viewer returns who is asking. Every request is anonymous (aggregates only) until sign-in
-// and roles arrive with the editing issue; this is the one place that will change.
-func (s *Server) viewer(r *http.Request) grid.Viewer { return grid.Anonymous }
+// viewer returns what the signed-in user may read (Anonymous when nobody is signed in).
+func (s *Server) viewer(r *http.Request) grid.Viewer { return s.user(r).Viewer() }
 
 func (s *Server) listGrids(w http.ResponseWriter, r *http.Request) error {
 	var f grid.GridFilter
@@ -82,6 +108,7 @@ func (s *Server) getGrid(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	w.Header().Set("ETag", grid.ETag(grid.EntityGrid, d.ID, d.Version))
 	f := gridFeature(d.GridInfo)
 	props := gridDetailProps{gridProps: f.Properties.(gridProps), Children: []int64{}, Ancestors: d.Ancestors}
 	for _, c := range d.Children {

@@ -50,3 +50,8 @@ type ExportService interface {
 	// grid's leaders and workers).
 	ExportAssignments(ctx context.Context, open func(Export) (io.Writer, error)) (int, error)
 }
+
+// HouseholdExport selects the household rows of an export.
+type HouseholdExport struct {
+	Grid *GridKey // the subtree under this grid; nil: everywhere (planners and admins only)
+}

@@ -10,6 +10,7 @@ package grid
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -127,4 +128,12 @@ type Store interface {
 	CoverageService
 	ExportService
 	StaffService
+	AuthService
+	EditService
+	OpService
+	StaffEditService
+	BalanceService
+	// ExportHouseholds writes the household rows (dwelling records) under a grid as CSV:
+	// PermExportHouseholds, and a grid leader only under their own grids (EFORBIDDEN).
+	ExportHouseholds(ctx context.Context, u *User, f HouseholdExport, open func(Export) (io.Writer, error)) (int, error)
 }

@@ -5,8 +5,8 @@ package grid
 // (DESIGN.md, "Scope and data protection"). Store methods that can return household rows take
 // a Viewer and ask it; nothing else in a reply depends on it.
 //
-// Sign-in and roles arrive with the editing issue: it will build Viewers from the signed-in
-// worker's assignments. Until then every HTTP request is Anonymous.
+// The HTTP layer builds the Viewer of a request from its signed-in user (User.Viewer);
+// requests without one are Anonymous.
 type Viewer struct {
 	Name string
 	// AllHouseholds grants household rows everywhere (e.g. a command-center administrator).

@@ -144,10 +144,16 @@ func TestResponse(t *testing.T) {
 		}
 	})
 	t.Run("max-age", func(t *testing.T) {
-		e := newEnv(t, tiles.Options{MaxAge: 90e9})
-		resp, _ := e.get(t, path)
-		if resp.Header.Get("Cache-Control") != "public, max-age=90" {
-			t.Fatalf("Cache-Control %q", resp.Header.Get("Cache-Control"))
+		for o, want := range map[*tiles.Options]string{
+			{MaxAge: 90e9}:                "public, max-age=90",
+			{Private: true}:               "private, max-age=0, must-revalidate",
+			{Private: true, MaxAge: 60e9}: "private, max-age=60",
+		} {
+			e := newEnv(t, *o)
+			resp, _ := e.get(t, path)
+			if got := resp.Header.Get("Cache-Control"); got != want {
+				t.Errorf("%+v: Cache-Control %q, want %q", *o, got, want)
+			}
 		}
 	})
 }

@@ -19,9 +19,9 @@
 -- Each layer's gate ($4–$7) is a one-time filter, so a layer not drawn at this zoom costs
 -- nothing; the envelopes are computed once (env) and reach the layers as parameters, also in
 -- the generic plan the tile pool forces. Each layer reads one table (the units' building code
--- aside): joins cost more than the rest of a layer. Grids and buildings come in index order
--- (sorting them cost 4%): the same data in the same database gives the same bytes, and a
--- client orders grids by their level property.
+-- aside): joins cost more than the rest of a layer. Features come in id order, so the same
+-- data gives the same bytes, and the same ETag, whatever the rows' physical order (an edit
+-- and its undo move rows; index order would change the tile). Clients order grids by level.
 SELECT
     (SELECT version FROM data_version) AS version,
 
@@ -34,6 +34,7 @@ SELECT
         FROM tile_grids g
         WHERE $4 > 0 AND g.level <= $4
           AND g.geom_3857 && env.area AND g.size_3857 >= $9
+        ORDER BY g.grid_id
     ) t) AS grids,
 
     (SELECT coalesce(ST_AsMVT(t, 'coverage', 4096, 'geom', 'id'), '') FROM (
@@ -62,6 +63,7 @@ SELECT
         FROM buildings b
         WHERE $5
           AND b.footprint_3857 && env.area AND b.size_3857 >= $9
+        ORDER BY b.id
     ) t) AS buildings,
 
     (SELECT coalesce(ST_AsMVT(t, 'units', 4096, 'geom', 'id'), '') FROM (

@@ -8,8 +8,8 @@
 // The tile cache is never stale: every tile carries the data version of the snapshot it was
 // cut from, every request reads the version afresh (see versions), and the cache answers only
 // with a tile of that version. The derived tables the tiles read are kept by database
-// triggers in the writing transaction (migrations/0002_tiles.sql), so no write path can
-// bypass them.
+// triggers and refreshed at commit of the writing transaction (migrations/0002_tiles.sql,
+// 0005_tiles_tables.sql), so no write path can bypass them.
 //
 // Routes (the server owns the URL space under /tiles):
 //
@@ -68,6 +68,9 @@ type Options struct {
 	// MaxAge is the max-age clients and proxies may keep a tile without asking again. The
 	// default 0 has them revalidate every time (a 304 is cheap), so an edit shows at once.
 	MaxAge time.Duration
+	// Private marks tiles for the requesting user alone (Cache-Control: private): set it when
+	// reads need signing in, so that no shared cache keeps and hands on what a user could see.
+	Private bool
 	// DBConns is the size of the tile server's own connection pool; 0 means max(4, CPUs).
 	// Cutting a tile is CPU work in PostgreSQL: more tiles at once than cores give no more
 	// tiles per second (4 and 8 connections gave the same on 2 CPUs), and the connections
@@ -322,10 +325,14 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, b *tileBody) {
 }
 
 func (s *Server) cacheControl() string {
-	if s.o.MaxAge <= 0 {
-		return "public, max-age=0, must-revalidate"
+	scope := "public"
+	if s.o.Private {
+		scope = "private"
 	}
-	return fmt.Sprintf("public, max-age=%d", int(s.o.MaxAge.Seconds()))
+	if s.o.MaxAge <= 0 {
+		return scope + ", max-age=0, must-revalidate"
+	}
+	return fmt.Sprintf("%s, max-age=%d", scope, int(s.o.MaxAge.Seconds()))
 }
 
 // etagMatch implements If-None-Match's weak comparison against our (weak) ETag.

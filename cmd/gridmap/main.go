@@ -24,7 +24,7 @@ import (
 const usage = `gridmap — a city's grid management on a map
 
 Usage:
-  gridmap serve    [--addr 127.0.0.1:8080] [--data-dir ./data] [--demo] [--demo-scale N]
+  gridmap serve    [--addr 127.0.0.1:8080] [--data-dir ./data] [--demo] [--demo-scale N] [--private]
   gridmap migrate  [--data-dir ./data]
   gridmap demo     [--scale N] [--seed S] [--reset] [--data-dir ./data]
   gridmap import grids --level N [--name-prop P] [--city NAME] [--admin-code CODE] [--skip-invalid] FILE.geojson...
@@ -33,6 +33,9 @@ Usage:
   gridmap export buildings [--grid CODE]            > buildings.geojson
   gridmap export assignments                        > assignments.csv
   gridmap coverage [--grid CODE] [--json] [--target 300] [--band 0.2] [--min-area 1]
+  gridmap user add NAME --role viewer|grid_leader|planner|admin [--grids CODE,…]   (prints the API token last)
+  gridmap user token NAME [--label L]
+  gridmap user list
   gridmap help
 
 Database: with DATABASE_URL set, gridmap uses that PostgreSQL/PostGIS server. Without it,
@@ -61,6 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"import":   cmdImport,
 		"export":   cmdExport,
 		"coverage": cmdCoverage,
+		"user":     cmdUser,
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" {

@@ -24,6 +24,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	scale := fs.Int("demo-scale", 1, "scale of the demo city loaded by --demo")
 	tileCacheMB := fs.Int("tile-cache-mb", 256, "memory for the vector tile cache in MiB (0: off)")
 	tileMaxKB := fs.Int("tile-max-kb", tiles.DefaultMaxTileBytes/1000, "hard cap on a vector tile's uncompressed size in kB")
+	private := fs.Bool("private", false, "require signing in for reads too (default: anonymous users read aggregates and maps)")
 	tileMaxAge := fs.Duration("tile-max-age", 0, "how long clients may keep a tile without revalidating (0: revalidate every time)")
 	tileConns := fs.Int("tile-db-conns", 0, "database connections for vector tiles (0: max(4, CPUs))")
 	if _, err := parse(fs, args); err != nil {
@@ -58,6 +59,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		MaxTileBytes: *tileMaxKB * 1000,
 		MaxAge:       *tileMaxAge,
 		DBConns:      *tileConns,
+		Private:      *private,
 		Logger:       e.log,
 	})
 	if err != nil {
@@ -75,7 +77,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		e.log.Warn("the map UI is not built into this binary (make web)")
 	}
 	srv := &http.Server{
-		Handler:           api.New(api.Options{Store: store, Tiles: ts, Web: ui, Logger: e.log}),
+		Handler:           api.New(api.Options{Store: store, Tiles: ts, Web: ui, Logger: e.log, Private: *private}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	ln, err := net.Listen("tcp", *addr)

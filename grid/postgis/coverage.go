@@ -223,13 +223,7 @@ func coverageFacts(ctx context.Context, tx pgx.Tx, root *int64, minArea float64,
 	b := &pgx.Batch{}
 	b.Queue(coverageGridsSQL, args...).Query(func(rows pgx.Rows) error {
 		var err error
-		f.Grids, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (grid.GridFact, error) {
-			var g grid.GridFact
-			err := row.Scan(&g.ID, &g.Level, &g.Code, &g.Name, &g.ParentID, &g.AreaM2, &g.PerimeterM,
-				&g.PolsbyPopper, &g.Reock, &g.Parts,
-				&g.Own.Buildings, &g.Own.Units, &g.Own.Households, &g.Own.Residents)
-			return g, err
-		})
+		f.Grids, err = pgx.CollectRows(rows, scanGridFact)
 		return err
 	})
 	b.Queue(coverageStaffSQL, args...).Query(func(rows pgx.Rows) error {
@@ -334,6 +328,15 @@ func coverageFacts(ctx context.Context, tx pgx.Tx, root *int64, minArea float64,
 		f.Gaps = append(f.Gaps, gap)
 	}
 	return nil
+}
+
+// scanGridFact reads a row of coverageGridsSQL.
+func scanGridFact(row pgx.CollectableRow) (grid.GridFact, error) {
+	var g grid.GridFact
+	err := row.Scan(&g.ID, &g.Level, &g.Code, &g.Name, &g.ParentID, &g.AreaM2, &g.PerimeterM,
+		&g.PolsbyPopper, &g.Reock, &g.Parts,
+		&g.Own.Buildings, &g.Own.Units, &g.Own.Households, &g.Own.Residents)
+	return g, err
 }
 
 type gapRow struct {

@@ -1,0 +1,291 @@
+package postgis
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"gridmap/grid"
+)
+
+// Secrets are 256 random bits, base64url; tokens and session secrets are told apart by
+// their prefix so a leaked string says what it is.
+const (
+	tokenPrefix   = "gm_"
+	sessionPrefix = "gms_"
+)
+
+func newSecret(prefix string) string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand never fails on supported platforms
+	return prefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+func hashSecret(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
+}
+
+// csrfOf derives a session's CSRF token from its secret: it is never stored, and knowing it
+// tells nothing about the secret.
+func csrfOf(secret string) string {
+	h := sha256.Sum256([]byte("gridmap csrf\x00" + secret))
+	return base64.RawURLEncoding.EncodeToString(h[:24])
+}
+
+// userGridsSQL is the current grids user $1 leads: the granted ones, and for a grant merged
+// away the grid that absorbed it.
+const userGridsSQL = `
+WITH RECURSIVE s(id) AS (
+    SELECT grid_id FROM user_grids WHERE user_id = $1
+    UNION
+    SELECT g.successor_id FROM grids g JOIN s ON g.id = s.id
+    WHERE g.valid_to IS NOT NULL AND g.successor_id IS NOT NULL
+)
+SELECT coalesce(array_agg(g.id ORDER BY g.id), '{}') FROM s JOIN grids g ON g.id = s.id WHERE g.valid_to IS NULL`
+
+const tokenUserSQL = `
+SELECT u.id, u.name, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id
+WHERE t.hash = $1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL`
+
+const sessionUserSQL = `
+SELECT u.id, u.name, u.role FROM sessions s JOIN users u ON u.id = s.user_id
+WHERE s.hash = $1 AND s.ended_at IS NULL AND s.expires_at > now() AND u.disabled_at IS NULL`
+
+var errBadToken = grid.Errorf(grid.EUNAUTHORIZED, "unknown or revoked token")
+
+// userBy reads the user a secret's hash names with sql, and their grids.
+func userBy(ctx context.Context, q pgx.Tx, sql string, hash []byte) (*grid.User, error) {
+	var u grid.User
+	err := q.QueryRow(ctx, sql, hash).Scan(&u.ID, &u.Name, &u.Role)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, errBadToken
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := q.QueryRow(ctx, userGridsSQL, u.ID).Scan(&u.Grids); err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+func (s *Store) readTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return mapError(pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, fn))
+}
+
+// Authenticate returns the holder of an API token.
+func (s *Store) Authenticate(ctx context.Context, token string) (*grid.User, error) {
+	var u *grid.User
+	err := s.readTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		u, err = userBy(ctx, tx, tokenUserSQL, hashSecret(token))
+		return err
+	})
+	return u, err
+}
+
+// Login opens a UI session for the holder of token (one audit entry).
+func (s *Store) Login(ctx context.Context, token string) (grid.Session, error) {
+	var sess grid.Session
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		u, err := userBy(ctx, tx, tokenUserSQL, hashSecret(token))
+		if err != nil {
+			return err
+		}
+		sess = grid.Session{User: *u, Secret: newSecret(sessionPrefix)}
+		sess.CSRF = csrfOf(sess.Secret)
+		if err := tx.QueryRow(ctx, `INSERT INTO sessions (hash, user_id, expires_at) VALUES ($1, $2, now() + make_interval(secs => $3))
+			RETURNING expires_at`, hashSecret(sess.Secret), u.ID, grid.SessionTTL.Seconds()).Scan(&sess.ExpiresAt); err != nil {
+			return err
+		}
+		after, _ := json.Marshal(map[string]any{"user": u.Name, "expires_at": sess.ExpiresAt})
+		return audit(ctx, tx, u.Name, "session.login", "user", &u.ID, nil, after)
+	})
+	return sess, mapError(err)
+}
+
+// SessionUser returns the user of a session cookie and the session's CSRF token.
+func (s *Store) SessionUser(ctx context.Context, secret string) (*grid.User, string, error) {
+	var u *grid.User
+	err := s.readTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		u, err = userBy(ctx, tx, sessionUserSQL, hashSecret(secret))
+		return err
+	})
+	if err != nil {
+		return nil, "", grid.Errorf(grid.EUNAUTHORIZED, "the session has ended: log in again")
+	}
+	return u, csrfOf(secret), nil
+}
+
+// Logout ends a session (one audit entry when it was open).
+func (s *Store) Logout(ctx context.Context, secret string) error {
+	return mapError(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var uid int64
+		var name string
+		err := tx.QueryRow(ctx, `UPDATE sessions s SET ended_at = now() FROM users u
+			WHERE s.hash = $1 AND s.ended_at IS NULL AND u.id = s.user_id RETURNING u.id, u.name`, hashSecret(secret)).Scan(&uid, &name)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return audit(ctx, tx, name, "session.logout", "user", &uid, nil, nil)
+	}))
+}
+
+// CreateUser adds an account with its first token (one audit entry).
+func (s *Store) CreateUser(ctx context.Context, by *grid.User, n grid.NewUser) (grid.UserInfo, grid.NewToken, error) {
+	var info grid.UserInfo
+	var tok grid.NewToken
+	if err := by.Require(grid.PermAdmin); err != nil {
+		return info, tok, err
+	}
+	if err := n.Validate(); err != nil {
+		return info, tok, err
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		info = grid.UserInfo{Name: n.Name, Role: n.Role, Grids: []grid.GridRef{}}
+		if err := tx.QueryRow(ctx, `INSERT INTO users (name, role) VALUES ($1, $2) RETURNING id, created_at`,
+			n.Name, n.Role).Scan(&info.ID, &info.CreatedAt); err != nil {
+			return err
+		}
+		for _, k := range n.Grids {
+			ref, err := resolveGrid(ctx, tx, k)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO user_grids (user_id, grid_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, info.ID, ref.ID); err != nil {
+				return err
+			}
+			info.Grids = append(info.Grids, ref)
+		}
+		label := n.TokenLabel
+		if label == "" {
+			label = "created with the user"
+		}
+		var err error
+		if tok, err = issueToken(ctx, tx, info.ID, label); err != nil {
+			return err
+		}
+		info.Tokens = []grid.TokenInfo{tok.TokenInfo}
+		after, _ := json.Marshal(map[string]any{"id": info.ID, "name": info.Name, "role": info.Role,
+			"grids": info.Grids, "token_id": tok.ID})
+		return audit(ctx, tx, by.Actor(), "user.create", "user", &info.ID, nil, after)
+	})
+	if err != nil {
+		return grid.UserInfo{}, grid.NewToken{}, mapError(err)
+	}
+	return info, tok, nil
+}
+
+func issueToken(ctx context.Context, tx pgx.Tx, userID int64, label string) (grid.NewToken, error) {
+	t := grid.NewToken{UserID: userID, Token: newSecret(tokenPrefix)}
+	t.Label = label
+	err := tx.QueryRow(ctx, `INSERT INTO api_tokens (user_id, hash, label) VALUES ($1, $2, $3) RETURNING id, created_at`,
+		userID, hashSecret(t.Token), label).Scan(&t.ID, &t.CreatedAt)
+	return t, err
+}
+
+// Users lists the accounts by name, with their grids and tokens (never the secrets).
+func (s *Store) Users(ctx context.Context, by *grid.User) ([]grid.UserInfo, error) {
+	if err := by.Require(grid.PermAdmin); err != nil {
+		return nil, err
+	}
+	out := []grid.UserInfo{}
+	err := s.readTx(ctx, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `SELECT id, name, role, created_at, disabled_at FROM users ORDER BY name`)
+		users, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (grid.UserInfo, error) {
+			var u grid.UserInfo
+			err := row.Scan(&u.ID, &u.Name, &u.Role, &u.CreatedAt, &u.DisabledAt)
+			u.Grids, u.Tokens = []grid.GridRef{}, []grid.TokenInfo{}
+			return u, err
+		})
+		if err != nil {
+			return err
+		}
+		index := map[int64]int{}
+		for k, u := range users {
+			index[u.ID] = k
+		}
+		rows, _ = tx.Query(ctx, `SELECT ug.user_id, g.id, g.level, g.code, g.name FROM user_grids ug
+			JOIN grids g ON g.id = ug.grid_id ORDER BY g.code`)
+		var uid int64
+		var ref grid.GridRef
+		if _, err := pgx.ForEachRow(rows, []any{&uid, &ref.ID, &ref.Level, &ref.Code, &ref.Name}, func() error {
+			users[index[uid]].Grids = append(users[index[uid]].Grids, ref)
+			return nil
+		}); err != nil {
+			return err
+		}
+		rows, _ = tx.Query(ctx, `SELECT user_id, id, label, created_at, revoked_at FROM api_tokens ORDER BY id`)
+		var t grid.TokenInfo
+		if _, err := pgx.ForEachRow(rows, []any{&uid, &t.ID, &t.Label, &t.CreatedAt, &t.RevokedAt}, func() error {
+			users[index[uid]].Tokens = append(users[index[uid]].Tokens, t)
+			return nil
+		}); err != nil {
+			return err
+		}
+		out = users
+		return nil
+	})
+	return out, err
+}
+
+// IssueToken gives a user a new token (one audit entry).
+func (s *Store) IssueToken(ctx context.Context, by *grid.User, userID int64, label string) (grid.NewToken, error) {
+	var t grid.NewToken
+	if err := by.Require(grid.PermAdmin); err != nil {
+		return t, err
+	}
+	if len(label) > 100 {
+		return t, grid.Errorf(grid.EINVALID, "token label: at most 100 characters")
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := mustExist(ctx, tx, `SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)`, userID, "user"); err != nil {
+			return err
+		}
+		var err error
+		if t, err = issueToken(ctx, tx, userID, label); err != nil {
+			return err
+		}
+		after, _ := json.Marshal(map[string]any{"token_id": t.ID, "label": label})
+		return audit(ctx, tx, by.Actor(), "token.issue", "user", &userID, nil, after)
+	})
+	return t, mapError(err)
+}
+
+// RevokeToken revokes a token (one audit entry).
+func (s *Store) RevokeToken(ctx context.Context, by *grid.User, tokenID int64) error {
+	if err := by.Require(grid.PermAdmin); err != nil {
+		return err
+	}
+	return mapError(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var uid int64
+		var revoked *time.Time
+		err := tx.QueryRow(ctx, `SELECT user_id, revoked_at FROM api_tokens WHERE id = $1 FOR UPDATE`, tokenID).Scan(&uid, &revoked)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return grid.Errorf(grid.ENOTFOUND, "token %d not found", tokenID)
+		}
+		if err != nil {
+			return err
+		}
+		if revoked != nil {
+			return grid.Errorf(grid.ECONFLICT, "token %d was revoked already", tokenID)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE api_tokens SET revoked_at = now() WHERE id = $1`, tokenID); err != nil {
+			return err
+		}
+		before, _ := json.Marshal(map[string]any{"token_id": tokenID, "revoked": false})
+		after, _ := json.Marshal(map[string]any{"token_id": tokenID, "revoked": true})
+		return audit(ctx, tx, by.Actor(), "token.revoke", "user", &uid, before, after)
+	}))
+}
