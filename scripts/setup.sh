@@ -41,6 +41,7 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
 fi
 if [ "$what" = bench ]; then
   command -v wrk >/dev/null 2>&1 || pkgs+=(wrk)
+  command -v curl >/dev/null 2>&1 || pkgs+=(curl) # bench/tiles-*.sh
 fi
 
 install() {
