@@ -25,6 +25,7 @@ const usage = `gridmap — a city's grid management on a map
 
 Usage:
   gridmap serve    [--addr 127.0.0.1:8080] [--data-dir ./data] [--demo] [--demo-scale N] [--private]
+                   [--tile-cache-mb 256] [--tile-max-kb 500] [--tile-max-age 0s] [--tile-db-conns 0]
   gridmap migrate  [--data-dir ./data]
   gridmap demo     [--scale N] [--seed S] [--reset] [--data-dir ./data]
   gridmap import grids --level N [--name-prop P] [--city NAME] [--admin-code CODE] [--skip-invalid] FILE.geojson...
