@@ -586,11 +586,21 @@ export async function merge(ids = [...A.mergePick], name = '') {
 }
 
 export async function undo() {
+  if (!A.ops.undo) return nothingTo('undo');
   return write(t('assign.busy.undo'), () => edit.undo(), (res) => t('assign.done.undo', { what: actionName(res.action.replace(/^undo /, '')) }));
 }
 
 export async function redo() {
+  if (!A.ops.redo) return nothingTo('redo');
   return write(t('assign.busy.redo'), () => edit.redo(), (res) => t('assign.done.redo', { what: actionName(res.action.replace(/^redo /, '')) }));
+}
+
+/** nothingTo answers a key press with nothing to undo or redo (the server would say 409). */
+function nothingTo(what) {
+  if (A.busy) return null;
+  A.note = { kind: 'info', text: denyReason('staff') || t(`assign.${what}.none`) };
+  render();
+  return null;
 }
 
 function actionName(action) {
@@ -634,7 +644,9 @@ async function write(busy, send, done, grid) {
 }
 
 function fail(err, grid) {
-  unmark(new Set(A.staged.keys()));
+  // with instant save a refused stroke is gone; collected strokes stay for another try
+  if (A.autoApply) clearStaged();
+  else unmark(new Set(A.staged.keys()));
   if (err.status === 412) {
     const id = etagGrid(err.detail?.etag) ?? grid?.id;
     const g = gridById(id) || C.state.idx?.byId.get(id) || grid || { id, name: `#${id}` };
@@ -642,9 +654,9 @@ function fail(err, grid) {
     A.note = null;
     return;
   }
-  if (err.status === 401) A.note = { kind: 'error', text: t('assign.signInFirst') };
-  else if (err.status === 403) A.note = { kind: 'error', text: t('assign.refused', { msg: err.message }), code: err.code };
-  else A.note = { kind: 'error', text: err.message, code: err.code };
+  const msg = String(err.message || '').replace(/\.$/, '');
+  const key = err.status === 401 ? 'assign.signInFirst' : err.status === 403 ? 'assign.refused' : 'assign.failed';
+  A.note = { kind: 'error', text: t(key, { code: err.code, msg }), code: err.code };
 }
 
 /** reload drops what this screen knew (after a conflict) and reads it again. */
@@ -802,7 +814,7 @@ function renderTools() {
     title: undoDeny || (next ? `${label}: ${actionName(next.action)} (${keys})` : `${t(`assign.${id}.none`)} (${keys})`),
     onclick: () => (id === 'undo' ? undo() : redo()),
   }, `${icon} ${label}`);
-  box.replaceChildren(
+  box.replaceChildren(...[
     h('div.tgroup', { role: 'toolbar', 'aria-label': t('assign.tools') }, TOOLS.map(tool)),
     A.tool === 'brush' ? h('label.radius', { title: t('assign.radius.hint') }, `${t('assign.radius')} `,
       h('input#brush-radius', {
@@ -815,7 +827,7 @@ function renderTools() {
     h('label.auto', { title: t('assign.auto.hint') }, h('input#auto-apply', {
       type: 'checkbox', checked: A.autoApply, disabled: deny ? true : undefined,
       onchange: (e) => { A.autoApply = e.target.checked; if (A.autoApply && A.staged.size) apply(); render(); },
-    }), ` ${t('assign.auto')}`));
+    }), ` ${t('assign.auto')}`)].filter(Boolean));
 }
 
 function renderHint() {
@@ -893,7 +905,7 @@ function renderPanel() {
     h('h2#sel-title', null, A.community ? A.community.name : t('assign.title')),
     A.community ? h('div.badges', null, h('span.badge', null, t('level.2')), h('span.code', null, A.community.code)) : null));
   if (deny) {
-    out.push(h('div.deny', { role: 'note' }, h('strong', null, `🛈 ${userRoleLine()}`), h('p', null, deny),
+    out.push(h('div.deny', { role: 'note' }, h('strong', null, userRoleLine()), h('p', null, deny),
       !session.user ? h('button.primary.small', { type: 'button', onclick: () => $('user').click() }, t('auth.signIn')) : null));
   }
   if (A.conflict) {

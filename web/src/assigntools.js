@@ -7,7 +7,7 @@
 
 // Grid swatches: Okabe–Ito's colour-blind-safe set without black, then Paul Tol's muted
 // scheme for communities with more grids. Lists always pair the swatch with the grid's name.
-export const SWATCHES = ['#E69F00', '#56B4E9', '#009E73', '#F0E442', '#0072B2', '#D55E00', '#CC79A7',
+export const SWATCHES = ['#E69F00', '#56B4E9', '#009E73', '#F0E442', '#CC79A7', '#D55E00', '#0072B2',
   '#88CCEE', '#44AA99', '#117733', '#999933', '#DDCC77', '#CC6677', '#882255', '#AA4499'];
 
 /** swatches assigns each grid code (in code order) its colour: Map code → colour. */

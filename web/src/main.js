@@ -618,11 +618,15 @@ function refreshTiles() {
  * report (tree, KPIs, map states) and the grid outlines in the background — the Assign panel
  * reads its own balance meanwhile.
  */
+let writeSeq = 0;
 async function afterWrite(res) {
   refreshTiles();
   if (res?.data_version) state.dataVersion = res.data_version;
+  const seq = ++writeSeq;
   try {
     const [report] = await Promise.all([api.coverage(), loadGeometries()]);
+    // edits in quick succession (undo, redo, undo): only the latest one's report may land
+    if (seq !== writeSeq) return;
     setReport(report);
     applyStates();
     refreshLabels();
