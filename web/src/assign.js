@@ -54,6 +54,7 @@ let C; // wiring from main.js: state, map(), select(), afterWrite(), refreshLabe
 let stroke = null; // the box / lasso / brush stroke under way
 let marked = new Set(); // building ids with feature-state sel
 let balanceAbort = null;
+let writes = 0; // successful writes from this page, so a watcher can tell one from the next
 
 /** init wires the mode to the app (once, before the map exists). */
 export function init(ctx) {
@@ -233,10 +234,9 @@ export function legend() {
 
 export function setTool(tool) {
   if (!TOOLS.includes(tool)) return;
-  if (tool !== 'inspect' && !canEditGrids()) {
-    A.note = { kind: 'error', text: denyReason() };
-    tool = 'inspect';
-  }
+  // Tools stay usable for a user who may not edit: the panel says so up front, and what they
+  // try goes to the server, whose coded refusal (401 / 403) is shown as it comes.
+  if (tool !== 'inspect' && !canEditGrids()) A.note = { kind: 'error', text: denyReason() };
   cancelStroke();
   if (A.tool === 'split' && tool !== 'split') A.split = { points: [], done: false };
   A.tool = tool;
@@ -262,7 +262,6 @@ function pt(e) {
 
 function onDown(e) {
   if (!A.active || e.button !== 0 || !['box', 'lasso', 'brush'].includes(A.tool)) return;
-  if (!canEditGrids()) return;
   const p = pt(e);
   stroke = { tool: A.tool, start: p, points: [p], hits: new Map() };
   const el = map().getCanvasContainer();
@@ -527,7 +526,6 @@ export async function paint(ids, targetId = A.target) {
 }
 
 function addSplitPoint(c) {
-  if (!canEditGrids()) return;
   if (A.split.done) A.split = { points: [], done: false };
   const pts = A.split.points;
   const last = pts[pts.length - 1];
@@ -629,7 +627,8 @@ async function write(busy, send, done, grid) {
     await loadBalance();
     A.timing = { save: Math.round(t1 - t0), total: Math.round(performance.now() - t0) };
     A.note = { kind: 'ok', text };
-    window.gridmap.assign.last = { action: res.action, ...A.timing, moved: res.moved?.length || 0, data_version: res.data_version };
+    writes++;
+    window.gridmap.assign.last = { seq: writes, action: res.action, ...A.timing, moved: res.moved || [], data_version: res.data_version };
     refreshOps();
     if (A.place) loadStaff();
     return res;
@@ -639,6 +638,7 @@ async function write(busy, send, done, grid) {
     return null;
   } finally {
     A.busy = '';
+    window.gridmap.assign.settled = (window.gridmap.assign.settled || 0) + 1;
     render();
   }
 }
@@ -804,7 +804,7 @@ function renderTools() {
   const deny = denyReason();
   const tool = (id) => h('button', {
     type: 'button', dataset: { tool: id }, 'aria-pressed': String(A.tool === id),
-    class: A.tool === id ? 'active' : '', disabled: id !== 'inspect' && deny ? true : undefined,
+    class: `${A.tool === id ? 'active' : ''}${id !== 'inspect' && deny ? ' denied' : ''}`,
     title: id !== 'inspect' && deny ? deny : t(`assign.tool.${id}.hint`),
     onclick: () => setTool(id),
   }, h('span.ticon', { 'aria-hidden': 'true' }, ICONS[id]), ` ${t(`assign.tool.${id}`)}`);
@@ -825,7 +825,7 @@ function renderTools() {
       opBtn('undo', t('assign.undo'), '↶', A.ops.undo, 'Ctrl+Z'),
       opBtn('redo', t('assign.redo'), '↷', A.ops.redo, 'Ctrl+Y / Ctrl+Shift+Z')),
     h('label.auto', { title: t('assign.auto.hint') }, h('input#auto-apply', {
-      type: 'checkbox', checked: A.autoApply, disabled: deny ? true : undefined,
+      type: 'checkbox', checked: A.autoApply,
       onchange: (e) => { A.autoApply = e.target.checked; if (A.autoApply && A.staged.size) apply(); render(); },
     }), ` ${t('assign.auto')}`)].filter(Boolean));
 }
@@ -870,7 +870,12 @@ function gridRow(g) {
     : h('span.contig.bad', { title: t('assign.parts.def') }, `⚠ ${t('assign.parts', { n: g.parts })}`);
   return h('div.agrid', {
     role: 'radio', 'aria-checked': String(isTarget), tabindex: '0',
-    dataset: { code: g.code, id: String(g.id), households: String(g.households), version: String(g.version) },
+    // the figures as the balance API gave them, for tests and for anyone reading the DOM
+    dataset: {
+      code: g.code, id: String(g.id), households: String(g.households), version: String(g.version),
+      buildings: String(g.buildings), workers: String(g.workers), perWorker: String(g.per_worker ?? ''),
+      status: g.status, pp: String(g.polsby_popper), parts: String(g.parts),
+    },
     class: `agrid${isTarget ? ' target' : ''}${locked ? ' locked' : ''}`,
     title: `${g.name} · ${g.code}`,
     onclick: (e) => { if (!e.target.closest('button, input')) setTarget(g.id); },
@@ -941,7 +946,7 @@ function renderPanel() {
     h('div.ahead', null,
       h('h3', { title: t('assign.balance.hint') }, t('assign.balance')),
       h('button.small#merge-toggle', {
-        type: 'button', 'aria-pressed': String(A.merging), disabled: deny ? true : undefined, title: deny || t('assign.merge.hint'),
+        type: 'button', 'aria-pressed': String(A.merging), class: deny ? 'small denied' : 'small', title: deny || t('assign.merge.hint'),
         onclick: () => { A.merging = !A.merging; A.mergePick.clear(); render(); },
       }, `⊕ ${t('assign.merge')}`)),
     h('p.minor', null, t('assign.band', { lo: Math.round(A.balance.low), hi: Math.round(A.balance.high) }),
