@@ -774,10 +774,11 @@ const ROLES = { grid: ['grid_worker', 'grid_leader'], building: ['building_leade
 export async function assignStaff(workerId, role) {
   const p = A.place;
   if (!p) return null;
+  const worker = A.workers?.find((w) => w.id === workerId)?.display_name || `#${workerId}`;
   const body = { worker_id: workerId, role };
   if (p.kind === 'grid') body.grid = String(p.id);
   else body[`${p.kind}_id`] = p.id;
-  return write(t('assign.busy.staff'), () => edit.assign(body), () => t('assign.done.staff', { role: t(`role.${role}`), name: p.name }));
+  return write(t('assign.busy.staff'), () => edit.assign(body), () => t('assign.done.staff', { worker, role: t(`role.${role}`), name: p.name }));
 }
 
 export async function endStaff(a) {
@@ -836,7 +837,8 @@ function renderHint() {
   let text = '';
   if (A.busy) text = A.busy;
   else if (PAINT_TOOLS.has(A.tool) || A.tool === 'split') {
-    if (!target) text = t('assign.pickTarget');
+    if (denyReason()) text = denyReason();
+    else if (!target) text = t('assign.pickTarget');
     else if ((map()?.getZoom() || 0) < ZOOM.buildings && A.tool !== 'split') text = t('assign.zoomIn');
     else if (A.tool === 'split') text = A.split.done ? t('assign.split.confirmHint') : t('assign.tool.split.draw', { name: shortOf(target) });
     else text = t(`assign.tool.${A.tool}.draw`, { name: shortOf(target) });

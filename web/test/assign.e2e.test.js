@@ -262,7 +262,7 @@ test('split: a line drawn with mouse clicks across a grid makes a new grid', asy
     const drawn = await page.evaluate(() => window.gridmap.assign.state.split.points.length);
     assert.equal(drawn, 2, 'two points: the double-click ends the line, it adds no third');
     await page.screenshot({ path: join(shots, 'assign-split-line.png') });
-    await page.fill('#split-name', '东半网格');
+    await page.fill('#split-name', '新分出的网格');
     const { last, note } = await act(page, () => page.click('#split-go'));
     assert.equal(last.action, 'grid.split');
 
@@ -272,7 +272,7 @@ test('split: a line drawn with mouse clicks across a grid makes a new grid', asy
     const added = afterList.features.filter((f) => !codes.has(f.properties.code));
     assert.equal(added.length, 1, 'one new grid');
     splitNew = added[0].properties;
-    assert.equal(splitNew.name, '东半网格');
+    assert.equal(splitNew.name, '新分出的网格');
     assert.match(splitNew.code, new RegExp(`^${community.code.slice(0, 12)}\\d{3}$`), 'code under the community');
     assert.ok(note.text.includes(splitNew.code), note.text);
     const kept = (await buildingsOf(splitGrid.code)).length;
@@ -380,7 +380,8 @@ test('staff panel: assign a worker to the target grid with a role, then end it (
     const option = await page.locator(`#worker-list option[value$="#${w.id}"]`).getAttribute('value');
     await page.fill('#worker-input', option);
     await page.selectOption('#worker-role', 'grid_worker');
-    await act(page, () => page.click('#worker-assign'));
+    const { note } = await act(page, () => page.click('#worker-assign'));
+    assert.ok(note.text.includes(w.display_name), note.text);
     const row = page.locator(`#staff li[data-worker="${w.id}"]`);
     await row.waitFor();
     assert.match(await row.textContent(), new RegExp(w.display_name));
