@@ -135,6 +135,10 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 		if tag := stale.ETag(); tag != "" {
 			w.Header().Set("ETag", tag)
 			body["etag"] = tag
+			// who changed it since, so a person can be told ("changed by X at 10:41")
+			if c, err := s.store.LastChange(r.Context(), stale.Entity, stale.ID); err == nil {
+				body["changed_by"], body["changed_at"] = c.Actor, c.At
+			}
 		}
 	}
 	WriteJSON(w, status, map[string]any{"error": body})

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"gridmap/api"
 	"gridmap/grid"
@@ -335,13 +336,19 @@ func TestIfMatch(t *testing.T) {
 		var e struct {
 			Error struct {
 				Code           string
-				CurrentVersion int    `json:"current_version"`
-				ETag           string `json:"etag"`
+				CurrentVersion int       `json:"current_version"`
+				ETag           string    `json:"etag"`
+				ChangedBy      string    `json:"changed_by"`
+				ChangedAt      time.Time `json:"changed_at"`
 			}
 		}
 		_ = json.Unmarshal(r.body, &e)
 		if r.status != 412 || e.Error.Code != "ECONFLICT" || e.Error.CurrentVersion != 2 || r.header.Get("ETag") != e.Error.ETag || e.Error.ETag == "" {
 			t.Errorf("If-Match %s: %d %s (ETag %q)", stale, r.status, r.body, r.header.Get("ETag"))
+		}
+		// who changed it, for the UI's "changed by X at 10:41"
+		if e.Error.ChangedBy != "u_"+grid.UserPlanner || time.Since(e.Error.ChangedAt) > time.Minute {
+			t.Errorf("If-Match %s: changed_by %q at %v", stale, e.Error.ChangedBy, e.Error.ChangedAt)
 		}
 	}
 	if n := q1[int](t, s.store, `SELECT count(*)::int FROM audit_log`); n != audits {
@@ -360,6 +367,22 @@ func TestIfMatch(t *testing.T) {
 	r = s.call(t, grid.UserPlanner, "PATCH", path, map[string]any{"code": "990100001001099"}, "If-Match", fmt.Sprintf(`"grid-%d-v2"`, f.target))
 	if r.status != 400 {
 		t.Errorf("unknown field: %d %s", r.status, r.body)
+	}
+	// a paint into the target changes the donor too: a stale write to the donor names the
+	// painter, found through the paint's after-state (the audit entry names the target)
+	donorTag := s.etag(t, f.donor)
+	r = s.call(t, grid.UserAdmin, "POST", path+"/paint", map[string]any{"buildings": f.moved[:1]}, "If-Match", s.etag(t, f.target))
+	if r.status != 200 {
+		t.Fatalf("paint: %d %s", r.status, r.body)
+	}
+	r = s.call(t, grid.UserPlanner, "PATCH", fmt.Sprintf("/api/v1/grids/%d", f.donor), map[string]any{"name": "three"}, "If-Match", donorTag)
+	var e struct {
+		Error struct {
+			ChangedBy string `json:"changed_by"`
+		}
+	}
+	if _ = json.Unmarshal(r.body, &e); r.status != 412 || e.Error.ChangedBy != "u_"+grid.UserAdmin {
+		t.Errorf("stale donor: %d %s", r.status, r.body)
 	}
 }
 

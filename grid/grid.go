@@ -133,6 +133,7 @@ type Store interface {
 	OpService
 	StaffEditService
 	BalanceService
+	AuditService
 	// ExportHouseholds writes the household rows (dwelling records) under a grid as CSV:
 	// PermExportHouseholds, and a grid leader only under their own grids (EFORBIDDEN).
 	ExportHouseholds(ctx context.Context, u *User, f HouseholdExport, open func(Export) (io.Writer, error)) (int, error)

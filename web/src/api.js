@@ -3,11 +3,61 @@
 // message is what a user can act on.
 
 export class APIError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, detail = {}) {
     super(message);
     this.status = status;
     this.code = code;
+    // the rest of the error body: a 412 carries etag, current_version, changed_by, changed_at
+    this.detail = detail;
   }
+}
+
+// The signed-in session's CSRF token: every write made with the session cookie sends it as
+// X-CSRF-Token (README, "Signing in"). null when nobody is signed in.
+let csrf = null;
+
+export function setCSRF(token) {
+  csrf = token || null;
+}
+
+async function reply(res, path) {
+  const text = await res.text();
+  let body = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    // not JSON: fall through with the status
+  }
+  if (!res.ok) {
+    const e = body && body.error;
+    const { code, message, ...detail } = e || {};
+    throw new APIError(res.status, code || `HTTP${res.status}`, message || `${path}: HTTP ${res.status}`, detail);
+  }
+  return body;
+}
+
+/**
+ * send makes a write: JSON body, the session's CSRF token, If-Match when given. It resolves
+ * to the parsed reply (null for 204) and rejects with an APIError carrying the server's code
+ * and message (401, 403, 409, 412 …), which the UI shows as they are.
+ */
+export async function send(method, path, body, { ifMatch } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (csrf) headers['X-CSRF-Token'] = csrf;
+  if (ifMatch) headers['If-Match'] = ifMatch;
+  let res;
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (err) {
+    throw new APIError(0, 'ENETWORK', `${path}: ${err.message}`);
+  }
+  return reply(res, path);
+}
+
+/** gridETag is the ETag of a grid's version, as GET /api/v1/grids/{id} gives it. */
+export function gridETag(id, version) {
+  return `"grid-${id}-v${version}"`;
 }
 
 export async function getJSON(path, { signal } = {}) {
@@ -18,18 +68,7 @@ export async function getJSON(path, { signal } = {}) {
     if (err.name === 'AbortError') throw err;
     throw new APIError(0, 'ENETWORK', `${path}: ${err.message}`);
   }
-  const text = await res.text();
-  let body = null;
-  try {
-    body = text ? JSON.parse(text) : null;
-  } catch {
-    // not JSON: fall through with the status
-  }
-  if (!res.ok) {
-    const e = body && body.error;
-    throw new APIError(res.status, e?.code || `HTTP${res.status}`, e?.message || `${path}: HTTP ${res.status}`);
-  }
-  return body;
+  return reply(res, path);
 }
 
 const q = (params) => {
@@ -52,6 +91,24 @@ export const api = {
   locate: (lon, lat, o) => getJSON(`/api/v1/locate${q({ lon, lat })}`, o),
   staff: (params, o) => getJSON(`/api/v1/staff${q(params)}`, o),
   tileJSON: (o) => getJSON('/tiles.json', o),
+  balance: (parent, o) => getJSON(`/api/v1/balance${q({ parent })}`, o),
+  session: (o) => getJSON('/api/v1/session', o),
+  workers: (o) => getJSON('/api/v1/workers?limit=10000', o),
+  assignments: (params, o) => getJSON(`/api/v1/assignments${q(params)}`, o),
+  ops: (o) => getJSON('/api/v1/ops?limit=50', o),
+};
+
+/** edit holds the writes of the Assign mode (README, "Editing endpoints"). */
+export const edit = {
+  login: (token) => send('POST', '/api/v1/session', { token }),
+  logout: () => send('DELETE', '/api/v1/session'),
+  paint: (id, etag, body) => send('POST', `/api/v1/grids/${id}/paint`, body, { ifMatch: etag }),
+  split: (id, etag, body) => send('POST', `/api/v1/grids/${id}/split`, body, { ifMatch: etag }),
+  merge: (grids, name) => send('POST', '/api/v1/grids/merge', name ? { grids, name } : { grids }),
+  undo: () => send('POST', '/api/v1/ops/undo'),
+  redo: () => send('POST', '/api/v1/ops/redo'),
+  assign: (body) => send('POST', '/api/v1/assignments', body),
+  endAssignment: (id) => send('DELETE', `/api/v1/assignments/${id}`),
 };
 
 export const exportURL = {

@@ -1,6 +1,6 @@
 // gridmap map UI: wiring of state, URL, map and panels.
 //
-// State lives in the URL (?sel=<grid code>&mode=dashboard|coverage|export&metric=…&lang=…
+// State lives in the URL (?sel=<grid code>&mode=dashboard|coverage|assign|export&metric=…&lang=…
 // &basemap=…): a link reproduces the screen, and every selection or mode change is a history
 // entry so the back button walks back through them.
 
@@ -10,11 +10,13 @@ import 'maplibre-gl/dist/maplibre-gl.css';
 import './app.css';
 
 import { api } from './api.js';
+import * as assign from './assign.js';
 import { lang, setLang, t } from './i18n.js';
 import { COVERAGE_METRICS, fillColor } from './metrics.js';
 import { bbox, indexReport, labelPoint, shortName } from './model.js';
-import { basemapKind, buildStyle, l2Opacity, LAYER_GROUPS, overlayLayers } from './style.js';
+import { basemapKind, buildingFill, buildStyle, l2Opacity, l3Opacity, LAYER_GROUPS, overlayLayers } from './style.js';
 import { addPatterns } from './patterns.js';
+import * as auth from './session.js';
 import * as ui from './ui.js';
 
 maplibregl.setWorkerUrl(workerUrl);
@@ -45,7 +47,7 @@ let selAbort = null;
 function readURL() {
   const p = new URLSearchParams(location.search);
   const mode = p.get('mode');
-  state.mode = MODES.includes(mode) && mode !== 'assign' ? mode : 'dashboard';
+  state.mode = MODES.includes(mode) ? mode : 'dashboard';
   state.sel = /^\d{15}$/.test(p.get('sel') || '') ? p.get('sel') : '';
   const metric = p.get('metric');
   if (COVERAGE_METRICS.includes(metric)) state.metric = metric;
@@ -134,6 +136,13 @@ async function initMap() {
 
 function applyFill() {
   if (!map) return;
+  if (state.mode === 'assign') {
+    assign.applyMapStyle();
+    return;
+  }
+  map.setPaintProperty('buildings', 'fill-color', buildingFill());
+  map.setPaintProperty('grid-fill-l3', 'fill-opacity', l3Opacity());
+  map.setFilter('assign-lock', ['==', ['get', 'code'], '-']);
   const expr = fillColor(activeMetric(), bandOpts());
   map.setPaintProperty('grid-fill-l3', 'fill-color', expr);
   map.setPaintProperty('grid-fill-l2', 'fill-color', expr);
@@ -142,6 +151,10 @@ function applyFill() {
 
 function applySelectionFilter() {
   if (!map) return;
+  if (state.mode === 'assign') {
+    assign.applyMapStyle();
+    return;
+  }
   const f = ['==', ['get', 'code'], state.sel || '-'];
   map.setFilter('selection-line', f);
   map.setFilter('selection-halo', f);
@@ -178,6 +191,7 @@ function applyStates() {
 function labelText(g, report) {
   const parent = g.parent_id != null ? state.idx?.byId.get(g.parent_id) : null;
   const name = g.level === 3 ? shortName(g.name, parent?.name) : g.name;
+  if (state.mode === 'assign' && g.level === 3) return assign.labelText(g.code, name);
   if (state.mode !== 'coverage' || g.level !== 3 || !report) return name;
   const rg = state.idx?.byCode.get(g.code);
   if (!rg) return name;
@@ -213,8 +227,9 @@ async function loadGeometries() {
   // Level 1 and 2 outlines and labels for the whole city; level 3 likewise (the demo city
   // has 134). Geometries also give the selection's bounds without another request.
   const levels = await Promise.all([1, 2, 3].map((level) => api.grids({ level, limit: 10000 })
-    .catch(() => ({ features: [] }))));
-  for (const fc of levels) {
+    .catch(() => null)));
+  if (levels.every(Boolean)) state.geoms.clear(); // after an edit: retired grids go
+  for (const fc of levels.filter(Boolean)) {
     for (const f of fc.features || []) {
       const code = f.properties?.code;
       if (!code || !f.geometry) continue;
@@ -241,7 +256,10 @@ const CLICKABLE = ['units', 'buildings', 'gap-fill', 'overlap-fill', 'grid-fill-
 
 function hookMapEvents() {
   map.on('mousemove', (e) => {
-    if (state.locating) return;
+    if (state.locating || assign.drawing()) {
+      setHover(null);
+      return;
+    }
     const layers = ['buildings', 'grid-fill-l3', 'grid-fill-l2'].filter((id) => map.getLayer(id));
     const fs = map.queryRenderedFeatures(e.point, { layers });
     setHover(fs[0] || null);
@@ -253,6 +271,7 @@ function hookMapEvents() {
       ui.showLocate(map, e.lngLat, { select });
       return;
     }
+    if (state.mode === 'assign') return; // assign.js owns clicks there
     const layers = CLICKABLE.filter((id) => map.getLayer(id));
     const fs = map.queryRenderedFeatures(e.point, { layers });
     if (!fs.length) return;
@@ -260,6 +279,7 @@ function hookMapEvents() {
   });
   map.on('zoomend', () => ui.renderLegend(legendCtx()));
   map.on('idle', recheckEstimated);
+  assign.attachMap(map);
 }
 
 // ---- selection -------------------------------------------------------------------------
@@ -309,6 +329,10 @@ async function loadSelection() {
     ui.renderExport(panelCtx());
     return;
   }
+  if (state.mode === 'assign') {
+    assign.onSelection();
+    return;
+  }
   if (!state.sel) {
     state.selReport = state.report;
     ui.renderPanel(panelCtx());
@@ -325,14 +349,20 @@ async function loadSelection() {
 }
 
 function setMode(mode, { push = true } = {}) {
-  if (mode === 'assign') {
-    ui.toast(t('assign.soon'));
-    return;
-  }
+  if (mode === state.mode) return;
+  const was = state.mode;
   state.mode = mode;
   writeURL(push);
+  switchMode(was);
+}
+
+/** switchMode enters and leaves Assign mode around a mode change. */
+function switchMode(was) {
+  if (was === 'assign' && state.mode !== 'assign') assign.leave();
+  if (state.mode === 'assign' && was !== 'assign' && map) assign.enter();
   renderChrome();
   applyFill();
+  applySelectionFilter();
   refreshLabels();
   ui.renderLegend(legendCtx());
   loadSelection();
@@ -376,7 +406,7 @@ function recheckEstimated() {
   if (state.mode !== 'export' && state.selReport) ui.renderPanel(panelCtx());
 }
 function legendCtx() {
-  return { state, zoom: map ? map.getZoom() : 14, metric: activeMetric(), band: bandOpts() };
+  return { state, zoom: map ? map.getZoom() : 14, metric: activeMetric(), band: bandOpts(), assign: assign.legend() };
 }
 function metricCtx() {
   return { state, setMetric };
@@ -423,13 +453,16 @@ function renderChrome() {
     b.textContent = t(`mode.${m}`);
     b.setAttribute('aria-selected', String(state.mode === m));
     b.classList.toggle('active', state.mode === m);
-    if (m === 'assign') b.title = t('mode.assign.soon');
+    if (m === 'assign') b.title = t('mode.assign.title');
   }
   document.getElementById('search').placeholder = t('search.placeholder');
   const lb = document.getElementById('lang-btn');
   lb.textContent = t('lang.switch');
   lb.title = t('lang.switch.title');
-  document.getElementById('user').textContent = `${t('role.viewer')}`;
+  const user = document.getElementById('user');
+  user.textContent = auth.userLabel();
+  user.title = auth.session.user ? t('auth.signedIn.title') : t('auth.signIn.title');
+  user.dataset.role = auth.session.user?.role || '';
   document.getElementById('settings-btn').title = t('tool.settings');
   document.getElementById('tree-title').textContent = t('tree.title');
   const loc = document.getElementById('tool-locate');
@@ -491,9 +524,11 @@ function hookChrome() {
   }
   ui.hookSearch({ state, select });
   ui.hookSettings(state);
+  ui.hookLogin(auth, onSession);
   window.addEventListener('popstate', () => {
     const before = { sel: state.sel, mode: state.mode, metric: state.metric };
     readURL();
+    if (before.mode !== state.mode) switchMode(before.mode);
     renderChrome();
     if (before.mode !== state.mode || before.metric !== state.metric) {
       applyFill();
@@ -510,7 +545,17 @@ function renderAll() {
   refreshLabels();
   ui.renderLegend(legendCtx());
   if (state.mode === 'export') ui.renderExport(panelCtx());
+  else if (state.mode === 'assign') assign.render();
   else if (state.selReport) ui.renderPanel(panelCtx());
+}
+
+/** onSession follows a sign-in or sign-out: the top bar and which tools are on. */
+function onSession() {
+  renderChrome();
+  if (state.mode === 'assign') {
+    assign.leave();
+    assign.enter();
+  }
 }
 
 // ---- data ------------------------------------------------------------------------------
@@ -544,6 +589,7 @@ async function refreshIfChanged() {
   try {
     const h = await api.health();
     if (h.data_version == null || h.data_version === state.dataVersion) return;
+    refreshTiles();
     setReport(await api.coverage());
     applyStates();
     refreshLabels();
@@ -556,13 +602,53 @@ async function refreshIfChanged() {
   }
 }
 
+/**
+ * refreshTiles has the map fetch its tiles again. Tiles are served with max-age=0 and an ETag
+ * keyed on the data version, so the reload revalidates each: tiles an edit changed come anew,
+ * the others answer 304.
+ */
+function refreshTiles() {
+  if (!map?.getSource('gridmap')) return;
+  map.refreshTiles('gridmap');
+  window.gridmap.tileRefreshes = (window.gridmap.tileRefreshes || 0) + 1;
+}
+
+/**
+ * afterWrite follows an edit made here (res: the edit's reply): tiles at once; the coverage
+ * report (tree, KPIs, map states) and the grid outlines in the background — the Assign panel
+ * reads its own balance meanwhile.
+ */
+let writeSeq = 0;
+async function afterWrite(res) {
+  refreshTiles();
+  if (res?.data_version) state.dataVersion = res.data_version;
+  const seq = ++writeSeq;
+  try {
+    const [report] = await Promise.all([api.coverage(), loadGeometries()]);
+    // edits in quick succession (undo, redo, undo): only the latest one's report may land
+    if (seq !== writeSeq) return;
+    setReport(report);
+    applyStates();
+    refreshLabels();
+    ui.renderTree(treeCtx());
+    ui.renderAsOf(state);
+    window.gridmap.reportVersion = report.data_version;
+  } catch (err) {
+    ui.toast(err.message);
+  }
+}
+
 async function main() {
   readURL();
+  assign.init({
+    state, map: () => map, select, afterWrite, flyToGeometry,
+    refreshLabels, renderLegend: () => ui.renderLegend(legendCtx()),
+  });
   hookChrome();
   renderChrome();
   ui.renderPanelLoading(panelCtx());
   try {
-    await loadCity();
+    await Promise.all([loadCity(), auth.restore().catch(() => null)]);
   } catch (err) {
     ui.renderPanelError(panelCtx(), err, () => location.reload());
     ui.renderTreeError(err);
@@ -577,6 +663,7 @@ async function main() {
   applySelectionFilter();
   ui.renderLegend(legendCtx());
   await loadGeometries();
+  if (state.mode === 'assign') assign.enter();
   await select(state.sel, { push: false, fit: Boolean(state.sel) });
   window.gridmap.ready = true;
   window.gridmap.readyMs = Math.round(performance.now());

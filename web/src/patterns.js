@@ -6,6 +6,8 @@ import { COLORS } from './metrics.js';
 const PATTERNS = {
   'hatch-gap': { color: COLORS.defectGap, tint: 'rgba(215,48,31,0.18)', dir: 1 },
   'hatch-overlap': { color: COLORS.defectOverlap, tint: 'rgba(122,1,119,0.18)', dir: -1 },
+  // Assign mode: a locked grid (grey, so it never reads as a defect)
+  'hatch-lock': { color: 'rgba(55,65,81,0.55)', tint: 'rgba(255,255,255,0.35)', dir: 1 },
 };
 
 function draw({ color, tint, dir }) {

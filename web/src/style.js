@@ -48,6 +48,10 @@ export function buildStyle(opts = {}) {
     gridmap: { type: 'vector', url: tilesUrl },
     labels: { type: 'geojson', data: EMPTY },
     focus: { type: 'geojson', data: EMPTY },
+    // Assign mode: what is being drawn (box, lasso, brush, split line), and a stale boundary
+    // shown against the current one after a conflict
+    draw: { type: 'geojson', data: EMPTY },
+    compare: { type: 'geojson', data: EMPTY },
   };
   const layers = [{ id: 'background', type: 'background', paint: { 'background-color': '#eef0f2' } }];
   if (basemapKind(basemap) === 'xyz') {
@@ -59,6 +63,18 @@ export function buildStyle(opts = {}) {
 }
 
 const level = (n) => ['==', ['to-number', ['get', 'level']], n];
+
+/** buildingFill: neutral, darker on hover; straddling buildings yellow. */
+export function buildingFill() {
+  return ['case', ['to-boolean', ['get', 'straddling']], COLORS.straddler,
+    ['case', ['boolean', ['feature-state', 'hover'], false], '#8d8577', '#bdb5a6']];
+}
+
+/** l3Opacity: grids filled strongly zoomed out, lightly at street zoom where buildings show. */
+export function l3Opacity(assign = false) {
+  return assign ? ['interpolate', ['linear'], ['zoom'], 13, 0.55, 16, 0.3]
+    : ['interpolate', ['linear'], ['zoom'], 13, 0.8, 16, 0.55, 18, 0.35];
+}
 
 /**
  * l2Opacity: communities are filled below z13 for the coverage metrics, which are rates and
@@ -86,7 +102,13 @@ export function overlayLayers({ metric = 'households', band = { target: 300, ban
     {
       id: 'grid-fill-l3', type: 'fill', source: 'gridmap', 'source-layer': 'grids', minzoom: ZOOM.l3,
       filter: level(3),
-      paint: { 'fill-color': fill, 'fill-opacity': ['interpolate', ['linear'], ['zoom'], 13, 0.8, 16, 0.55, 18, 0.35] },
+      paint: { 'fill-color': fill, 'fill-opacity': l3Opacity() },
+    },
+    {
+      // Assign mode: grids locked against repainting, hatched grey
+      id: 'assign-lock', type: 'fill', source: 'gridmap', 'source-layer': 'grids', minzoom: ZOOM.l3,
+      filter: ['==', ['get', 'code'], '-'],
+      paint: { 'fill-pattern': 'hatch-lock' },
     },
     {
       id: 'grid-hover', type: 'fill', source: 'gridmap', 'source-layer': 'grids', minzoom: ZOOM.l2,
@@ -115,17 +137,21 @@ export function overlayLayers({ metric = 'households', band = { target: 300, ban
     },
     {
       id: 'buildings', type: 'fill', source: 'gridmap', 'source-layer': 'buildings', minzoom: ZOOM.buildings,
-      paint: {
-        'fill-color': ['case', ['to-boolean', ['get', 'straddling']], COLORS.straddler,
-          ['case', hover, '#8d8577', '#bdb5a6']],
-        'fill-opacity': 0.9,
-      },
+      paint: { 'fill-color': buildingFill(), 'fill-opacity': 0.9 },
     },
     {
       id: 'buildings-line', type: 'line', source: 'gridmap', 'source-layer': 'buildings', minzoom: 15,
       paint: {
         'line-color': ['case', ['to-boolean', ['get', 'straddling']], '#8c2d04', '#7d7566'],
         'line-width': ['case', ['to-boolean', ['get', 'straddling']], 1.6, 0.5],
+      },
+    },
+    {
+      // Assign mode: buildings picked by the current stroke
+      id: 'buildings-sel', type: 'line', source: 'gridmap', 'source-layer': 'buildings', minzoom: ZOOM.buildings,
+      paint: {
+        'line-color': '#111827', 'line-width': 2.5,
+        'line-opacity': ['case', ['boolean', ['feature-state', 'sel'], false], 1, 0],
       },
     },
     {
@@ -184,6 +210,22 @@ export function overlayLayers({ metric = 'households', band = { target: 300, ban
       id: 'focus-line', type: 'line', source: 'focus',
       paint: { 'line-color': COLORS.focus, 'line-width': 3.5 },
     },
+    {
+      id: 'compare-line', type: 'line', source: 'compare',
+      paint: { 'line-color': '#7a0177', 'line-width': 2.5, 'line-dasharray': [1.5, 1.5] },
+    },
+    {
+      id: 'draw-fill', type: 'fill', source: 'draw', filter: ['==', ['geometry-type'], 'Polygon'],
+      paint: { 'fill-color': ['coalesce', ['get', 'color'], COLORS.selection], 'fill-opacity': 0.18 },
+    },
+    {
+      id: 'draw-line', type: 'line', source: 'draw',
+      paint: { 'line-color': ['coalesce', ['get', 'line'], '#111827'], 'line-width': 2, 'line-dasharray': [2, 1.5] },
+    },
+    {
+      id: 'draw-vertex', type: 'circle', source: 'draw', filter: ['==', ['geometry-type'], 'Point'],
+      paint: { 'circle-radius': 4, 'circle-color': '#ffffff', 'circle-stroke-color': '#111827', 'circle-stroke-width': 2 },
+    },
     // Placement goes from the top layer down: grid labels win at street zoom, subdistricts
     // over communities when zoomed out.
     {
@@ -217,11 +259,36 @@ export function overlayLayers({ metric = 'households', band = { target: 300, ban
   ];
 }
 
+// Assign mode colours each grid of the community being edited with its swatch, and its
+// buildings likewise (brighter), so a planner sees at once which building belongs where; the
+// buildings of the stroke under way take the target's colour.
+const PLAIN_BUILDING = '#d6d1c8';
+
+/** assignGridFill is the level-3 fill in Assign mode: swatch by code (Map code → colour). */
+export function assignGridFill(swatchByCode) {
+  if (!swatchByCode.size) return 'rgba(0,0,0,0)';
+  const m = ['match', ['get', 'code']];
+  for (const [code, c] of swatchByCode) m.push(code, c);
+  m.push('rgba(0,0,0,0)');
+  return m;
+}
+
+/** assignBuildingFill colours buildings by their grid's swatch; the stroke's in the target's. */
+export function assignBuildingFill(swatchByCode, targetColour) {
+  let base = PLAIN_BUILDING;
+  if (swatchByCode.size) {
+    base = ['match', ['get', 'grid_code']];
+    for (const [code, c] of swatchByCode) base.push(code, c);
+    base.push(PLAIN_BUILDING);
+  }
+  return ['case', ['boolean', ['feature-state', 'sel'], false], targetColour || COLORS.selection, base];
+}
+
 /** LAYER_GROUPS name the layers the layer switcher turns on and off together. */
 export const LAYER_GROUPS = {
   grids: ['grid-fill-l2', 'grid-fill-l3', 'grid-line-l1', 'grid-line-l1-casing', 'grid-line-l2', 'grid-line-l3'],
   labels: ['label-l1', 'label-l2', 'label-l3'],
-  buildings: ['buildings', 'buildings-line'],
+  buildings: ['buildings', 'buildings-line', 'buildings-sel'],
   units: ['units'],
   density: ['density'],
   defects: ['gap-fill', 'overlap-fill', 'gap-line', 'overlap-line'],

@@ -15,7 +15,7 @@ import { ZOOM } from './style.js';
 const $ = (id) => document.getElementById(id);
 
 /** h creates an element: h('div.cls', {attrs}, children…). */
-function h(tag, attrs, ...children) {
+export function h(tag, attrs, ...children) {
   const [head, id] = tag.split('#');
   const [name, ...classes] = head.split('.');
   const el = document.createElement(name || 'div');
@@ -498,16 +498,31 @@ export function renderExport(ctx) {
 
 // ---- legend, metric picker, layers ---------------------------------------------------------
 
-function swatch(color, cls = '') {
+export function swatch(color, cls = '') {
   return h(`span.sw${cls}`, { style: `background:${color}` });
 }
 
-export function renderLegend({ state, zoom, metric, band }) {
+export function renderLegend({ state, zoom, metric, band, assign }) {
   const el = $('legend');
   const m = METRICS[metric];
   const block = (title, items, attrs) => h('div.lg-block', attrs, h('div.lg-title', null, title),
     h('ul.lg-items', null, items));
   const blocks = [];
+  if (state.mode === 'assign') {
+    // Assign mode: the community's grids by swatch, locks, the stroke; no metric fill
+    if (assign) {
+      blocks.push(block(assign.title, assign.items.map((it) => h('li', null,
+        it.cls ? h(`span.sw.${it.cls}`) : swatch(it.color), it.label)), { dataset: { block: 'assign' } }));
+    }
+    blocks.push(block(t('legend.marks'), [
+      h('li', null, h('span.ln.l2'), t('legend.l2')),
+      h('li', null, h('span.ln.l3'), t('legend.l3')),
+      h('li', null, h('span.ln.sel'), t('assign.legend.target')),
+    ], { dataset: { block: 'marks' } }));
+    el.replaceChildren(...blocks);
+    el.dataset.metric = 'assign';
+    return;
+  }
   // below z13 only communities are filled, and only for the rate metrics (see l2Opacity)
   const filled = zoom >= ZOOM.l3 || (zoom >= ZOOM.l2 && metric !== 'households');
   const title = metric === 'workload' ? `${t(m.title)}（${t('legend.hpw')}）` : t(m.title);
@@ -824,4 +839,64 @@ export function hookSettings() {
   };
   $('settings-form').addEventListener('submit', () => apply($('basemap-input').value.trim()));
   $('basemap-clear').addEventListener('click', () => apply(''));
+}
+
+// ---- sign-in ---------------------------------------------------------------------------
+
+/**
+ * hookLogin wires the sign-in dialog: a token field when signed out, the user and a sign-out
+ * button when signed in. auth is session.js; onChange runs after either.
+ */
+export function hookLogin(auth, onChange) {
+  const dlg = $('login');
+  const err = $('login-error');
+  const render = () => {
+    const u = auth.session.user;
+    $('login-title').textContent = u ? t('auth.account') : t('auth.signIn');
+    $('login-signed').textContent = u ? t('auth.signedInAs', { who: auth.userLabel() }) : '';
+    $('login-signed').hidden = !u;
+    for (const id of ['token-label', 'token-input', 'login-help', 'login-submit']) $(id).hidden = Boolean(u);
+    $('token-label').textContent = t('auth.token');
+    $('token-input').placeholder = t('auth.token.ph');
+    $('login-help').textContent = t('auth.token.help');
+    $('login-submit').textContent = t('auth.signIn');
+    $('logout-btn').textContent = t('auth.signOut');
+    $('logout-btn').hidden = !u;
+    $('login-cancel').textContent = t('settings.close');
+    err.hidden = true;
+  };
+  $('user').addEventListener('click', () => {
+    render();
+    $('token-input').value = '';
+    dlg.showModal();
+    if (!auth.session.user) $('token-input').focus();
+  });
+  $('login-cancel').addEventListener('click', () => dlg.close());
+  $('login-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const token = $('token-input').value.trim();
+    if (!token) return;
+    $('login-submit').disabled = true;
+    try {
+      await auth.login(token);
+      dlg.close();
+      toast(t('auth.welcome', { who: auth.userLabel() }));
+      onChange();
+    } catch (ex) {
+      err.textContent = ex.status === 401 ? `${t('auth.badToken')} (${ex.message})` : ex.message;
+      err.hidden = false;
+    } finally {
+      $('login-submit').disabled = false;
+    }
+  });
+  $('logout-btn').addEventListener('click', async () => {
+    try {
+      await auth.logout();
+    } catch (ex) {
+      toast(ex.message);
+    }
+    dlg.close();
+    toast(t('auth.signedOut'));
+    onChange();
+  });
 }

@@ -6,8 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { chromium } from 'playwright-core';
-
+import { launch, open as openPage, settle } from './browser.js';
 import { getJSON, startGridmap, webDir } from './server.js';
 
 const shots = join(webDir, 'test-results');
@@ -18,10 +17,7 @@ let browser;
 
 before(async () => {
   server = await startGridmap();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-background-networking'],
-  });
+  browser = await launch();
 });
 
 after(async () => {
@@ -30,37 +26,7 @@ after(async () => {
 });
 
 /** open loads path in a fresh page and waits until the app is ready and every tile is drawn. */
-async function open(path, { width = 1366, height = 768 } = {}) {
-  const context = await browser.newContext({ viewport: { width, height }, acceptDownloads: true });
-  const page = await context.newPage();
-  const problems = [];
-  const tiles = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('response', (r) => {
-    const u = new URL(r.url());
-    if (u.pathname.startsWith('/tiles/')) tiles.push({ path: u.pathname, status: r.status() });
-    else if (r.status() >= 400) problems.push(`HTTP ${r.status()} ${u.pathname}${u.search}`);
-  });
-  page.on('requestfailed', (r) => {
-    // ERR_ABORTED: the app cancelled a request it no longer needs (a newer selection)
-    if (r.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
-  });
-  await page.goto(server.base + path);
-  await page.waitForFunction(() => window.gridmap?.ready === true, null, { timeout: 60000 });
-  await settle(page);
-  return { page, context, problems, tiles };
-}
-
-/** settle waits until the map has stopped moving and drawn every tile. */
-async function settle(page) {
-  await page.waitForFunction(() => {
-    const m = window.gridmap.map;
-    return m && !m.isMoving() && m.loaded() && m.areTilesLoaded();
-  }, null, { timeout: 60000, polling: 100 });
-}
+const open = (path, size) => openPage(browser, server.base, path, size);
 
 /** pixels returns how many distinct colours the map shows and the share of non-background pixels. */
 async function pixels(page) {

@@ -13,7 +13,8 @@ import { test } from 'node:test';
 import { validateStyleMin } from '@maplibre/maplibre-gl-style-spec';
 
 import { METRIC_NAMES, legendItems } from '../src/metrics.js';
-import { buildStyle, overlayLayers } from '../src/style.js';
+import { swatches } from '../src/assigntools.js';
+import { assignBuildingFill, assignGridFill, buildStyle, overlayLayers } from '../src/style.js';
 
 const validator = fileURLToPath(new URL('../node_modules/.bin/gl-style-validate', import.meta.url));
 
@@ -35,9 +36,19 @@ test('the style has no glyphs or sprite URL: nothing is fetched but our tiles', 
   const s = buildStyle({});
   assert.equal(s.glyphs, undefined);
   assert.equal(s.sprite, undefined);
-  assert.deepEqual(Object.keys(s.sources).sort(), ['focus', 'gridmap', 'labels']);
+  assert.deepEqual(Object.keys(s.sources).sort(), ['compare', 'draw', 'focus', 'gridmap', 'labels']);
   // our layers only ever read our sources
-  for (const l of overlayLayers({})) assert.ok(['gridmap', 'labels', 'focus'].includes(l.source), l.id);
+  for (const l of overlayLayers({})) assert.ok(['gridmap', 'labels', 'focus', 'draw', 'compare'].includes(l.source), l.id);
+});
+
+test('Assign mode paint expressions pass validateStyleMin', () => {
+  for (const sw of [new Map(), swatches(['990100001001002', '990100001001001', '990100001001003'])]) {
+    const s = buildStyle({});
+    s.layers.find((l) => l.id === 'grid-fill-l3').paint['fill-color'] = assignGridFill(sw);
+    s.layers.find((l) => l.id === 'buildings').paint['fill-color'] = assignBuildingFill(sw, '#E69F00');
+    s.layers.find((l) => l.id === 'assign-lock').filter = ['in', ['get', 'code'], ['literal', [...sw.keys()]]];
+    assert.deepEqual(validateStyleMin(s).map((e) => e.message), [], `${sw.size} swatches`);
+  }
 });
 
 test('gl-style-validate accepts the style and rejects a broken one', () => {

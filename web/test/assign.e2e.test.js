@@ -1,0 +1,442 @@
+// End-to-end tests of the Assign mode (issue 6): a real gridmap on the demo city of its own
+// (these tests change the data), driven in Chromium with real pointer input on the map canvas.
+// Every check is against what the API says afterwards, never against the UI's own state.
+// Screenshots land in web/test-results/ (git-ignored).
+//
+// The tests run in order and build on each other: paint, split, then undo of both.
+
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { VectorTile } from '@mapbox/vector-tile';
+import { PbfReader } from 'pbf';
+
+import { launch, open as openPage, settle } from './browser.js';
+import { getJSON, startGridmap, webDir } from './server.js';
+
+const shots = join(webDir, 'test-results');
+mkdirSync(shots, { recursive: true });
+
+let server;
+let browser;
+const tokens = {};
+let community; // the level-2 grid the tests edit
+let grids; // its level-3 grids as the balance API gave them at the start
+
+before(async () => {
+  server = await startGridmap();
+  browser = await launch();
+  for (const [name, role] of [['plan-e2e', 'planner'], ['plan-other', 'planner'], ['view-e2e', 'viewer']]) {
+    tokens[name] = server.cli('user', 'add', name, '--role', role).trim().split('\n').pop();
+  }
+  const report = await getJSON(server.base, '/api/v1/coverage');
+  community = report.grids.find((g) => g.level === 2);
+  grids = (await getJSON(server.base, `/api/v1/balance?parent=${community.code}`)).grids;
+  assert.ok(grids.length >= 4, `community ${community.code} has ${grids.length} grids`);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const open = (path) => openPage(browser, server.base, path);
+
+async function buildingsOf(code) {
+  return (await getJSON(server.base, `/api/v1/buildings?grid=${code}&limit=10000`)).features;
+}
+
+async function balance() {
+  return getJSON(server.base, `/api/v1/balance?parent=${community.code}`);
+}
+
+/** signIn signs in through the UI's dialog, as a user would, with a token from the CLI. */
+async function signIn(page, name, role) {
+  await page.click('#user');
+  await page.fill('#token-input', tokens[name]);
+  await page.click('#login-submit');
+  await page.waitForFunction((r) => document.querySelector('#user')?.dataset.role === r, role);
+}
+
+/** pickTarget clicks a grid's row in the balance panel. */
+async function pickTarget(page, code) {
+  await page.click(`.agrid[data-code="${code}"]`);
+  await page.waitForSelector(`.agrid.target[data-code="${code}"]`);
+}
+
+/**
+ * act runs a UI action that saves (a stroke, a button, a key) and waits until the save has
+ * settled; it returns the app's report of the write and fails with the panel's message when
+ * the save was refused.
+ */
+async function act(page, fn, { expectError = false } = {}) {
+  const n = await page.evaluate(() => window.gridmap.assign.settled || 0);
+  await fn();
+  await page.waitForFunction((k) => (window.gridmap.assign.settled || 0) > k, n, { timeout: 30000 });
+  const note = await page.evaluate(() => window.gridmap.assign.state.note);
+  if (!expectError) assert.notEqual(note?.kind, 'error', note?.text);
+  return { note, last: await page.evaluate(() => window.gridmap.assign.last) };
+}
+
+/** screen projects lon/lat to page pixels. */
+function screen(page, lnglat) {
+  return page.evaluate((c) => {
+    const m = window.gridmap.map;
+    const p = m.project(c);
+    const r = m.getCanvas().getBoundingClientRect();
+    return { x: r.left + p.x, y: r.top + p.y };
+  }, lnglat);
+}
+
+/** drag presses the mouse at a, moves to b in steps and releases: a real box stroke. */
+async function drag(page, a, b) {
+  await page.mouse.move(a.x, a.y);
+  await page.mouse.down();
+  await page.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2, { steps: 5 });
+  await page.mouse.move(b.x, b.y, { steps: 5 });
+  await page.mouse.up();
+}
+
+const ring = (f) => (f.geometry.type === 'MultiPolygon' ? f.geometry.coordinates[0][0] : f.geometry.coordinates[0]);
+const centroid = (f) => {
+  const r = ring(f);
+  return [r.reduce((a, p) => a + p[0], 0) / r.length, r.reduce((a, p) => a + p[1], 0) / r.length];
+};
+
+/** panelGrids reads the balance panel's rows: the figures it shows, per grid code. */
+function panelGrids(page) {
+  return page.$$eval('.agrid', (els) => Object.fromEntries(els.map((e) => [e.dataset.code, {
+    households: Number(e.dataset.households), buildings: Number(e.dataset.buildings), workers: Number(e.dataset.workers),
+    per_worker: e.dataset.perWorker === '' ? null : Number(e.dataset.perWorker), polsby_popper: Number(e.dataset.pp),
+    parts: Number(e.dataset.parts), version: Number(e.dataset.version), shown: e.querySelector('.ahh').textContent,
+  }])));
+}
+
+/** assertPanelIsAPI: every row of the panel shows what GET /balance says now. */
+async function assertPanelIsAPI(page) {
+  const api = await balance();
+  const shown = await panelGrids(page);
+  assert.deepEqual(Object.keys(shown).sort(), api.grids.map((g) => g.code).sort(), 'one row per grid');
+  for (const g of api.grids) {
+    const s = shown[g.code];
+    for (const k of ['households', 'buildings', 'workers', 'per_worker', 'parts', 'version']) assert.equal(s[k], g[k], `${g.code} ${k}`);
+    assert.ok(Math.abs(s.polsby_popper - g.polsby_popper) < 1e-9, `${g.code} Polsby–Popper`);
+    assert.equal(s.shown.replace(/\D/g, ''), String(g.households), `${g.code}: households as shown`);
+  }
+  return api;
+}
+
+/** tileBuilding fetches the z16 tile holding lnglat afresh and returns building id's properties. */
+async function tileBuilding(lnglat, id) {
+  const z = 16;
+  const n = 2 ** z;
+  const x = Math.floor(((lnglat[0] + 180) / 360) * n);
+  const lat = (lnglat[1] * Math.PI) / 180;
+  const y = Math.floor(((1 - Math.log(Math.tan(lat) + 1 / Math.cos(lat)) / Math.PI) / 2) * n);
+  const res = await fetch(`${server.base}/tiles/${z}/${x}/${y}.mvt`);
+  assert.equal(res.status, 200);
+  const layer = new VectorTile(new PbfReader(new Uint8Array(await res.arrayBuffer()))).layers.buildings;
+  for (let i = 0; i < layer.length; i++) {
+    const f = layer.feature(i);
+    if (f.id === id) return f.properties;
+  }
+  return null;
+}
+
+/** only drops the expected refusals from problems and asserts they were there. */
+function withoutExpected(problems, patterns) {
+  for (const p of patterns) assert.ok(problems.some((x) => p.test(x)), `expected ${p} among ${problems.join(' | ')}`);
+  return problems.filter((x) => !patterns.some((p) => p.test(x)) && !/Failed to load resource: the server responded with a status of (401|403|412)/.test(x));
+}
+
+// what the paint test moved, for the undo test
+const painted = { ids: [], donor: null, target: null, before: null };
+let splitGrid = null;
+let splitNew = null;
+
+test('paint-assign: box-select buildings on the map into another grid; panel, API and tiles agree', async () => {
+  const [donor, target] = grids;
+  painted.donor = donor;
+  painted.target = target;
+  painted.before = await balance();
+  const donorBuildings = await buildingsOf(donor.code);
+  assert.ok(donorBuildings.length >= 3, `${donor.code} has ${donorBuildings.length} buildings`);
+  // the two donor buildings nearest each other: the box goes around both
+  let pair = null;
+  for (const a of donorBuildings) {
+    for (const b of donorBuildings) {
+      if (a.id >= b.id) continue;
+      const d = Math.hypot(centroid(a)[0] - centroid(b)[0], centroid(a)[1] - centroid(b)[1]);
+      if (!pair || d < pair.d) pair = { a, b, d };
+    }
+  }
+  const { page, context, problems } = await open(`/?sel=${community.code}&mode=assign`);
+  try {
+    await signIn(page, 'plan-e2e', 'planner');
+    await pickTarget(page, target.code);
+    // the view: both buildings in the middle of the map at street zoom
+    const mid = [(centroid(pair.a)[0] + centroid(pair.b)[0]) / 2, (centroid(pair.a)[1] + centroid(pair.b)[1]) / 2];
+    await page.evaluate((c) => window.gridmap.map.jumpTo({ center: c, zoom: 16 }), mid);
+    await settle(page);
+    await assertPanelIsAPI(page);
+    await page.screenshot({ path: join(shots, 'assign-before-paint.png') });
+
+    await page.click('#assign-tools [data-tool="box"]');
+    const pts = await Promise.all([...ring(pair.a), ...ring(pair.b)].map((c) => screen(page, c)));
+    const from = { x: Math.min(...pts.map((p) => p.x)) - 3, y: Math.min(...pts.map((p) => p.y)) - 3 };
+    const to = { x: Math.max(...pts.map((p) => p.x)) + 3, y: Math.max(...pts.map((p) => p.y)) + 3 };
+    // what the box covers on the map, other than the target's own buildings, is what must move
+    const covered = await page.evaluate(([a, b, code]) => {
+      const m = window.gridmap.map;
+      const r = m.getCanvas().getBoundingClientRect();
+      const fs = m.queryRenderedFeatures([[a.x - r.left, a.y - r.top], [b.x - r.left, b.y - r.top]], { layers: ['buildings'] });
+      const inCommunity = (g) => g && g !== code && g.slice(0, 12) === code.slice(0, 12);
+      return [...new Set(fs.filter((f) => inCommunity(f.properties.grid_code)).map((f) => f.id))];
+    }, [from, to, target.code]);
+    assert.ok(covered.includes(pair.a.id) && covered.includes(pair.b.id), `box covers ${covered}`);
+    assert.ok(covered.length < donorBuildings.length, 'the box leaves the donor some buildings');
+    assert.equal((await tileBuilding(centroid(pair.a), pair.a.id))?.grid_code, donor.code, 'tile before');
+
+    const { last } = await act(page, () => drag(page, from, to));
+    assert.equal(last.action, 'grid.paint');
+    assert.deepEqual([...last.moved].sort(), [...covered].sort(), 'the buildings in the box moved');
+    painted.ids = covered;
+
+    // the API: the buildings are in the target now, the households went with them
+    const targetNow = (await buildingsOf(target.code)).map((f) => f.id);
+    for (const id of covered) assert.ok(targetNow.includes(id), `building ${id} in ${target.code}`);
+    const movedHH = donorBuildings.filter((f) => covered.includes(f.id)).reduce((s, f) => s + f.properties.households, 0);
+    const api = await assertPanelIsAPI(page);
+    const was = (code) => painted.before.grids.find((g) => g.code === code);
+    const now = (code) => api.grids.find((g) => g.code === code);
+    assert.ok(movedHH > 0);
+    assert.equal(now(target.code).households, was(target.code).households + movedHH, 'target gained the households');
+    assert.equal(now(donor.code).households, was(donor.code).households - movedHH, 'donor lost them');
+    assert.notEqual(now(target.code).households, was(target.code).households);
+
+    // a fresh tile says so, and so does the map (its tiles were refreshed)
+    assert.equal((await tileBuilding(centroid(pair.a), pair.a.id))?.grid_code, target.code, 'tile after');
+    await settle(page);
+    const onMap = await page.evaluate((id) => window.gridmap.map.queryRenderedFeatures({ layers: ['buildings'] })
+      .filter((f) => f.id === id).map((f) => f.properties.grid_code), pair.a.id);
+    assert.ok(onMap.length > 0 && onMap.every((c) => c === target.code), `map shows ${onMap}`);
+    // the tree and KPIs follow too (the coverage report)
+    await page.waitForFunction(([code, hh]) => document.querySelector(`#tree .row[data-code="${code}"]`)?.textContent.replace(/\D/g, '').endsWith(String(hh)),
+      [target.code, now(target.code).households]);
+    assert.match(await page.locator('.anote.ok').textContent(), new RegExp(`${covered.length}`));
+    await page.screenshot({ path: join(shots, 'assign-after-paint.png') });
+    await page.locator('#panel').screenshot({ path: join(shots, 'assign-balance-panel.png') });
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('split: a line drawn with mouse clicks across a grid makes a new grid', async () => {
+  const others = grids.filter((g) => g.code !== painted.donor.code && g.code !== painted.target.code);
+  splitGrid = others.reduce((a, b) => (b.buildings > a.buildings ? b : a));
+  const before = await getJSON(server.base, `/api/v1/grids?parent=${community.code}&level=3&limit=1000`);
+  const geom = (await getJSON(server.base, `/api/v1/grids/${splitGrid.code}`)).geometry;
+  const xs = geom.coordinates.flat(2).map((c) => c[0]);
+  const ys = geom.coordinates.flat(2).map((c) => c[1]);
+  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const buildingsBefore = (await buildingsOf(splitGrid.code)).length;
+  const { page, context, problems } = await open(`/?sel=${community.code}&mode=assign`);
+  try {
+    await signIn(page, 'plan-e2e', 'planner');
+    await pickTarget(page, splitGrid.code);
+    await page.evaluate((b) => window.gridmap.map.fitBounds(b, { padding: 160, animate: false }), [[x0, y0], [x1, y1]]);
+    await settle(page);
+    await page.click('#assign-tools [data-tool="split"]');
+    // a north–south line through the middle, from above the grid to below it
+    const mx = (x0 + x1) / 2;
+    const dy = (y1 - y0) * 0.15;
+    const top = await screen(page, [mx, y1 + dy]);
+    const bottom = await screen(page, [mx, y0 - dy]);
+    await page.mouse.click(top.x, top.y);
+    await page.mouse.move(bottom.x, bottom.y, { steps: 5 });
+    await page.mouse.dblclick(bottom.x, bottom.y);
+    await page.waitForSelector('#split-confirm');
+    const drawn = await page.evaluate(() => window.gridmap.assign.state.split.points.length);
+    assert.equal(drawn, 2, 'two points: the double-click ends the line, it adds no third');
+    await page.screenshot({ path: join(shots, 'assign-split-line.png') });
+    await page.fill('#split-name', '新分出的网格');
+    const { last, note } = await act(page, () => page.click('#split-go'));
+    assert.equal(last.action, 'grid.split');
+
+    const afterList = await getJSON(server.base, `/api/v1/grids?parent=${community.code}&level=3&limit=1000`);
+    assert.equal(afterList.numberMatched, before.numberMatched + 1);
+    const codes = new Set(before.features.map((f) => f.properties.code));
+    const added = afterList.features.filter((f) => !codes.has(f.properties.code));
+    assert.equal(added.length, 1, 'one new grid');
+    splitNew = added[0].properties;
+    assert.equal(splitNew.name, '新分出的网格');
+    assert.match(splitNew.code, new RegExp(`^${community.code.slice(0, 12)}\\d{3}$`), 'code under the community');
+    assert.ok(note.text.includes(splitNew.code), note.text);
+    const kept = (await buildingsOf(splitGrid.code)).length;
+    const gone = (await buildingsOf(splitNew.code)).length;
+    assert.equal(kept + gone, buildingsBefore, 'the buildings were shared out, none lost');
+    await page.waitForSelector(`.agrid[data-code="${splitNew.code}"]`);
+    await assertPanelIsAPI(page);
+    await settle(page);
+    await page.screenshot({ path: join(shots, 'assign-split.png') });
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('undo and redo: Ctrl+Z undoes the split, the button undoes the paint, Ctrl+Shift+Z redoes it', async () => {
+  assert.ok(splitNew && painted.ids.length, 'runs after the paint and split tests');
+  const { page, context, problems } = await open(`/?sel=${community.code}&mode=assign`);
+  try {
+    await signIn(page, 'plan-e2e', 'planner');
+    await page.waitForSelector('#assign-tools [data-op="undo"]:not([disabled])');
+    let { last } = await act(page, () => page.keyboard.press('Control+z'));
+    assert.equal(last.action, 'undo grid.split');
+    const list = await getJSON(server.base, `/api/v1/grids?parent=${community.code}&level=3&limit=1000`);
+    assert.ok(!list.features.some((f) => f.properties.code === splitNew.code), 'the split-off grid is gone');
+    assert.equal(list.numberMatched, grids.length);
+    await page.waitForFunction((code) => !document.querySelector(`.agrid[data-code="${code}"]`), splitNew.code);
+
+    ({ last } = await act(page, () => page.click('#assign-tools [data-op="undo"]')));
+    assert.equal(last.action, 'undo grid.paint');
+    const donorNow = (await buildingsOf(painted.donor.code)).map((f) => f.id);
+    for (const id of painted.ids) assert.ok(donorNow.includes(id), `building ${id} back in ${painted.donor.code}`);
+    const api = await assertPanelIsAPI(page);
+    for (const g of painted.before.grids) {
+      assert.equal(api.grids.find((x) => x.code === g.code).households, g.households, `${g.code} as before the paint`);
+    }
+
+    await page.waitForSelector('#assign-tools [data-op="redo"]:not([disabled])');
+    ({ last } = await act(page, () => page.keyboard.press('Control+Shift+z')));
+    assert.equal(last.action, 'redo grid.paint');
+    const targetNow = (await buildingsOf(painted.target.code)).map((f) => f.id);
+    for (const id of painted.ids) assert.ok(targetNow.includes(id), `building ${id} in ${painted.target.code} again`);
+    await assertPanelIsAPI(page);
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('forbidden: signed out the paint is refused 401, as a viewer 403 — coded, shown, nothing changed', async () => {
+  const before = await balance();
+  const [donor, target] = before.grids;
+  const b = (await buildingsOf(donor.code))[0];
+  const { page, context, problems } = await open(`/?sel=${community.code}&mode=assign`);
+  try {
+    const stroke = async () => {
+      await page.evaluate((c) => window.gridmap.map.jumpTo({ center: c, zoom: 16 }), centroid(b));
+      await settle(page);
+      const c = await screen(page, centroid(b));
+      await drag(page, { x: c.x - 4, y: c.y - 4 }, { x: c.x + 4, y: c.y + 4 });
+    };
+    // signed out: the panel says why up front; trying anyway gets the server's 401
+    assert.match(await page.locator('#panel .deny').textContent(), /未登录/);
+    await pickTarget(page, target.code);
+    await page.click('#assign-tools [data-tool="box"]');
+    let { note } = await act(page, stroke, { expectError: true });
+    assert.equal(note.code, 'EUNAUTHORIZED');
+    assert.match(await page.locator('#panel .anote.error').textContent(), /EUNAUTHORIZED/);
+
+    await signIn(page, 'view-e2e', 'viewer');
+    assert.match(await page.locator('#panel .deny').textContent(), /view-e2e（查看者）[\s\S]*只能查看/);
+    await pickTarget(page, target.code);
+    await page.click('#assign-tools [data-tool="box"]');
+    ({ note } = await act(page, stroke, { expectError: true }));
+    assert.equal(note.code, 'EFORBIDDEN');
+    const shown = await page.locator('#panel .anote.error[data-code="EFORBIDDEN"]').textContent();
+    assert.match(shown, /无权操作（EFORBIDDEN）.*viewer.*没有任何改动/);
+    // the building is drawn in its own grid's colour again, not the target's
+    assert.equal(await page.evaluate(() => window.gridmap.assign.state.staged.size), 0);
+    await page.screenshot({ path: join(shots, 'assign-viewer-forbidden.png') });
+
+    const now = await balance();
+    assert.equal(now.data_version, before.data_version, 'nothing written');
+    assert.deepEqual(now.grids, before.grids);
+    assert.ok((await buildingsOf(donor.code)).some((f) => f.id === b.id));
+    assert.deepEqual(withoutExpected(problems, [/^HTTP 401 POST \/api\/v1\/grids\/\d+\/paint$/, /^HTTP 403 POST \/api\/v1\/grids\/\d+\/paint$/]), []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('staff panel: assign a worker to the target grid with a role, then end it (history kept)', async () => {
+  const target = grids[2];
+  const auth = { headers: { Authorization: `Bearer ${tokens['plan-e2e']}` } };
+  const workers = (await (await fetch(`${server.base}/api/v1/workers?limit=10000`, auth)).json()).workers;
+  const current = (await getJSON(server.base, `/api/v1/assignments?grid=${target.id}`)).assignments;
+  const w = workers.find((x) => x.role === 'grid_worker' && !x.retired_at && !current.some((a) => a.worker_id === x.id));
+  assert.ok(w, 'a free grid worker');
+  const { page, context, problems } = await open(`/?sel=${community.code}&mode=assign`);
+  try {
+    await signIn(page, 'plan-e2e', 'planner');
+    await pickTarget(page, target.code);
+    await page.waitForSelector(`#staff[data-kind="grid"][data-id="${target.id}"]`);
+    // the datalist offers the workers; choosing one fills in this value
+    const option = await page.locator(`#worker-list option[value$="#${w.id}"]`).getAttribute('value');
+    await page.fill('#worker-input', option);
+    await page.selectOption('#worker-role', 'grid_worker');
+    const { note } = await act(page, () => page.click('#worker-assign'));
+    assert.ok(note.text.includes(w.display_name), note.text);
+    const row = page.locator(`#staff li[data-worker="${w.id}"]`);
+    await row.waitFor();
+    assert.match(await row.textContent(), new RegExp(w.display_name));
+    let list = (await getJSON(server.base, `/api/v1/assignments?grid=${target.id}`)).assignments;
+    const a = list.find((x) => x.worker_id === w.id);
+    assert.equal(a?.role, 'grid_worker');
+    await page.locator('#panel').screenshot({ path: join(shots, 'assign-staff.png') });
+
+    await act(page, () => row.locator('button.end').click());
+    await page.waitForFunction((id) => !document.querySelector(`#staff li[data-worker="${id}"]`), w.id);
+    list = (await getJSON(server.base, `/api/v1/assignments?grid=${target.id}`)).assignments;
+    assert.ok(!list.some((x) => x.worker_id === w.id), 'no longer current');
+    const hist = (await getJSON(server.base, `/api/v1/assignments?grid=${target.id}&history=true`)).assignments;
+    assert.ok(hist.find((x) => x.id === a.id)?.valid_to, 'kept as history with an end date');
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('conflict: a grid changed by someone else meanwhile — 412 names who, nothing changes, reload', async () => {
+  const before = await balance();
+  const [donor, target] = before.grids;
+  const b = (await buildingsOf(donor.code))[0];
+  const { page, context, problems } = await open(`/?sel=${community.code}&mode=assign`);
+  try {
+    await signIn(page, 'plan-e2e', 'planner');
+    await pickTarget(page, target.code);
+    // another planner renames the target after this page read its version
+    const res = await fetch(`${server.base}/api/v1/grids/${target.code}`, {
+      method: 'PATCH',
+      headers: { Authorization: `Bearer ${tokens['plan-other']}`, 'If-Match': `"grid-${target.id}-v${target.version}"`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: `${target.name}（改）` }),
+    });
+    assert.equal(res.status, 200);
+    await page.evaluate((c) => window.gridmap.map.jumpTo({ center: c, zoom: 16 }), centroid(b));
+    await settle(page);
+    await page.click('#assign-tools [data-tool="click"]');
+    const c = await screen(page, centroid(b));
+    await act(page, () => page.mouse.click(c.x, c.y), { expectError: true });
+    const banner = page.locator('#panel .conflict');
+    await banner.waitFor();
+    assert.match(await banner.textContent(), /plan-other/);
+    await page.screenshot({ path: join(shots, 'assign-conflict.png') });
+    assert.ok((await buildingsOf(donor.code)).some((f) => f.id === b.id), 'the building did not move');
+    await page.click('#conflict-reload');
+    await page.waitForFunction(() => !document.querySelector('#panel .conflict'));
+    await page.waitForFunction(([code, v]) => document.querySelector(`.agrid[data-code="${code}"]`)?.dataset.version === String(v),
+      [target.code, target.version + 1]);
+    // and with the current version the same click goes through
+    const { last } = await act(page, () => page.mouse.click(c.x, c.y));
+    assert.deepEqual(last.moved, [b.id]);
+    assert.ok((await buildingsOf(target.code)).some((f) => f.id === b.id));
+    assert.deepEqual(withoutExpected(problems, [/^HTTP 412 POST \/api\/v1\/grids\/\d+\/paint$/]), []);
+  } finally {
+    await context.close();
+  }
+});
