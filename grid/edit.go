@@ -153,10 +153,12 @@ const (
 // Paint moves buildings into a level-3 grid. The buildings are named by id, by code, and/or
 // by an area (those whose point on surface lies in it).
 //
-// Boundaries are redrawn locally: every point of the affected grids (the target and the grids
-// losing buildings) goes to the building nearest to it (Voronoi cells of the footprints'
-// vertices and points on surface, plus the footprints themselves), and only the cells of the
-// moved buildings change hands. Grids that neither gain nor lose a building keep their
+// Boundaries are redrawn locally: every point of the grids losing buildings (the donors) goes
+// to the donors' building nearest to it (Voronoi cells of the footprints' vertices and points
+// on surface, plus the footprints themselves), and only the cells of the moved buildings
+// change hands. The target's buildings have no say (the target only gains): else the donor
+// kept the strip between a moved building and the target that lay nearer the target's
+// buildings, and the target came out in two parts. Grids that neither gain nor lose a building keep their
 // geometry exactly, and so do the parts of the affected grids away from the moved buildings.
 // The affected grids still tile the area they tiled, so no gap or overlap appears.
 type Paint struct {

@@ -408,12 +408,19 @@ type paintBuilding struct {
 	GridCode *string
 }
 
-// What moved buildings take with them from the affected grids (the grids gaining or losing a
-// building): every point of those grids goes to the building nearest to it — the Voronoi
-// cells of the buildings' sites, their footprints' vertices (every paintSeg degrees along the
-// edges) and points on surface — and the cells of the moved buildings, with their footprints,
-// change hands; the footprints of the buildings that stay never do. The claim is clipped to
-// the affected grids, so nothing outside them changes.
+// What moved buildings take with them: every point of the grids losing buildings (the
+// donors) goes to the donors' building nearest to it — the Voronoi cells of the buildings'
+// sites, their footprints' vertices (every paintSeg degrees along the edges) and points on
+// surface — and the cells of the moved buildings, with their footprints, change hands; the
+// footprints of the buildings that stay never do. The claim is clipped to the affected grids
+// (the donors and the target), so nothing outside them changes.
+//
+// The target's own buildings are no sites: the target only gains, so they can only stop a
+// moved building's cell short of the target's boundary, and the donor then kept the strip
+// between (1.2 m wide in the demo city), cutting the target in two. Clipping to the affected
+// grids as a whole, not to each donor, keeps the old boundaries between them out of the
+// overlay (a cell clipped at the target's boundary meets it again off by a rounding error,
+// and the union leaves a hairline gap).
 //
 // The sites go to a temporary table with a GiST index: each Voronoi cell is labelled by the
 // site inside it with an index probe (against a multipoint of all moved sites, labelling 8,000
@@ -429,6 +436,7 @@ FROM bs CROSS JOIN LATERAL ST_DumpPoints(ST_Segmentize(bs.footprint, $3)) d
 UNION ALL
 SELECT bs.moved, bs.anchor FROM bs`
 
+// paintClaimSQL: $1 the affected grids, $2 the moved buildings.
 const paintClaimSQL = `
 WITH r AS MATERIALIZED (SELECT ST_Union(geom) AS geom FROM grids WHERE id = ANY($1)),
 cells AS MATERIALIZED (
@@ -448,9 +456,9 @@ SELECT gridmap_poly(ST_Intersection(
                  'SRID=4326;POLYGON EMPTY'::geometry)),
     (SELECT geom FROM r)))`
 
-// paintClaim returns the area the moved buildings take with them.
-func paintClaim(ctx context.Context, tx pgx.Tx, affected, moved []int64) (orb.MultiPolygon, error) {
-	if _, err := tx.Exec(ctx, paintSitesSQL, affected, moved, paintSeg); err != nil {
+// paintClaim returns the area the moved buildings take with them from the donors.
+func paintClaim(ctx context.Context, tx pgx.Tx, affected, donors, moved []int64) (orb.MultiPolygon, error) {
+	if _, err := tx.Exec(ctx, paintSitesSQL, donors, moved, paintSeg); err != nil {
 		return nil, err
 	}
 	if _, err := tx.Exec(ctx, `CREATE INDEX ON paint_sites USING gist (pt)`); err != nil {
@@ -636,7 +644,7 @@ func (s *Store) Paint(ctx context.Context, u *grid.User, p grid.Paint) (grid.Edi
 		}); err != nil {
 			return err
 		}
-		claim, err := paintClaim(ctx, tx, affected, moved)
+		claim, err := paintClaim(ctx, tx, affected, keys(donors), moved)
 		if err != nil {
 			return err
 		}

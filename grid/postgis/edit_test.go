@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -346,6 +347,164 @@ func TestPaintAcrossParents(t *testing.T) {
 			t.Errorf("building %d in %d", b, g)
 		}
 	}
+}
+
+// TestPaintNextToBoundary paints what the map UI's tester painted (web/test/assign.e2e.test.js,
+// "paint-assign"): the two buildings nearest each other of the first community's first grid,
+// next to its boundary with the second grid, into the second. Both grids stay in one piece and
+// the donor keeps no sliver between them (it kept a 1.2 m strip, nearest to a building of the
+// target across the boundary); the paint keeps every other invariant. Then the donor's
+// building farthest from the target: what changes hands follows the rule, the target only
+// gains, and every part the donor keeps holds a building of it.
+func TestPaintNextToBoundary(t *testing.T) {
+	t.Parallel()
+	s := testdb.NewDemo(t)
+	ctx := context.Background()
+	var parent, did, tid int64
+	if err := s.Pool().QueryRow(ctx, `
+		SELECT p.id, a.id, b.id FROM grids p
+		JOIN LATERAL (SELECT id FROM grids WHERE parent_id = p.id AND valid_to IS NULL ORDER BY code LIMIT 1) a ON true
+		JOIN LATERAL (SELECT id FROM grids WHERE parent_id = p.id AND valid_to IS NULL ORDER BY code OFFSET 1 LIMIT 1) b ON true
+		WHERE p.level = 2 AND p.valid_to IS NULL ORDER BY p.code LIMIT 1`).Scan(&parent, &did, &tid); err != nil {
+		t.Fatal(err)
+	}
+	donor, target := state(t, s, did), state(t, s, tid)
+	moved := q1[[]int64](t, s, `SELECT ARRAY[a.id, b.id] FROM buildings a JOIN buildings b ON a.grid_id = b.grid_id AND a.id < b.id
+		WHERE a.grid_id = $1 ORDER BY ST_Distance(ST_Centroid(a.footprint), ST_Centroid(b.footprint)), a.id, b.id LIMIT 1`, did)
+	// the scene: grids sharing a boundary, the pair within 30 m of it, the donor keeping buildings
+	if !q1[bool](t, s, `SELECT ST_Relate(a.geom, b.geom, '****1****') FROM grids a, grids b WHERE a.id = $1 AND b.id = $2`, did, tid) {
+		t.Fatalf("grids %s and %s are not adjacent", donor.Code, target.Code)
+	}
+	if d := q1[float64](t, s, `SELECT max(ST_Distance(b.footprint::geography, g.geom::geography)) FROM buildings b, grids g
+		WHERE b.id = ANY($1) AND g.id = $2`, moved, tid); d > 30 {
+		t.Fatalf("buildings %v lie up to %.1f m from %s, want next to it", moved, d, target.Code)
+	}
+	parts := func(id int64) int { return q1[int](t, s, `SELECT ST_NumGeometries(geom) FROM grids WHERE id = $1`, id) }
+	if parts(did) != 1 || parts(tid) != 1 {
+		t.Fatalf("before the paint: %s in %d parts, %s in %d", donor.Code, parts(did), target.Code, parts(tid))
+	}
+	all := q1[[]int64](t, s, `SELECT array_agg(id ORDER BY id) FROM grids WHERE parent_id = $1 AND valid_to IS NULL`, parent)
+	before := buildingsIn(t, s, all...)
+	// per staying building, its footprint's area inside its grid (it must not change)
+	inside := `SELECT coalesce(array_agg(round(ST_Area(ST_Intersection(b.footprint, g.geom)::geography)::numeric, 2)::float8 ORDER BY b.id), '{}')
+		FROM buildings b JOIN grids g ON g.id = b.grid_id WHERE b.grid_id = ANY($1) AND NOT b.id = ANY($2)`
+	inside0 := q1[[]float64](t, s, inside, all, moved)
+	gap0, over0 := tiling(t, s, parent)
+
+	res, err := s.Paint(ctx, planner, grid.Paint{Target: grid.GridKey{ID: tid}, IfVersion: target.Version, BuildingIDs: moved})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Moved) != 2 || len(res.Grids) != 2 {
+		t.Fatalf("result %+v", res)
+	}
+	after := buildingsIn(t, s, all...)
+	for b, g := range before {
+		if want := map[bool]int64{true: tid, false: g}[b == moved[0] || b == moved[1]]; after[b] != want {
+			t.Errorf("building %d in grid %d, want %d", b, after[b], want)
+		}
+	}
+	if gap1, over1 := tiling(t, s, parent); gap1 > gap0+1 || over1 > over0+1 {
+		t.Errorf("parent tiling: gap %.2f → %.2f m², overlap %.2f → %.2f m²", gap0, gap1, over0, over1)
+	}
+	if n := q1[int](t, s, `SELECT count(*)::int FROM grids WHERE id = ANY($1) AND NOT id = ANY($2) AND version <> 1`, all, []int64{did, tid}); n != 0 {
+		t.Errorf("%d untouched grids changed", n)
+	}
+	if got := q1[[]float64](t, s, inside, all, moved); !equalFloats(got, inside0, 0.01) {
+		t.Errorf("footprints of staying buildings changed hands: m² inside their grids %v → %v", inside0, got)
+	}
+	// what the balance panel says, and what lies between the target's parts
+	bal, err := s.Balance(ctx, grid.BalanceQuery{Parent: &grid.GridKey{ID: parent}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range bal.Grids {
+		if g.Parts != 1 {
+			t.Errorf("balance: %s in %d parts, want 1 (a paint next to the boundary keeps grids whole)", g.Code, g.Parts)
+		}
+	}
+	if parts(tid) > 1 {
+		t.Errorf("%s: its parts lie %.2f m apart (the donor keeps that strip)", target.Code,
+			q1[float64](t, s, `SELECT ST_Distance(ST_GeometryN(geom, 1)::geography, ST_GeometryN(geom, 2)::geography) FROM grids WHERE id = $1`, tid))
+	}
+	if a := sliver(t, s, did, 1); a > 5 {
+		t.Errorf("%s keeps pieces thinner than 2 m: the largest %.1f m²", donor.Code, a)
+	}
+
+	nearestRule(t, s, donor.Geom, tid, did, moved)
+
+	// the donor's building farthest from the target, with the donor's other buildings around it
+	donorNow := state(t, s, did)
+	far := q1[int64](t, s, `SELECT b.id FROM buildings b, grids g WHERE b.grid_id = $1 AND g.id = $2
+		ORDER BY ST_Distance(b.footprint, g.geom) DESC, b.id LIMIT 1`, did, tid)
+	targetNow := state(t, s, tid)
+	if _, err := s.Paint(ctx, planner, grid.Paint{Target: grid.GridKey{ID: tid}, IfVersion: targetNow.Version, BuildingIDs: []int64{far}}); err != nil {
+		t.Fatal(err)
+	}
+	nearestRule(t, s, donorNow.Geom, tid, did, []int64{far})
+	if a := q1[float64](t, s, `SELECT ST_Area(ST_Difference($2::geometry, geom)::geography) FROM grids WHERE id = $1`, tid, targetNow.Geom); a > 0.01 {
+		t.Errorf("far paint: %s lost %.2f m², a target only gains", target.Code, a)
+	}
+	if n := q1[int](t, s, `SELECT count(*)::int FROM grids g, ST_Dump(g.geom) d WHERE g.id = $1
+		AND NOT EXISTS (SELECT 1 FROM buildings b WHERE b.grid_id = g.id AND ST_Intersects(b.anchor, d.geom))`, did); n != 0 {
+		t.Errorf("far paint: %d part(s) of %s hold none of its buildings", n, donor.Code)
+	}
+}
+
+// nearestRule checks the paint's rule on 300 random points of what the target gained from the
+// donor (donorBefore: the donor's geometry before) and 300 of what the donor kept within 50 m
+// of it: a gained point lies nearer a moved building than any building staying in the donor,
+// a kept one nearer a staying building — to within 12 m, as the sites sample the footprints'
+// edges every ~20 m.
+func nearestRule(t testing.TB, s *postgis.Store, donorBefore orb.MultiPolygon, tid, did int64, moved []int64) {
+	t.Helper()
+	rows, err := s.Pool().Query(context.Background(), `
+		WITH gained AS (SELECT ST_CollectionExtract(ST_Intersection($1::geometry, geom), 3) AS geom FROM grids WHERE id = $2),
+		kept AS (SELECT ST_CollectionExtract(ST_Intersection(g.geom, ST_Buffer(x.geom::geography, 50)::geometry), 3) AS geom FROM grids g, gained x WHERE g.id = $3),
+		pts AS (SELECT 'gained' AS k, d.geom AS p FROM gained, ST_Dump(ST_GeneratePoints(geom, 300, 1)) d
+		        UNION ALL SELECT 'kept', d.geom FROM kept, ST_Dump(ST_GeneratePoints(geom, 300, 2)) d),
+		dist AS (SELECT k, p,
+		        (SELECT min(ST_Distance(p::geography, b.footprint::geography)) FROM buildings b WHERE b.id = ANY($4)) AS dm,
+		        (SELECT min(ST_Distance(p::geography, b.footprint::geography)) FROM buildings b WHERE b.grid_id = $3) AS ds
+		        FROM pts)
+		SELECT k, ST_AsText(p), dm, ds FROM dist
+		WHERE (k = 'gained' AND dm > ds + 12) OR (k = 'kept' AND ds > dm + 12) LIMIT 5`, donorBefore, tid, did, moved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, p string
+		var dm, ds float64
+		if err := rows.Scan(&k, &p, &dm, &ds); err != nil {
+			t.Fatal(err)
+		}
+		t.Errorf("%s point %s: %.1f m from the moved buildings, %.1f m from the staying ones", k, p, dm, ds)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sliver returns the largest piece (m²) of grid id thinner than 2·r metres: what an opening
+// (erode, then dilate by r) takes away. Work in Web Mercator, conformal, with r scaled to it.
+func sliver(t testing.TB, s *postgis.Store, id int64, r float64) float64 {
+	t.Helper()
+	return q1[float64](t, s, `WITH g AS (SELECT ST_Transform(geom, 3857) AS m, $2 / cos(radians(ST_Y(ST_Centroid(geom)))) AS r FROM grids WHERE id = $1)
+		SELECT coalesce(max(ST_Area(ST_Transform(d.geom, 4326)::geography)), 0)
+		FROM g, ST_Dump(ST_Difference(g.m, ST_Buffer(ST_Buffer(g.m, -g.r), g.r))) d`, id, r)
+}
+
+func equalFloats(a, b []float64, tol float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Abs(a[i]-b[i]) > tol {
+			return false
+		}
+	}
+	return true
 }
 
 // TestPatchGrid: a rename, and a reshape whose neighbours and buildings follow.

@@ -215,6 +215,10 @@ test('paint-assign: box-select buildings on the map into another grid; panel, AP
     assert.equal(now(target.code).households, was(target.code).households + movedHH, 'target gained the households');
     assert.equal(now(donor.code).households, was(donor.code).households - movedHH, 'donor lost them');
     assert.notEqual(now(target.code).households, was(target.code).households);
+    // two buildings next to the boundary: both grids stay in one piece (the donor used to keep
+    // a 1.2 m strip along the old boundary that cut the target in two)
+    assert.equal(now(target.code).parts, 1, `${target.code} parts`);
+    assert.equal(now(donor.code).parts, 1, `${donor.code} parts`);
 
     // a fresh tile says so, and so does the map (its tiles were refreshed)
     assert.equal((await tileBuilding(centroid(pair.a), pair.a.id))?.grid_code, target.code, 'tile after');
