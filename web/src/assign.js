@@ -12,11 +12,11 @@
 import { api, edit, gridETag } from './api.js';
 import { fmtInt, fmtNum, lang, t } from './i18n.js';
 import { WORKLOAD } from './metrics.js';
-import { bbox, shortName } from './model.js';
+import { shortName } from './model.js';
 import { canAssignIn, canEditGrids, canWrite, denyReason, session } from './session.js';
 import { assignBuildingFill, assignGridFill, l3Opacity, ZOOM } from './style.js';
 import { classify, etagGrid, lassoHits, polygonsOf, simplifyPath, swatches, touchesCircle } from './assigntools.js';
-import { h, swatch } from './ui.js';
+import { h } from './ui.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -563,7 +563,6 @@ export async function split(line = A.split.points, name = '') {
     A.split = { points: [], done: false };
     drawNothing();
     const added = (res.grids || []).find((x) => x.current && x.id !== g.id && x.level === 3);
-    A.created = added || null;
     return added ? t('assign.done.split', { name: shortOf(g), added: shortName(added.name, A.community?.name), code: added.code })
       : t('assign.done.splitPlain', { name: shortOf(g) });
   }, g);

@@ -498,7 +498,7 @@ export function renderExport(ctx) {
 
 // ---- legend, metric picker, layers ---------------------------------------------------------
 
-export function swatch(color, cls = '') {
+function swatch(color, cls = '') {
   return h(`span.sw${cls}`, { style: `background:${color}` });
 }
 
