@@ -11,12 +11,11 @@
 
 import { api, edit, gridETag } from './api.js';
 import { fmtInt, fmtNum, lang, t } from './i18n.js';
-import { WORKLOAD } from './metrics.js';
 import { shortName } from './model.js';
 import { canAssignIn, canEditGrids, canWrite, denyReason, session } from './session.js';
 import { assignBuildingFill, assignGridFill, l3Opacity, ZOOM } from './style.js';
 import { classify, etagGrid, lassoHits, polygonsOf, simplifyPath, swatches, touchesCircle } from './assigntools.js';
-import { h } from './ui.js';
+import { bandBar, h, workloadMark } from './ui.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -847,26 +846,16 @@ function renderHint() {
   el.dataset.busy = A.busy ? 'true' : '';
 }
 
-function barRow(g, band) {
-  const max = Math.max(band.target * 2, ...grids().map((x) => x.per_worker || 0)) * 1.05;
-  const pct = (v) => `${Math.min(100, (v / max) * 100).toFixed(2)}%`;
-  const v = g.per_worker;
-  const far = 2 * band.band;
-  const colour = v == null ? WORKLOAD.unstaffed
-    : g.status === 'under' ? (g.deviation < -far ? WORKLOAD.farUnder : WORKLOAD.under)
-      : g.status === 'over' ? (g.deviation > far ? WORKLOAD.farOver : WORKLOAD.over) : '#4d9221';
-  return h('span.bar-track', { title: t('kpi.hpw.def', { target: band.target, band: Math.round(band.band * 100) }) },
-    h('span.bar-band', { style: `left:${pct(band.low)};width:calc(${pct(band.high)} - ${pct(band.low)})` }),
-    h('span.bar-target', { style: `left:${pct(band.target)}` }),
-    v == null ? h('span.bar-none') : h('span.bar-fill', { style: `width:${pct(v)};background:${colour}` }));
+function barRow(g, b) {
+  const max = Math.max(b.target * 2, ...grids().map((x) => x.per_worker || 0)) * 1.05;
+  return bandBar(g, { lo: b.low, hi: b.high, target: b.target, band: b.band, max },
+    { title: t('kpi.hpw.def', { target: b.target, band: Math.round(b.band * 100) }) });
 }
 
 function gridRow(g) {
   const b = A.balance;
   const isTarget = g.id === A.target;
   const locked = A.locked.has(g.code);
-  const v = g.per_worker;
-  const mark = v == null ? `✗ ${t('legend.unstaffed')}` : `${fmtNum(v)} ${g.status === 'within' ? '✓' : g.status === 'over' ? '▲' : '▼'}`;
   const parts = g.parts === 1 ? h('span.contig.ok', { title: t('assign.parts.def') }, `✓ ${t('assign.contiguous')}`)
     : h('span.contig.bad', { title: t('assign.parts.def') }, `⚠ ${t('assign.parts', { n: g.parts })}`);
   return h('div.agrid', {
@@ -895,7 +884,7 @@ function gridRow(g) {
     onclick: () => toggleLock(g.code),
   }, locked ? `■ ${t('assign.locked')}` : `□ ${t('assign.lock')}`),
   h('span.abar', null, barRow(g, b)),
-  h('span.aval', { title: t('def.workload') }, mark),
+  h('span.aval', { title: t('def.workload') }, workloadMark(g)),
   h('span.ameta', null,
     h('span', { title: t('def.compactness') }, `PP ${fmtNum(g.polsby_popper, 2)}`), ' · ', parts,
     ' · ', h('span', { title: t('kpi.workers.def') }, `${fmtInt(g.workers)} ${t('assign.workersShort')}`)));
