@@ -10,7 +10,7 @@
 // buildings with it.
 
 import { api, edit, gridETag } from './api.js';
-import { fmtInt, fmtNum, lang, t } from './i18n.js';
+import { fmtInt, fmtNum, fmtTime, t } from './i18n.js';
 import { shortName } from './model.js';
 import { canAssignIn, canEditGrids, canWrite, denyReason, session } from './session.js';
 import { assignBuildingFill, assignGridFill, l3Opacity, ZOOM } from './style.js';
@@ -785,11 +785,6 @@ export async function endStaff(a) {
 
 // ---- rendering ------------------------------------------------------------------------------
 
-function hm(iso) {
-  if (!iso) return '';
-  return new Date(iso).toLocaleTimeString(lang() === 'zh' ? 'zh-CN' : 'en-GB', { hour: '2-digit', minute: '2-digit' });
-}
-
 export function render() {
   if (!A.active) return;
   renderTools();
@@ -907,7 +902,7 @@ function renderPanel() {
     const c = A.conflict;
     out.push(h('div.conflict', { role: 'alert' },
       h('p', null, '⚠ ', c.by
-        ? t('assign.conflict', { name: c.grid.name, by: c.by, at: hm(c.at) })
+        ? t('assign.conflict', { name: c.grid.name, by: c.by, at: fmtTime(c.at) })
         : t('assign.conflict.anon', { name: c.grid.name })),
       h('div.row-buttons', null,
         h('button.primary.small#conflict-reload', { type: 'button', onclick: reload }, `⟳ ${t('assign.reload')}`),

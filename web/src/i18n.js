@@ -650,6 +650,12 @@ export function fmtNum(n, digits = 0) {
   return n.toLocaleString(current === 'zh' ? 'zh-CN' : 'en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
+/** fmtTime formats a time (Date or ISO string) as hours:minutes in the UI's language; '' for none. */
+export function fmtTime(d) {
+  if (!d) return '';
+  return new Date(d).toLocaleTimeString(current === 'zh' ? 'zh-CN' : 'en-GB', { hour: '2-digit', minute: '2-digit' });
+}
+
 export function fmtPct(x) {
   if (x === null || x === undefined || Number.isNaN(x)) return '–';
   return `${(x * 100).toFixed(1)}%`;

@@ -5,7 +5,7 @@
 
 import * as maplibregl from 'maplibre-gl';
 import { api, exportURL } from './api.js';
-import { fmtArea, fmtInt, fmtNum, fmtPct, lang, t } from './i18n.js';
+import { fmtArea, fmtInt, fmtNum, fmtPct, fmtTime, t } from './i18n.js';
 import {
   cellAreaKm2, COLORS, COVERAGE_METRICS, densityLegend, legendItems, METRICS, WORKLOAD,
 } from './metrics.js';
@@ -53,9 +53,7 @@ export function renderAsOf(state) {
     el.textContent = '';
     return;
   }
-  const d = new Date(r.generated_at);
-  const hm = d.toLocaleTimeString(lang() === 'zh' ? 'zh-CN' : 'en-GB', { hour: '2-digit', minute: '2-digit' });
-  el.textContent = `${t('dataAsOf')} ${hm}`;
+  el.textContent = `${t('dataAsOf')} ${fmtTime(r.generated_at)}`;
   el.title = `data_version ${r.data_version}`;
 }
 
