@@ -700,6 +700,9 @@ function onKey(e) {
   if (!A.active) return;
   const tag = e.target?.tagName;
   const typing = tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || e.target?.isContentEditable;
+  // Enter on a control of the panel (a grid row, 清除, 取消 …) or of a dialog is that control's
+  // own: it must not save the collected buildings too (into the row just made the target)
+  const control = Boolean(e.target?.closest?.('#panel, dialog'));
   const mod = e.ctrlKey || e.metaKey;
   const key = e.key.toLowerCase();
   if (mod && !typing && key === 'z' && !e.shiftKey) {
@@ -719,7 +722,7 @@ function onKey(e) {
       A.mergePick.clear();
     }
     render();
-  } else if (e.key === 'Enter' && !typing) {
+  } else if (e.key === 'Enter' && !typing && !control) {
     if (A.tool === 'split' && A.split.points.length && !A.split.done) finishSplitLine();
     else if (A.staged.size) apply();
   } else if (e.key === 'Backspace' && !typing && A.tool === 'split' && A.split.points.length && !A.split.done) {
