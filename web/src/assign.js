@@ -503,10 +503,13 @@ function pick(features) {
 /** apply saves the staged buildings as one paint into the target. */
 export async function apply() {
   const ids = [...A.staged.keys()];
-  if (!ids.length || !targetGrid()) return;
+  // during a save the buildings stay collected: the save under way sends them when it is done
+  if (!ids.length || !targetGrid() || A.busy) return;
   const note = A.note;
   await paint(ids);
   if (A.note?.kind === 'ok' && note) A.note.text += ` · ${note.text}`;
+  // strokes drawn while that save was under way
+  if (A.autoApply && A.staged.size && !A.busy) await apply();
 }
 
 /**
@@ -517,7 +520,9 @@ export async function apply() {
 export async function paint(ids, targetId = A.target) {
   const g = gridById(targetId) || { id: targetId, version: 1, name: String(targetId) };
   return write(t('assign.busy.paint'), () => edit.paint(g.id, gridETag(g.id, g.version), { buildings: ids, across_parents: 'skip' }), (res) => {
-    clearStaged();
+    // only what was sent: a stroke drawn meanwhile is still to be saved
+    for (const id of ids) A.staged.delete(id);
+    unmark(new Set(A.staged.keys()));
     const moved = res.moved?.length || 0;
     const skipped = res.skipped?.length || 0;
     return t('assign.done.paint', { n: moved, name: shortOf(g) }) + (skipped ? ` · ${t('assign.skip.outside', { n: skipped })}` : '');
