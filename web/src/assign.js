@@ -686,18 +686,24 @@ async function compare() {
   render();
 }
 
+let opsSeq = 0;
 async function refreshOps() {
+  // writes in quick succession (Ctrl+Z, Ctrl+Z) overlap their reads: only the latest may land
+  const seq = ++opsSeq;
   if (!A.active || !canWrite()) {
     A.ops = { undo: null, redo: null };
     render();
     return;
   }
+  let ops = { undo: null, redo: null };
   try {
-    const { ops } = await api.ops();
-    A.ops = { undo: ops.find((o) => o.state === 'done') || null, redo: ops.find((o) => o.state === 'undone') || null };
+    const list = (await api.ops()).ops;
+    ops = { undo: list.find((o) => o.state === 'done') || null, redo: list.find((o) => o.state === 'undone') || null };
   } catch {
-    A.ops = { undo: null, redo: null };
+    // no journal: nothing to offer
   }
+  if (seq !== opsSeq) return;
+  A.ops = ops;
   render();
 }
 
@@ -751,9 +757,11 @@ function setPlace(place) {
   render();
 }
 
+let staffSeq = 0;
 async function loadStaff() {
   const p = A.place;
   if (!p) return;
+  const seq = ++staffSeq; // a reload after each write: only the latest may land
   try {
     const param = { grid: { grid: p.id }, building: { building: p.id }, unit: { unit: p.id } }[p.kind];
     const [list, detail] = await Promise.all([
@@ -761,9 +769,9 @@ async function loadStaff() {
       p.kind === 'building' && !p.units ? api.building(p.id) : null,
     ]);
     if (detail) p.units = (detail.properties?.unit_list || []).map((u) => ({ id: u.id, label: u.label }));
-    if (A.place === p) A.staff = { place: p, list: list.assignments || [] };
+    if (A.place === p && seq === staffSeq) A.staff = { place: p, list: list.assignments || [] };
   } catch (err) {
-    if (A.place === p) A.staff = { place: p, list: [], error: err.message };
+    if (A.place === p && seq === staffSeq) A.staff = { place: p, list: [], error: err.message };
   }
   if (!A.workers && canAssignIn(C.state.idx, p.gridId)) {
     api.workers().then((w) => {
