@@ -10,7 +10,7 @@
 // buildings with it.
 
 import { api, edit, gridETag } from './api.js';
-import { fmtInt, fmtNum, fmtTime, t } from './i18n.js';
+import { errorText, fmtInt, fmtNum, fmtTime, t } from './i18n.js';
 import { shortName } from './model.js';
 import { canAssignIn, canEditGrids, canWrite, denyReason, session } from './session.js';
 import { assignBuildingFill, assignGridFill, l3Opacity, ZOOM } from './style.js';
@@ -659,7 +659,10 @@ function fail(err, grid) {
   }
   const msg = String(err.message || '').replace(/\.$/, '');
   const key = err.status === 401 ? 'assign.signInFirst' : err.status === 403 ? 'assign.refused' : 'assign.failed';
-  A.note = { kind: 'error', text: t(key, { code: err.code, msg }), code: err.code };
+  // a sentence in the UI's language when the code says enough; the server's own words (they
+  // name the grid, the rule) go under it as the detail
+  const why = errorText(err.code);
+  A.note = { kind: 'error', text: t(key, { code: err.code, why: why || msg }), detail: why ? msg : '', code: err.code };
 }
 
 /** reload drops what this screen knew (after a conflict) and reads it again. */
@@ -927,6 +930,7 @@ function renderPanel() {
   if (A.note) {
     out.push(h(`p.anote.${A.note.kind}`, { role: A.note.kind === 'error' ? 'alert' : 'status', dataset: { kind: A.note.kind, code: A.note.code } },
       A.note.text,
+      A.note.detail ? h('span.detail', null, A.note.detail) : null,
       A.note.kind === 'ok' && A.timing ? h('span.timing', { title: t('assign.timing.def') }, ` · ${t('assign.timing', { s: (A.timing.total / 1000).toFixed(2) })}`) : null));
   }
   if (!A.community) {

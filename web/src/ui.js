@@ -5,7 +5,7 @@
 
 import * as maplibregl from 'maplibre-gl';
 import { api, exportURL } from './api.js';
-import { fmtArea, fmtInt, fmtNum, fmtPct, fmtTime, t } from './i18n.js';
+import { errorText, fmtArea, fmtInt, fmtNum, fmtPct, fmtTime, t } from './i18n.js';
 import {
   cellAreaKm2, COLORS, COVERAGE_METRICS, densityLegend, legendItems, METRICS, WORKLOAD,
 } from './metrics.js';
@@ -897,7 +897,8 @@ export function hookLogin(auth, onChange) {
       toast(t('auth.welcome', { who: auth.userLabel() }));
       onChange();
     } catch (ex) {
-      err.textContent = ex.status === 401 ? `${t('auth.badToken')} (${ex.message})` : ex.message;
+      const why = ex.status === 401 ? t('auth.badToken') : errorText(ex.code);
+      err.replaceChildren(why || ex.message, why ? h('span.detail', null, ex.message) : '');
       err.hidden = false;
     } finally {
       $('login-submit').disabled = false;

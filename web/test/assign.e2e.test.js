@@ -344,7 +344,7 @@ test('forbidden: signed out the paint is refused 401, as a viewer 403 — coded,
     await page.click('#assign-tools [data-tool="box"]');
     let { note } = await act(page, stroke, { expectError: true });
     assert.equal(note.code, 'EUNAUTHORIZED');
-    assert.match(await page.locator('#panel .anote.error').textContent(), /EUNAUTHORIZED/);
+    assert.match(await page.locator('#panel .anote.error').textContent(), /^未登录（EUNAUTHORIZED）：请先在右上角登录/);
 
     await signIn(page, 'view-e2e', 'viewer');
     assert.match(await page.locator('#panel .deny').textContent(), /view-e2e（查看者）[\s\S]*只能查看/);
@@ -352,8 +352,10 @@ test('forbidden: signed out the paint is refused 401, as a viewer 403 — coded,
     await page.click('#assign-tools [data-tool="box"]');
     ({ note } = await act(page, stroke, { expectError: true }));
     assert.equal(note.code, 'EFORBIDDEN');
-    const shown = await page.locator('#panel .anote.error[data-code="EFORBIDDEN"]').textContent();
-    assert.match(shown, /无权操作（EFORBIDDEN）.*viewer.*没有任何改动/);
+    const shown = page.locator('#panel .anote.error[data-code="EFORBIDDEN"]');
+    // the sentence in Chinese, the server's own (English) words under it as the detail
+    assert.match(await shown.textContent(), /^无权操作（EFORBIDDEN）：你的角色不允许这项修改。没有任何改动。/);
+    assert.match(await shown.locator('.detail').textContent(), /viewer/);
     // the building is drawn in its own grid's colour again, not the target's
     assert.equal(await page.evaluate(() => window.gridmap.assign.state.staged.size), 0);
     await page.screenshot({ path: join(shots, 'assign-viewer-forbidden.png') });
