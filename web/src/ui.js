@@ -41,6 +41,8 @@ let toastTimer;
 export function toast(msg) {
   const el = $('toast');
   el.textContent = msg;
+  // above the legend, which must stay readable (it sits at the bottom of the map)
+  el.style.bottom = `${($('legend')?.offsetHeight || 0) + 20}px`;
   el.hidden = false;
   clearTimeout(toastTimer);
   toastTimer = setTimeout(() => { el.hidden = true; }, 4000);
