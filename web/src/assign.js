@@ -10,13 +10,12 @@
 // buildings with it.
 
 import { api, edit, gridETag } from './api.js';
-import { fmtInt, fmtNum, lang, t } from './i18n.js';
-import { WORKLOAD } from './metrics.js';
-import { bbox, shortName } from './model.js';
+import { errorText, fmtInt, fmtNum, fmtTime, t } from './i18n.js';
+import { shortName } from './model.js';
 import { canAssignIn, canEditGrids, canWrite, denyReason, session } from './session.js';
 import { assignBuildingFill, assignGridFill, l3Opacity, ZOOM } from './style.js';
 import { classify, etagGrid, lassoHits, polygonsOf, simplifyPath, swatches, touchesCircle } from './assigntools.js';
-import { h, swatch } from './ui.js';
+import { bandBar, h, workloadMark } from './ui.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -504,10 +503,13 @@ function pick(features) {
 /** apply saves the staged buildings as one paint into the target. */
 export async function apply() {
   const ids = [...A.staged.keys()];
-  if (!ids.length || !targetGrid()) return;
+  // during a save the buildings stay collected: the save under way sends them when it is done
+  if (!ids.length || !targetGrid() || A.busy) return;
   const note = A.note;
   await paint(ids);
   if (A.note?.kind === 'ok' && note) A.note.text += ` · ${note.text}`;
+  // strokes drawn while that save was under way
+  if (A.autoApply && A.staged.size && !A.busy) await apply();
 }
 
 /**
@@ -518,7 +520,9 @@ export async function apply() {
 export async function paint(ids, targetId = A.target) {
   const g = gridById(targetId) || { id: targetId, version: 1, name: String(targetId) };
   return write(t('assign.busy.paint'), () => edit.paint(g.id, gridETag(g.id, g.version), { buildings: ids, across_parents: 'skip' }), (res) => {
-    clearStaged();
+    // only what was sent: a stroke drawn meanwhile is still to be saved
+    for (const id of ids) A.staged.delete(id);
+    unmark(new Set(A.staged.keys()));
     const moved = res.moved?.length || 0;
     const skipped = res.skipped?.length || 0;
     return t('assign.done.paint', { n: moved, name: shortOf(g) }) + (skipped ? ` · ${t('assign.skip.outside', { n: skipped })}` : '');
@@ -563,7 +567,6 @@ export async function split(line = A.split.points, name = '') {
     A.split = { points: [], done: false };
     drawNothing();
     const added = (res.grids || []).find((x) => x.current && x.id !== g.id && x.level === 3);
-    A.created = added || null;
     return added ? t('assign.done.split', { name: shortOf(g), added: shortName(added.name, A.community?.name), code: added.code })
       : t('assign.done.splitPlain', { name: shortOf(g) });
   }, g);
@@ -656,7 +659,10 @@ function fail(err, grid) {
   }
   const msg = String(err.message || '').replace(/\.$/, '');
   const key = err.status === 401 ? 'assign.signInFirst' : err.status === 403 ? 'assign.refused' : 'assign.failed';
-  A.note = { kind: 'error', text: t(key, { code: err.code, msg }), code: err.code };
+  // a sentence in the UI's language when the code says enough; the server's own words (they
+  // name the grid, the rule) go under it as the detail
+  const why = errorText(err.code);
+  A.note = { kind: 'error', text: t(key, { code: err.code, why: why || msg }), detail: why ? msg : '', code: err.code };
 }
 
 /** reload drops what this screen knew (after a conflict) and reads it again. */
@@ -683,18 +689,24 @@ async function compare() {
   render();
 }
 
+let opsSeq = 0;
 async function refreshOps() {
+  // writes in quick succession (Ctrl+Z, Ctrl+Z) overlap their reads: only the latest may land
+  const seq = ++opsSeq;
   if (!A.active || !canWrite()) {
     A.ops = { undo: null, redo: null };
     render();
     return;
   }
+  let ops = { undo: null, redo: null };
   try {
-    const { ops } = await api.ops();
-    A.ops = { undo: ops.find((o) => o.state === 'done') || null, redo: ops.find((o) => o.state === 'undone') || null };
+    const list = (await api.ops()).ops;
+    ops = { undo: list.find((o) => o.state === 'done') || null, redo: list.find((o) => o.state === 'undone') || null };
   } catch {
-    A.ops = { undo: null, redo: null };
+    // no journal: nothing to offer
   }
+  if (seq !== opsSeq) return;
+  A.ops = ops;
   render();
 }
 
@@ -702,6 +714,9 @@ function onKey(e) {
   if (!A.active) return;
   const tag = e.target?.tagName;
   const typing = tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || e.target?.isContentEditable;
+  // Enter on a control of the panel (a grid row, 清除, 取消 …) or of a dialog is that control's
+  // own: it must not save the collected buildings too (into the row just made the target)
+  const control = Boolean(e.target?.closest?.('#panel, dialog'));
   const mod = e.ctrlKey || e.metaKey;
   const key = e.key.toLowerCase();
   if (mod && !typing && key === 'z' && !e.shiftKey) {
@@ -721,7 +736,7 @@ function onKey(e) {
       A.mergePick.clear();
     }
     render();
-  } else if (e.key === 'Enter' && !typing) {
+  } else if (e.key === 'Enter' && !typing && !control) {
     if (A.tool === 'split' && A.split.points.length && !A.split.done) finishSplitLine();
     else if (A.staged.size) apply();
   } else if (e.key === 'Backspace' && !typing && A.tool === 'split' && A.split.points.length && !A.split.done) {
@@ -745,9 +760,11 @@ function setPlace(place) {
   render();
 }
 
+let staffSeq = 0;
 async function loadStaff() {
   const p = A.place;
   if (!p) return;
+  const seq = ++staffSeq; // a reload after each write: only the latest may land
   try {
     const param = { grid: { grid: p.id }, building: { building: p.id }, unit: { unit: p.id } }[p.kind];
     const [list, detail] = await Promise.all([
@@ -755,9 +772,9 @@ async function loadStaff() {
       p.kind === 'building' && !p.units ? api.building(p.id) : null,
     ]);
     if (detail) p.units = (detail.properties?.unit_list || []).map((u) => ({ id: u.id, label: u.label }));
-    if (A.place === p) A.staff = { place: p, list: list.assignments || [] };
+    if (A.place === p && seq === staffSeq) A.staff = { place: p, list: list.assignments || [] };
   } catch (err) {
-    if (A.place === p) A.staff = { place: p, list: [], error: err.message };
+    if (A.place === p && seq === staffSeq) A.staff = { place: p, list: [], error: err.message };
   }
   if (!A.workers && canAssignIn(C.state.idx, p.gridId)) {
     api.workers().then((w) => {
@@ -786,11 +803,6 @@ export async function endStaff(a) {
 }
 
 // ---- rendering ------------------------------------------------------------------------------
-
-function hm(iso) {
-  if (!iso) return '';
-  return new Date(iso).toLocaleTimeString(lang() === 'zh' ? 'zh-CN' : 'en-GB', { hour: '2-digit', minute: '2-digit' });
-}
 
 export function render() {
   if (!A.active) return;
@@ -848,26 +860,16 @@ function renderHint() {
   el.dataset.busy = A.busy ? 'true' : '';
 }
 
-function barRow(g, band) {
-  const max = Math.max(band.target * 2, ...grids().map((x) => x.per_worker || 0)) * 1.05;
-  const pct = (v) => `${Math.min(100, (v / max) * 100).toFixed(2)}%`;
-  const v = g.per_worker;
-  const far = 2 * band.band;
-  const colour = v == null ? WORKLOAD.unstaffed
-    : g.status === 'under' ? (g.deviation < -far ? WORKLOAD.farUnder : WORKLOAD.under)
-      : g.status === 'over' ? (g.deviation > far ? WORKLOAD.farOver : WORKLOAD.over) : '#4d9221';
-  return h('span.bar-track', { title: t('kpi.hpw.def', { target: band.target, band: Math.round(band.band * 100) }) },
-    h('span.bar-band', { style: `left:${pct(band.low)};width:calc(${pct(band.high)} - ${pct(band.low)})` }),
-    h('span.bar-target', { style: `left:${pct(band.target)}` }),
-    v == null ? h('span.bar-none') : h('span.bar-fill', { style: `width:${pct(v)};background:${colour}` }));
+function barRow(g, b) {
+  const max = Math.max(b.target * 2, ...grids().map((x) => x.per_worker || 0)) * 1.05;
+  return bandBar(g, { lo: b.low, hi: b.high, target: b.target, band: b.band, max },
+    { title: t('kpi.hpw.def', { target: b.target, band: Math.round(b.band * 100) }) });
 }
 
 function gridRow(g) {
   const b = A.balance;
   const isTarget = g.id === A.target;
   const locked = A.locked.has(g.code);
-  const v = g.per_worker;
-  const mark = v == null ? `✗ ${t('legend.unstaffed')}` : `${fmtNum(v)} ${g.status === 'within' ? '✓' : g.status === 'over' ? '▲' : '▼'}`;
   const parts = g.parts === 1 ? h('span.contig.ok', { title: t('assign.parts.def') }, `✓ ${t('assign.contiguous')}`)
     : h('span.contig.bad', { title: t('assign.parts.def') }, `⚠ ${t('assign.parts', { n: g.parts })}`);
   return h('div.agrid', {
@@ -896,7 +898,7 @@ function gridRow(g) {
     onclick: () => toggleLock(g.code),
   }, locked ? `■ ${t('assign.locked')}` : `□ ${t('assign.lock')}`),
   h('span.abar', null, barRow(g, b)),
-  h('span.aval', { title: t('def.workload') }, mark),
+  h('span.aval', { title: t('def.workload') }, workloadMark(g)),
   h('span.ameta', null,
     h('span', { title: t('def.compactness') }, `PP ${fmtNum(g.polsby_popper, 2)}`), ' · ', parts,
     ' · ', h('span', { title: t('kpi.workers.def') }, `${fmtInt(g.workers)} ${t('assign.workersShort')}`)));
@@ -919,7 +921,7 @@ function renderPanel() {
     const c = A.conflict;
     out.push(h('div.conflict', { role: 'alert' },
       h('p', null, '⚠ ', c.by
-        ? t('assign.conflict', { name: c.grid.name, by: c.by, at: hm(c.at) })
+        ? t('assign.conflict', { name: c.grid.name, by: c.by, at: fmtTime(c.at) })
         : t('assign.conflict.anon', { name: c.grid.name })),
       h('div.row-buttons', null,
         h('button.primary.small#conflict-reload', { type: 'button', onclick: reload }, `⟳ ${t('assign.reload')}`),
@@ -928,6 +930,7 @@ function renderPanel() {
   if (A.note) {
     out.push(h(`p.anote.${A.note.kind}`, { role: A.note.kind === 'error' ? 'alert' : 'status', dataset: { kind: A.note.kind, code: A.note.code } },
       A.note.text,
+      A.note.detail ? h('span.detail', null, A.note.detail) : null,
       A.note.kind === 'ok' && A.timing ? h('span.timing', { title: t('assign.timing.def') }, ` · ${t('assign.timing', { s: (A.timing.total / 1000).toFixed(2) })}`) : null));
   }
   if (!A.community) {

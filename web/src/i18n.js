@@ -170,6 +170,10 @@ const zh = {
   'unit.perWorker': '户/人',
   'unit.households': '户',
   'error.network': '网络错误',
+  'error.EUNAUTHORIZED': '未登录或会话已过期',
+  'error.EFORBIDDEN': '你的角色不允许这项修改',
+  'error.ECONFLICT': '与现有数据冲突（已被修改，或已是这样）',
+  'error.EINVALID': '服务器不接受这项修改（见下方原因）',
   'refresh.updated': '数据已更新',
   'mode.assign.title': '分配：把楼栋划入网格、拆分合并网格、安排人员',
   'list.sep': '，',
@@ -292,9 +296,9 @@ const zh = {
   'assign.reload': '重新加载',
   'assign.compare': '对比',
   'assign.compare.legend': '紫色虚线：你看到的旧边界；粉色：现在的边界',
-  'assign.refused': '无权操作（{code}）：{msg}。没有任何改动。',
+  'assign.refused': '无权操作（{code}）：{why}。没有任何改动。',
   'assign.signInFirst': '未登录（{code}）：请先在右上角登录。没有任何改动。',
-  'assign.failed': '未保存（{code}）：{msg}。没有任何改动。',
+  'assign.failed': '未保存（{code}）：{why}。没有任何改动。',
   'assign.legend': '网格',
   'assign.legend.locked': '已锁定',
   'assign.legend.stroke': '本次选中的楼栋',
@@ -479,6 +483,10 @@ const en = {
   'unit.perWorker': 'per worker',
   'unit.households': 'households',
   'error.network': 'network error',
+  'error.EUNAUTHORIZED': 'not signed in, or the session has expired',
+  'error.EFORBIDDEN': 'your role may not make this change',
+  'error.ECONFLICT': 'it conflicts with the data as it is now (changed meanwhile, or already so)',
+  'error.EINVALID': 'the server does not accept this change (the reason is below)',
   'refresh.updated': 'Data updated',
   'mode.assign.title': 'Assign: paint buildings into grids, split and merge grids, assign staff',
   'list.sep': '; ',
@@ -601,9 +609,9 @@ const en = {
   'assign.reload': 'Reload',
   'assign.compare': 'Compare',
   'assign.compare.legend': 'Purple dashes: the boundary you had; pink: the boundary now',
-  'assign.refused': 'Not allowed ({code}): {msg}. Nothing was changed.',
+  'assign.refused': 'Not allowed ({code}): {why}. Nothing was changed.',
   'assign.signInFirst': 'Not signed in ({code}): sign in at the top right first. Nothing was changed.',
-  'assign.failed': 'Not saved ({code}): {msg}. Nothing was changed.',
+  'assign.failed': 'Not saved ({code}): {why}. Nothing was changed.',
   'assign.legend': 'Grids',
   'assign.legend.locked': 'locked',
   'assign.legend.stroke': 'buildings in this stroke',
@@ -648,6 +656,21 @@ export function fmtInt(n) {
 export function fmtNum(n, digits = 0) {
   if (n === null || n === undefined || Number.isNaN(n)) return '–';
   return n.toLocaleString(current === 'zh' ? 'zh-CN' : 'en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+/** fmtTime formats a time (Date or ISO string) as hours:minutes in the UI's language; '' for none. */
+export function fmtTime(d) {
+  if (!d) return '';
+  return new Date(d).toLocaleTimeString(current === 'zh' ? 'zh-CN' : 'en-GB', { hour: '2-digit', minute: '2-digit' });
+}
+
+/**
+ * errorText is the UI's own sentence for a coded API error (EUNAUTHORIZED, EFORBIDDEN,
+ * ECONFLICT, EINVALID), '' for other codes: the server's message is English and goes beside it
+ * as the detail.
+ */
+export function errorText(code) {
+  return dicts.zh[`error.${code}`] ? t(`error.${code}`) : '';
 }
 
 export function fmtPct(x) {

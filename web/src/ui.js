@@ -5,7 +5,7 @@
 
 import * as maplibregl from 'maplibre-gl';
 import { api, exportURL } from './api.js';
-import { fmtArea, fmtInt, fmtNum, fmtPct, lang, t } from './i18n.js';
+import { errorText, fmtArea, fmtInt, fmtNum, fmtPct, fmtTime, t } from './i18n.js';
 import {
   cellAreaKm2, COLORS, COVERAGE_METRICS, densityLegend, legendItems, METRICS, WORKLOAD,
 } from './metrics.js';
@@ -41,6 +41,8 @@ let toastTimer;
 export function toast(msg) {
   const el = $('toast');
   el.textContent = msg;
+  // above the legend, which must stay readable (it sits at the bottom of the map)
+  el.style.bottom = `${($('legend')?.offsetHeight || 0) + 20}px`;
   el.hidden = false;
   clearTimeout(toastTimer);
   toastTimer = setTimeout(() => { el.hidden = true; }, 4000);
@@ -53,9 +55,7 @@ export function renderAsOf(state) {
     el.textContent = '';
     return;
   }
-  const d = new Date(r.generated_at);
-  const hm = d.toLocaleTimeString(lang() === 'zh' ? 'zh-CN' : 'en-GB', { hour: '2-digit', minute: '2-digit' });
-  el.textContent = `${t('dataAsOf')} ${hm}`;
+  el.textContent = `${t('dataAsOf')} ${fmtTime(r.generated_at)}`;
   el.title = `data_version ${r.data_version}`;
 }
 
@@ -315,6 +315,27 @@ function barColor(w, band) {
   return '#4d9221';
 }
 
+/**
+ * bandBar draws a workload (per_worker, status, deviation: the coverage report's or the balance
+ * API's) as a bar on a 0–max scale against the band lo–hi around target; band is the fraction
+ * (0.2) that tells under from far under.
+ */
+export function bandBar(w, { lo, hi, target, band, max }, attrs = null) {
+  const pct = (v) => `${Math.min(100, (v / max) * 100).toFixed(2)}%`;
+  const v = w?.per_worker;
+  return h('span.bar-track', attrs,
+    h('span.bar-band', { style: `left:${pct(lo)};width:calc(${pct(hi)} - ${pct(lo)})` }),
+    h('span.bar-target', { style: `left:${pct(target)}` }),
+    v == null ? h('span.bar-none') : h('span.bar-fill', { style: `width:${pct(v)};background:${barColor(w, band)}` }));
+}
+
+/** workloadMark: households per worker with its status mark (never colour alone). */
+export function workloadMark(w) {
+  const v = w?.per_worker;
+  if (v == null) return `✗ ${t('legend.unstaffed')}`;
+  return `${fmtNum(v)} ${w.status === 'within' ? '✓' : w.status === 'over' ? '▲' : '▼'}`;
+}
+
 function renderBars(ctx, g, k) {
   const { state, select } = ctx;
   const idx = state.idx;
@@ -327,25 +348,20 @@ function renderBars(ctx, g, k) {
   const lo = k.target * (1 - k.band);
   const hi = k.target * (1 + k.band);
   const maxV = Math.max(k.target * 2, ...kids.map((c) => c.workload?.per_worker || 0)) * 1.05;
-  const pct = (v) => `${Math.min(100, (v / maxV) * 100).toFixed(2)}%`;
+  const scale = { lo, hi, target: k.target, band: k.band, max: maxV };
   const list = h('div.barlist');
   for (const c of kids) {
     const w = c.workload;
     const v = w?.per_worker;
     const label = c.level === 3 ? shortName(c.name, g?.name) : c.name;
-    const status = v == null ? `✗ ${t('legend.unstaffed')}`
-      : `${fmtNum(v)}${w.status === 'within' ? ' ✓' : w.status === 'over' ? ' ▲' : ' ▼'}`;
     const row = h('button.bar', {
       type: 'button', dataset: { code: c.code },
       title: `${c.name} · ${t('kpi.households')} ${fmtInt(c.households)} · ${t('kpi.workers')} ${fmtInt(w?.workers)} · ${t('legend.hpw')} ${v == null ? '–' : fmtNum(v, 1)}`,
       onclick: () => select(c.code),
     },
     h('span.bar-name', null, label),
-    h('span.bar-track', null,
-      h('span.bar-band', { style: `left:${pct(lo)};width:calc(${pct(hi)} - ${pct(lo)})` }),
-      h('span.bar-target', { style: `left:${pct(k.target)}` }),
-      v == null ? h('span.bar-none') : h('span.bar-fill', { style: `width:${pct(v)};background:${barColor(w, k.band)}` })),
-    h('span.bar-val', null, status));
+    bandBar(w, scale),
+    h('span.bar-val', null, workloadMark(w)));
     list.append(row);
   }
   sec.append(list);
@@ -498,7 +514,7 @@ export function renderExport(ctx) {
 
 // ---- legend, metric picker, layers ---------------------------------------------------------
 
-export function swatch(color, cls = '') {
+function swatch(color, cls = '') {
   return h(`span.sw${cls}`, { style: `background:${color}` });
 }
 
@@ -883,7 +899,8 @@ export function hookLogin(auth, onChange) {
       toast(t('auth.welcome', { who: auth.userLabel() }));
       onChange();
     } catch (ex) {
-      err.textContent = ex.status === 401 ? `${t('auth.badToken')} (${ex.message})` : ex.message;
+      const why = ex.status === 401 ? t('auth.badToken') : errorText(ex.code);
+      err.replaceChildren(why || ex.message, why ? h('span.detail', null, ex.message) : '');
       err.hidden = false;
     } finally {
       $('login-submit').disabled = false;

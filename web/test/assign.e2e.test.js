@@ -3,7 +3,8 @@
 // Every check is against what the API says afterwards, never against the UI's own state.
 // Screenshots land in web/test-results/ (git-ignored).
 //
-// The tests run in order and build on each other: paint, split, then undo of both.
+// The tests run in order and build on each other: paint, split, then undo of both. Merge (and
+// its undo), lasso, brush and the quick double click each start from the data as they find it.
 
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -344,7 +345,7 @@ test('forbidden: signed out the paint is refused 401, as a viewer 403 — coded,
     await page.click('#assign-tools [data-tool="box"]');
     let { note } = await act(page, stroke, { expectError: true });
     assert.equal(note.code, 'EUNAUTHORIZED');
-    assert.match(await page.locator('#panel .anote.error').textContent(), /EUNAUTHORIZED/);
+    assert.match(await page.locator('#panel .anote.error').textContent(), /^未登录（EUNAUTHORIZED）：请先在右上角登录/);
 
     await signIn(page, 'view-e2e', 'viewer');
     assert.match(await page.locator('#panel .deny').textContent(), /view-e2e（查看者）[\s\S]*只能查看/);
@@ -352,8 +353,10 @@ test('forbidden: signed out the paint is refused 401, as a viewer 403 — coded,
     await page.click('#assign-tools [data-tool="box"]');
     ({ note } = await act(page, stroke, { expectError: true }));
     assert.equal(note.code, 'EFORBIDDEN');
-    const shown = await page.locator('#panel .anote.error[data-code="EFORBIDDEN"]').textContent();
-    assert.match(shown, /无权操作（EFORBIDDEN）.*viewer.*没有任何改动/);
+    const shown = page.locator('#panel .anote.error[data-code="EFORBIDDEN"]');
+    // the sentence in Chinese, the server's own (English) words under it as the detail
+    assert.match(await shown.textContent(), /^无权操作（EFORBIDDEN）：你的角色不允许这项修改。没有任何改动。/);
+    assert.match(await shown.locator('.detail').textContent(), /viewer/);
     // the building is drawn in its own grid's colour again, not the target's
     assert.equal(await page.evaluate(() => window.gridmap.assign.state.staged.size), 0);
     await page.screenshot({ path: join(shots, 'assign-viewer-forbidden.png') });
@@ -440,6 +443,323 @@ test('conflict: a grid changed by someone else meanwhile — 412 names who, noth
     assert.deepEqual(last.moved, [b.id]);
     assert.ok((await buildingsOf(target.code)).some((f) => f.id === b.id));
     assert.deepEqual(withoutExpected(problems, [/^HTTP 412 POST \/api\/v1\/grids\/\d+\/paint$/]), []);
+  } finally {
+    await context.close();
+  }
+});
+
+// ---- merge, lasso, brush ----------------------------------------------------------------------
+
+/** distSeg: distance from point p to segment ab (screen pixels). */
+function distSeg(p, a, b) {
+  const dx = b.x - a.x;
+  const dy = b.y - a.y;
+  const l2 = dx * dx + dy * dy;
+  const k = l2 ? Math.max(0, Math.min(1, ((p.x - a.x) * dx + (p.y - a.y) * dy) / l2)) : 0;
+  return Math.hypot(a.x + k * dx - p.x, a.y + k * dy - p.y);
+}
+
+/** segFootprintDist: how near segment ab comes to a footprint's edges (pts: its ring); -1 when it crosses one. */
+function segFootprintDist(a, b, pts) {
+  let d = Infinity;
+  const cross = (o, p, q) => (p.x - o.x) * (q.y - o.y) - (p.y - o.y) * (q.x - o.x);
+  for (let i = 1; i < pts.length; i++) {
+    const [c, e] = [pts[i - 1], pts[i]];
+    if (Math.sign(cross(a, b, c)) !== Math.sign(cross(a, b, e)) && Math.sign(cross(c, e, a)) !== Math.sign(cross(c, e, b))) return -1;
+    d = Math.min(d, distSeg(a, c, e), distSeg(b, c, e), distSeg(c, a, b), distSeg(e, a, b));
+  }
+  return d;
+}
+
+/** inside: ray casting, ring of {x, y}. */
+function inside(p, ring) {
+  let c = false;
+  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+    const [a, b] = [ring[i], ring[j]];
+    if ((a.y > p.y) !== (b.y > p.y) && p.x < ((b.x - a.x) * (p.y - a.y)) / (b.y - a.y) + a.x) c = !c;
+  }
+  return c;
+}
+
+/** hull: convex hull of {x, y} points (monotone chain), counter-clockwise on screen. */
+function hull(points) {
+  const ps = [...points].sort((a, b) => a.x - b.x || a.y - b.y);
+  const cross = (o, a, b) => (a.x - o.x) * (b.y - o.y) - (a.y - o.y) * (b.x - o.x);
+  const half = (list) => {
+    const out = [];
+    for (const p of list) {
+      while (out.length >= 2 && cross(out[out.length - 2], out[out.length - 1], p) <= 0) out.pop();
+      out.push(p);
+    }
+    out.pop();
+    return out;
+  };
+  return [...half(ps), ...half([...ps].reverse())];
+}
+
+/** grow pushes each vertex of a convex ring d pixels away from its centre. */
+function grow(ring, d) {
+  const c = { x: ring.reduce((s, p) => s + p.x, 0) / ring.length, y: ring.reduce((s, p) => s + p.y, 0) / ring.length };
+  return ring.map((p) => {
+    const l = Math.hypot(p.x - c.x, p.y - c.y) || 1;
+    return { x: p.x + ((p.x - c.x) / l) * d, y: p.y + ((p.y - c.y) / l) * d };
+  });
+}
+
+/**
+ * onScreen centres the map on lnglat at zoom z and projects every vertex of every building in
+ * list (API features) to page pixels: [{f, pts, c}] with c the projected centroid of the ring.
+ */
+async function onScreen(page, lnglat, z, list) {
+  const rings = list.map((f) => (f.geometry.type === 'MultiPolygon' ? f.geometry.coordinates.flatMap((p) => p[0]) : f.geometry.coordinates[0]));
+  const { pts, rect } = await page.evaluate(([c, zoom, rs]) => {
+    const m = window.gridmap.map;
+    m.jumpTo({ center: c, zoom });
+    const r = m.getCanvas().getBoundingClientRect();
+    return {
+      rect: { left: r.left, top: r.top, right: r.right, bottom: r.bottom },
+      pts: rs.map((ring) => ring.map((q) => {
+        const p = m.project(q);
+        return { x: r.left + p.x, y: r.top + p.y };
+      })),
+    };
+  }, [lnglat, z, rings]);
+  return { rect, items: list.map((f, k) => ({ f, pts: pts[k], c: { x: pts[k].reduce((s, p) => s + p.x, 0) / pts[k].length, y: pts[k].reduce((s, p) => s + p.y, 0) / pts[k].length } })) };
+}
+
+/** grid codes the community's buildings are in now: Map building id → grid code, and the features. */
+async function communityBuildings() {
+  const b = await balance();
+  const byId = new Map();
+  const all = [];
+  for (const g of b.grids) {
+    for (const f of await buildingsOf(g.code)) {
+      byId.set(f.id, g.code);
+      all.push(f);
+    }
+  }
+  return { balance: b, grid: byId, all };
+}
+
+test('merge: tick two adjacent grids in the panel, merge — the API retires one, the survivor holds all their buildings; undo restores both', async () => {
+  const before = await balance();
+  const fc = await getJSON(server.base, `/api/v1/grids?parent=${community.code}&level=3&limit=1000`);
+  const geom = new Map(fc.features.map((f) => [f.properties.code, f.geometry]));
+  // adjacent: at least two vertices of one lie on the other's boundary (within ~1 cm)
+  const verts = (g) => g.coordinates.flat(g.type === 'MultiPolygon' ? 2 : 1);
+  const edges = (g) => (g.type === 'MultiPolygon' ? g.coordinates.flat() : g.coordinates).flatMap((r) => r.slice(1).map((q, i) => [r[i], q]));
+  const touches = (g, h) => verts(g).filter((p) => edges(h).some(([a, b]) => distSeg({ x: p[0], y: p[1] }, { x: a[0], y: a[1] }, { x: b[0], y: b[1] }) < 1e-7)).length >= 2;
+  let pair = null;
+  for (const a of before.grids) {
+    for (const b of before.grids) {
+      if (!pair && a.id < b.id && touches(geom.get(a.code), geom.get(b.code))) pair = [a, b];
+    }
+  }
+  assert.ok(pair, 'two adjacent grids');
+  const [keep, gone] = pair;
+  const hb = { keep: (await buildingsOf(keep.code)).map((f) => f.id).sort(), gone: (await buildingsOf(gone.code)).map((f) => f.id).sort() };
+  assert.ok(hb.keep.length && hb.gone.length);
+  const { page, context, problems } = await open(`/?sel=${community.code}&mode=assign`);
+  try {
+    await signIn(page, 'plan-e2e', 'planner');
+    await pickTarget(page, keep.code);
+    await page.click('#merge-toggle');
+    for (const g of [keep, gone]) {
+      await page.click(`.agrid[data-code="${g.code}"] input.mpick`);
+      await page.waitForSelector(`.agrid[data-code="${g.code}"] input.mpick:checked`);
+    }
+    await page.waitForSelector('#merge-go:not([disabled])');
+    let { last } = await act(page, () => page.click('#merge-go'));
+    assert.equal(last.action, 'grid.merge');
+
+    // the API: the merged-away grid is no longer current (404), the survivor holds all buildings
+    const res = await fetch(`${server.base}/api/v1/grids/${gone.id}`);
+    assert.equal(res.status, 404, `GET /grids/${gone.id} after the merge`);
+    assert.equal((await res.json()).error.code, 'ENOTFOUND');
+    const survivor = await getJSON(server.base, `/api/v1/grids/${keep.id}`);
+    assert.equal(survivor.properties.code, keep.code, 'the survivor keeps its code');
+    assert.deepEqual((await buildingsOf(keep.code)).map((f) => f.id).sort(), [...hb.keep, ...hb.gone].sort(), 'all their buildings');
+    await page.waitForFunction((code) => !document.querySelector(`.agrid[data-code="${code}"]`), gone.code);
+    const api = await assertPanelIsAPI(page);
+    assert.equal(api.grids.length, before.grids.length - 1);
+    assert.equal(api.grids.find((g) => g.code === keep.code).households, keep.households + gone.households);
+    await settle(page);
+    await page.screenshot({ path: join(shots, 'assign-merge.png') });
+
+    ({ last } = await act(page, () => page.click('#assign-tools [data-op="undo"]')));
+    assert.equal(last.action, 'undo grid.merge');
+    assert.equal((await fetch(`${server.base}/api/v1/grids/${gone.id}`)).status, 200, 'the merged-away grid is back');
+    assert.deepEqual((await buildingsOf(keep.code)).map((f) => f.id).sort(), hb.keep);
+    assert.deepEqual((await buildingsOf(gone.code)).map((f) => f.id).sort(), hb.gone);
+    await page.waitForSelector(`.agrid[data-code="${gone.code}"]`);
+    const undone = await assertPanelIsAPI(page);
+    for (const g of before.grids) assert.equal(undone.grids.find((x) => x.code === g.code)?.households, g.households, `${g.code} as before`);
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('lasso: the buildings whose point lies inside a drawn lasso move — and none that is only inside its bounding box', async () => {
+  const { balance: b, grid, all } = await communityBuildings();
+  const target = b.grids[b.grids.length - 1];
+  const counts = new Map(b.grids.map((g) => [g.code, g.buildings]));
+  const cand = all.filter((f) => grid.get(f.id) !== target.code);
+  const { page, context, problems } = await open(`/?sel=${community.code}&mode=assign`);
+  try {
+    await signIn(page, 'plan-e2e', 'planner');
+    await pickTarget(page, target.code);
+    // A free-hand lasso: around one building, along a line to another, around it and back
+    // along the line. Its inside is the two loops only (the line there and back encloses
+    // nothing), while its bounding box holds a third building — a box would take that too.
+    // Every other footprint keeps 6 px off the loops and the line.
+    let found = null;
+    for (const a of cand) {
+      if (found) break;
+      const { rect, items } = await onScreen(page, centroid(a), 17, all);
+      const ia = items.find((x) => x.f.id === a.id);
+      const ok = (p) => p.x > rect.left + 20 && p.x < rect.right - 20 && p.y > rect.top + 110 && p.y < rect.bottom - 140;
+      for (const ib of items) {
+        if (ib.f.id === a.id || grid.get(ib.f.id) === target.code || Math.hypot(ib.c.x - ia.c.x, ib.c.y - ia.c.y) > 260) continue;
+        const [ra, rb] = [grow(hull(ia.pts), 6), grow(hull(ib.pts), 6)];
+        const ka = ra.reduce((k, p, i) => (Math.hypot(p.x - ib.c.x, p.y - ib.c.y) < Math.hypot(ra[k].x - ib.c.x, ra[k].y - ib.c.y) ? i : k), 0);
+        const kb = rb.reduce((k, p, i) => (Math.hypot(p.x - ia.c.x, p.y - ia.c.y) < Math.hypot(rb[k].x - ia.c.x, rb[k].y - ia.c.y) ? i : k), 0);
+        const loopA = [...ra.slice(ka), ...ra.slice(0, ka), ra[ka]];
+        const loopB = [...rb.slice(kb), ...rb.slice(0, kb), rb[kb]];
+        const path = [...loopA, ...loopB, ra[ka]];
+        if (!path.every(ok) || inside(ra[ka], grow(rb, 6)) || inside(rb[kb], grow(ra, 6))) continue;
+        const others = items.filter((x) => x !== ia && x !== ib);
+        const [wa, wb] = [grow(ra, 6), grow(rb, 6)];
+        const clear = (x) => !x.pts.some((p) => inside(p, wa) || inside(p, wb))
+          && segFootprintDist(ra[ka], rb[kb], x.pts) > 6;
+        if (!others.every(clear) || segFootprintDist(ra[ka], rb[kb], ia.pts) < 0 || segFootprintDist(ra[ka], rb[kb], ib.pts) < 0) continue;
+        const xs = path.map((p) => p.x);
+        const ys = path.map((p) => p.y);
+        const inBox = (p) => p.x > Math.min(...xs) + 3 && p.x < Math.max(...xs) - 3 && p.y > Math.min(...ys) + 3 && p.y < Math.max(...ys) - 3;
+        const witness = others.find((x) => inBox(x.c) && grid.get(x.f.id) !== target.code);
+        const taken = new Map();
+        for (const x of [ia, ib]) taken.set(grid.get(x.f.id), (taken.get(grid.get(x.f.id)) || 0) + 1);
+        if (witness && [...taken].every(([code, n]) => counts.get(code) > n)) {
+          found = { a: ia, b: ib, path, witness };
+          break;
+        }
+      }
+    }
+    assert.ok(found, 'a pair of buildings to lasso');
+    await settle(page);
+    await page.click('#assign-tools [data-tool="lasso"]');
+    const { path } = found;
+    const expected = [found.a.f.id, found.b.f.id].sort();
+    const { last } = await act(page, async () => {
+      await page.mouse.move(path[0].x, path[0].y);
+      await page.mouse.down();
+      for (const p of path.slice(1)) await page.mouse.move(p.x, p.y, { steps: 4 });
+      await page.mouse.up();
+    });
+    assert.equal(last.action, 'grid.paint');
+    assert.deepEqual([...last.moved].sort(), expected, 'the two buildings inside the lasso, and only they');
+    const now = (await buildingsOf(target.code)).map((f) => f.id);
+    for (const id of expected) assert.ok(now.includes(id), `building ${id} in ${target.code}`);
+    const w = found.witness.f.id;
+    assert.ok((await buildingsOf(grid.get(w))).some((f) => f.id === w), `building ${w} (inside the lasso's box only) stays in ${grid.get(w)}`);
+    await assertPanelIsAPI(page);
+    await page.screenshot({ path: join(shots, 'assign-lasso.png') });
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('brush: a brush stroke from one building to its neighbour moves the buildings it touches', async () => {
+  const { balance: b, grid, all } = await communityBuildings();
+  const target = b.grids[0];
+  const counts = new Map(b.grids.map((g) => [g.code, g.buildings]));
+  const cand = all.filter((f) => grid.get(f.id) !== target.code);
+  const r = 8; // brush radius, px
+  const { page, context, problems } = await open(`/?sel=${community.code}&mode=assign`);
+  try {
+    await signIn(page, 'plan-e2e', 'planner');
+    await pickTarget(page, target.code);
+    await page.click('#assign-tools [data-tool="brush"]');
+    await page.fill('#brush-radius', String(r));
+    assert.equal(await page.evaluate(() => window.gridmap.assign.state.radius), r);
+    // a stroke between the centres of two neighbours whose path keeps every other footprint
+    // more than r + 6 px away (and both footprints contain their centre)
+    let found = null;
+    const near = (x, s, d) => x.pts.some((p, i) => i > 0 && [0, 0.25, 0.5, 0.75, 1].some((k) => {
+      const q = { x: s.a.x + (s.b.x - s.a.x) * k, y: s.a.y + (s.b.y - s.a.y) * k };
+      return distSeg(q, x.pts[i - 1], p) < d;
+    }) || distSeg(p, s.a, s.b) < d);
+    for (const a of cand) {
+      if (found) break;
+      const { rect, items } = await onScreen(page, centroid(a), 17, all);
+      const ia = items.find((x) => x.f.id === a.id);
+      if (!inside(ia.c, ia.pts)) continue;
+      for (const ib of items) {
+        if (ib.f.id === a.id || grid.get(ib.f.id) === target.code || !inside(ib.c, ib.pts)) continue;
+        if (Math.hypot(ib.c.x - ia.c.x, ib.c.y - ia.c.y) > 80) continue;
+        if (ib.c.y < rect.top + 110 || ib.c.y > rect.bottom - 140 || ib.c.x < rect.left + 20 || ib.c.x > rect.right - 20) continue;
+        const s = { a: ia.c, b: ib.c };
+        if (items.some((x) => x !== ia && x !== ib && near(x, s, r + 6))) continue;
+        const taken = new Map();
+        for (const x of [ia, ib]) taken.set(grid.get(x.f.id), (taken.get(grid.get(x.f.id)) || 0) + 1);
+        if ([...taken].every(([code, n]) => counts.get(code) > n)) {
+          found = { a: ia, b: ib };
+          break;
+        }
+      }
+    }
+    assert.ok(found, 'two neighbouring buildings to brush');
+    await settle(page);
+    const { a, b: bb } = found;
+    const { last } = await act(page, async () => {
+      await page.mouse.move(a.c.x, a.c.y);
+      await page.mouse.down();
+      await page.mouse.move(bb.c.x, bb.c.y, { steps: 8 });
+      await page.mouse.up();
+    });
+    assert.equal(last.action, 'grid.paint');
+    assert.deepEqual([...last.moved].sort(), [a.f.id, bb.f.id].sort(), 'the two buildings under the brush, and only they');
+    const now = (await buildingsOf(target.code)).map((f) => f.id);
+    for (const id of [a.f.id, bb.f.id]) assert.ok(now.includes(id), `building ${id} in ${target.code}`);
+    await assertPanelIsAPI(page);
+    await page.screenshot({ path: join(shots, 'assign-brush.png') });
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('two clicks in quick succession: the second building waits for the first save, then moves too', async () => {
+  const { balance: b, grid, all } = await communityBuildings();
+  const target = b.grids[1];
+  const donor = b.grids.find((g) => g.code !== target.code && g.buildings >= 3);
+  const mine = all.filter((f) => grid.get(f.id) === donor.code);
+  const { page, context, problems } = await open(`/?sel=${community.code}&mode=assign`);
+  try {
+    await signIn(page, 'plan-e2e', 'planner');
+    await pickTarget(page, target.code);
+    await page.click('#assign-tools [data-tool="click"]');
+    const { rect, items } = await onScreen(page, centroid(mine[0]), 16, all);
+    const ok = (x) => inside(x.c, x.pts) && x.c.x > rect.left + 20 && x.c.x < rect.right - 20 && x.c.y > rect.top + 110 && x.c.y < rect.bottom - 140;
+    const two = items.filter((x) => grid.get(x.f.id) === donor.code && ok(x)).slice(0, 2);
+    assert.equal(two.length, 2, 'two buildings of the donor to click');
+    await settle(page);
+    // the first save takes a while, so the second click lands while it is under way
+    await page.route('**/api/v1/grids/*/paint', async (route) => {
+      await new Promise((r) => { setTimeout(r, 600); });
+      await route.continue();
+    });
+    const seq = await page.evaluate(() => window.gridmap.assign.last?.seq || 0);
+    await page.mouse.click(two[0].c.x, two[0].c.y);
+    await page.waitForFunction(() => window.gridmap.assign.state.busy);
+    await page.mouse.click(two[1].c.x, two[1].c.y);
+    await page.waitForFunction((k) => (window.gridmap.assign.last?.seq || 0) >= k + 2 && !window.gridmap.assign.state.busy, seq, { timeout: 30000 });
+    const now = (await buildingsOf(target.code)).map((f) => f.id);
+    for (const x of two) assert.ok(now.includes(x.f.id), `building ${x.f.id} in ${target.code}`);
+    assert.equal(await page.evaluate(() => window.gridmap.assign.state.staged.size), 0, 'nothing left collected');
+    await assertPanelIsAPI(page);
+    assert.deepEqual(problems, []);
   } finally {
     await context.close();
   }
