@@ -2,7 +2,6 @@ package postgis
 
 import (
 	"context"
-	"encoding/csv"
 	"io"
 	"strconv"
 	"time"
@@ -127,35 +126,15 @@ func (s *Store) ExportHouseholds(ctx context.Context, u *grid.User, f grid.House
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		more := rows.Next()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		w, err := open(e)
-		if err != nil {
-			return err
-		}
-		cw := csv.NewWriter(w)
-		if err := cw.Write(householdColumns); err != nil {
-			return err
-		}
 		var gc, bc, ul, hl, occ string
 		var floor, res int
-		for ; more; more = rows.Next() {
+		n, err = streamCSV(rows, open, e, householdColumns, func() ([]string, error) {
 			if err := rows.Scan(&gc, &bc, &ul, &hl, &floor, &occ, &res); err != nil {
-				return err
+				return nil, err
 			}
-			if err := cw.Write([]string{gc, bc, ul, hl, strconv.Itoa(floor), occ, strconv.Itoa(res)}); err != nil {
-				return err
-			}
-			n++
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		cw.Flush()
-		return cw.Error()
+			return []string{gc, bc, ul, hl, strconv.Itoa(floor), occ, strconv.Itoa(res)}, nil
+		})
+		return err
 	}, e)
 	return n, err
 }

@@ -207,46 +207,60 @@ func (s *Store) ExportAssignments(ctx context.Context, open func(grid.Export) (i
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		more := rows.Next()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		w, err := open(e)
-		if err != nil {
-			return err
-		}
-		cw := csv.NewWriter(w)
-		if err := cw.Write(assignmentColumns); err != nil {
-			return err
-		}
 		var (
 			code, name string
 			l1, l2, l3 *string
 			counts     [7]int64
 			rec        = make([]string, len(assignmentColumns))
 		)
-		for ; more; more = rows.Next() {
+		n, err = streamCSV(rows, open, e, assignmentColumns, func() ([]string, error) {
 			if err := rows.Scan(&code, &name, &l1, &l2, &l3, &counts[0], &counts[1], &counts[2],
 				&counts[3], &counts[4], &counts[5], &counts[6]); err != nil {
-				return err
+				return nil, err
 			}
 			rec[0], rec[1], rec[2], rec[3], rec[4] = code, name, deref(l1), deref(l2), deref(l3)
 			for k, c := range counts {
 				rec[5+k] = strconv.FormatInt(c, 10)
 			}
-			if err := cw.Write(rec); err != nil {
-				return err
-			}
-			n++
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		cw.Flush()
-		return cw.Error()
+			return rec, nil
+		})
+		return err
 	}, e)
 	return n, err
+}
+
+// streamCSV writes rows as CSV under header, one record per row. The first row is fetched
+// before open, so a failing query is still a coded error rather than a half-written file.
+func streamCSV(rows pgx.Rows, open func(grid.Export) (io.Writer, error), e grid.Export, header []string, record func() ([]string, error)) (int, error) {
+	defer rows.Close()
+	more := rows.Next()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	w, err := open(e)
+	if err != nil {
+		return 0, err
+	}
+	cw := csv.NewWriter(w)
+	if err := cw.Write(header); err != nil {
+		return 0, err
+	}
+	n := 0
+	for ; more; more = rows.Next() {
+		rec, err := record()
+		if err != nil {
+			return n, err
+		}
+		if err := cw.Write(rec); err != nil {
+			return n, err
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return n, err
+	}
+	cw.Flush()
+	return n, cw.Error()
 }
 
 func deref(s *string) string {
