@@ -1,6 +1,7 @@
-// Package geo holds gridmap's geometry helpers: the pgx codec for PostGIS geometry (EWKB),
-// streaming GeoJSON reading with validation, and small projections. It imports nothing of
-// gridmap, so every other package may use it.
+// Package geo holds gridmap's geometry helpers: streaming GeoJSON reading with validation,
+// GeoJSON writing and small projections. It imports nothing but orb and the standard library
+// (the database codec lives in geo/pgxgeo), so every other package, the domain included, may
+// use it without linking a driver.
 package geo
 
 import (

@@ -101,7 +101,7 @@ type Server struct {
 var _ http.Handler = (*Server)(nil)
 
 // New returns a tile server on the database of pool, whose connections must know the geometry
-// type (geo.RegisterTypes, as grid/postgis sets up). It opens its own pool with pool's
+// type (pgxgeo.Register, as grid/postgis sets up). It opens its own pool with pool's
 // configuration and generic plans forced (see tilePool); Close closes it. Invalid options give
 // an EINVALID error.
 func New(pool *pgxpool.Pool, o Options) (*Server, error) {

@@ -17,7 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"gridmap/geo"
+	"gridmap/geo/pgxgeo"
 	"gridmap/grid"
 	"gridmap/migrations"
 )
@@ -50,7 +50,7 @@ func Open(ctx context.Context, connString string, log *slog.Logger) (*Store, err
 	if err != nil {
 		return nil, fmt.Errorf("postgis: %w", err)
 	}
-	cfg.AfterConnect = geo.RegisterTypes
+	cfg.AfterConnect = pgxgeo.Register
 	// No JIT: PostGIS functions declare high costs, so ordinary spatial queries cross
 	// jit_above_cost and pay 300+ ms of LLVM compilation to save microseconds (measured on the
 	// coverage report: 400 ms per statement with JIT, 25 ms without).

@@ -1,4 +1,4 @@
-package geo_test
+package pgxgeo_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/paulmach/orb/encoding/ewkb"
 
 	"gridmap/geo"
+	"gridmap/geo/pgxgeo"
 	"gridmap/internal/testdb"
 )
 
@@ -21,7 +22,7 @@ func openPool(t *testing.T) *pgxpool.Pool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.AfterConnect = geo.RegisterTypes
+	cfg.AfterConnect = pgxgeo.Register
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,8 @@
-package geo
+// Package pgxgeo teaches pgx the PostGIS geometry type: orb geometries go to the database as
+// EWKB with SRID 4326 and geometry columns scan into orb types. It is the one gridmap package
+// that ties geometry to the database driver, so that geo, and the domain above it, need
+// nothing but orb and the standard library (the layout of twpayne/pgx-geom).
+package pgxgeo
 
 import (
 	"context"
@@ -11,21 +15,23 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/ewkb"
+
+	"gridmap/geo"
 )
 
-// RegisterTypes teaches a connection the PostGIS geometry type: orb geometries are sent as
+// Register teaches a connection the PostGIS geometry type: orb geometries are sent as
 // EWKB with SRID 4326 and geometry columns scan into orb.Geometry (or a concrete orb type).
 // Use it as the pool's AfterConnect. It fails when PostGIS is not installed in the database.
-func RegisterTypes(ctx context.Context, conn *pgx.Conn) error {
+func Register(ctx context.Context, conn *pgx.Conn) error {
 	var oid uint32
 	err := conn.QueryRow(ctx, "SELECT 'geometry'::regtype::oid").Scan(&oid)
 	if err != nil {
-		return fmt.Errorf("geo: PostGIS geometry type not found (CREATE EXTENSION postgis): %w", err)
+		return fmt.Errorf("pgxgeo: PostGIS geometry type not found (CREATE EXTENSION postgis): %w", err)
 	}
 	conn.TypeMap().RegisterType(&pgtype.Type{Name: "geometry", OID: oid, Codec: Codec{}})
 	arr, err := conn.LoadType(ctx, "_geometry")
 	if err != nil {
-		return fmt.Errorf("geo: geometry[]: %w", err)
+		return fmt.Errorf("pgxgeo: geometry[]: %w", err)
 	}
 	conn.TypeMap().RegisterType(arr)
 	// Simple-protocol queries (DATABASE_URL with default_query_exec_mode=simple_protocol, as
@@ -71,9 +77,9 @@ func (Codec) PlanEncode(m *pgtype.Map, oid uint32, format int16, value any) pgty
 type encodeGeometry struct{}
 
 func (encodeGeometry) Encode(value any, buf []byte) ([]byte, error) {
-	b, err := ewkb.Marshal(value.(orb.Geometry), SRID)
+	b, err := ewkb.Marshal(value.(orb.Geometry), geo.SRID)
 	if err != nil {
-		return nil, fmt.Errorf("geo: encode %T: %w", value, err)
+		return nil, fmt.Errorf("pgxgeo: encode %T: %w", value, err)
 	}
 	return append(buf, b...), nil
 }
@@ -81,9 +87,9 @@ func (encodeGeometry) Encode(value any, buf []byte) ([]byte, error) {
 type encodeGeometryHex struct{}
 
 func (encodeGeometryHex) Encode(value any, buf []byte) ([]byte, error) {
-	b, err := ewkb.Marshal(value.(orb.Geometry), SRID)
+	b, err := ewkb.Marshal(value.(orb.Geometry), geo.SRID)
 	if err != nil {
-		return nil, fmt.Errorf("geo: encode %T: %w", value, err)
+		return nil, fmt.Errorf("pgxgeo: encode %T: %w", value, err)
 	}
 	return append(buf, hex.EncodeToString(b)...), nil
 }
@@ -110,7 +116,7 @@ type scanGeometry struct{ format int16 }
 
 func (s scanGeometry) Scan(src []byte, target any) error {
 	if src == nil {
-		return errors.New("geo: cannot scan NULL geometry; select it as COALESCE or scan into a pointer")
+		return errors.New("pgxgeo: cannot scan NULL geometry; select it as COALESCE or scan into a pointer")
 	}
 	g, err := decode(s.format, src)
 	if err != nil {
@@ -130,7 +136,7 @@ func (s scanBytes) Scan(src []byte, target any) error {
 	if s.format == pgtype.TextFormatCode {
 		b, err := hex.DecodeString(string(src))
 		if err != nil {
-			return fmt.Errorf("geo: bad hex EWKB: %w", err)
+			return fmt.Errorf("pgxgeo: bad hex EWKB: %w", err)
 		}
 		*p = b
 		return nil
@@ -143,13 +149,13 @@ func decode(format int16, src []byte) (orb.Geometry, error) {
 	if format == pgtype.TextFormatCode {
 		b, err := hex.DecodeString(string(src))
 		if err != nil {
-			return nil, fmt.Errorf("geo: bad hex EWKB: %w", err)
+			return nil, fmt.Errorf("pgxgeo: bad hex EWKB: %w", err)
 		}
 		src = b
 	}
 	g, _, err := ewkb.Unmarshal(src)
 	if err != nil {
-		return nil, fmt.Errorf("geo: decode EWKB: %w", err)
+		return nil, fmt.Errorf("pgxgeo: decode EWKB: %w", err)
 	}
 	return g, nil
 }
@@ -182,7 +188,7 @@ func assign(g orb.Geometry, target any) error {
 		*t, ok = g.(orb.Collection)
 	}
 	if !ok {
-		return fmt.Errorf("geo: cannot scan %s into %T", g.GeoJSONType(), target)
+		return fmt.Errorf("pgxgeo: cannot scan %s into %T", g.GeoJSONType(), target)
 	}
 	return nil
 }
@@ -196,7 +202,7 @@ func (Codec) DecodeDatabaseSQLValue(m *pgtype.Map, oid uint32, format int16, src
 	if err != nil {
 		return nil, err
 	}
-	return ewkb.Marshal(g, SRID)
+	return ewkb.Marshal(g, geo.SRID)
 }
 
 // DecodeValue returns the orb.Geometry.
