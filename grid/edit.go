@@ -356,13 +356,15 @@ type GridState struct {
 	Geom        orb.MultiPolygon `json:"-"`
 }
 
+// gridStateJSON is the JSON form of a GridState: its fields and the geometry as GeoJSON.
 type gridStateJSON struct {
-	Alias
+	gridStateFields
 	Geometry json.RawMessage `json:"geometry"`
 }
 
-// Alias is GridState without its methods, for JSON.
-type Alias GridState
+// gridStateFields is GridState without its methods, so that encoding it does not recurse
+// into MarshalJSON.
+type gridStateFields GridState
 
 // MarshalJSON writes the state with its geometry as GeoJSON.
 func (s GridState) MarshalJSON() ([]byte, error) {
@@ -370,7 +372,7 @@ func (s GridState) MarshalJSON() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(gridStateJSON{Alias: Alias(s), Geometry: g})
+	return json.Marshal(gridStateJSON{gridStateFields: gridStateFields(s), Geometry: g})
 }
 
 // UnmarshalJSON reads a state written by MarshalJSON.
@@ -379,7 +381,7 @@ func (s *GridState) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*s = GridState(j.Alias)
+	*s = GridState(j.gridStateFields)
 	if len(j.Geometry) == 0 || string(j.Geometry) == "null" {
 		return nil
 	}
@@ -493,10 +495,7 @@ func (r Restore) Empty() bool {
 
 // GridVersion is a grid an edit changed or created, as it is now.
 type GridVersion struct {
-	ID      int64  `json:"id"`
-	Level   int    `json:"level"`
-	Code    string `json:"code"`
-	Name    string `json:"name"`
+	GridRef
 	Version int    `json:"version"`
 	Current bool   `json:"current"`
 	ETag    string `json:"etag"`
@@ -504,7 +503,7 @@ type GridVersion struct {
 
 // VersionOf returns the reply form of a state.
 func VersionOf(s GridState) GridVersion {
-	return GridVersion{ID: s.ID, Level: s.Level, Code: s.Code, Name: s.Name, Version: s.Version,
+	return GridVersion{GridRef: GridRef{ID: s.ID, Level: s.Level, Code: s.Code, Name: s.Name}, Version: s.Version,
 		Current: s.Current, ETag: ETag(EntityGrid, s.ID, s.Version)}
 }
 

@@ -29,16 +29,13 @@ const CodeLen = 15
 // BuildingCodeLen is the length of a building code: its grid's code + 5 digits.
 const BuildingCodeLen = 20
 
-// Grid is a service area at one level of the hierarchy.
+// Grid is a current service area at one level of the hierarchy: the GridRef that names it in
+// replies (as every read shape of a grid embeds it), its parent, boundary and version.
 type Grid struct {
-	ID        int64
-	Level     int
+	GridRef
 	ParentID  *int64 // nil for level 1
-	Code      string
-	Name      string
 	Geom      orb.MultiPolygon
 	ValidFrom time.Time
-	ValidTo   *time.Time // nil: current
 	Version   int
 }
 
@@ -92,27 +89,6 @@ const (
 	RoleBuildingLeader = "building_leader"
 	RoleUnitLeader     = "unit_leader"
 )
-
-// Worker is a member of staff.
-type Worker struct {
-	ID          int64
-	DisplayName string
-	Role        string
-	WorkContact string
-	RetiredAt   *time.Time
-}
-
-// Assignment puts a worker on exactly one grid, building or unit in a role.
-type Assignment struct {
-	ID         int64
-	WorkerID   int64
-	GridID     *int64
-	BuildingID *int64
-	UnitID     *int64
-	Role       string
-	ValidFrom  time.Time
-	ValidTo    *time.Time
-}
 
 // Store is what the HTTP layer needs from storage; grid/postgis implements it. Services are
 // added here as the API grows.

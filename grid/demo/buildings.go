@@ -255,7 +255,7 @@ var roleNames = map[string]string{
 }
 
 func (g *gen) worker(role string) int64 {
-	w := grid.Worker{ID: g.ids.Worker, Role: role,
+	w := Worker{ID: g.ids.Worker, Role: role,
 		DisplayName: fmt.Sprintf("%s%05d", roleNames[role], g.ids.Worker),
 		WorkContact: fmt.Sprintf("分机 %04d", 1000+g.ids.Worker%9000)}
 	g.ids.Worker++
@@ -264,7 +264,7 @@ func (g *gen) worker(role string) int64 {
 }
 
 func (g *gen) assign(worker int64, role string, gridID, buildingID, unitID *int64) {
-	g.c.Assignments = append(g.c.Assignments, grid.Assignment{ID: g.ids.Assignment, WorkerID: worker,
+	g.c.Assignments = append(g.c.Assignments, Assignment{ID: g.ids.Assignment, WorkerID: worker,
 		GridID: gridID, BuildingID: buildingID, UnitID: unitID, Role: role, ValidFrom: g.now})
 	g.ids.Assignment++
 }

@@ -61,9 +61,31 @@ type Copy struct {
 	Buildings   []grid.Building
 	Units       []grid.Unit
 	Households  []grid.Household
-	Workers     []grid.Worker
-	Assignments []grid.Assignment
+	Workers     []Worker
+	Assignments []Assignment
 	Defects     Defects
+}
+
+// Worker is a generated member of staff, as loaded. The domain reads staff as
+// grid.WorkerInfo and grid.StaffMember; only the generator writes these rows, so the type
+// lives here.
+type Worker struct {
+	ID          int64
+	DisplayName string
+	Role        string
+	WorkContact string
+}
+
+// Assignment puts a generated worker on exactly one grid, building or unit in a role, from
+// ValidFrom on (generated assignments are all current).
+type Assignment struct {
+	ID         int64
+	WorkerID   int64
+	GridID     *int64
+	BuildingID *int64
+	UnitID     *int64
+	Role       string
+	ValidFrom  time.Time
 }
 
 // Defects are the deliberate flaws of a copy, by code.
@@ -311,8 +333,8 @@ func (g *gen) subdivide(r rect, m int) []rect {
 }
 
 func (g *gen) addGrid(level int, parent *int64, code, name string, cells map[cell]bool) int {
-	gr := grid.Grid{ID: g.ids.Grid, Level: level, ParentID: parent, Code: code, Name: name,
-		ValidFrom: g.now, Version: 1}
+	gr := grid.Grid{GridRef: grid.GridRef{ID: g.ids.Grid, Level: level, Code: code, Name: name},
+		ParentID: parent, ValidFrom: g.now, Version: 1}
 	g.ids.Grid++
 	if cells != nil {
 		gr.Geom = g.multi(g.lat.outline(cells))
