@@ -3,9 +3,6 @@ package api
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/json"
-	"errors"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -143,7 +140,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return grid.Errorf(grid.EFORBIDDEN, "cross-site login refused (Origin %q)", r.Header.Get("Origin"))
 	}
 	var req loginRequest
-	if err := decodeJSON(w, r, &req, 1<<16); err != nil {
+	if err := decodeJSON(w, r, &req, maxBodyBytes); err != nil {
 		return err
 	}
 	if req.Token == "" {
@@ -225,12 +222,9 @@ type newUserReply struct {
 }
 
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.writer(w, r, grid.PermAdmin)
-	if err != nil {
-		return err
-	}
 	var req newUserRequest
-	if err := decodeJSON(w, r, &req, 1<<16); err != nil {
+	e, err := s.beginEdit(w, r, editRequest{perm: grid.PermAdmin, body: &req})
+	if err != nil {
 		return err
 	}
 	n := grid.NewUser{Name: req.Name, Role: req.Role}
@@ -241,7 +235,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 		}
 		n.Grids = append(n.Grids, k)
 	}
-	info, tok, err := s.store.CreateUser(r.Context(), u, n)
+	info, tok, err := s.store.CreateUser(r.Context(), e.user, n)
 	if err != nil {
 		return err
 	}
@@ -263,23 +257,14 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.writer(w, r, grid.PermAdmin)
-	if err != nil {
-		return err
-	}
-	id, err := idParam(r, "id")
-	if err != nil {
-		return err
-	}
 	var req struct {
 		Label string `json:"label"`
 	}
-	if r.ContentLength != 0 {
-		if err := decodeJSON(w, r, &req, 1<<16); err != nil {
-			return err
-		}
+	e, err := s.beginEdit(w, r, editRequest{perm: grid.PermAdmin, entity: "user", body: &req, optionalBody: true})
+	if err != nil {
+		return err
 	}
-	tok, err := s.store.IssueToken(r.Context(), u, id, req.Label)
+	tok, err := s.store.IssueToken(r.Context(), e.user, e.id, req.Label)
 	if err != nil {
 		return err
 	}
@@ -288,55 +273,13 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.writer(w, r, grid.PermAdmin)
+	e, err := s.beginEdit(w, r, editRequest{perm: grid.PermAdmin, entity: "token"})
 	if err != nil {
 		return err
 	}
-	id, err := idParam(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := s.store.RevokeToken(r.Context(), u, id); err != nil {
+	if err := s.store.RevokeToken(r.Context(), e.user, e.id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
-}
-
-// decodeJSON reads a JSON body of at most max bytes into v; unknown members are refused so a
-// misspelt field is an error, not a silent no-op.
-func decodeJSON(w http.ResponseWriter, r *http.Request, v any, max int64) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, max))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooBig):
-			return grid.Errorf(grid.EINVALID, "request body larger than %d bytes", max)
-		case errors.Is(err, io.EOF):
-			return grid.Errorf(grid.EINVALID, "request body is empty: want JSON")
-		}
-		return grid.Errorf(grid.EINVALID, "request body: %v", err)
-	}
-	if dec.More() {
-		return grid.Errorf(grid.EINVALID, "request body: data after the JSON value")
-	}
-	return nil
-}
-
-// ifMatch reads the version an edit of entity id was made on from If-Match: 428 when the
-// header is missing (or is "*", which would defeat the check). A tag of another entity or
-// version yields a version that fails the store's check (412 with the current ETag).
-func ifMatch(r *http.Request, entity string, id int64) (int, error) {
-	h := strings.TrimSpace(r.Header.Get("If-Match"))
-	if h == "" || h == "*" {
-		return 0, withStatus{grid.Errorf(grid.EINVALID,
-			"If-Match is required: send the ETag from GET of the %s (If-Match: * is not enough)", entity), http.StatusPreconditionRequired}
-	}
-	for _, tag := range strings.Split(h, ",") {
-		if v, ok := grid.ParseETag(tag, entity, id); ok {
-			return v, nil
-		}
-	}
-	return -1, nil
 }

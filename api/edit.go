@@ -1,9 +1,9 @@
 package api
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -24,17 +24,61 @@ const maxEditBytes = grid.MaxQueryBytes
 // maxImportBytes bounds a GeoJSON import through the API (the CLI streams files of any size).
 const maxImportBytes = 50 << 20
 
-// gridID returns the id of the grid the path names (a code costs one lookup).
-func (s *Server) gridID(r *http.Request) (grid.GridKey, int64, error) {
-	k, err := pathGridKey(r)
+// maxBodyBytes bounds a small JSON body: a worker, an assignment, a user, a token's label.
+const maxBodyBytes = 1 << 16
+
+// editRequest is what an edit reads before its own fields, in the order its refusals rank:
+// who may write (401, 403), what the path names (404), the version If-Match names (428),
+// then the body (400).
+type editRequest struct {
+	perm         grid.Permission
+	entity       string // what {id} names: grid.EntityGrid (an id or a code), any other entity (an id); "" for none
+	ifMatch      bool   // If-Match must name the entity's version
+	body         any    // the JSON body decodes into it; nil when the request has none
+	max          int64  // the body's bound; 0: maxBodyBytes
+	optionalBody bool   // an empty body leaves body as it is
+}
+
+// edit is what the prologue read.
+type edit struct {
+	user    *grid.User
+	key     grid.GridKey // the grid {id} names
+	id      int64        // the entity {id} names
+	version int          // the version If-Match names
+}
+
+// gridEdit is the prologue of an edit of the grid in the path: a planner's permission, the
+// grid's ETag in If-Match, a body of at most maxEditBytes.
+func gridEdit(body any) editRequest {
+	return editRequest{perm: grid.PermEditGrids, entity: grid.EntityGrid, ifMatch: true, body: body, max: maxEditBytes}
+}
+
+// beginEdit reads the prologue q describes.
+func (s *Server) beginEdit(w http.ResponseWriter, r *http.Request, q editRequest) (edit, error) {
+	var e edit
+	var err error
+	if e.user, err = s.writer(w, r, q.perm); err != nil {
+		return e, err
+	}
+	switch q.entity {
+	case "":
+	case grid.EntityGrid:
+		e.key, e.id, err = s.pathGridID(r)
+	default:
+		e.id, err = idParam(r, "id")
+	}
 	if err != nil {
-		return k, 0, err
+		return e, err
 	}
-	if k.ID != 0 {
-		return k, k.ID, nil
+	if q.ifMatch {
+		if e.version, err = ifMatch(r, q.entity, e.id); err != nil {
+			return e, err
+		}
 	}
-	d, err := s.store.Grid(r.Context(), k)
-	return k, d.ID, err
+	if q.body == nil || (q.optionalBody && r.ContentLength == 0) {
+		return e, nil
+	}
+	return e, decodeJSON(w, r, q.body, cmp.Or(q.max, maxBodyBytes))
 }
 
 // writeEdit answers an edit: 200 with what changed and the ETag of grid id as it is now.
@@ -63,44 +107,38 @@ type patchRequest struct {
 // patchGrid renames and/or reshapes a grid: a JSON object of the changed fields (name,
 // geometry), or a GeoJSON Feature (geometry, properties.name). If-Match is required.
 func (s *Server) patchGrid(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.writer(w, r, grid.PermEditGrids)
-	if err != nil {
-		return err
-	}
-	k, id, err := s.gridID(r)
-	if err != nil {
-		return err
-	}
-	p := grid.GridPatch{Key: k}
-	if p.IfVersion, err = ifMatch(r, grid.EntityGrid, id); err != nil {
-		return err
-	}
 	var req patchRequest
-	if err := decodeJSON(w, r, &req, maxEditBytes); err != nil {
+	e, err := s.beginEdit(w, r, gridEdit(&req))
+	if err != nil {
 		return err
 	}
-	p.Name = req.Name
+	p := grid.GridPatch{Key: e.key, IfVersion: e.version, Name: req.Name}
 	if req.Properties != nil && req.Properties.Name != nil {
 		p.Name = req.Properties.Name
 	}
-	if len(req.Geometry) > 0 && string(req.Geometry) != "null" {
-		if p.Geometry, err = polygonal("geometry", req.Geometry); err != nil {
-			return err
-		}
+	if p.Geometry, err = polygonal("geometry", req.Geometry); err != nil {
+		return err
 	}
 	if err := p.Validate(); err != nil {
 		return err
 	}
-	res, err := s.store.PatchGrid(r.Context(), u, p)
+	res, err := s.store.PatchGrid(r.Context(), e.user, p)
 	if err != nil {
 		return err
 	}
-	writeEdit(w, res, id)
+	writeEdit(w, res, e.id)
 	return nil
 }
 
-// polygonal reads a GeoJSON Polygon or MultiPolygon (or a Feature holding one).
+// absent reports whether an optional JSON member was left out or sent as null.
+func absent(raw json.RawMessage) bool { return len(raw) == 0 || string(raw) == "null" }
+
+// polygonal reads an optional GeoJSON Polygon or MultiPolygon (or a Feature holding one):
+// nil when the member is absent.
 func polygonal(what string, raw json.RawMessage) (orb.MultiPolygon, error) {
+	if absent(raw) {
+		return nil, nil
+	}
 	var doc struct {
 		Type     string          `json:"type"`
 		Geometry json.RawMessage `json:"geometry"`
@@ -115,8 +153,16 @@ func polygonal(what string, raw json.RawMessage) (orb.MultiPolygon, error) {
 	return mp, nil
 }
 
-// lineString reads a GeoJSON LineString (or a Feature holding one).
+// lineString reads an optional GeoJSON LineString (or a Feature holding one): nil when the
+// member is absent.
 func lineString(what string, raw json.RawMessage) (orb.LineString, error) {
+	if absent(raw) {
+		return nil, nil
+	}
+	return parseLineString(what, raw)
+}
+
+func parseLineString(what string, raw json.RawMessage) (orb.LineString, error) {
 	var doc struct {
 		Type        string          `json:"type"`
 		Geometry    json.RawMessage `json:"geometry"`
@@ -126,7 +172,7 @@ func lineString(what string, raw json.RawMessage) (orb.LineString, error) {
 		return nil, grid.Errorf(grid.EINVALID, "%s: not a GeoJSON LineString: %v", what, err)
 	}
 	if doc.Type == "Feature" {
-		return lineString(what, doc.Geometry)
+		return parseLineString(what, doc.Geometry)
 	}
 	if doc.Type != "LineString" {
 		return nil, grid.Errorf(grid.EINVALID, "%s: want a GeoJSON LineString, got %q", what, doc.Type)
@@ -150,36 +196,23 @@ type paintRequest struct {
 
 // paint moves buildings into the grid in the path (If-Match: the target's ETag).
 func (s *Server) paint(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.writer(w, r, grid.PermEditGrids)
-	if err != nil {
-		return err
-	}
-	k, id, err := s.gridID(r)
-	if err != nil {
-		return err
-	}
-	p := grid.Paint{Target: k}
-	if p.IfVersion, err = ifMatch(r, grid.EntityGrid, id); err != nil {
-		return err
-	}
 	var req paintRequest
-	if err := decodeJSON(w, r, &req, maxEditBytes); err != nil {
+	e, err := s.beginEdit(w, r, gridEdit(&req))
+	if err != nil {
 		return err
 	}
-	p.BuildingIDs, p.Codes, p.Across = req.Buildings, req.Codes, req.Across
-	if len(req.Area) > 0 && string(req.Area) != "null" {
-		if p.Area, err = polygonal("area", req.Area); err != nil {
-			return err
-		}
+	p := grid.Paint{Target: e.key, IfVersion: e.version, BuildingIDs: req.Buildings, Codes: req.Codes, Across: req.Across}
+	if p.Area, err = polygonal("area", req.Area); err != nil {
+		return err
 	}
 	if err := p.Validate(); err != nil {
 		return err
 	}
-	res, err := s.store.Paint(r.Context(), u, p)
+	res, err := s.store.Paint(r.Context(), e.user, p)
 	if err != nil {
 		return err
 	}
-	writeEdit(w, res, id)
+	writeEdit(w, res, e.id)
 	return nil
 }
 
@@ -191,41 +224,26 @@ type splitRequest struct {
 
 // split divides the grid in the path by a line or polygon (If-Match: its ETag).
 func (s *Server) split(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.writer(w, r, grid.PermEditGrids)
-	if err != nil {
-		return err
-	}
-	k, id, err := s.gridID(r)
-	if err != nil {
-		return err
-	}
-	sp := grid.Split{Key: k}
-	if sp.IfVersion, err = ifMatch(r, grid.EntityGrid, id); err != nil {
-		return err
-	}
 	var req splitRequest
-	if err := decodeJSON(w, r, &req, maxEditBytes); err != nil {
+	e, err := s.beginEdit(w, r, gridEdit(&req))
+	if err != nil {
 		return err
 	}
-	sp.Name = req.Name
-	if len(req.Line) > 0 && string(req.Line) != "null" {
-		if sp.Line, err = lineString("line", req.Line); err != nil {
-			return err
-		}
+	sp := grid.Split{Key: e.key, IfVersion: e.version, Name: req.Name}
+	if sp.Line, err = lineString("line", req.Line); err != nil {
+		return err
 	}
-	if len(req.Area) > 0 && string(req.Area) != "null" {
-		if sp.Area, err = polygonal("area", req.Area); err != nil {
-			return err
-		}
+	if sp.Area, err = polygonal("area", req.Area); err != nil {
+		return err
 	}
 	if err := sp.Validate(); err != nil {
 		return err
 	}
-	res, err := s.store.Split(r.Context(), u, sp)
+	res, err := s.store.Split(r.Context(), e.user, sp)
 	if err != nil {
 		return err
 	}
-	writeEdit(w, res, id)
+	writeEdit(w, res, e.id)
 	return nil
 }
 
@@ -238,48 +256,54 @@ type mergeRequest struct {
 	Name *string `json:"name"`
 }
 
+// merge reads the request as the domain's Merge: EINVALID for a grid named by neither or
+// both of id and code.
+func (q mergeRequest) merge() (grid.Merge, error) {
+	m := grid.Merge{Name: q.Name}
+	for _, g := range q.Grids {
+		if (g.ID == 0) == (g.Code == "") {
+			return m, grid.Errorf(grid.EINVALID, "merge: name each grid by id or by code")
+		}
+		m.Grids = append(m.Grids, grid.VersionedKey{GridKey: grid.GridKey{ID: g.ID, Code: g.Code}, Version: g.Version})
+	}
+	return m, m.Validate()
+}
+
 // merge joins adjacent grids into the first one named; every grid carries its version.
 func (s *Server) merge(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.writer(w, r, grid.PermEditGrids)
-	if err != nil {
-		return err
-	}
 	var req mergeRequest
-	if err := decodeJSON(w, r, &req, 1<<20); err != nil {
-		return err
-	}
-	m := grid.Merge{Name: req.Name}
-	for _, g := range req.Grids {
-		k := grid.GridKey{ID: g.ID, Code: g.Code}
-		if (g.ID == 0) == (g.Code == "") {
-			return grid.Errorf(grid.EINVALID, "merge: name each grid by id or by code")
-		}
-		m.Grids = append(m.Grids, grid.VersionedKey{GridKey: k, Version: g.Version})
-	}
-	if err := m.Validate(); err != nil {
-		return err
-	}
-	res, err := s.store.Merge(r.Context(), u, m)
+	e, err := s.beginEdit(w, r, editRequest{perm: grid.PermEditGrids, body: &req, max: 1 << 20})
 	if err != nil {
 		return err
 	}
-	var first int64
-	if len(res.Grids) > 0 {
-		for _, g := range res.Grids {
-			if g.Current && (g.ID == req.Grids[0].ID || g.Code == req.Grids[0].Code) {
-				first = g.ID
-			}
+	m, err := req.merge()
+	if err != nil {
+		return err
+	}
+	res, err := s.store.Merge(r.Context(), e.user, m)
+	if err != nil {
+		return err
+	}
+	writeEdit(w, res, survivor(res, m.Grids[0].GridKey))
+	return nil
+}
+
+// survivor returns the id of the merged grid: the first one named, current after the merge.
+func survivor(res grid.EditResult, first grid.GridKey) int64 {
+	var id int64
+	for _, g := range res.Grids {
+		if g.Current && (g.ID == first.ID || g.Code == first.Code) {
+			id = g.ID
 		}
 	}
-	writeEdit(w, res, first)
-	return nil
+	return id
 }
 
 // importGrids creates and updates grids from a GeoJSON Feature or FeatureCollection.
 // Feature properties: name (required), level (or ?level=), parent (id or code), code (asks
 // for that code), and for updates id or code of the grid with its version.
 func (s *Server) importGrids(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.writer(w, r, grid.PermEditGrids)
+	e, err := s.beginEdit(w, r, editRequest{perm: grid.PermEditGrids})
 	if err != nil {
 		return err
 	}
@@ -287,8 +311,23 @@ func (s *Server) importGrids(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	fs, err := readGridFeatures(w, r, level)
+	if err != nil {
+		return err
+	}
+	res, err := s.store.UpsertGrids(r.Context(), e.user, fs)
+	if err != nil {
+		return err
+	}
+	writeEdit(w, res, 0)
+	return nil
+}
+
+// readGridFeatures reads the imported features of the body, each validated; level is the
+// default level of new grids (?level=).
+func readGridFeatures(w http.ResponseWriter, r *http.Request, level int) ([]grid.GridFeature, error) {
 	var fs []grid.GridFeature
-	err = geo.ReadFeatures(http.MaxBytesReader(w, r.Body, maxImportBytes), func(f geo.Feature) error {
+	err := geo.ReadFeatures(http.MaxBytesReader(w, r.Body, maxImportBytes), func(f geo.Feature) error {
 		gf, err := importedFeature(f, level)
 		if err != nil {
 			return err
@@ -299,18 +338,69 @@ func (s *Server) importGrids(w http.ResponseWriter, r *http.Request) error {
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		return grid.Errorf(grid.EINVALID, "import larger than %d MB: use gridmap import for big files", maxImportBytes>>20)
+		return nil, grid.Errorf(grid.EINVALID, "import larger than %d MB: use gridmap import for big files", maxImportBytes>>20)
 	case errors.Is(err, geo.ErrNotGeoJSON):
-		return grid.Errorf(grid.EINVALID, "%s", strings.TrimPrefix(err.Error(), geo.ErrNotGeoJSON.Error()+": "))
-	case err != nil:
-		return err
+		return nil, grid.Errorf(grid.EINVALID, "%s", strings.TrimPrefix(err.Error(), geo.ErrNotGeoJSON.Error()+": "))
 	}
-	res, err := s.store.UpsertGrids(r.Context(), u, fs)
-	if err != nil {
-		return err
+	return fs, err
+}
+
+// featureProps reads the properties of an imported feature. The first bad one is kept in
+// err (naming the feature and the property) and later reads return zeros.
+type featureProps struct {
+	index int
+	p     map[string]any
+	err   error
+}
+
+func (f *featureProps) fail(k, want string) {
+	if f.err == nil {
+		f.err = grid.Errorf(grid.EINVALID, "feature %d: property %q: want %s", f.index, k, want)
 	}
-	writeEdit(w, res, 0)
-	return nil
+}
+
+// str reads a string property (numbers are taken as their decimal text).
+func (f *featureProps) str(k string) string {
+	if f.err != nil {
+		return ""
+	}
+	switch v := f.p[k].(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case json.Number:
+		return v.String()
+	}
+	f.fail(k, "a string")
+	return ""
+}
+
+// num reads an integer property (a whole number, or a string of one).
+func (f *featureProps) num(k string) int64 {
+	if f.err != nil {
+		return 0
+	}
+	switch v := f.p[k].(type) {
+	case nil:
+		return 0
+	case float64:
+		if v == float64(int64(v)) {
+			return int64(v)
+		}
+	case json.Number:
+		if n, err := v.Int64(); err == nil {
+			return n
+		}
+	case string:
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return n
+		}
+	}
+	f.fail(k, "an integer")
+	return 0
 }
 
 // importedFeature reads one imported feature.
@@ -321,67 +411,17 @@ func importedFeature(f geo.Feature, level int) (grid.GridFeature, error) {
 		return gf, grid.Errorf(grid.EINVALID, "feature %d: %v", f.Index, err)
 	}
 	gf.Geom = mp
-	p := f.Properties
-	str := func(k string) (string, error) {
-		switch v := p[k].(type) {
-		case nil:
-			return "", nil
-		case string:
-			return v, nil
-		case float64:
-			return strconv.FormatFloat(v, 'f', -1, 64), nil
-		case json.Number:
-			return v.String(), nil
-		}
-		return "", grid.Errorf(grid.EINVALID, "feature %d: property %q: want a string", f.Index, k)
-	}
-	num := func(k string) (int64, error) {
-		switch v := p[k].(type) {
-		case nil:
-			return 0, nil
-		case float64:
-			if v == float64(int64(v)) {
-				return int64(v), nil
-			}
-		case json.Number:
-			if n, err := v.Int64(); err == nil {
-				return n, nil
-			}
-		case string:
-			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-				return n, nil
-			}
-		}
-		return 0, grid.Errorf(grid.EINVALID, "feature %d: property %q: want an integer", f.Index, k)
-	}
-	var n int64
-	if gf.Name, err = str("name"); err != nil {
-		return gf, err
-	}
-	if gf.Code, err = str("code"); err != nil {
-		return gf, err
-	}
-	if gf.ID, err = num("id"); err != nil {
-		return gf, err
-	}
-	if n, err = num("version"); err != nil {
-		return gf, err
-	}
-	gf.Version = int(n)
-	if n, err = num("level"); err != nil {
-		return gf, err
-	}
-	if n != 0 {
+	p := &featureProps{index: f.Index, p: f.Properties}
+	gf.Name, gf.Code, gf.ID, gf.Version = p.str("name"), p.str("code"), p.num("id"), int(p.num("version"))
+	if n := p.num("level"); n != 0 {
 		gf.Level = int(n)
 	}
-	parent, err := str("parent")
-	if err != nil {
-		return gf, err
-	}
+	parent := p.str("parent")
 	if parent == "" {
-		if parent, err = str("parent_code"); err != nil {
-			return gf, err
-		}
+		parent = p.str("parent_code")
+	}
+	if p.err != nil {
+		return gf, p.err
 	}
 	if parent != "" {
 		k, err := grid.ParseGridKey(parent)
@@ -401,27 +441,11 @@ func (s *Server) balance(w http.ResponseWriter, r *http.Request) error {
 	if q.Parent, err = gridKeyParam(r, "parent"); err != nil {
 		return err
 	}
-	if list := r.URL.Query().Get("grids"); list != "" {
-		for _, g := range strings.Split(list, ",") {
-			k, err := grid.ParseGridKey(strings.TrimSpace(g))
-			if err != nil {
-				return err
-			}
-			q.Grids = append(q.Grids, k)
-		}
+	if q.Grids, err = gridKeysParam(r, "grids"); err != nil {
+		return err
 	}
-	for _, p := range []struct {
-		name string
-		dst  *float64
-	}{{"target", &q.Target}, {"band", &q.Band}} {
-		v, ok, err := floatParam(r, p.name)
-		if err != nil {
-			return err
-		}
-		if ok && v == 0 {
-			return grid.Errorf(grid.EINVALID, "%s=0: leave it out for the default", p.name)
-		}
-		*p.dst = v
+	if err := optionalFloatParams(r, floatDst{"target", &q.Target}, floatDst{"band", &q.Band}); err != nil {
+		return err
 	}
 	if err := q.Validate(); err != nil {
 		return err
@@ -432,20 +456,4 @@ func (s *Server) balance(w http.ResponseWriter, r *http.Request) error {
 	}
 	WriteJSON(w, http.StatusOK, b)
 	return nil
-}
-
-// exportHouseholds streams household rows (dwelling records) as CSV: planners and admins
-// anywhere, grid leaders under their own grids (grid= required).
-func (s *Server) exportHouseholds(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.writer(w, r, grid.PermExportHouseholds)
-	if err != nil {
-		return err
-	}
-	var f grid.HouseholdExport
-	if f.Grid, err = gridKeyParam(r, "grid"); err != nil {
-		return err
-	}
-	return s.stream(w, r, "households.csv", "text/csv; charset=utf-8", func(open func(grid.Export) (io.Writer, error)) (int, error) {
-		return s.store.ExportHouseholds(r.Context(), u, f, open)
-	})
 }

@@ -234,6 +234,24 @@ func (s *Server) items(r *http.Request, c ogcCollection, bbox *grid.BBox, p grid
 	}
 }
 
+// item returns feature id of collection c: ENOTFOUND when it is not in c.
+func (s *Server) item(r *http.Request, c ogcCollection, id int64) (feature, error) {
+	switch c.Kind {
+	case grid.KindGrid:
+		d, err := s.store.Grid(r.Context(), grid.GridKey{ID: id})
+		if err == nil && d.Level != c.Level {
+			err = grid.Errorf(grid.ENOTFOUND, "feature %d not found in %s", id, c.ID)
+		}
+		return gridFeature(d.GridInfo), err
+	case grid.KindBuilding:
+		d, err := s.store.Building(r.Context(), id, grid.Anonymous)
+		return buildingFeature(d.BuildingInfo), err
+	default:
+		u, err := s.store.Unit(r.Context(), id)
+		return unitFeature(u), err
+	}
+}
+
 func (s *Server) ogcItem(w http.ResponseWriter, r *http.Request) error {
 	c, err := findCollection(chi.URLParam(r, "cid"))
 	if err != nil {
@@ -243,29 +261,9 @@ func (s *Server) ogcItem(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var f feature
-	switch c.Kind {
-	case grid.KindGrid:
-		d, err := s.store.Grid(r.Context(), grid.GridKey{ID: id})
-		if err == nil && d.Level != c.Level {
-			err = grid.Errorf(grid.ENOTFOUND, "feature %d not found in %s", id, c.ID)
-		}
-		if err != nil {
-			return err
-		}
-		f = gridFeature(d.GridInfo)
-	case grid.KindBuilding:
-		d, err := s.store.Building(r.Context(), id, grid.Anonymous)
-		if err != nil {
-			return err
-		}
-		f = buildingFeature(d.BuildingInfo)
-	default:
-		u, err := s.store.Unit(r.Context(), id)
-		if err != nil {
-			return err
-		}
-		f = unitFeature(u)
+	f, err := s.item(r, c, id)
+	if err != nil {
+		return err
 	}
 	base := baseURL(r) + "/ogc/collections/" + c.ID
 	f.Links = []link{

@@ -1,6 +1,9 @@
 package api
 
 import (
+	"encoding/json"
+	"errors"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -11,8 +14,9 @@ import (
 	"gridmap/grid"
 )
 
-// Query parameter readers. Each returns EINVALID naming the parameter, so a client learns
-// which input was wrong; none of them lets a malformed value through as a zero.
+// Request parameter readers: the query string, the path, If-Match and JSON bodies. Each
+// returns a coded error naming the parameter, so a client learns which input was wrong; none
+// of them lets a malformed value through as a zero.
 
 // floatParam reads a finite number. ok is false when the parameter is absent.
 func floatParam(r *http.Request, name string) (v float64, ok bool, err error) {
@@ -25,6 +29,29 @@ func floatParam(r *http.Request, name string) (v float64, ok bool, err error) {
 		return 0, true, grid.Errorf(grid.EINVALID, "%s=%q: want a finite number", name, s)
 	}
 	return v, true, nil
+}
+
+// floatDst is a number parameter and where it goes.
+type floatDst struct {
+	name string
+	dst  *float64
+}
+
+// optionalFloatParams reads optional finite numbers into their destinations, left 0 when
+// absent. Zero means "default" to the domain, so an explicit zero, a wish it cannot honour,
+// is refused.
+func optionalFloatParams(r *http.Request, params ...floatDst) error {
+	for _, p := range params {
+		v, ok, err := floatParam(r, p.name)
+		if err != nil {
+			return err
+		}
+		if ok && v == 0 {
+			return grid.Errorf(grid.EINVALID, "%s=0: leave it out for the default", p.name)
+		}
+		*p.dst = v
+	}
+	return nil
 }
 
 // lonLatParams reads the required lon and lat of a position.
@@ -120,6 +147,23 @@ func gridKeyParam(r *http.Request, name string) (*grid.GridKey, error) {
 	return &k, err
 }
 
+// gridKeysParam reads a comma-separated list of grid ids or codes (nil when absent).
+func gridKeysParam(r *http.Request, name string) ([]grid.GridKey, error) {
+	list := r.URL.Query().Get(name)
+	if list == "" {
+		return nil, nil
+	}
+	var keys []grid.GridKey
+	for _, g := range strings.Split(list, ",") {
+		k, err := grid.ParseGridKey(strings.TrimSpace(g))
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
 // idParam reads a positive integer id from the path.
 func idParam(r *http.Request, name string) (int64, error) {
 	s := chi.URLParam(r, name)
@@ -128,4 +172,74 @@ func idParam(r *http.Request, name string) (int64, error) {
 		return 0, grid.Errorf(grid.ENOTFOUND, "%s %q not found: ids are positive integers", name, s)
 	}
 	return v, nil
+}
+
+// idQuery reads a positive integer id from the query string: EINVALID otherwise.
+func idQuery(r *http.Request, name string) (int64, error) {
+	s := r.URL.Query().Get(name)
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v <= 0 {
+		return 0, grid.Errorf(grid.EINVALID, "%s %q: want a positive integer id", name, s)
+	}
+	return v, nil
+}
+
+// pathGridKey reads {id} as a grid id or code; anything else names no grid (404).
+func pathGridKey(r *http.Request) (grid.GridKey, error) {
+	k, err := grid.ParseGridKey(chi.URLParam(r, "id"))
+	if err != nil {
+		return k, grid.Errorf(grid.ENOTFOUND, "grid %q not found: want a numeric id or a 15-digit code", chi.URLParam(r, "id"))
+	}
+	return k, nil
+}
+
+// pathGridID reads {id} as a grid and returns its key and id (a code costs one lookup).
+func (s *Server) pathGridID(r *http.Request) (grid.GridKey, int64, error) {
+	k, err := pathGridKey(r)
+	if err != nil {
+		return k, 0, err
+	}
+	if k.ID != 0 {
+		return k, k.ID, nil
+	}
+	d, err := s.store.Grid(r.Context(), k)
+	return k, d.ID, err
+}
+
+// decodeJSON reads a JSON body of at most max bytes into v; unknown members are refused so a
+// misspelt field is an error, not a silent no-op.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any, max int64) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, max))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			return grid.Errorf(grid.EINVALID, "request body larger than %d bytes", max)
+		case errors.Is(err, io.EOF):
+			return grid.Errorf(grid.EINVALID, "request body is empty: want JSON")
+		}
+		return grid.Errorf(grid.EINVALID, "request body: %v", err)
+	}
+	if dec.More() {
+		return grid.Errorf(grid.EINVALID, "request body: data after the JSON value")
+	}
+	return nil
+}
+
+// ifMatch reads the version an edit of entity id was made on from If-Match: 428 when the
+// header is missing (or is "*", which would defeat the check). A tag of another entity or
+// version yields a version that fails the store's check (412 with the current ETag).
+func ifMatch(r *http.Request, entity string, id int64) (int, error) {
+	h := strings.TrimSpace(r.Header.Get("If-Match"))
+	if h == "" || h == "*" {
+		return 0, withStatus{grid.Errorf(grid.EINVALID,
+			"If-Match is required: send the ETag from GET of the %s (If-Match: * is not enough)", entity), http.StatusPreconditionRequired}
+	}
+	for _, tag := range strings.Split(h, ",") {
+		if v, ok := grid.ParseETag(tag, entity, id); ok {
+			return v, nil
+		}
+	}
+	return -1, nil
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 
 	"gridmap/grid"
 )
@@ -43,14 +42,4 @@ func (s *Server) city(w http.ResponseWriter, r *http.Request) error {
 	}
 	WriteJSON(w, http.StatusOK, c)
 	return nil
-}
-
-// idQuery reads a positive integer id from the query string: EINVALID otherwise.
-func idQuery(r *http.Request, name string) (int64, error) {
-	s := r.URL.Query().Get(name)
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || v <= 0 {
-		return 0, grid.Errorf(grid.EINVALID, "%s %q: want a positive integer id", name, s)
-	}
-	return v, nil
 }

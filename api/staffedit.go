@@ -52,18 +52,15 @@ func (s *Server) getWorker(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) createWorker(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.writer(w, r, grid.PermEditStaff)
-	if err != nil {
-		return err
-	}
 	var req workerRequest
-	if err := decodeJSON(w, r, &req, 1<<16); err != nil {
+	e, err := s.beginEdit(w, r, editRequest{perm: grid.PermEditStaff, body: &req})
+	if err != nil {
 		return err
 	}
 	if err := req.patch().Validate(true); err != nil {
 		return err
 	}
-	wk, err := s.store.CreateWorker(r.Context(), u, req.patch())
+	wk, err := s.store.CreateWorker(r.Context(), e.user, req.patch())
 	if err != nil {
 		return err
 	}
@@ -72,26 +69,15 @@ func (s *Server) createWorker(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) patchWorker(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.writer(w, r, grid.PermEditStaff)
-	if err != nil {
-		return err
-	}
-	id, err := idParam(r, "id")
-	if err != nil {
-		return err
-	}
-	v, err := ifMatch(r, grid.EntityWorker, id)
-	if err != nil {
-		return err
-	}
 	var req workerRequest
-	if err := decodeJSON(w, r, &req, 1<<16); err != nil {
+	e, err := s.beginEdit(w, r, editRequest{perm: grid.PermEditStaff, entity: grid.EntityWorker, ifMatch: true, body: &req})
+	if err != nil {
 		return err
 	}
 	if err := req.patch().Validate(false); err != nil {
 		return err
 	}
-	wk, err := s.store.UpdateWorker(r.Context(), u, id, v, req.patch())
+	wk, err := s.store.UpdateWorker(r.Context(), e.user, e.id, e.version, req.patch())
 	if err != nil {
 		return err
 	}
@@ -100,19 +86,11 @@ func (s *Server) patchWorker(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) retireWorker(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.writer(w, r, grid.PermEditStaff)
+	e, err := s.beginEdit(w, r, editRequest{perm: grid.PermEditStaff, entity: grid.EntityWorker, ifMatch: true})
 	if err != nil {
 		return err
 	}
-	id, err := idParam(r, "id")
-	if err != nil {
-		return err
-	}
-	v, err := ifMatch(r, grid.EntityWorker, id)
-	if err != nil {
-		return err
-	}
-	wk, err := s.store.RetireWorker(r.Context(), u, id, v)
+	wk, err := s.store.RetireWorker(r.Context(), e.user, e.id, e.version)
 	if err != nil {
 		return err
 	}
@@ -128,31 +106,38 @@ type assignRequest struct {
 	Role       string `json:"role"`
 }
 
+// spec reads the request as the domain's AssignmentSpec: EINVALID for a bad grid key.
+func (q assignRequest) spec() (grid.AssignmentSpec, error) {
+	a := grid.AssignmentSpec{WorkerID: q.WorkerID, BuildingID: q.BuildingID, UnitID: q.UnitID, Role: q.Role}
+	if q.Grid == "" {
+		return a, nil
+	}
+	k, err := grid.ParseGridKey(q.Grid)
+	if err != nil {
+		return a, err
+	}
+	if k.ID != 0 {
+		a.GridID = &k.ID
+	} else {
+		a.GridCode = k.Code
+	}
+	return a, nil
+}
+
 func (s *Server) assign(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.writer(w, r, grid.PermAssign)
+	var req assignRequest
+	e, err := s.beginEdit(w, r, editRequest{perm: grid.PermAssign, body: &req})
 	if err != nil {
 		return err
 	}
-	var req assignRequest
-	if err := decodeJSON(w, r, &req, 1<<16); err != nil {
+	a, err := req.spec()
+	if err != nil {
 		return err
-	}
-	a := grid.AssignmentSpec{WorkerID: req.WorkerID, BuildingID: req.BuildingID, UnitID: req.UnitID, Role: req.Role}
-	if req.Grid != "" {
-		k, err := grid.ParseGridKey(req.Grid)
-		if err != nil {
-			return err
-		}
-		if k.ID != 0 {
-			a.GridID = &k.ID
-		} else {
-			a.GridCode = k.Code
-		}
 	}
 	if err := a.Validate(); err != nil {
 		return err
 	}
-	out, err := s.store.Assign(r.Context(), u, a)
+	out, err := s.store.Assign(r.Context(), e.user, a)
 	if err != nil {
 		return err
 	}
@@ -162,15 +147,11 @@ func (s *Server) assign(w http.ResponseWriter, r *http.Request) error {
 
 // endAssignment ends an assignment; the row stays, with valid_to set, as history.
 func (s *Server) endAssignment(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.writer(w, r, grid.PermAssign)
+	e, err := s.beginEdit(w, r, editRequest{perm: grid.PermAssign, entity: "assignment"})
 	if err != nil {
 		return err
 	}
-	id, err := idParam(r, "id")
-	if err != nil {
-		return err
-	}
-	out, err := s.store.EndAssignment(r.Context(), u, id)
+	out, err := s.store.EndAssignment(r.Context(), e.user, e.id)
 	if err != nil {
 		return err
 	}
@@ -178,26 +159,39 @@ func (s *Server) endAssignment(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) listAssignments(w http.ResponseWriter, r *http.Request) error {
+// assignmentFilter reads the filter of listAssignments: page, grid=, worker=, building=,
+// unit= and history=true|false.
+func assignmentFilter(r *http.Request) (grid.AssignmentFilter, error) {
 	var f grid.AssignmentFilter
 	var err error
 	if f.Page, err = pageParams(r); err != nil {
-		return err
+		return f, err
 	}
 	if f.Grid, err = gridKeyParam(r, "grid"); err != nil {
-		return err
+		return f, err
 	}
-	for name, dst := range map[string]*int64{"worker": &f.WorkerID, "building": &f.BuildingID, "unit": &f.UnitID} {
-		if r.URL.Query().Get(name) != "" {
-			if *dst, err = idQuery(r, name); err != nil {
-				return err
+	for _, p := range []struct {
+		name string
+		dst  *int64
+	}{{"worker", &f.WorkerID}, {"building", &f.BuildingID}, {"unit", &f.UnitID}} {
+		if r.URL.Query().Get(p.name) != "" {
+			if *p.dst, err = idQuery(r, p.name); err != nil {
+				return f, err
 			}
 		}
 	}
 	if h := r.URL.Query().Get("history"); h != "" {
 		if f.History, err = strconv.ParseBool(h); err != nil {
-			return grid.Errorf(grid.EINVALID, "history=%q: want true or false", h)
+			return f, grid.Errorf(grid.EINVALID, "history=%q: want true or false", h)
 		}
+	}
+	return f, nil
+}
+
+func (s *Server) listAssignments(w http.ResponseWriter, r *http.Request) error {
+	f, err := assignmentFilter(r)
+	if err != nil {
+		return err
 	}
 	list, err := s.store.Assignments(r.Context(), f)
 	if err != nil {
@@ -209,11 +203,11 @@ func (s *Server) listAssignments(w http.ResponseWriter, r *http.Request) error {
 
 // undo reverts the signed-in user's latest operation (as a new, audited operation).
 func (s *Server) undo(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.writer(w, r, grid.PermWrite)
+	e, err := s.beginEdit(w, r, editRequest{perm: grid.PermWrite})
 	if err != nil {
 		return err
 	}
-	res, err := s.store.Undo(r.Context(), u)
+	res, err := s.store.Undo(r.Context(), e.user)
 	if err != nil {
 		return err
 	}
@@ -223,11 +217,11 @@ func (s *Server) undo(w http.ResponseWriter, r *http.Request) error {
 
 // redo re-applies the signed-in user's latest undone operation.
 func (s *Server) redo(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.writer(w, r, grid.PermWrite)
+	e, err := s.beginEdit(w, r, editRequest{perm: grid.PermWrite})
 	if err != nil {
 		return err
 	}
-	res, err := s.store.Redo(r.Context(), u)
+	res, err := s.store.Redo(r.Context(), e.user)
 	if err != nil {
 		return err
 	}

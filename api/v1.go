@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strconv"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/paulmach/orb"
@@ -32,7 +31,7 @@ func (s *Server) routesV1(r chi.Router) {
 	r.Get("/staff", s.Handle(s.staff))
 	r.Get("/city", s.Handle(s.city))
 
-	// editing (issue 6): see edit.go, staffedit.go, auth.go
+	// editing: see edit.go, staffedit.go, auth.go
 	r.Post("/grids", s.Handle(s.importGrids))
 	r.Patch("/grids/{id}", s.Handle(s.patchGrid))
 	r.Post("/grids/{id}/paint", s.Handle(s.paint))
@@ -117,15 +116,6 @@ func (s *Server) getGrid(w http.ResponseWriter, r *http.Request) error {
 	f.Properties = props
 	writeGeoJSON(w, f)
 	return nil
-}
-
-// pathGridKey reads {id} as a grid id or code; anything else names no grid (404).
-func pathGridKey(r *http.Request) (grid.GridKey, error) {
-	k, err := grid.ParseGridKey(chi.URLParam(r, "id"))
-	if err != nil {
-		return k, grid.Errorf(grid.ENOTFOUND, "grid %q not found: want a numeric id or a 15-digit code", chi.URLParam(r, "id"))
-	}
-	return k, nil
 }
 
 func (s *Server) gridBuildings(w http.ResponseWriter, r *http.Request) error {
@@ -347,19 +337,9 @@ func (s *Server) coverage(w http.ResponseWriter, r *http.Request) error {
 	if o.Root, err = gridKeyParam(r, "grid"); err != nil {
 		return err
 	}
-	for _, p := range []struct {
-		name string
-		dst  *float64
-	}{{"target", &o.Target}, {"band", &o.Band}, {"min_area", &o.MinAreaM2}} {
-		v, ok, err := floatParam(r, p.name)
-		if err != nil {
-			return err
-		}
-		if ok && v == 0 {
-			// zero means "default" to the domain; an explicit zero is a wish it cannot honour
-			return grid.Errorf(grid.EINVALID, "%s=0: leave it out for the default", p.name)
-		}
-		*p.dst = v
+	err = optionalFloatParams(r, floatDst{"target", &o.Target}, floatDst{"band", &o.Band}, floatDst{"min_area", &o.MinAreaM2})
+	if err != nil {
+		return err
 	}
 	rep, err := s.store.Coverage(r.Context(), o)
 	if err != nil {
@@ -367,63 +347,4 @@ func (s *Server) coverage(w http.ResponseWriter, r *http.Request) error {
 	}
 	WriteJSON(w, http.StatusOK, rep)
 	return nil
-}
-
-func (s *Server) exportGrids(w http.ResponseWriter, r *http.Request) error {
-	var f grid.GridExport
-	var err error
-	if f.Level, err = levelParam(r); err != nil {
-		return err
-	}
-	if f.Parent, err = gridKeyParam(r, "parent"); err != nil {
-		return err
-	}
-	return s.stream(w, r, "grids.geojson", geoJSONType, func(open func(grid.Export) (io.Writer, error)) (int, error) {
-		return s.store.ExportGrids(r.Context(), f, open)
-	})
-}
-
-func (s *Server) exportBuildings(w http.ResponseWriter, r *http.Request) error {
-	var f grid.BuildingExport
-	var err error
-	if f.Grid, err = gridKeyParam(r, "grid"); err != nil {
-		return err
-	}
-	return s.stream(w, r, "buildings.geojson", geoJSONType, func(open func(grid.Export) (io.Writer, error)) (int, error) {
-		return s.store.ExportBuildings(r.Context(), f, open)
-	})
-}
-
-func (s *Server) exportAssignments(w http.ResponseWriter, r *http.Request) error {
-	return s.stream(w, r, "assignments.csv", "text/csv; charset=utf-8", func(open func(grid.Export) (io.Writer, error)) (int, error) {
-		return s.store.ExportAssignments(r.Context(), open)
-	})
-}
-
-// stream runs an export. Headers, with the provenance, go out when the store opens the
-// output; an error before that is an ordinary coded error. An error after it cannot be
-// reported in the body, so the connection is aborted: the client sees a failed transfer, never
-// a short file that looks complete.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, filename, typ string,
-	run func(open func(grid.Export) (io.Writer, error)) (int, error)) error {
-	opened := false
-	n, err := run(func(e grid.Export) (io.Writer, error) {
-		opened = true
-		h := w.Header()
-		h.Set("Content-Type", typ)
-		h.Set("Content-Disposition", `attachment; filename="`+filename+`"`)
-		h.Set("X-Data-Version", strconv.FormatInt(e.DataVersion, 10))
-		h.Set("X-Exported-At", e.ExportedAt.Format("2006-01-02T15:04:05.000Z07:00"))
-		w.WriteHeader(http.StatusOK)
-		// the client learns at once that the export started (and its provenance)
-		if f, ok := w.(http.Flusher); ok {
-			f.Flush()
-		}
-		return w, nil
-	})
-	if err != nil && opened {
-		s.log.Error("export aborted", "path", r.URL.Path, "written", n, "err", err)
-		panic(http.ErrAbortHandler)
-	}
-	return err
 }

@@ -1,0 +1,90 @@
+package api
+
+import (
+	"io"
+	"net/http"
+	"strconv"
+
+	"gridmap/grid"
+)
+
+// Exports stream from the store to the client: the handlers read their filters, stream
+// writes the headers (with the provenance) when the store opens the output.
+
+// exportGrids streams the current grids (level=, parent=) as GeoJSON.
+func (s *Server) exportGrids(w http.ResponseWriter, r *http.Request) error {
+	var f grid.GridExport
+	var err error
+	if f.Level, err = levelParam(r); err != nil {
+		return err
+	}
+	if f.Parent, err = gridKeyParam(r, "parent"); err != nil {
+		return err
+	}
+	return s.stream(w, r, "grids.geojson", geoJSONType, func(open func(grid.Export) (io.Writer, error)) (int, error) {
+		return s.store.ExportGrids(r.Context(), f, open)
+	})
+}
+
+// exportBuildings streams the buildings (grid=) as GeoJSON.
+func (s *Server) exportBuildings(w http.ResponseWriter, r *http.Request) error {
+	var f grid.BuildingExport
+	var err error
+	if f.Grid, err = gridKeyParam(r, "grid"); err != nil {
+		return err
+	}
+	return s.stream(w, r, "buildings.geojson", geoJSONType, func(open func(grid.Export) (io.Writer, error)) (int, error) {
+		return s.store.ExportBuildings(r.Context(), f, open)
+	})
+}
+
+// exportAssignments streams one CSV row of grid codes and staff counts per building.
+func (s *Server) exportAssignments(w http.ResponseWriter, r *http.Request) error {
+	return s.stream(w, r, "assignments.csv", "text/csv; charset=utf-8", func(open func(grid.Export) (io.Writer, error)) (int, error) {
+		return s.store.ExportAssignments(r.Context(), open)
+	})
+}
+
+// stream runs an export. Headers, with the provenance, go out when the store opens the
+// output; an error before that is an ordinary coded error. An error after it cannot be
+// reported in the body, so the connection is aborted: the client sees a failed transfer, never
+// a short file that looks complete.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, filename, typ string,
+	run func(open func(grid.Export) (io.Writer, error)) (int, error)) error {
+	opened := false
+	n, err := run(func(e grid.Export) (io.Writer, error) {
+		opened = true
+		h := w.Header()
+		h.Set("Content-Type", typ)
+		h.Set("Content-Disposition", `attachment; filename="`+filename+`"`)
+		h.Set("X-Data-Version", strconv.FormatInt(e.DataVersion, 10))
+		h.Set("X-Exported-At", e.ExportedAt.Format("2006-01-02T15:04:05.000Z07:00"))
+		w.WriteHeader(http.StatusOK)
+		// the client learns at once that the export started (and its provenance)
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		return w, nil
+	})
+	if err != nil && opened {
+		s.log.Error("export aborted", "path", r.URL.Path, "written", n, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	return err
+}
+
+// exportHouseholds streams household rows (dwelling records) as CSV: planners and admins
+// anywhere, grid leaders under their own grids (grid= required).
+func (s *Server) exportHouseholds(w http.ResponseWriter, r *http.Request) error {
+	u, err := s.writer(w, r, grid.PermExportHouseholds)
+	if err != nil {
+		return err
+	}
+	var f grid.HouseholdExport
+	if f.Grid, err = gridKeyParam(r, "grid"); err != nil {
+		return err
+	}
+	return s.stream(w, r, "households.csv", "text/csv; charset=utf-8", func(open func(grid.Export) (io.Writer, error)) (int, error) {
+		return s.store.ExportHouseholds(r.Context(), u, f, open)
+	})
+}
