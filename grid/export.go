@@ -49,6 +49,9 @@ type ExportService interface {
 	// and the counts of current staff by role (its building and unit leaders, its level-3
 	// grid's leaders and workers).
 	ExportAssignments(ctx context.Context, open func(Export) (io.Writer, error)) (int, error)
+	// ExportHouseholds writes the household rows (dwelling records) under a grid as CSV:
+	// PermExportHouseholds, and a grid leader only under their own grids (EFORBIDDEN).
+	ExportHouseholds(ctx context.Context, u *User, f HouseholdExport, open func(Export) (io.Writer, error)) (int, error)
 }
 
 // HouseholdExport selects the household rows of an export.

@@ -10,7 +10,6 @@ package grid
 
 import (
 	"context"
-	"io"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -110,7 +109,4 @@ type Store interface {
 	StaffEditService
 	BalanceService
 	AuditService
-	// ExportHouseholds writes the household rows (dwelling records) under a grid as CSV:
-	// PermExportHouseholds, and a grid leader only under their own grids (EFORBIDDEN).
-	ExportHouseholds(ctx context.Context, u *User, f HouseholdExport, open func(Export) (io.Writer, error)) (int, error)
 }
