@@ -98,7 +98,7 @@ func polygon(ring ...float64) []byte {
 	return []byte(b.String())
 }
 
-// TestBadInput: every bad input of the issue (and a few more) gets the coded JSON error with
+// TestBadInput: every bad input the API documents (and a few more) gets the coded JSON error with
 // the code's status, never a 500.
 func TestBadInput(t *testing.T) {
 	t.Parallel()

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Coverage report time (issue 3) for the demo city at the given scales, and the export's
+# Coverage report time for the demo city at the given scales, and the export's
 # memory at each: `gridmap coverage` prints the report's own time ("computed in", PostgreSQL
 # start-up excluded); the export's peak RSS should not grow with the scale (streamed).
 #

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Foundation numbers (issue 2): Taipei building import throughput, demo load time at a scale,
+# Foundation numbers: Taipei building import throughput, demo load time at a scale,
 # and cold start of `gridmap serve` on an existing data directory (until /healthz answers 200).
 #
 #   bench/foundation.sh [SCALE]          # SCALE defaults to 100 (the benchmark city)

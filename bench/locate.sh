@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Locate throughput (issue 3): wrk against `gridmap serve` on loopback with the demo city,
+# Locate throughput: wrk against `gridmap serve` on loopback with the demo city,
 # GET /api/v1/locate at random points (bench/locate.lua). Goal: ≥ 3,000 req/s on 2 cores.
 #
 #   bench/locate.sh [DURATION] [CONNECTIONS]     # defaults 30s, 32

@@ -50,7 +50,7 @@ func TestStaleError(t *testing.T) {
 	}
 }
 
-// TestRequire is the role × permission matrix of issue 6.
+// TestRequire is the role × permission matrix: which role may do what.
 func TestRequire(t *testing.T) {
 	perms := []Permission{PermWrite, PermEditGrids, PermEditStaff, PermAssign, PermExportHouseholds, PermAdmin}
 	want := map[string][]string{ // code per permission, in the order above

@@ -1,4 +1,4 @@
--- Spatial query support (issue 3): nearest-neighbour indexes in true metres and the subtree of
+-- Spatial query support: nearest-neighbour indexes in true metres and the subtree of
 -- a grid.
 
 -- Nearest (GET /api/v1/nearest) orders by `geography <-> geography`, which is the distance on

@@ -1,4 +1,4 @@
--- Editing and assignment (issue 6): users with roles, API tokens and login sessions (secrets
+-- Editing and assignment: users with roles, API tokens and login sessions (secrets
 -- hashed at rest), grid succession for merges, and the journal of undoable edit operations.
 
 -- Users of gridmap: who may read household rows, edit grids, assign staff, administer users.

@@ -1,4 +1,4 @@
-// The JSON API the UI reads (issue 3, served by the same gridmap). Every call goes through
+// The JSON API the UI reads (served by the same gridmap). Every call goes through
 // getJSON, which turns the coded error body {"error":{"code","message"}} into an Error whose
 // message is what a user can act on.
 

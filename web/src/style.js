@@ -15,7 +15,7 @@ import { COLORS, densityColor, fillColor } from './metrics.js';
 export const FONT = ['Noto Sans CJK SC', 'Source Han Sans SC', 'WenQuanYi Micro Hei', 'PingFang SC',
   'Microsoft YaHei', 'sans-serif'];
 
-// Zoom rules (the tiles' own, issue 4): level-1 grids from z8, level-2 from z11, level-3 from
+// Zoom rules (the tiles' own, tiles/rules.go): level-1 grids from z8, level-2 from z11, level-3 from
 // z13, buildings from z14, units from z16. Household density (H3) is drawn only below z13:
 // from there on the level-3 choropleth says the same per grid, and two fills would compete.
 export const ZOOM = { l1: 8, l2: 11, l3: 13, buildings: 14, units: 16, densityMax: 13 };

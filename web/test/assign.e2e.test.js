@@ -1,4 +1,4 @@
-// End-to-end tests of the Assign mode (issue 6): a real gridmap on the demo city of its own
+// End-to-end tests of the Assign mode: a real gridmap on the demo city of its own
 // (these tests change the data), driven in Chromium with real pointer input on the map canvas.
 // Every check is against what the API says afterwards, never against the UI's own state.
 // Screenshots land in web/test-results/ (git-ignored).
