@@ -93,37 +93,43 @@ func (s *Store) Building(ctx context.Context, id int64, v grid.Viewer) (grid.Bui
 				return err
 			}
 		}
-		rows, _ = tx.Query(ctx, buildingUnitsSQL, id)
-		units, err := pgx.CollectRows(rows, pgx.RowToStructByPos[grid.Unit])
-		if err != nil {
-			return err
-		}
 		chain := make([]int64, len(d.Grids))
 		for k, g := range d.Grids {
 			chain[k] = g.ID
 		}
 		d.HouseholdsShown = v.MaySeeHouseholds(chain)
-		byUnit := map[int64][]grid.Household{}
-		if d.HouseholdsShown {
-			rows, _ = tx.Query(ctx, buildingHouseholdsSQL, id)
-			hs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[grid.Household])
-			if err != nil {
-				return err
-			}
-			for _, h := range hs {
-				byUnit[h.UnitID] = append(byUnit[h.UnitID], h)
-			}
-		}
-		d.Units = make([]grid.UnitDetail, len(units))
-		for k, u := range units {
-			d.Units[k] = grid.UnitDetail{Unit: u}
-			if d.HouseholdsShown {
-				d.Units[k].HouseholdRows = append([]grid.Household{}, byUnit[u.ID]...)
-			}
-		}
-		return nil
+		d.Units, err = buildingUnits(ctx, tx, id, d.HouseholdsShown)
+		return err
 	})
 	return d, mapError(err)
+}
+
+// buildingUnits returns the units of building id, with their household rows when withRows.
+func buildingUnits(ctx context.Context, tx pgx.Tx, id int64, withRows bool) ([]grid.UnitDetail, error) {
+	rows, _ := tx.Query(ctx, buildingUnitsSQL, id)
+	units, err := pgx.CollectRows(rows, pgx.RowToStructByPos[grid.Unit])
+	if err != nil {
+		return nil, err
+	}
+	byUnit := map[int64][]grid.Household{}
+	if withRows {
+		rows, _ = tx.Query(ctx, buildingHouseholdsSQL, id)
+		hs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[grid.Household])
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range hs {
+			byUnit[h.UnitID] = append(byUnit[h.UnitID], h)
+		}
+	}
+	out := make([]grid.UnitDetail, len(units))
+	for k, u := range units {
+		out[k] = grid.UnitDetail{Unit: u}
+		if withRows {
+			out[k].HouseholdRows = append([]grid.Household{}, byUnit[u.ID]...)
+		}
+	}
+	return out, nil
 }
 
 // The filter of unit lists: bbox ($1..$4).

@@ -218,104 +218,46 @@ func (s *Store) Coverage(ctx context.Context, o grid.CoverageOptions) (*grid.Cov
 	return r, nil
 }
 
+// coverageFacts measures the subtree of root (nil: the city) in one batch: every list of the
+// report is one query, collected into f.
 func coverageFacts(ctx context.Context, tx pgx.Tx, root *int64, minArea float64, f *grid.CoverageFacts) error {
 	args, areaArgs := []any{root}, []any{root, minArea}
-	b := &pgx.Batch{}
-	b.Queue(coverageGridsSQL, args...).Query(func(rows pgx.Rows) error {
-		var err error
-		f.Grids, err = pgx.CollectRows(rows, scanGridFact)
-		return err
-	})
-	b.Queue(coverageStaffSQL, args...).Query(func(rows pgx.Rows) error {
-		var err error
-		f.Staff, err = pgx.CollectRows(rows, pgx.RowToStructByPos[grid.GridStaff])
-		return err
-	})
 	var gaps []gapRow
-	b.Queue(coverageGapsSQL, areaArgs...).Query(func(rows pgx.Rows) error {
-		var err error
-		gaps, err = pgx.CollectRows(rows, pgx.RowToStructByPos[gapRow])
-		return err
-	})
-	b.Queue(coverageOverlapsSQL, areaArgs...).Query(func(rows pgx.Rows) error {
-		var err error
-		f.Overlaps, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (grid.Overlap, error) {
-			var o grid.Overlap
-			var g orb.Geometry
-			err := row.Scan(&o.Grids[0].ID, &o.Grids[0].Level, &o.Grids[0].Code, &o.Grids[0].Name,
-				&o.Grids[1].ID, &o.Grids[1].Level, &o.Grids[1].Code, &o.Grids[1].Name, &g, &o.AreaM2)
-			o.Geometry = geo.GeoJSON{Geometry: g}
-			return o, err
-		})
-		return err
-	})
-	b.Queue(coverageOutsideParentSQL, areaArgs...).Query(func(rows pgx.Rows) error {
-		var err error
-		f.OutsideParent, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (grid.OutsideParent, error) {
-			var o grid.OutsideParent
-			var pid *int64
-			var plevel *int
-			var pcode, pname *string
-			var g orb.Geometry
-			err := row.Scan(&o.Grid.ID, &o.Grid.Level, &o.Grid.Code, &o.Grid.Name, &pid, &plevel, &pcode, &pname, &g, &o.AreaM2)
-			if err == nil && pid != nil {
-				o.Parent = &grid.GridRef{ID: *pid, Level: *plevel, Code: *pcode, Name: *pname}
-			}
-			o.Geometry = geo.GeoJSON{Geometry: g}
-			return o, err
-		})
-		return err
-	})
-	b.Queue(coverageBuildingsOutsideSQL, args...).Query(func(rows pgx.Rows) error {
-		var err error
-		f.BuildingsOutside, err = pgx.CollectRows(rows, pgx.RowToStructByPos[grid.BuildingRef])
-		return err
-	})
-	b.Queue(coverageMultiGridSQL, args...).Query(func(rows pgx.Rows) error {
-		var err error
-		f.MultiGrid, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (grid.MultiGridBuilding, error) {
-			var m grid.MultiGridBuilding
-			var ids []int64
-			var levels []int
-			var codes, names []string
-			err := row.Scan(&m.Building.ID, &m.Building.Code, &m.Building.Name, &ids, &levels, &codes, &names)
-			for k := range ids {
-				m.Grids = append(m.Grids, grid.GridRef{ID: ids[k], Level: levels[k], Code: codes[k], Name: names[k]})
-			}
-			return m, err
-		})
-		return err
-	})
-	b.Queue(coverageStraddlersSQL, areaArgs...).Query(func(rows pgx.Rows) error {
-		var err error
-		f.Straddlers, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (grid.Straddler, error) {
-			var s grid.Straddler
-			err := row.Scan(&s.Building.ID, &s.Building.Code, &s.Building.Name,
-				&s.Grid.ID, &s.Grid.Level, &s.Grid.Code, &s.Grid.Name, &s.AreaM2, &s.OutsideM2)
-			if s.AreaM2 > 0 {
-				s.ShareOutside = s.OutsideM2 / s.AreaM2
-			}
-			return s, err
-		})
-		return err
-	})
-	b.Queue(coverageUnstaffedBuildingsSQL, args...).Query(func(rows pgx.Rows) error {
-		var err error
-		f.UnstaffedBuildings, err = pgx.CollectRows(rows, pgx.RowToStructByPos[grid.BuildingRef])
-		return err
-	})
-	b.Queue(coverageUnstaffedUnitsSQL, args...).Query(func(rows pgx.Rows) error {
-		var err error
-		f.UnstaffedUnits, err = pgx.CollectRows(rows, pgx.RowToStructByPos[grid.UnitRef])
-		return err
-	})
+	b := &pgx.Batch{}
+	queueCollect(b, &f.Grids, scanGridFact, coverageGridsSQL, args...)
+	queueCollect(b, &f.Staff, pgx.RowToStructByPos[grid.GridStaff], coverageStaffSQL, args...)
+	queueCollect(b, &gaps, pgx.RowToStructByPos[gapRow], coverageGapsSQL, areaArgs...)
+	queueCollect(b, &f.Overlaps, scanOverlap, coverageOverlapsSQL, areaArgs...)
+	queueCollect(b, &f.OutsideParent, scanOutsideParent, coverageOutsideParentSQL, areaArgs...)
+	queueCollect(b, &f.BuildingsOutside, pgx.RowToStructByPos[grid.BuildingRef], coverageBuildingsOutsideSQL, args...)
+	queueCollect(b, &f.MultiGrid, scanMultiGrid, coverageMultiGridSQL, args...)
+	queueCollect(b, &f.Straddlers, scanStraddler, coverageStraddlersSQL, areaArgs...)
+	queueCollect(b, &f.UnstaffedBuildings, pgx.RowToStructByPos[grid.BuildingRef], coverageUnstaffedBuildingsSQL, args...)
+	queueCollect(b, &f.UnstaffedUnits, pgx.RowToStructByPos[grid.UnitRef], coverageUnstaffedUnitsSQL, args...)
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return err
 	}
-	refs := make(map[int64]grid.GridRef, len(f.Grids))
-	for _, g := range f.Grids {
+	f.Gaps = namedGaps(gaps, f.Grids)
+	return nil
+}
+
+// queueCollect queues sql on b; when the batch runs, its rows are scanned into *dst.
+func queueCollect[T any](b *pgx.Batch, dst *[]T, scan pgx.RowToFunc[T], sql string, args ...any) {
+	b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
+		var err error
+		*dst, err = pgx.CollectRows(rows, scan)
+		return err
+	})
+}
+
+// namedGaps turns gap rows into the report's gaps, naming the parent and the bordering grids
+// by the grids measured (gap rows carry only their ids).
+func namedGaps(gaps []gapRow, grids []grid.GridFact) []grid.Gap {
+	refs := make(map[int64]grid.GridRef, len(grids))
+	for _, g := range grids {
 		refs[g.ID] = g.GridRef
 	}
+	var out []grid.Gap
 	for _, g := range gaps {
 		gap := grid.Gap{AreaM2: g.Area, Geometry: geo.GeoJSON{Geometry: g.Geom}, Bordering: []grid.GridRef{}}
 		if g.ParentID != nil {
@@ -325,9 +267,59 @@ func coverageFacts(ctx context.Context, tx pgx.Tx, root *int64, minArea float64,
 		for _, id := range g.Bordering {
 			gap.Bordering = append(gap.Bordering, refs[id])
 		}
-		f.Gaps = append(f.Gaps, gap)
+		out = append(out, gap)
 	}
-	return nil
+	return out
+}
+
+// scanOverlap reads a row of coverageOverlapsSQL.
+func scanOverlap(row pgx.CollectableRow) (grid.Overlap, error) {
+	var o grid.Overlap
+	var g orb.Geometry
+	err := row.Scan(&o.Grids[0].ID, &o.Grids[0].Level, &o.Grids[0].Code, &o.Grids[0].Name,
+		&o.Grids[1].ID, &o.Grids[1].Level, &o.Grids[1].Code, &o.Grids[1].Name, &g, &o.AreaM2)
+	o.Geometry = geo.GeoJSON{Geometry: g}
+	return o, err
+}
+
+// scanOutsideParent reads a row of coverageOutsideParentSQL (the parent is NULL for a
+// level-1 grid outside the city boundary).
+func scanOutsideParent(row pgx.CollectableRow) (grid.OutsideParent, error) {
+	var o grid.OutsideParent
+	var pid *int64
+	var plevel *int
+	var pcode, pname *string
+	var g orb.Geometry
+	err := row.Scan(&o.Grid.ID, &o.Grid.Level, &o.Grid.Code, &o.Grid.Name, &pid, &plevel, &pcode, &pname, &g, &o.AreaM2)
+	if err == nil && pid != nil {
+		o.Parent = &grid.GridRef{ID: *pid, Level: *plevel, Code: *pcode, Name: *pname}
+	}
+	o.Geometry = geo.GeoJSON{Geometry: g}
+	return o, err
+}
+
+// scanMultiGrid reads a row of coverageMultiGridSQL: the grids come as parallel arrays.
+func scanMultiGrid(row pgx.CollectableRow) (grid.MultiGridBuilding, error) {
+	var m grid.MultiGridBuilding
+	var ids []int64
+	var levels []int
+	var codes, names []string
+	err := row.Scan(&m.Building.ID, &m.Building.Code, &m.Building.Name, &ids, &levels, &codes, &names)
+	for k := range ids {
+		m.Grids = append(m.Grids, grid.GridRef{ID: ids[k], Level: levels[k], Code: codes[k], Name: names[k]})
+	}
+	return m, err
+}
+
+// scanStraddler reads a row of coverageStraddlersSQL.
+func scanStraddler(row pgx.CollectableRow) (grid.Straddler, error) {
+	var s grid.Straddler
+	err := row.Scan(&s.Building.ID, &s.Building.Code, &s.Building.Name,
+		&s.Grid.ID, &s.Grid.Level, &s.Grid.Code, &s.Grid.Name, &s.AreaM2, &s.OutsideM2)
+	if s.AreaM2 > 0 {
+		s.ShareOutside = s.OutsideM2 / s.AreaM2
+	}
+	return s, err
 }
 
 // scanGridFact reads a row of coverageGridsSQL.

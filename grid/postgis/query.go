@@ -35,7 +35,18 @@ func (s *Store) Locate(ctx context.Context, lon, lat float64) (grid.Location, er
 	if err := grid.CheckPoint(lon, lat); err != nil {
 		return loc, err
 	}
-	rows, _ := s.pool.Query(ctx, locateSQL, lon, lat)
+	inside, err := s.locateGrids(ctx, &loc)
+	if err != nil {
+		return loc, mapError(err)
+	}
+	loc.Overlapping = interiorOverlaps(loc.Overlapping, inside)
+	return loc, mapError(s.locateStatus(ctx, &loc))
+}
+
+// locateGrids fills loc's chain (the lowest id per level), the other grids holding the point
+// and the building under it. It returns, per level, how many grids' interiors hold the point.
+func (s *Store) locateGrids(ctx context.Context, loc *grid.Location) ([3]int, error) {
+	rows, _ := s.pool.Query(ctx, locateSQL, loc.Lon, loc.Lat)
 	var inside [3]int
 	var kind string
 	var ref grid.GridRef
@@ -61,17 +72,24 @@ func (s *Store) Locate(ctx context.Context, lon, lat float64) (grid.Location, er
 		}
 		return nil
 	})
-	if err != nil {
-		return loc, mapError(err)
-	}
-	// only grids whose interiors hold the point overlap; the others merely share an edge
-	keep := loc.Overlapping[:0]
-	for _, o := range loc.Overlapping {
+	return inside, err
+}
+
+// interiorOverlaps keeps the grids of levels where two interiors hold the point: the others
+// merely share an edge with the chain's grid.
+func interiorOverlaps(overlapping []grid.GridRef, inside [3]int) []grid.GridRef {
+	keep := overlapping[:0]
+	for _, o := range overlapping {
 		if inside[o.Level-1] > 1 {
 			keep = append(keep, o)
 		}
 	}
-	loc.Overlapping = keep
+	return keep
+}
+
+// locateStatus sets loc's status from its chain: ok, overlap, a gap, or, with no grid at
+// all, a gap when the city's boundary holds the point and outside otherwise.
+func (s *Store) locateStatus(ctx context.Context, loc *grid.Location) error {
 	found := 0
 	for _, g := range loc.Chain {
 		if g != nil {
@@ -86,17 +104,16 @@ func (s *Store) Locate(ctx context.Context, lon, lat float64) (grid.Location, er
 	case found > 0:
 		loc.Status, loc.Gap = grid.LocatedGap, true
 	default:
-		// no grid at all: a gap when the city's boundary holds the point, else outside
 		var inCity bool
-		if err := s.pool.QueryRow(ctx, inCitySQL, lon, lat).Scan(&inCity); err != nil {
-			return loc, mapError(err)
+		if err := s.pool.QueryRow(ctx, inCitySQL, loc.Lon, loc.Lat).Scan(&inCity); err != nil {
+			return err
 		}
 		loc.Status, loc.Gap = grid.LocatedOutside, inCity
 		if inCity {
 			loc.Status = grid.LocatedGap
 		}
 	}
-	return loc, nil
+	return nil
 }
 
 const validitySQL = `SELECT ST_IsValid($1::geometry), ST_IsValidReason($1::geometry)`
