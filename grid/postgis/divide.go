@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
@@ -48,15 +47,7 @@ const splitStrip = 1e-6
 
 // Split divides a grid by a line or polygon.
 func (s *Store) Split(ctx context.Context, u *grid.User, sp grid.Split) (grid.EditResult, error) {
-	start := time.Now()
-	res := grid.EditResult{Action: "grid.split"}
-	if err := u.Require(grid.PermEditGrids); err != nil {
-		return res, err
-	}
-	if err := sp.Validate(); err != nil {
-		return res, err
-	}
-	err := s.edit(ctx, u, func(tx pgx.Tx) error {
+	return s.edit(ctx, u, grid.PermEditGrids, "grid.split", sp.Validate, func(tx pgx.Tx, res *grid.EditResult) error {
 		id, err := resolveCurrent(ctx, tx, sp.Key)
 		if err != nil {
 			return err
@@ -129,10 +120,8 @@ func (s *Store) Split(ctx context.Context, u *grid.User, sp grid.Split) (grid.Ed
 				changes = append(changes, gridChange{Before: &b, After: r})
 			}
 		}
-		return s.finish(ctx, tx, u, &res, "grid", &g.ID, changes, grid.Restore{})
+		return saveEdit(ctx, tx, u, res, &g.ID, changes, grid.Restore{})
 	})
-	res.Elapsed = time.Since(start)
-	return res, err
 }
 
 func idsOf(states []grid.GridState) []int64 {
@@ -257,15 +246,7 @@ WHERE a.id = ANY($1) AND b.id = ANY($1)
 
 // Merge joins adjacent grids of one parent into the first one named.
 func (s *Store) Merge(ctx context.Context, u *grid.User, m grid.Merge) (grid.EditResult, error) {
-	start := time.Now()
-	res := grid.EditResult{Action: "grid.merge"}
-	if err := u.Require(grid.PermEditGrids); err != nil {
-		return res, err
-	}
-	if err := m.Validate(); err != nil {
-		return res, err
-	}
-	err := s.edit(ctx, u, func(tx pgx.Tx) error {
+	return s.edit(ctx, u, grid.PermEditGrids, "grid.merge", m.Validate, func(tx pgx.Tx, res *grid.EditResult) error {
 		ids := make([]int64, len(m.Grids))
 		fam := map[int64]bool{}
 		for k, key := range m.Grids {
@@ -364,10 +345,8 @@ func (s *Store) Merge(ctx context.Context, u *grid.User, m grid.Merge) (grid.Edi
 		if err != nil {
 			return err
 		}
-		return s.recordWritten(ctx, tx, u, &res, "grid", &first.ID, written, undo)
+		return recordEdit(ctx, tx, u, res, &first.ID, written, undo)
 	})
-	res.Elapsed = time.Since(start)
-	return res, err
 }
 
 func hasDup(ids []int64) bool {
@@ -436,20 +415,18 @@ const codeUsedSQL = `SELECT EXISTS (SELECT 1 FROM grids WHERE code = $1) OR EXIS
 
 // UpsertGrids creates and updates grids from GeoJSON features, all or nothing.
 func (s *Store) UpsertGrids(ctx context.Context, u *grid.User, fs []grid.GridFeature) (grid.EditResult, error) {
-	start := time.Now()
-	res := grid.EditResult{Action: "grid.import"}
-	if err := u.Require(grid.PermEditGrids); err != nil {
-		return res, err
-	}
-	if len(fs) == 0 {
-		return res, grid.Errorf(grid.EINVALID, "import: no features")
-	}
-	for _, f := range fs {
-		if err := f.Validate(); err != nil {
-			return res, err
+	check := func() error {
+		if len(fs) == 0 {
+			return grid.Errorf(grid.EINVALID, "import: no features")
 		}
+		for _, f := range fs {
+			if err := f.Validate(); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	err := s.edit(ctx, u, func(tx pgx.Tx) error {
+	return s.edit(ctx, u, grid.PermEditGrids, "grid.import", check, func(tx pgx.Tx, res *grid.EditResult) error {
 		for _, f := range fs {
 			if err := checkGeometry(ctx, tx, fmt.Sprintf("feature %d: the geometry", f.Index), f.Geom); err != nil {
 				return err
@@ -485,10 +462,8 @@ func (s *Store) UpsertGrids(ctx context.Context, u *grid.User, fs []grid.GridFea
 			}
 			all = append(all, written...)
 		}
-		return s.recordWritten(ctx, tx, u, &res, "grid", nil, all, grid.Restore{})
+		return recordEdit(ctx, tx, u, res, nil, all, grid.Restore{})
 	})
-	res.Elapsed = time.Since(start)
-	return res, err
 }
 
 // upsertOne turns feature f into a change when it belongs to this level (ok false otherwise).

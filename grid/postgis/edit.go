@@ -22,14 +22,36 @@ const minAreaM2 = grid.DefaultMinAreaM2
 // boundaries that differ only between buildings.
 const paintSeg = 0.0002
 
-// edit runs fn in one transaction holding the actor's lock, and maps its error.
-func (s *Store) edit(ctx context.Context, u *grid.User, fn func(tx pgx.Tx) error) error {
+// write runs one write of user u. Before the database is asked anything, u must hold perm
+// (EUNAUTHORIZED, EFORBIDDEN) and the request must pass check (nil: nothing to check). fn then
+// runs in one transaction that first takes the actor's lock, so one user's writes run one after
+// the other and their undo journal stays a stack; its error comes back coded (mapError).
+func (s *Store) write(ctx context.Context, u *grid.User, perm grid.Permission, check func() error, fn func(tx pgx.Tx) error) error {
+	if err := u.Require(perm); err != nil {
+		return err
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return err
+		}
+	}
 	return mapError(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := actorLock(ctx, tx, u.Actor()); err != nil {
 			return err
 		}
 		return fn(tx)
 	}))
+}
+
+// edit is write for an edit that answers with an EditResult: the result starts with the
+// action's name, fn fills it in the transaction, and it comes back timed.
+func (s *Store) edit(ctx context.Context, u *grid.User, perm grid.Permission, action string, check func() error,
+	fn func(tx pgx.Tx, res *grid.EditResult) error) (grid.EditResult, error) {
+	start := time.Now()
+	res := grid.EditResult{Action: action}
+	err := s.write(ctx, u, perm, check, func(tx pgx.Tx) error { return fn(tx, &res) })
+	res.Elapsed = time.Since(start)
+	return res, err
 }
 
 // checkGeometrySQL: validity and area of a geometry given by the user.
@@ -54,15 +76,7 @@ func checkGeometry(ctx context.Context, tx pgx.Tx, what string, g orb.Geometry) 
 
 // PatchGrid renames and/or reshapes a grid; siblings and children follow a reshape.
 func (s *Store) PatchGrid(ctx context.Context, u *grid.User, p grid.GridPatch) (grid.EditResult, error) {
-	start := time.Now()
-	res := grid.EditResult{Action: "grid.patch"}
-	if err := u.Require(grid.PermEditGrids); err != nil {
-		return res, err
-	}
-	if err := p.Validate(); err != nil {
-		return res, err
-	}
-	err := s.edit(ctx, u, func(tx pgx.Tx) error {
+	return s.edit(ctx, u, grid.PermEditGrids, "grid.patch", p.Validate, func(tx pgx.Tx, res *grid.EditResult) error {
 		id, err := resolveCurrent(ctx, tx, p.Key)
 		if err != nil {
 			return err
@@ -84,10 +98,8 @@ func (s *Store) PatchGrid(ctx context.Context, u *grid.User, p grid.GridPatch) (
 				return err
 			}
 		}
-		return s.finish(ctx, tx, u, &res, "grid", &g.ID, changes, grid.Restore{})
+		return saveEdit(ctx, tx, u, res, &g.ID, changes, grid.Restore{})
 	})
-	res.Elapsed = time.Since(start)
-	return res, err
 }
 
 // lockedGrid locks the family of grid id (and, when its area changes, its children's) and
@@ -111,19 +123,20 @@ func lockedGrid(ctx context.Context, tx pgx.Tx, id int64, withChildren bool) (gr
 	return m[id], err
 }
 
-// finish writes the changes, records the audit entry and the journal entry (whose undo is
-// the before states plus extra) and fills the result.
-func (s *Store) finish(ctx context.Context, tx pgx.Tx, u *grid.User, res *grid.EditResult, entity string, id *int64,
+// saveEdit writes the changes of a grid edit and records it (recordEdit).
+func saveEdit(ctx context.Context, tx pgx.Tx, u *grid.User, res *grid.EditResult, id *int64,
 	changes []gridChange, extra grid.Restore) error {
 	written, err := writeGrids(ctx, tx, changes)
 	if err != nil {
 		return err
 	}
-	return s.recordWritten(ctx, tx, u, res, entity, id, written, extra)
+	return recordEdit(ctx, tx, u, res, id, written, extra)
 }
 
-// recordWritten records written grid changes (and extra undo steps) as one operation.
-func (s *Store) recordWritten(ctx context.Context, tx pgx.Tx, u *grid.User, res *grid.EditResult, entity string, id *int64,
+// recordEdit records written grid changes (and extra undo steps) as one operation about grid
+// id: the audit entry, the journal entry (whose undo is the before states plus extra), and the
+// result's grids, journal id and data version. Nothing written, nothing recorded.
+func recordEdit(ctx context.Context, tx pgx.Tx, u *grid.User, res *grid.EditResult, id *int64,
 	written []gridChange, extra grid.Restore) error {
 	var err error
 	before, after, undo, versions := diffs(written)
@@ -145,7 +158,7 @@ func (s *Store) recordWritten(ctx context.Context, tx pgx.Tx, u *grid.User, res 
 	if len(extra.End) > 0 || len(extra.Start) > 0 {
 		a.Extra = map[string]any{"ended_on_undo": extra.End, "started_on_undo": extra.Start}
 	}
-	if res.Op, err = record(ctx, tx, u, res.Action, entity, id, before, a, extra); err != nil {
+	if res.Op, err = record(ctx, tx, u, res.Action, grid.EntityGrid, id, before, a, extra); err != nil {
 		return err
 	}
 	res.DataVersion, err = dataVersion(ctx, tx)
@@ -502,18 +515,10 @@ ORDER BY 1 LIMIT 10`
 
 // Paint moves buildings into a level-3 grid and redraws the affected boundaries.
 func (s *Store) Paint(ctx context.Context, u *grid.User, p grid.Paint) (grid.EditResult, error) {
-	start := time.Now()
-	res := grid.EditResult{Action: "grid.paint", Moved: []int64{}}
-	if err := u.Require(grid.PermEditGrids); err != nil {
-		return res, err
-	}
-	if err := p.Validate(); err != nil {
-		return res, err
-	}
 	if p.Across == "" {
 		p.Across = grid.AcrossRefuse
 	}
-	err := s.edit(ctx, u, func(tx pgx.Tx) error {
+	return s.edit(ctx, u, grid.PermEditGrids, "grid.paint", p.Validate, func(tx pgx.Tx, res *grid.EditResult) error {
 		tid, err := resolveCurrent(ctx, tx, p.Target)
 		if err != nil {
 			return err
@@ -672,7 +677,7 @@ func (s *Store) Paint(ctx context.Context, u *grid.User, p grid.Paint) (grid.Edi
 				}
 			}
 		}
-		if err := s.finish(ctx, tx, u, &res, "grid", &target.ID, changes, grid.Restore{}); err != nil {
+		if err := saveEdit(ctx, tx, u, res, &target.ID, changes, grid.Restore{}); err != nil {
 			return err
 		}
 		rows, _ = tx.Query(ctx, paintVerifySQL, moved, target.ID, stayIDs, stayGrids)
@@ -690,8 +695,6 @@ func (s *Store) Paint(ctx context.Context, u *grid.User, p grid.Paint) (grid.Edi
 		}
 		return nil
 	})
-	res.Elapsed = time.Since(start)
-	return res, err
 }
 
 // lockedGridRead reads a grid without locking it (to learn its family).

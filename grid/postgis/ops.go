@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -123,16 +122,11 @@ func (s *Store) Redo(ctx context.Context, u *grid.User) (grid.EditResult, error)
 // entry naming the operation), and moves the operation to the other stack with the change
 // that reverts this one.
 func (s *Store) replay(ctx context.Context, u *grid.User, undo bool) (grid.EditResult, error) {
-	start := time.Now()
-	var res grid.EditResult
-	if err := u.Require(grid.PermWrite); err != nil {
-		return res, err
-	}
 	verb, from, to, order, col := "undo", grid.OpDone, grid.OpUndone, "DESC", "redo"
 	if !undo {
 		verb, from, to, order, col = "redo", grid.OpUndone, grid.OpDone, "ASC", "undo"
 	}
-	err := s.edit(ctx, u, func(tx pgx.Tx) error {
+	return s.edit(ctx, u, grid.PermWrite, "", nil, func(tx pgx.Tx, res *grid.EditResult) error {
 		var (
 			op       grid.Op
 			cmdUndo  []byte
@@ -161,7 +155,7 @@ func (s *Store) replay(ctx context.Context, u *grid.User, undo bool) (grid.EditR
 			return err
 		}
 		after["op"] = op.ID
-		res = grid.EditResult{Op: op.ID, Action: verb + " " + op.Action, Grids: versions}
+		*res = grid.EditResult{Op: op.ID, Action: verb + " " + op.Action, Grids: versions}
 		b, _ := json.Marshal(before)
 		a, _ := json.Marshal(after)
 		if err := audit(ctx, tx, u.Actor(), res.Action, op.Entity, entityID, b, a); err != nil {
@@ -178,8 +172,6 @@ func (s *Store) replay(ctx context.Context, u *grid.User, undo bool) (grid.EditR
 		res.DataVersion, err = dataVersion(ctx, tx)
 		return err
 	})
-	res.Elapsed = time.Since(start)
-	return res, err
 }
 
 // Ops returns the user's latest operations, newest first.

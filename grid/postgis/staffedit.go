@@ -73,13 +73,8 @@ func setWorker(ctx context.Context, tx pgx.Tx, after grid.WorkerState) (grid.Wor
 // CreateWorker adds a worker (undo retires it).
 func (s *Store) CreateWorker(ctx context.Context, u *grid.User, p grid.WorkerPatch) (grid.WorkerInfo, error) {
 	var out grid.WorkerInfo
-	if err := u.Require(grid.PermEditStaff); err != nil {
-		return out, err
-	}
-	if err := p.Validate(true); err != nil {
-		return out, err
-	}
-	err := s.edit(ctx, u, func(tx pgx.Tx) error {
+	check := func() error { return p.Validate(true) }
+	err := s.write(ctx, u, grid.PermEditStaff, check, func(tx pgx.Tx) error {
 		contact := ""
 		if p.WorkContact != nil {
 			contact = *p.WorkContact
@@ -105,13 +100,8 @@ func (s *Store) CreateWorker(ctx context.Context, u *grid.User, p grid.WorkerPat
 // UpdateWorker changes a worker made from version ifVersion.
 func (s *Store) UpdateWorker(ctx context.Context, u *grid.User, id int64, ifVersion int, p grid.WorkerPatch) (grid.WorkerInfo, error) {
 	var out grid.WorkerInfo
-	if err := u.Require(grid.PermEditStaff); err != nil {
-		return out, err
-	}
-	if err := p.Validate(false); err != nil {
-		return out, err
-	}
-	err := s.edit(ctx, u, func(tx pgx.Tx) error {
+	check := func() error { return p.Validate(false) }
+	err := s.write(ctx, u, grid.PermEditStaff, check, func(tx pgx.Tx) error {
 		b, err := workerState(ctx, tx, id)
 		if err != nil {
 			return err
@@ -145,10 +135,7 @@ func (s *Store) UpdateWorker(ctx context.Context, u *grid.User, id int64, ifVers
 // RetireWorker retires a worker and ends their current assignments (undo brings both back).
 func (s *Store) RetireWorker(ctx context.Context, u *grid.User, id int64, ifVersion int) (grid.WorkerInfo, error) {
 	var out grid.WorkerInfo
-	if err := u.Require(grid.PermEditStaff); err != nil {
-		return out, err
-	}
-	err := s.edit(ctx, u, func(tx pgx.Tx) error {
+	err := s.write(ctx, u, grid.PermEditStaff, nil, func(tx pgx.Tx) error {
 		b, err := workerState(ctx, tx, id)
 		if err != nil {
 			return err
@@ -339,13 +326,7 @@ func assignment(ctx context.Context, tx pgx.Tx, id int64) (grid.AssignmentInfo, 
 // Assign starts an assignment (undo ends it).
 func (s *Store) Assign(ctx context.Context, u *grid.User, a grid.AssignmentSpec) (grid.AssignmentInfo, error) {
 	var out grid.AssignmentInfo
-	if err := u.Require(grid.PermAssign); err != nil {
-		return out, err
-	}
-	if err := a.Validate(); err != nil {
-		return out, err
-	}
-	err := s.edit(ctx, u, func(tx pgx.Tx) error {
+	err := s.write(ctx, u, grid.PermAssign, a.Validate, func(tx pgx.Tx) error {
 		id, err := startAssignment(ctx, tx, u, &a)
 		if err != nil {
 			return err
@@ -362,10 +343,7 @@ func (s *Store) Assign(ctx context.Context, u *grid.User, a grid.AssignmentSpec)
 // EndAssignment ends a current assignment (undo starts the same one again).
 func (s *Store) EndAssignment(ctx context.Context, u *grid.User, id int64) (grid.AssignmentInfo, error) {
 	var out grid.AssignmentInfo
-	if err := u.Require(grid.PermAssign); err != nil {
-		return out, err
-	}
-	err := s.edit(ctx, u, func(tx pgx.Tx) error {
+	err := s.write(ctx, u, grid.PermAssign, nil, func(tx pgx.Tx) error {
 		before, err := assignment(ctx, tx, id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return grid.Errorf(grid.ENOTFOUND, "assignment %d not found", id)
