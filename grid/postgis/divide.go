@@ -255,7 +255,7 @@ func (s *Store) Merge(ctx context.Context, u *grid.User, m grid.Merge) (grid.Edi
 				return err
 			}
 			ids[k] = id
-			st, err := lockedGridRead(ctx, tx, id)
+			st, err := peekGrid(ctx, tx, id)
 			if err != nil {
 				return err
 			}

@@ -110,6 +110,17 @@ func subtreeOf(ctx context.Context, tx pgx.Tx, roots []int64) ([]grid.GridState,
 	return pgx.CollectRows(rows, scanGridState)
 }
 
+// peekGrid reads grid id without locking it: enough to learn which family lock to take
+// before the grid is locked. ENOTFOUND when there is no such grid.
+func peekGrid(ctx context.Context, tx pgx.Tx, id int64) (grid.GridState, error) {
+	rows, _ := tx.Query(ctx, `SELECT `+gridStateColumns+` FROM grids WHERE id = $1`, id)
+	g, err := pgx.CollectExactlyOneRow(rows, scanGridState)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return g, grid.Errorf(grid.ENOTFOUND, "grid %d not found", id)
+	}
+	return g, err
+}
+
 // resolveCurrent returns the id of the current grid k names.
 func resolveCurrent(ctx context.Context, tx pgx.Tx, k grid.GridKey) (int64, error) {
 	ref, err := resolveGrid(ctx, tx, k)
@@ -128,6 +139,13 @@ func staleOrGone(s grid.GridState, want int) error {
 type gridChange struct {
 	Before *grid.GridState
 	After  grid.GridState
+}
+
+// reshaped is the change of grid b taking the geometry geom.
+func reshaped(b grid.GridState, geom orb.MultiPolygon) gridChange {
+	a := b
+	a.Geom = geom
+	return gridChange{Before: &b, After: a}
 }
 
 // writeGrids writes the after states of the changes that change something, in level order

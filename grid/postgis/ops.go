@@ -25,10 +25,7 @@ func applyRestore(ctx context.Context, tx pgx.Tx, u *grid.User, r grid.Restore) 
 		for k, g := range r.Grids {
 			ids[k] = g.State.ID
 			fam[familyOf(g.State)] = true
-			cur, err := lockedGridRead(ctx, tx, g.State.ID)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return inv, nil, nil, nil, grid.Errorf(grid.ENOTFOUND, "grid %d not found", g.State.ID)
-			}
+			cur, err := peekGrid(ctx, tx, g.State.ID)
 			if err != nil {
 				return inv, nil, nil, nil, err
 			}
