@@ -121,6 +121,44 @@ func peekGrid(ctx context.Context, tx pgx.Tx, id int64) (grid.GridState, error) 
 	return g, err
 }
 
+// lockWithFamilies locks the families of the grids ids (as they are now: peekGrid) and the
+// families extra, then the grids, and returns them locked.
+func lockWithFamilies(ctx context.Context, tx pgx.Tx, ids []int64, extra ...int64) (map[int64]grid.GridState, error) {
+	fam := map[int64]bool{}
+	for _, id := range extra {
+		fam[id] = true
+	}
+	for _, id := range ids {
+		g, err := peekGrid(ctx, tx, id)
+		if err != nil {
+			return nil, err
+		}
+		fam[familyOf(g)] = true
+	}
+	if err := lockFamilies(ctx, tx, keys(fam)); err != nil {
+		return nil, err
+	}
+	return lockGrids(ctx, tx, ids)
+}
+
+// lockCurrent locks the current grid k names with its family (and, withChildren, its
+// children's family: its area changes) and checks it is at version want (*StaleError).
+func lockCurrent(ctx context.Context, tx pgx.Tx, k grid.GridKey, want int, withChildren bool) (grid.GridState, error) {
+	id, err := resolveCurrent(ctx, tx, k)
+	if err != nil {
+		return grid.GridState{}, err
+	}
+	var extra []int64
+	if withChildren {
+		extra = []int64{id}
+	}
+	m, err := lockWithFamilies(ctx, tx, []int64{id}, extra...)
+	if err != nil {
+		return grid.GridState{}, err
+	}
+	return m[id], staleOrGone(m[id], want)
+}
+
 // resolveCurrent returns the id of the current grid k names.
 func resolveCurrent(ctx context.Context, tx pgx.Tx, k grid.GridKey) (int64, error) {
 	ref, err := resolveGrid(ctx, tx, k)
