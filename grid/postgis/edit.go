@@ -91,27 +91,6 @@ func unionOf(ctx context.Context, tx pgx.Tx, geoms []orb.Geometry) (orb.MultiPol
 	return out, err
 }
 
-// lockedGrid locks the family of grid id (and, when its area changes, its children's) and
-// returns it locked.
-func lockedGrid(ctx context.Context, tx pgx.Tx, id int64, withChildren bool) (grid.GridState, error) {
-	var parent *int64
-	if err := tx.QueryRow(ctx, `SELECT parent_id FROM grids WHERE id = $1`, id).Scan(&parent); err != nil {
-		return grid.GridState{}, err
-	}
-	fam := []int64{0}
-	if parent != nil {
-		fam[0] = *parent
-	}
-	if withChildren {
-		fam = append(fam, id)
-	}
-	if err := lockFamilies(ctx, tx, fam); err != nil {
-		return grid.GridState{}, err
-	}
-	m, err := lockGrids(ctx, tx, []int64{id})
-	return m[id], err
-}
-
 // saveEdit writes the changes of a grid edit and records it (recordEdit).
 func saveEdit(ctx context.Context, tx pgx.Tx, u *grid.User, res *grid.EditResult, id *int64,
 	changes []gridChange, extra grid.Restore) error {
@@ -165,6 +144,14 @@ func keys[K comparable](m map[K]bool) []K {
 	out := make([]K, 0, len(m))
 	for k := range m {
 		out = append(out, k)
+	}
+	return out
+}
+
+func idsOf(states []grid.GridState) []int64 {
+	out := make([]int64, len(states))
+	for k, s := range states {
+		out[k] = s.ID
 	}
 	return out
 }

@@ -165,6 +165,13 @@ func resolveCurrent(ctx context.Context, tx pgx.Tx, k grid.GridKey) (int64, erro
 	return ref.ID, err
 }
 
+// codeOf returns the code of grid id.
+func codeOf(ctx context.Context, tx pgx.Tx, id int64) (string, error) {
+	var code string
+	err := tx.QueryRow(ctx, `SELECT code FROM grids WHERE id = $1`, id).Scan(&code)
+	return code, err
+}
+
 // staleOrGone checks that s is current and at version want.
 func staleOrGone(s grid.GridState, want int) error {
 	if !s.Current {
@@ -397,6 +404,32 @@ func recode(ctx context.Context, tx pgx.Tx, codes *codeAllocator, roots []grid.G
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// moveSubtrees moves the grids roots (current states) with their subtrees under parent,
+// recoded (recode), and returns the changes.
+func moveSubtrees(ctx context.Context, tx pgx.Tx, codes *codeAllocator, roots []grid.GridState, parent grid.GridState) ([]gridChange, error) {
+	if len(roots) == 0 {
+		return nil, nil
+	}
+	sub, err := subtreeOf(ctx, tx, idsOf(roots))
+	if err != nil {
+		return nil, err
+	}
+	recoded, err := recode(ctx, tx, codes, roots, parent, sub)
+	if err != nil {
+		return nil, err
+	}
+	before := map[int64]grid.GridState{}
+	for _, x := range append(append([]grid.GridState{}, roots...), sub...) {
+		before[x.ID] = x
+	}
+	changes := make([]gridChange, len(recoded))
+	for k, r := range recoded {
+		b := before[r.ID]
+		changes[k] = gridChange{Before: &b, After: r}
+	}
+	return changes, nil
 }
 
 func adminCode(ctx context.Context, tx pgx.Tx) (string, error) {
