@@ -212,19 +212,16 @@ func (s *Store) Users(ctx context.Context, by *grid.User) ([]grid.UserInfo, erro
 		}
 		rows, _ = tx.Query(ctx, `SELECT ug.user_id, g.id, g.level, g.code, g.name FROM user_grids ug
 			JOIN grids g ON g.id = ug.grid_id ORDER BY g.code`)
-		var uid int64
 		var ref grid.GridRef
-		if _, err := pgx.ForEachRow(rows, []any{&uid, &ref.ID, &ref.Level, &ref.Code, &ref.Name}, func() error {
-			users[index[uid]].Grids = append(users[index[uid]].Grids, ref)
-			return nil
+		if err := byUser(rows, index, []any{&ref.ID, &ref.Level, &ref.Code, &ref.Name}, func(k int) {
+			users[k].Grids = append(users[k].Grids, ref)
 		}); err != nil {
 			return err
 		}
 		rows, _ = tx.Query(ctx, `SELECT user_id, id, label, created_at, revoked_at FROM api_tokens ORDER BY id`)
 		var t grid.TokenInfo
-		if _, err := pgx.ForEachRow(rows, []any{&uid, &t.ID, &t.Label, &t.CreatedAt, &t.RevokedAt}, func() error {
-			users[index[uid]].Tokens = append(users[index[uid]].Tokens, t)
-			return nil
+		if err := byUser(rows, index, []any{&t.ID, &t.Label, &t.CreatedAt, &t.RevokedAt}, func(k int) {
+			users[k].Tokens = append(users[k].Tokens, t)
 		}); err != nil {
 			return err
 		}
@@ -232,6 +229,17 @@ func (s *Store) Users(ctx context.Context, by *grid.User) ([]grid.UserInfo, erro
 		return nil
 	})
 	return out, err
+}
+
+// byUser scans each row of rows (a user id, then dest) and hands it to add with the user's
+// position (index: by user id).
+func byUser(rows pgx.Rows, index map[int64]int, dest []any, add func(k int)) error {
+	var uid int64
+	_, err := pgx.ForEachRow(rows, append([]any{&uid}, dest...), func() error {
+		add(index[uid])
+		return nil
+	})
+	return err
 }
 
 // IssueToken gives a user a new token (one audit entry).

@@ -165,6 +165,16 @@ func resolveCurrent(ctx context.Context, tx pgx.Tx, k grid.GridKey) (int64, erro
 	return ref.ID, err
 }
 
+// optionalGridID returns the id of the grid k names (ENOTFOUND), or nil for no k: the
+// filter of a list by grid.
+func optionalGridID(ctx context.Context, q querier, k *grid.GridKey) (*int64, error) {
+	if k == nil {
+		return nil, nil
+	}
+	ref, err := resolveGrid(ctx, q, *k)
+	return &ref.ID, err
+}
+
 // codeOf returns the code of grid id.
 func codeOf(ctx context.Context, tx pgx.Tx, id int64) (string, error) {
 	var code string
