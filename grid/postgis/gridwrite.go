@@ -243,15 +243,27 @@ func writeGrids(ctx context.Context, tx pgx.Tx, changes []gridChange) ([]gridCha
 	return out, nil
 }
 
+// gridColumns are grid states column by column: the parameters of an unnest() statement.
+type gridColumns struct {
+	ids           []int64
+	levels        []int
+	parents, succ []*int64
+	codes, names  []string
+	current       []bool
+	geoms         []orb.Geometry
+}
+
+func (c *gridColumns) add(s grid.GridState) {
+	c.ids, c.levels = append(c.ids, s.ID), append(c.levels, s.Level)
+	c.parents, c.succ = append(c.parents, s.ParentID), append(c.succ, s.SuccessorID)
+	c.codes, c.names = append(c.codes, s.Code), append(c.names, s.Name)
+	c.current, c.geoms = append(c.current, s.Current), append(c.geoms, s.Geom)
+}
+
+// insertGrids inserts the new grids changes[idx], giving each its id (unless reserved) and
+// version 1.
 func insertGrids(ctx context.Context, tx pgx.Tx, changes []gridChange, idx []int) error {
-	var (
-		ids     []int64
-		parents []*int64
-		levels  []int
-		codes   []string
-		names   []string
-		geoms   []orb.Geometry
-	)
+	var cols gridColumns
 	for _, k := range idx {
 		c := &changes[k]
 		if c.After.ID == 0 {
@@ -262,18 +274,13 @@ func insertGrids(ctx context.Context, tx pgx.Tx, changes []gridChange, idx []int
 			c.After.ID = id
 		}
 		c.After.Version, c.After.Current = 1, true
-		ids = append(ids, c.After.ID)
-		parents = append(parents, c.After.ParentID)
-		levels = append(levels, c.After.Level)
-		codes = append(codes, c.After.Code)
-		names = append(names, c.After.Name)
-		geoms = append(geoms, c.After.Geom)
+		cols.add(c.After)
 	}
 	_, err := tx.Exec(ctx, `
 		INSERT INTO grids (id, level, parent_id, code, name, geom)
 		SELECT x.id, x.level, x.parent_id, x.code, x.name, ST_Multi(x.geom)
 		FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::geometry[])
-		     AS x(id, level, parent_id, code, name, geom)`, ids, levels, parents, codes, names, geoms)
+		     AS x(id, level, parent_id, code, name, geom)`, cols.ids, cols.levels, cols.parents, cols.codes, cols.names, cols.geoms)
 	return err
 }
 
@@ -284,14 +291,11 @@ func newGridID(ctx context.Context, tx pgx.Tx) (int64, error) {
 	return id, err
 }
 
+// updateGrids writes the new states of the grids changes[idx], archiving their previous
+// versions, and gives each its new version.
 func updateGrids(ctx context.Context, tx pgx.Tx, changes []gridChange, idx []int) error {
-	var (
-		ids, succ, parents []*int64
-		archive            []int64
-		codes, names       []string
-		current            []bool
-		geoms              []orb.Geometry
-	)
+	var cols gridColumns
+	var archive []int64
 	for _, k := range idx {
 		c := &changes[k]
 		b := c.Before
@@ -301,15 +305,8 @@ func updateGrids(ctx context.Context, tx pgx.Tx, changes []gridChange, idx []int
 		if !retireOnly {
 			archive = append(archive, b.ID)
 		}
-		id := b.ID
-		ids = append(ids, &id)
-		succ = append(succ, c.After.SuccessorID)
-		parents = append(parents, c.After.ParentID)
-		codes = append(codes, c.After.Code)
-		names = append(names, c.After.Name)
-		current = append(current, c.After.Current)
-		geoms = append(geoms, c.After.Geom)
 		c.After.ID, c.After.Version = b.ID, b.Version+1
+		cols.add(c.After)
 	}
 	if len(archive) > 0 {
 		if _, err := tx.Exec(ctx, `
@@ -327,7 +324,7 @@ func updateGrids(ctx context.Context, tx pgx.Tx, changes []gridChange, idx []int
 		    valid_to = CASE WHEN x.current THEN NULL ELSE coalesce(CASE WHEN g.id = ANY($8) THEN NULL ELSE g.valid_to END, now()) END
 		FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::geometry[], $6::bigint[], $7::bool[])
 		     AS x(id, parent_id, code, name, geom, successor_id, current)
-		WHERE g.id = x.id`, ids, parents, codes, names, geoms, succ, current, archive)
+		WHERE g.id = x.id`, cols.ids, cols.parents, cols.codes, cols.names, cols.geoms, cols.succ, cols.current, archive)
 	return err
 }
 
