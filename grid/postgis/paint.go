@@ -337,16 +337,16 @@ func (pt *painting) claim(ctx context.Context, tx pgx.Tx) (orb.MultiPolygon, err
 	return claim, err
 }
 
-// paintNewSQL: the affected grids' new areas, with their size: the target ($2) gains the
-// claim $3, the others lose it. (Materialized: the overlay runs once per grid, not once per
-// reference.)
+// paintNewSQL: the affected grids' new areas: the target ($2) gains the claim $3, the others
+// lose it and come with the size of what they keep. (Materialized: the overlay runs once per
+// grid, not once per reference.)
 const paintNewSQL = `
 WITH n AS MATERIALIZED (
     SELECT g.id, CASE WHEN g.id = $2 THEN gridmap_poly(ST_Union(g.geom, $3))
                       ELSE gridmap_poly(ST_Difference(g.geom, $3)) END AS geom
     FROM grids g WHERE g.id = ANY($1)
 )
-SELECT id, geom, coalesce(ST_Area(geom::geography), 0) FROM n ORDER BY id`
+SELECT id, geom, CASE WHEN id = $2 THEN 0 ELSE coalesce(ST_Area(geom::geography), 0) END FROM n ORDER BY id`
 
 // newAreas returns the changes of the affected grids taking their new areas (and, with
 // across=move, of their parents following them). A donor left without area refuses the paint.
