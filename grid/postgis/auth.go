@@ -146,13 +146,7 @@ func (s *Store) Logout(ctx context.Context, secret string) error {
 func (s *Store) CreateUser(ctx context.Context, by *grid.User, n grid.NewUser) (grid.UserInfo, grid.NewToken, error) {
 	var info grid.UserInfo
 	var tok grid.NewToken
-	if err := by.Require(grid.PermAdmin); err != nil {
-		return info, tok, err
-	}
-	if err := n.Validate(); err != nil {
-		return info, tok, err
-	}
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.write(ctx, by, grid.PermAdmin, n.Validate, func(tx pgx.Tx) error {
 		info = grid.UserInfo{Name: n.Name, Role: n.Role, Grids: []grid.GridRef{}}
 		if err := tx.QueryRow(ctx, `INSERT INTO users (name, role) VALUES ($1, $2) RETURNING id, created_at`,
 			n.Name, n.Role).Scan(&info.ID, &info.CreatedAt); err != nil {
@@ -182,7 +176,7 @@ func (s *Store) CreateUser(ctx context.Context, by *grid.User, n grid.NewUser) (
 		return audit(ctx, tx, by.Actor(), "user.create", "user", &info.ID, nil, after)
 	})
 	if err != nil {
-		return grid.UserInfo{}, grid.NewToken{}, mapError(err)
+		return grid.UserInfo{}, grid.NewToken{}, err
 	}
 	return info, tok, nil
 }
@@ -218,19 +212,16 @@ func (s *Store) Users(ctx context.Context, by *grid.User) ([]grid.UserInfo, erro
 		}
 		rows, _ = tx.Query(ctx, `SELECT ug.user_id, g.id, g.level, g.code, g.name FROM user_grids ug
 			JOIN grids g ON g.id = ug.grid_id ORDER BY g.code`)
-		var uid int64
 		var ref grid.GridRef
-		if _, err := pgx.ForEachRow(rows, []any{&uid, &ref.ID, &ref.Level, &ref.Code, &ref.Name}, func() error {
-			users[index[uid]].Grids = append(users[index[uid]].Grids, ref)
-			return nil
+		if err := byUser(rows, index, []any{&ref.ID, &ref.Level, &ref.Code, &ref.Name}, func(k int) {
+			users[k].Grids = append(users[k].Grids, ref)
 		}); err != nil {
 			return err
 		}
 		rows, _ = tx.Query(ctx, `SELECT user_id, id, label, created_at, revoked_at FROM api_tokens ORDER BY id`)
 		var t grid.TokenInfo
-		if _, err := pgx.ForEachRow(rows, []any{&uid, &t.ID, &t.Label, &t.CreatedAt, &t.RevokedAt}, func() error {
-			users[index[uid]].Tokens = append(users[index[uid]].Tokens, t)
-			return nil
+		if err := byUser(rows, index, []any{&t.ID, &t.Label, &t.CreatedAt, &t.RevokedAt}, func(k int) {
+			users[k].Tokens = append(users[k].Tokens, t)
 		}); err != nil {
 			return err
 		}
@@ -240,16 +231,27 @@ func (s *Store) Users(ctx context.Context, by *grid.User) ([]grid.UserInfo, erro
 	return out, err
 }
 
+// byUser scans each row of rows (a user id, then dest) and hands it to add with the user's
+// position (index: by user id).
+func byUser(rows pgx.Rows, index map[int64]int, dest []any, add func(k int)) error {
+	var uid int64
+	_, err := pgx.ForEachRow(rows, append([]any{&uid}, dest...), func() error {
+		add(index[uid])
+		return nil
+	})
+	return err
+}
+
 // IssueToken gives a user a new token (one audit entry).
 func (s *Store) IssueToken(ctx context.Context, by *grid.User, userID int64, label string) (grid.NewToken, error) {
 	var t grid.NewToken
-	if err := by.Require(grid.PermAdmin); err != nil {
-		return t, err
+	check := func() error {
+		if len(label) > 100 {
+			return grid.Errorf(grid.EINVALID, "token label: at most 100 characters")
+		}
+		return nil
 	}
-	if len(label) > 100 {
-		return t, grid.Errorf(grid.EINVALID, "token label: at most 100 characters")
-	}
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.write(ctx, by, grid.PermAdmin, check, func(tx pgx.Tx) error {
 		if err := mustExist(ctx, tx, `SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)`, userID, "user"); err != nil {
 			return err
 		}
@@ -260,15 +262,12 @@ func (s *Store) IssueToken(ctx context.Context, by *grid.User, userID int64, lab
 		after, _ := json.Marshal(map[string]any{"token_id": t.ID, "label": label})
 		return audit(ctx, tx, by.Actor(), "token.issue", "user", &userID, nil, after)
 	})
-	return t, mapError(err)
+	return t, err
 }
 
 // RevokeToken revokes a token (one audit entry).
 func (s *Store) RevokeToken(ctx context.Context, by *grid.User, tokenID int64) error {
-	if err := by.Require(grid.PermAdmin); err != nil {
-		return err
-	}
-	return mapError(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	return s.write(ctx, by, grid.PermAdmin, nil, func(tx pgx.Tx) error {
 		var uid int64
 		var revoked *time.Time
 		err := tx.QueryRow(ctx, `SELECT user_id, revoked_at FROM api_tokens WHERE id = $1 FOR UPDATE`, tokenID).Scan(&uid, &revoked)
@@ -287,5 +286,5 @@ func (s *Store) RevokeToken(ctx context.Context, by *grid.User, tokenID int64) e
 		before, _ := json.Marshal(map[string]any{"token_id": tokenID, "revoked": false})
 		after, _ := json.Marshal(map[string]any{"token_id": tokenID, "revoked": true})
 		return audit(ctx, tx, by.Actor(), "token.revoke", "user", &uid, before, after)
-	}))
+	})
 }

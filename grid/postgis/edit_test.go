@@ -19,6 +19,12 @@ var (
 	viewer  = &grid.User{ID: 2, Name: "vic", Role: grid.UserViewer}
 )
 
+// demoTest starts a parallel test on a demo city of its own.
+func demoTest(t *testing.T) (*postgis.Store, context.Context) {
+	t.Parallel()
+	return testdb.NewDemo(t), context.Background()
+}
+
 // q1 runs a one-value query.
 func q1[T any](t testing.TB, s *postgis.Store, sql string, args ...any) T {
 	t.Helper()
@@ -155,9 +161,7 @@ func buildingsIn(t testing.TB, s *postgis.Store, grids ...int64) map[int64]int64
 // else moves, the parent is still tiled, untouched grids keep their geometry exactly, history
 // and the audit log record it, and undo/redo restore both states exactly.
 func TestPaint(t *testing.T) {
-	t.Parallel()
-	s := testdb.NewDemo(t)
-	ctx := context.Background()
+	s, ctx := demoTest(t)
 	target, donor, moved := pair(t, s, 3)
 	parent := *target.ParentID
 	sibs := q1[[]int64](t, s, `SELECT array_agg(id ORDER BY id) FROM grids WHERE parent_id = $1 AND valid_to IS NULL AND id <> ALL($2)`,
@@ -244,9 +248,7 @@ func sameMap(a, b map[int64]int64) bool {
 
 // TestPaintRefused: every refusal says why and changes nothing.
 func TestPaintRefused(t *testing.T) {
-	t.Parallel()
-	s := testdb.NewDemo(t)
-	ctx := context.Background()
+	s, ctx := demoTest(t)
 	target, donor, moved := pair(t, s, 3)
 	all := q1[[]int64](t, s, `SELECT array_agg(id) FROM buildings WHERE grid_id = $1`, donor.ID)
 	far := q1[int64](t, s, `SELECT b.id FROM buildings b JOIN grids g ON g.id = b.grid_id
@@ -309,9 +311,7 @@ func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
 // TestPaintAcrossParents (move): buildings of another community move, and both communities
 // follow so that they still tile their subdistrict and their grids still tile them.
 func TestPaintAcrossParents(t *testing.T) {
-	t.Parallel()
-	s := testdb.NewDemo(t)
-	ctx := context.Background()
+	s, ctx := demoTest(t)
 	// two adjacent level-3 grids in different communities of one subdistrict
 	var tid, did int64
 	if err := s.Pool().QueryRow(ctx, `
@@ -357,9 +357,7 @@ func TestPaintAcrossParents(t *testing.T) {
 // building farthest from the target: what changes hands follows the rule, the target only
 // gains, and every part the donor keeps holds a building of it.
 func TestPaintNextToBoundary(t *testing.T) {
-	t.Parallel()
-	s := testdb.NewDemo(t)
-	ctx := context.Background()
+	s, ctx := demoTest(t)
 	var parent, did, tid int64
 	if err := s.Pool().QueryRow(ctx, `
 		SELECT p.id, a.id, b.id FROM grids p
@@ -509,9 +507,7 @@ func equalFloats(a, b []float64, tol float64) bool {
 
 // TestPatchGrid: a rename, and a reshape whose neighbours and buildings follow.
 func TestPatchGrid(t *testing.T) {
-	t.Parallel()
-	s := testdb.NewDemo(t)
-	ctx := context.Background()
+	s, ctx := demoTest(t)
 	target, donor, _ := pair(t, s, 1)
 	parent := *target.ParentID
 	name := "新名字 renamed"
@@ -563,9 +559,7 @@ func TestPatchGrid(t *testing.T) {
 // TestSplit: by a line across a grid and by a polygon; the new grid gets the next code under
 // the parent, buildings follow; refusals change nothing.
 func TestSplit(t *testing.T) {
-	t.Parallel()
-	s := testdb.NewDemo(t)
-	ctx := context.Background()
+	s, ctx := demoTest(t)
 	target, _, _ := pair(t, s, 1)
 	parent := *target.ParentID
 	var line orb.LineString
@@ -666,9 +660,7 @@ func atoi(s string) int {
 // TestSplitCommunity: a level-2 split follows its children's boundaries; the children that go
 // to the new community are recoded under it, with their buildings' grids unchanged.
 func TestSplitCommunity(t *testing.T) {
-	t.Parallel()
-	s := testdb.NewDemo(t)
-	ctx := context.Background()
+	s, ctx := demoTest(t)
 	pid := q1[int64](t, s, `SELECT p.id FROM grids p WHERE p.level = 2 AND (SELECT count(*) FROM grids c WHERE c.parent_id = p.id) >= 4
 		AND NOT EXISTS (SELECT 1 FROM tile_coverage c WHERE c.parent_id = p.id) ORDER BY p.code LIMIT 1`)
 	p := state(t, s, pid)
@@ -706,9 +698,7 @@ func TestSplitCommunity(t *testing.T) {
 // TestMerge: adjacent grids of one parent merge into the first; the others retire with a
 // successor, their staff move; non-adjacent grids and grids of different parents are refused.
 func TestMerge(t *testing.T) {
-	t.Parallel()
-	s := testdb.NewDemo(t)
-	ctx := context.Background()
+	s, ctx := demoTest(t)
 	a, b, _ := pair(t, s, 1)
 	far := q1[int64](t, s, `SELECT id FROM grids WHERE level = 3 AND parent_id = $1 AND id NOT IN ($2, $3)
 		AND NOT ST_Intersects(geom, (SELECT geom FROM grids WHERE id = $2)) ORDER BY id LIMIT 1`, *a.ParentID, a.ID, b.ID)
@@ -768,9 +758,7 @@ func TestMerge(t *testing.T) {
 
 // TestUndoRefusedWhenChanged: undo checks versions; a later edit by someone else blocks it.
 func TestUndoRefusedWhenChanged(t *testing.T) {
-	t.Parallel()
-	s := testdb.NewDemo(t)
-	ctx := context.Background()
+	s, ctx := demoTest(t)
 	target, _, moved := pair(t, s, 2)
 	if _, err := s.Paint(ctx, planner, grid.Paint{Target: grid.GridKey{ID: target.ID}, IfVersion: 1, BuildingIDs: moved}); err != nil {
 		t.Fatal(err)
@@ -817,9 +805,7 @@ func TestUndoRefusedWhenChanged(t *testing.T) {
 // TestUpsertGrids: a planner's GeoJSON creates a grid (parent by overlap, next code) and
 // updates another (with its version); an invalid feature refuses the whole file.
 func TestUpsertGrids(t *testing.T) {
-	t.Parallel()
-	s := testdb.NewDemo(t)
-	ctx := context.Background()
+	s, ctx := demoTest(t)
 	target, donor, _ := pair(t, s, 1)
 	// a new level-3 grid: the donor's area, under the same parent (it overlaps the donor)
 	res, err := s.UpsertGrids(ctx, planner, []grid.GridFeature{
@@ -867,9 +853,7 @@ func TestUpsertGrids(t *testing.T) {
 // children follow (the strip's grids are clipped, the neighbour's border grids take it), so
 // every level still tiles its parent.
 func TestReshapeCommunity(t *testing.T) {
-	t.Parallel()
-	s := testdb.NewDemo(t)
-	ctx := context.Background()
+	s, ctx := demoTest(t)
 	var a, b int64
 	if err := s.Pool().QueryRow(ctx, `
 		SELECT a.id, b.id FROM grids a JOIN grids b ON a.parent_id = b.parent_id AND a.id < b.id

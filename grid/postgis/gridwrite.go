@@ -110,10 +110,76 @@ func subtreeOf(ctx context.Context, tx pgx.Tx, roots []int64) ([]grid.GridState,
 	return pgx.CollectRows(rows, scanGridState)
 }
 
+// peekGrid reads grid id without locking it: enough to learn which family lock to take
+// before the grid is locked. ENOTFOUND when there is no such grid.
+func peekGrid(ctx context.Context, tx pgx.Tx, id int64) (grid.GridState, error) {
+	rows, _ := tx.Query(ctx, `SELECT `+gridStateColumns+` FROM grids WHERE id = $1`, id)
+	g, err := pgx.CollectExactlyOneRow(rows, scanGridState)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return g, grid.Errorf(grid.ENOTFOUND, "grid %d not found", id)
+	}
+	return g, err
+}
+
+// lockWithFamilies locks the families of the grids ids (as they are now: peekGrid) and the
+// families extra, then the grids, and returns them locked.
+func lockWithFamilies(ctx context.Context, tx pgx.Tx, ids []int64, extra ...int64) (map[int64]grid.GridState, error) {
+	fam := map[int64]bool{}
+	for _, id := range extra {
+		fam[id] = true
+	}
+	for _, id := range ids {
+		g, err := peekGrid(ctx, tx, id)
+		if err != nil {
+			return nil, err
+		}
+		fam[familyOf(g)] = true
+	}
+	if err := lockFamilies(ctx, tx, keys(fam)); err != nil {
+		return nil, err
+	}
+	return lockGrids(ctx, tx, ids)
+}
+
+// lockCurrent locks the current grid k names with its family (and, withChildren, its
+// children's family: its area changes) and checks it is at version want (*StaleError).
+func lockCurrent(ctx context.Context, tx pgx.Tx, k grid.GridKey, want int, withChildren bool) (grid.GridState, error) {
+	id, err := resolveCurrent(ctx, tx, k)
+	if err != nil {
+		return grid.GridState{}, err
+	}
+	var extra []int64
+	if withChildren {
+		extra = []int64{id}
+	}
+	m, err := lockWithFamilies(ctx, tx, []int64{id}, extra...)
+	if err != nil {
+		return grid.GridState{}, err
+	}
+	return m[id], staleOrGone(m[id], want)
+}
+
 // resolveCurrent returns the id of the current grid k names.
 func resolveCurrent(ctx context.Context, tx pgx.Tx, k grid.GridKey) (int64, error) {
 	ref, err := resolveGrid(ctx, tx, k)
 	return ref.ID, err
+}
+
+// optionalGridID returns the id of the grid k names (ENOTFOUND), or nil for no k: the
+// filter of a list by grid.
+func optionalGridID(ctx context.Context, q querier, k *grid.GridKey) (*int64, error) {
+	if k == nil {
+		return nil, nil
+	}
+	ref, err := resolveGrid(ctx, q, *k)
+	return &ref.ID, err
+}
+
+// codeOf returns the code of grid id.
+func codeOf(ctx context.Context, tx pgx.Tx, id int64) (string, error) {
+	var code string
+	err := tx.QueryRow(ctx, `SELECT code FROM grids WHERE id = $1`, id).Scan(&code)
+	return code, err
 }
 
 // staleOrGone checks that s is current and at version want.
@@ -128,6 +194,13 @@ func staleOrGone(s grid.GridState, want int) error {
 type gridChange struct {
 	Before *grid.GridState
 	After  grid.GridState
+}
+
+// reshaped is the change of grid b taking the geometry geom.
+func reshaped(b grid.GridState, geom orb.MultiPolygon) gridChange {
+	a := b
+	a.Geom = geom
+	return gridChange{Before: &b, After: a}
 }
 
 // writeGrids writes the after states of the changes that change something, in level order
@@ -170,15 +243,27 @@ func writeGrids(ctx context.Context, tx pgx.Tx, changes []gridChange) ([]gridCha
 	return out, nil
 }
 
+// gridColumns are grid states column by column: the parameters of an unnest() statement.
+type gridColumns struct {
+	ids           []int64
+	levels        []int
+	parents, succ []*int64
+	codes, names  []string
+	current       []bool
+	geoms         []orb.Geometry
+}
+
+func (c *gridColumns) add(s grid.GridState) {
+	c.ids, c.levels = append(c.ids, s.ID), append(c.levels, s.Level)
+	c.parents, c.succ = append(c.parents, s.ParentID), append(c.succ, s.SuccessorID)
+	c.codes, c.names = append(c.codes, s.Code), append(c.names, s.Name)
+	c.current, c.geoms = append(c.current, s.Current), append(c.geoms, s.Geom)
+}
+
+// insertGrids inserts the new grids changes[idx], giving each its id (unless reserved) and
+// version 1.
 func insertGrids(ctx context.Context, tx pgx.Tx, changes []gridChange, idx []int) error {
-	var (
-		ids     []int64
-		parents []*int64
-		levels  []int
-		codes   []string
-		names   []string
-		geoms   []orb.Geometry
-	)
+	var cols gridColumns
 	for _, k := range idx {
 		c := &changes[k]
 		if c.After.ID == 0 {
@@ -189,18 +274,13 @@ func insertGrids(ctx context.Context, tx pgx.Tx, changes []gridChange, idx []int
 			c.After.ID = id
 		}
 		c.After.Version, c.After.Current = 1, true
-		ids = append(ids, c.After.ID)
-		parents = append(parents, c.After.ParentID)
-		levels = append(levels, c.After.Level)
-		codes = append(codes, c.After.Code)
-		names = append(names, c.After.Name)
-		geoms = append(geoms, c.After.Geom)
+		cols.add(c.After)
 	}
 	_, err := tx.Exec(ctx, `
 		INSERT INTO grids (id, level, parent_id, code, name, geom)
 		SELECT x.id, x.level, x.parent_id, x.code, x.name, ST_Multi(x.geom)
 		FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::geometry[])
-		     AS x(id, level, parent_id, code, name, geom)`, ids, levels, parents, codes, names, geoms)
+		     AS x(id, level, parent_id, code, name, geom)`, cols.ids, cols.levels, cols.parents, cols.codes, cols.names, cols.geoms)
 	return err
 }
 
@@ -211,14 +291,11 @@ func newGridID(ctx context.Context, tx pgx.Tx) (int64, error) {
 	return id, err
 }
 
+// updateGrids writes the new states of the grids changes[idx], archiving their previous
+// versions, and gives each its new version.
 func updateGrids(ctx context.Context, tx pgx.Tx, changes []gridChange, idx []int) error {
-	var (
-		ids, succ, parents []*int64
-		archive            []int64
-		codes, names       []string
-		current            []bool
-		geoms              []orb.Geometry
-	)
+	var cols gridColumns
+	var archive []int64
 	for _, k := range idx {
 		c := &changes[k]
 		b := c.Before
@@ -228,15 +305,8 @@ func updateGrids(ctx context.Context, tx pgx.Tx, changes []gridChange, idx []int
 		if !retireOnly {
 			archive = append(archive, b.ID)
 		}
-		id := b.ID
-		ids = append(ids, &id)
-		succ = append(succ, c.After.SuccessorID)
-		parents = append(parents, c.After.ParentID)
-		codes = append(codes, c.After.Code)
-		names = append(names, c.After.Name)
-		current = append(current, c.After.Current)
-		geoms = append(geoms, c.After.Geom)
 		c.After.ID, c.After.Version = b.ID, b.Version+1
+		cols.add(c.After)
 	}
 	if len(archive) > 0 {
 		if _, err := tx.Exec(ctx, `
@@ -254,7 +324,7 @@ func updateGrids(ctx context.Context, tx pgx.Tx, changes []gridChange, idx []int
 		    valid_to = CASE WHEN x.current THEN NULL ELSE coalesce(CASE WHEN g.id = ANY($8) THEN NULL ELSE g.valid_to END, now()) END
 		FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::geometry[], $6::bigint[], $7::bool[])
 		     AS x(id, parent_id, code, name, geom, successor_id, current)
-		WHERE g.id = x.id`, ids, parents, codes, names, geoms, succ, current, archive)
+		WHERE g.id = x.id`, cols.ids, cols.parents, cols.codes, cols.names, cols.geoms, cols.succ, cols.current, archive)
 	return err
 }
 
@@ -341,6 +411,32 @@ func recode(ctx context.Context, tx pgx.Tx, codes *codeAllocator, roots []grid.G
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// moveSubtrees moves the grids roots (current states) with their subtrees under parent,
+// recoded (recode), and returns the changes.
+func moveSubtrees(ctx context.Context, tx pgx.Tx, codes *codeAllocator, roots []grid.GridState, parent grid.GridState) ([]gridChange, error) {
+	if len(roots) == 0 {
+		return nil, nil
+	}
+	sub, err := subtreeOf(ctx, tx, idsOf(roots))
+	if err != nil {
+		return nil, err
+	}
+	recoded, err := recode(ctx, tx, codes, roots, parent, sub)
+	if err != nil {
+		return nil, err
+	}
+	before := map[int64]grid.GridState{}
+	for _, x := range append(append([]grid.GridState{}, roots...), sub...) {
+		before[x.ID] = x
+	}
+	changes := make([]gridChange, len(recoded))
+	for k, r := range recoded {
+		b := before[r.ID]
+		changes[k] = gridChange{Before: &b, After: r}
+	}
+	return changes, nil
 }
 
 func adminCode(ctx context.Context, tx pgx.Tx) (string, error) {

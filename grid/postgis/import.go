@@ -208,25 +208,50 @@ func classify(ctx context.Context, tx pgx.Tx, table, scope string, sum *grid.Imp
 	if _, err := tx.Exec(ctx, fmt.Sprintf(classifySQL, table, scope)); err != nil {
 		return err
 	}
-	rows, _ := tx.Query(ctx, `DELETE FROM import_ready WHERE hash IS NULL RETURNING file, idx`)
-	var file string
-	var idx int
-	_, err := pgx.ForEachRow(rows, []any{&file, &idx}, func() error {
-		sum.Rejected = append(sum.Rejected, grid.Rejection{File: file, Index: idx,
-			Reason: "invalid polygon with no area left after repair (collapsed ring)"})
-		return nil
-	})
-	if err != nil {
+	if err := rejectStaged(ctx, tx, `DELETE FROM import_ready WHERE hash IS NULL RETURNING file, idx`,
+		"invalid polygon with no area left after repair (collapsed ring)", sum); err != nil {
 		return err
 	}
 	return tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE dup) FROM import_ready`).Scan(&sum.Duplicates)
 }
 
+// rejectStaged removes the staged features deleteSQL deletes (returning their file and
+// index) and rejects them, for reason.
+func rejectStaged(ctx context.Context, tx pgx.Tx, deleteSQL, reason string, sum *grid.ImportSummary) error {
+	rows, _ := tx.Query(ctx, deleteSQL)
+	var file string
+	var idx int
+	_, err := pgx.ForEachRow(rows, []any{&file, &idx}, func() error {
+		sum.Rejected = append(sum.Rejected, grid.Rejection{File: file, Index: idx, Reason: reason})
+		return nil
+	})
+	return err
+}
+
+// countInserted counts the rows an insert returns (repaired, estimated) as imported or
+// repaired, and estimated.
+func countInserted(rows pgx.Rows, sum *grid.ImportSummary) error {
+	var repaired, estimated bool
+	_, err := pgx.ForEachRow(rows, []any{&repaired, &estimated}, func() error {
+		if repaired {
+			sum.Repaired++
+		} else {
+			sum.Imported++
+		}
+		if estimated {
+			sum.Estimated++
+		}
+		return nil
+	})
+	return err
+}
+
 // errRollback ends an import's transaction without writing, after the summary is complete.
 var errRollback = errors.New("rollback")
 
-// finish decides the import's fate: with rejections and no SkipInvalid nothing is written.
-func finish(sum *grid.ImportSummary, skipInvalid bool, start time.Time, err error) (grid.ImportSummary, error) {
+// importResult completes the summary of an import whose transaction ended with err: with
+// errRollback (rejections, and no SkipInvalid) nothing was written.
+func importResult(sum *grid.ImportSummary, start time.Time, err error) (grid.ImportSummary, error) {
 	sum.Elapsed = time.Since(start)
 	switch {
 	case errors.Is(err, errRollback):
@@ -282,25 +307,13 @@ func (s *Store) ImportBuildings(ctx context.Context, inputs []Input, o BuildingI
 			return errRollback
 		}
 		rows, _ := tx.Query(ctx, insertBuildingsSQL, o.StoreyM, o.DwellingM2, o.HouseholdSize)
-		var repaired, estimated bool
-		_, err := pgx.ForEachRow(rows, []any{&repaired, &estimated}, func() error {
-			if repaired {
-				sum.Repaired++
-			} else {
-				sum.Imported++
-			}
-			if estimated {
-				sum.Estimated++
-			}
-			return nil
-		})
-		if err != nil {
+		if err := countInserted(rows, &sum); err != nil {
 			return err
 		}
 		s.log.Debug("import: inserted", "ms", time.Since(start).Milliseconds())
 		return auditImport(ctx, tx, o.Actor, "buildings", inputs, &sum)
 	})
-	return finish(&sum, o.SkipInvalid, start, err)
+	return importResult(&sum, start, err)
 }
 
 func auditImport(ctx context.Context, tx pgx.Tx, actor, entity string, inputs []Input, sum *grid.ImportSummary) error {
@@ -385,163 +398,4 @@ func stringProp(props map[string]any, key string) *string {
 		s = string(r[:200])
 	}
 	return &s
-}
-
-const parentSQL = `
-UPDATE import_ready s SET parent_id = (
-	SELECT p.id FROM grids p
-	WHERE p.level = %[1]d - 1 AND p.valid_to IS NULL AND p.geom && s.g AND ST_Intersects(p.geom, s.g)
-	ORDER BY ST_Area(ST_Intersection(p.geom, s.g)) DESC, p.id
-	LIMIT 1)
-WHERE NOT dup;
-`
-
-// insertGridsSQL numbers new grids under their parent after the highest code ever used there
-// (retired grids included, so a code never means two places), in input order.
-const insertGridsSQL = `
-WITH n AS (
-	SELECT s.*, coalesce(p.code, $2::text || '000000000') AS pcode,
-	       row_number() OVER (PARTITION BY s.parent_id ORDER BY s.file_no, s.idx) AS rn
-	FROM import_ready s LEFT JOIN grids p ON p.id = s.parent_id
-	WHERE NOT s.dup
-), c AS (
-	SELECT n.*, left(pcode, 3 + 3 * $1::int) AS prefix,
-	       coalesce((SELECT max(substr(g.code, 4 + 3 * $1::int, 3)::int) FROM grids g
-	                 WHERE g.level = $1::int AND left(g.code, 3 + 3 * $1::int) = left(n.pcode, 3 + 3 * $1::int)), 0) + rn AS seq
-	FROM n
-)
-INSERT INTO grids (level, parent_id, code, name, geom, source_hash)
-SELECT $1::int, parent_id, prefix || lpad(seq::text, 3, '0') || repeat('0', 3 * (3 - $1::int)),
-       coalesce(name, $3::text || ' ' || seq), g, hash
-FROM c
-WHERE seq <= 999
-ORDER BY file_no, idx
-RETURNING (SELECT fixed OR NOT valid FROM import_ready s WHERE s.hash = grids.source_hash LIMIT 1)`
-
-var levelNames = map[int]string{1: "Subdistrict", 2: "Community", 3: "Grid"}
-
-// ImportGrids imports the grids of one level from GeoJSON (Polygon/MultiPolygon features, the
-// name in NameProp). Parents (level > 1) are the level-(N−1) grids each feature overlaps most;
-// a feature overlapping none is rejected. Codes continue the hierarchical numbering under each
-// parent. Level 1 needs the city's administrative code: from the database's city, or AdminCode
-// for a first import. Duplicates, repairs, rejections and the transaction are as for
-// ImportBuildings; buildings under new grids are derived again by the database.
-func (s *Store) ImportGrids(ctx context.Context, inputs []Input, o GridImport) (grid.ImportSummary, error) {
-	start := time.Now()
-	sum := grid.ImportSummary{Kind: fmt.Sprintf("level-%d grids", o.Level)}
-	if o.Level < 1 || o.Level > 3 {
-		return sum, grid.Errorf(grid.EINVALID, "level %d: want 1, 2 or 3", o.Level)
-	}
-	if o.AdminCode != "" && !isDigits(o.AdminCode, 6) {
-		return sum, grid.Errorf(grid.EINVALID, "admin code %q: want 6 digits", o.AdminCode)
-	}
-	if o.Actor == "" {
-		o.Actor = "import"
-	}
-	props := func(f geo.Feature) (stageProps, error) {
-		var p stageProps
-		keys := []string{"name", "NAME", "Name"}
-		if o.NameProp != "" {
-			keys = []string{o.NameProp}
-		}
-		for _, k := range keys {
-			if p.name = stringProp(f.Properties, k); p.name != nil {
-				return p, nil
-			}
-		}
-		if o.NameProp != "" {
-			return p, fmt.Errorf("property %s (the name) is missing", o.NameProp)
-		}
-		return p, nil
-	}
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		admin, err := s.cityCode(ctx, tx, o)
-		if err != nil {
-			return err
-		}
-		if err := stage(ctx, tx, inputs, props, &sum); err != nil {
-			return err
-		}
-		if err := classify(ctx, tx, "grids", fmt.Sprintf("AND t.level = %d AND t.valid_to IS NULL", o.Level), &sum); err != nil {
-			return err
-		}
-		if o.Level > 1 {
-			if _, err := tx.Exec(ctx, fmt.Sprintf(parentSQL, o.Level)); err != nil {
-				return err
-			}
-			rows, _ := tx.Query(ctx, `DELETE FROM import_ready WHERE NOT dup AND parent_id IS NULL RETURNING file, idx`)
-			var file string
-			var idx int
-			if _, err := pgx.ForEachRow(rows, []any{&file, &idx}, func() error {
-				sum.Rejected = append(sum.Rejected, grid.Rejection{File: file, Index: idx,
-					Reason: fmt.Sprintf("outside every level-%d grid (import level %d first)", o.Level-1, o.Level-1)})
-				return nil
-			}); err != nil {
-				return err
-			}
-		}
-		if len(sum.Rejected) > 0 && !o.SkipInvalid {
-			return errRollback
-		}
-		rows, _ := tx.Query(ctx, insertGridsSQL, o.Level, admin, levelNames[o.Level])
-		var repaired bool
-		if _, err := pgx.ForEachRow(rows, []any{&repaired}, func() error {
-			if repaired {
-				sum.Repaired++
-			} else {
-				sum.Imported++
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
-		var pending int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM import_ready WHERE NOT dup`).Scan(&pending); err != nil {
-			return err
-		}
-		if pending != sum.Imported+sum.Repaired {
-			return grid.Errorf(grid.EINVALID, "more than 999 level-%d grids under one parent: the 3-digit code has no room", o.Level)
-		}
-		return auditImport(ctx, tx, o.Actor, "grids", inputs, &sum)
-	})
-	return finish(&sum, o.SkipInvalid, start, err)
-}
-
-// cityCode returns the administrative code grid codes start with, creating the city row on a
-// first level-1 import.
-func (s *Store) cityCode(ctx context.Context, tx pgx.Tx, o GridImport) (string, error) {
-	var code string
-	err := tx.QueryRow(ctx, `SELECT admin_code FROM city`).Scan(&code)
-	switch {
-	case err == nil:
-		if o.AdminCode != "" && o.AdminCode != code {
-			return "", grid.Errorf(grid.EINVALID, "admin code %s differs from the city's %s", o.AdminCode, code)
-		}
-		return code, nil
-	case !errors.Is(err, pgx.ErrNoRows):
-		return "", err
-	case o.Level > 1:
-		return "", grid.Errorf(grid.EINVALID, "no city yet: import the level-1 grids first")
-	}
-	code, name := o.AdminCode, o.CityName
-	if code == "" {
-		code = "000000"
-	}
-	if name == "" {
-		name = "City"
-	}
-	_, err = tx.Exec(ctx, `INSERT INTO city (name, admin_code) VALUES ($1, $2)`, name, code)
-	return code, err
-}
-
-func isDigits(s string, n int) bool {
-	if len(s) != n {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }

@@ -4,182 +4,204 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"gridmap/grid"
 )
 
-// applyRestore applies a Restore in the transaction: grids (their families locked), then
-// workers, then the assignments to end, then those to start. Every grid and worker must still
-// be at the version the Restore expects (else a *StaleError and nothing changes). It returns
-// the Restore that reverts it, the audit's before and after, and the grids it wrote.
-func applyRestore(ctx context.Context, tx pgx.Tx, u *grid.User, r grid.Restore) (inv grid.Restore, before, after map[string]any, versions []grid.GridVersion, err error) {
-	before, after = map[string]any{}, map[string]any{}
-	if len(r.Grids) > 0 {
-		if err := u.Require(grid.PermEditGrids); err != nil {
-			return inv, nil, nil, nil, err
-		}
-		ids := make([]int64, len(r.Grids))
-		fam := map[int64]bool{}
-		for k, g := range r.Grids {
-			ids[k] = g.State.ID
-			fam[familyOf(g.State)] = true
-			cur, err := lockedGridRead(ctx, tx, g.State.ID)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return inv, nil, nil, nil, grid.Errorf(grid.ENOTFOUND, "grid %d not found", g.State.ID)
-			}
-			if err != nil {
-				return inv, nil, nil, nil, err
-			}
-			fam[familyOf(cur)] = true
-		}
-		if err := lockFamilies(ctx, tx, keys(fam)); err != nil {
-			return inv, nil, nil, nil, err
-		}
-		locked, err := lockGrids(ctx, tx, ids)
-		if err != nil {
-			return inv, nil, nil, nil, err
-		}
-		var changes []gridChange
-		for _, g := range r.Grids {
-			b := locked[g.State.ID]
-			if err := grid.CheckVersion(grid.EntityGrid, b.ID, g.Expect, b.Version); err != nil {
-				return inv, nil, nil, nil, err
-			}
-			changes = append(changes, gridChange{Before: &b, After: g.State})
-		}
-		written, err := writeGrids(ctx, tx, changes)
-		if err != nil {
-			return inv, nil, nil, nil, err
-		}
-		b, a, undo, vs := diffs(written)
-		before["grids"], after["grids"] = b.Grids, a.Grids
-		inv.Grids, versions = undo, vs
-	}
-	if len(r.Workers) > 0 {
-		if err := u.Require(grid.PermEditStaff); err != nil {
-			return inv, nil, nil, nil, err
-		}
-		var bs, as []grid.WorkerState
-		for _, w := range r.Workers {
-			b, err := workerState(ctx, tx, w.State.ID)
-			if err != nil {
-				return inv, nil, nil, nil, err
-			}
-			if err := grid.CheckVersion(grid.EntityWorker, b.ID, w.Expect, b.Version); err != nil {
-				return inv, nil, nil, nil, err
-			}
-			a, err := setWorker(ctx, tx, w.State)
-			if err != nil {
-				return inv, nil, nil, nil, err
-			}
-			bs, as = append(bs, b), append(as, a)
-			inv.Workers = append(inv.Workers, grid.WorkerRestore{Expect: a.Version, State: b})
-		}
-		before["workers"], after["workers"] = bs, as
-	}
-	for _, id := range r.End {
-		spec, err := endAssignment(ctx, tx, u, id)
-		if err != nil {
-			return inv, nil, nil, nil, err
-		}
-		inv.Start = append(inv.Start, spec)
-	}
-	if len(r.End) > 0 {
-		after["ended_assignments"] = r.End
-	}
-	var started []int64
-	for _, spec := range r.Start {
-		s := spec
-		id, err := startAssignment(ctx, tx, u, &s)
-		if err != nil {
-			return inv, nil, nil, nil, err
-		}
-		started = append(started, id)
-		inv.End = append(inv.End, id)
-	}
-	if len(started) > 0 {
-		after["started_assignments"] = started
-	}
-	if versions == nil {
-		versions = []grid.GridVersion{}
-	}
-	return inv, before, after, versions, nil
-}
-
 // Undo reverts the user's latest operation still done, as a new operation.
 func (s *Store) Undo(ctx context.Context, u *grid.User) (grid.EditResult, error) {
-	return s.replay(ctx, u, true)
+	return s.replay(ctx, u, undoing)
 }
 
 // Redo re-applies the user's latest undone operation, as a new operation.
 func (s *Store) Redo(ctx context.Context, u *grid.User) (grid.EditResult, error) {
-	return s.replay(ctx, u, false)
+	return s.replay(ctx, u, redoing)
 }
+
+// replayDir is a direction through the journal: which operation comes next, which of its
+// changes applies, and where the operation goes afterwards.
+type replayDir struct {
+	verb     string // "undo" or "redo"
+	from, to string // the operation's state before and after
+	order    string // the next operation from `from`: the newest to undo, the oldest to redo
+	apply    string // the journal column holding the change to apply
+	inverse  string // the journal column that gets the change reverting this replay
+}
+
+var (
+	undoing = replayDir{verb: "undo", from: grid.OpDone, to: grid.OpUndone, order: "DESC", apply: "undo", inverse: "redo"}
+	redoing = replayDir{verb: "redo", from: grid.OpUndone, to: grid.OpDone, order: "ASC", apply: "redo", inverse: "undo"}
+)
 
 // replay applies an operation's undo (or redo) change, records it in the audit log (one
 // entry naming the operation), and moves the operation to the other stack with the change
 // that reverts this one.
-func (s *Store) replay(ctx context.Context, u *grid.User, undo bool) (grid.EditResult, error) {
-	start := time.Now()
-	var res grid.EditResult
-	if err := u.Require(grid.PermWrite); err != nil {
-		return res, err
-	}
-	verb, from, to, order, col := "undo", grid.OpDone, grid.OpUndone, "DESC", "redo"
-	if !undo {
-		verb, from, to, order, col = "redo", grid.OpUndone, grid.OpDone, "ASC", "undo"
-	}
-	err := s.edit(ctx, u, func(tx pgx.Tx) error {
-		var (
-			op       grid.Op
-			cmdUndo  []byte
-			cmdRedo  []byte
-			entityID *int64
-		)
-		err := tx.QueryRow(ctx, `SELECT id, action, entity, entity_id, undo, redo FROM edit_ops
-			WHERE actor = $1 AND state = $2 ORDER BY id `+order+` LIMIT 1`, u.Actor(), from).
-			Scan(&op.ID, &op.Action, &op.Entity, &entityID, &cmdUndo, &cmdRedo)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return grid.Errorf(grid.ECONFLICT, "nothing to %s", verb)
-		}
+func (s *Store) replay(ctx context.Context, u *grid.User, d replayDir) (grid.EditResult, error) {
+	return s.edit(ctx, u, grid.PermWrite, "", nil, func(tx pgx.Tx, res *grid.EditResult) error {
+		op, entityID, cmd, err := nextOp(ctx, tx, u, d)
 		if err != nil {
 			return err
 		}
-		raw := cmdUndo
-		if !undo {
-			raw = cmdRedo
-		}
-		var cmd grid.Restore
-		if err := json.Unmarshal(raw, &cmd); err != nil {
-			return err
-		}
-		inv, before, after, versions, err := applyRestore(ctx, tx, u, cmd)
+		done, err := applyRestore(ctx, tx, u, cmd)
 		if err != nil {
 			return err
 		}
-		after["op"] = op.ID
-		res = grid.EditResult{Op: op.ID, Action: verb + " " + op.Action, Grids: versions}
-		b, _ := json.Marshal(before)
-		a, _ := json.Marshal(after)
+		done.after["op"] = op.ID
+		*res = grid.EditResult{Op: op.ID, Action: d.verb + " " + op.Action, Grids: done.versions}
+		b, _ := json.Marshal(done.before)
+		a, _ := json.Marshal(done.after)
 		if err := audit(ctx, tx, u.Actor(), res.Action, op.Entity, entityID, b, a); err != nil {
 			return err
 		}
-		ib, err := json.Marshal(inv)
+		inv, err := json.Marshal(done.inverse)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE edit_ops SET state = $2, `+col+` = $3, updated_at = now() WHERE id = $1`,
-			op.ID, to, ib); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE edit_ops SET state = $2, `+d.inverse+` = $3, updated_at = now() WHERE id = $1`,
+			op.ID, d.to, inv); err != nil {
 			return err
 		}
 		res.DataVersion, err = dataVersion(ctx, tx)
 		return err
 	})
-	res.Elapsed = time.Since(start)
-	return res, err
+}
+
+// nextOp reads the user's next operation in direction d, with the grid or worker it is about
+// and the change to apply; ECONFLICT when there is none.
+func nextOp(ctx context.Context, tx pgx.Tx, u *grid.User, d replayDir) (grid.Op, *int64, grid.Restore, error) {
+	var op grid.Op
+	var entityID *int64
+	var raw []byte
+	var cmd grid.Restore
+	err := tx.QueryRow(ctx, `SELECT id, action, entity, entity_id, `+d.apply+` FROM edit_ops
+		WHERE actor = $1 AND state = $2 ORDER BY id `+d.order+` LIMIT 1`, u.Actor(), d.from).
+		Scan(&op.ID, &op.Action, &op.Entity, &entityID, &raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return op, nil, cmd, grid.Errorf(grid.ECONFLICT, "nothing to %s", d.verb)
+	}
+	if err != nil {
+		return op, nil, cmd, err
+	}
+	err = json.Unmarshal(raw, &cmd)
+	return op, entityID, cmd, err
+}
+
+// restored is what applying a Restore did: the Restore that reverts it, the audit's before
+// and after, and the grids it wrote.
+type restored struct {
+	inverse       grid.Restore
+	before, after map[string]any
+	versions      []grid.GridVersion
+}
+
+// applyRestore applies a Restore in the transaction: grids (their families locked), then
+// workers, then the assignments to end, then those to start. Every grid and worker must still
+// be at the version the Restore expects (else a *StaleError and nothing changes).
+func applyRestore(ctx context.Context, tx pgx.Tx, u *grid.User, r grid.Restore) (*restored, error) {
+	done := &restored{before: map[string]any{}, after: map[string]any{}, versions: []grid.GridVersion{}}
+	if err := done.grids(ctx, tx, u, r.Grids); err != nil {
+		return nil, err
+	}
+	if err := done.workers(ctx, tx, u, r.Workers); err != nil {
+		return nil, err
+	}
+	if err := done.assignments(ctx, tx, u, r.End, r.Start); err != nil {
+		return nil, err
+	}
+	return done, nil
+}
+
+// grids brings the grids back to the states rs hold.
+func (done *restored) grids(ctx context.Context, tx pgx.Tx, u *grid.User, rs []grid.GridRestore) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	if err := u.Require(grid.PermEditGrids); err != nil {
+		return err
+	}
+	ids := make([]int64, len(rs))
+	fam := make([]int64, len(rs))
+	for k, g := range rs {
+		ids[k], fam[k] = g.State.ID, familyOf(g.State)
+	}
+	locked, err := lockWithFamilies(ctx, tx, ids, fam...)
+	if err != nil {
+		return err
+	}
+	var changes []gridChange
+	for _, g := range rs {
+		b := locked[g.State.ID]
+		if err := grid.CheckVersion(grid.EntityGrid, b.ID, g.Expect, b.Version); err != nil {
+			return err
+		}
+		changes = append(changes, gridChange{Before: &b, After: g.State})
+	}
+	written, err := writeGrids(ctx, tx, changes)
+	if err != nil {
+		return err
+	}
+	b, a, undo, vs := diffs(written)
+	done.before["grids"], done.after["grids"] = b.Grids, a.Grids
+	done.inverse.Grids = undo
+	if vs != nil {
+		done.versions = vs
+	}
+	return nil
+}
+
+// workers brings the workers back to the states rs hold.
+func (done *restored) workers(ctx context.Context, tx pgx.Tx, u *grid.User, rs []grid.WorkerRestore) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	if err := u.Require(grid.PermEditStaff); err != nil {
+		return err
+	}
+	var bs, as []grid.WorkerState
+	for _, w := range rs {
+		b, err := lockWorkerAt(ctx, tx, w.State.ID, w.Expect)
+		if err != nil {
+			return err
+		}
+		a, err := setWorker(ctx, tx, w.State)
+		if err != nil {
+			return err
+		}
+		bs, as = append(bs, b), append(as, a)
+		done.inverse.Workers = append(done.inverse.Workers, grid.WorkerRestore{Expect: a.Version, State: b})
+	}
+	done.before["workers"], done.after["workers"] = bs, as
+	return nil
+}
+
+// assignments ends the assignments end and starts those of start.
+func (done *restored) assignments(ctx context.Context, tx pgx.Tx, u *grid.User, end []int64, start []grid.AssignmentSpec) error {
+	for _, id := range end {
+		spec, err := endAssignment(ctx, tx, u, id)
+		if err != nil {
+			return err
+		}
+		done.inverse.Start = append(done.inverse.Start, spec)
+	}
+	if len(end) > 0 {
+		done.after["ended_assignments"] = end
+	}
+	var started []int64
+	for _, spec := range start {
+		s := spec
+		id, err := startAssignment(ctx, tx, u, &s)
+		if err != nil {
+			return err
+		}
+		started = append(started, id)
+		done.inverse.End = append(done.inverse.End, id)
+	}
+	if len(started) > 0 {
+		done.after["started_assignments"] = started
+	}
+	return nil
 }
 
 // Ops returns the user's latest operations, newest first.

@@ -73,13 +73,8 @@ func setWorker(ctx context.Context, tx pgx.Tx, after grid.WorkerState) (grid.Wor
 // CreateWorker adds a worker (undo retires it).
 func (s *Store) CreateWorker(ctx context.Context, u *grid.User, p grid.WorkerPatch) (grid.WorkerInfo, error) {
 	var out grid.WorkerInfo
-	if err := u.Require(grid.PermEditStaff); err != nil {
-		return out, err
-	}
-	if err := p.Validate(true); err != nil {
-		return out, err
-	}
-	err := s.edit(ctx, u, func(tx pgx.Tx) error {
+	check := func() error { return p.Validate(true) }
+	err := s.write(ctx, u, grid.PermEditStaff, check, func(tx pgx.Tx) error {
 		contact := ""
 		if p.WorkContact != nil {
 			contact = *p.WorkContact
@@ -91,12 +86,9 @@ func (s *Store) CreateWorker(ctx context.Context, u *grid.User, p grid.WorkerPat
 		}
 		gone := w
 		gone.Retired = true
-		if _, err := record(ctx, tx, u, "worker.create", "worker", &w.ID, nil, w,
-			grid.Restore{Workers: []grid.WorkerRestore{{Expect: w.Version, State: gone}}}); err != nil {
-			return err
-		}
 		var err error
-		out, err = worker(ctx, tx, w.ID)
+		out, err = recordWorker(ctx, tx, u, "worker.create", w.ID, nil, w,
+			grid.Restore{Workers: []grid.WorkerRestore{{Expect: w.Version, State: gone}}})
 		return err
 	})
 	return out, err
@@ -105,18 +97,10 @@ func (s *Store) CreateWorker(ctx context.Context, u *grid.User, p grid.WorkerPat
 // UpdateWorker changes a worker made from version ifVersion.
 func (s *Store) UpdateWorker(ctx context.Context, u *grid.User, id int64, ifVersion int, p grid.WorkerPatch) (grid.WorkerInfo, error) {
 	var out grid.WorkerInfo
-	if err := u.Require(grid.PermEditStaff); err != nil {
-		return out, err
-	}
-	if err := p.Validate(false); err != nil {
-		return out, err
-	}
-	err := s.edit(ctx, u, func(tx pgx.Tx) error {
-		b, err := workerState(ctx, tx, id)
+	check := func() error { return p.Validate(false) }
+	err := s.write(ctx, u, grid.PermEditStaff, check, func(tx pgx.Tx) error {
+		b, err := lockWorkerAt(ctx, tx, id, ifVersion)
 		if err != nil {
-			return err
-		}
-		if err := grid.CheckVersion(grid.EntityWorker, id, ifVersion, b.Version); err != nil {
 			return err
 		}
 		a := b
@@ -132,11 +116,8 @@ func (s *Store) UpdateWorker(ctx context.Context, u *grid.User, id int64, ifVers
 		if a, err = setWorker(ctx, tx, a); err != nil {
 			return err
 		}
-		if _, err := record(ctx, tx, u, "worker.update", "worker", &id, b, a,
-			grid.Restore{Workers: []grid.WorkerRestore{{Expect: a.Version, State: b}}}); err != nil {
-			return err
-		}
-		out, err = worker(ctx, tx, id)
+		out, err = recordWorker(ctx, tx, u, "worker.update", id, b, a,
+			grid.Restore{Workers: []grid.WorkerRestore{{Expect: a.Version, State: b}}})
 		return err
 	})
 	return out, err
@@ -145,15 +126,9 @@ func (s *Store) UpdateWorker(ctx context.Context, u *grid.User, id int64, ifVers
 // RetireWorker retires a worker and ends their current assignments (undo brings both back).
 func (s *Store) RetireWorker(ctx context.Context, u *grid.User, id int64, ifVersion int) (grid.WorkerInfo, error) {
 	var out grid.WorkerInfo
-	if err := u.Require(grid.PermEditStaff); err != nil {
-		return out, err
-	}
-	err := s.edit(ctx, u, func(tx pgx.Tx) error {
-		b, err := workerState(ctx, tx, id)
+	err := s.write(ctx, u, grid.PermEditStaff, nil, func(tx pgx.Tx) error {
+		b, err := lockWorkerAt(ctx, tx, id, ifVersion)
 		if err != nil {
-			return err
-		}
-		if err := grid.CheckVersion(grid.EntityWorker, id, ifVersion, b.Version); err != nil {
 			return err
 		}
 		if b.Retired {
@@ -164,26 +139,48 @@ func (s *Store) RetireWorker(ctx context.Context, u *grid.User, id int64, ifVers
 		if a, err = setWorker(ctx, tx, a); err != nil {
 			return err
 		}
-		rows, _ := tx.Query(ctx, `UPDATE assignments SET valid_to = now() WHERE worker_id = $1 AND valid_to IS NULL
-			RETURNING id, worker_id, grid_id, building_id, unit_id, role`, id)
-		ended, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (grid.AssignmentSpec, error) {
-			var x grid.AssignmentSpec
-			var aid int64
-			err := row.Scan(&aid, &x.WorkerID, &x.GridID, &x.BuildingID, &x.UnitID, &x.Role)
-			return x, err
-		})
+		ended, err := endWorkerAssignments(ctx, tx, id)
 		if err != nil {
 			return err
 		}
 		undo := grid.Restore{Workers: []grid.WorkerRestore{{Expect: a.Version, State: b}}, Start: ended}
-		if _, err := record(ctx, tx, u, "worker.retire", "worker", &id, b,
-			map[string]any{"worker": a, "ended_assignments": ended}, undo); err != nil {
-			return err
-		}
-		out, err = worker(ctx, tx, id)
+		out, err = recordWorker(ctx, tx, u, "worker.retire", id, b,
+			map[string]any{"worker": a, "ended_assignments": ended}, undo)
 		return err
 	})
 	return out, err
+}
+
+// lockWorkerAt reads worker id, locked, and checks it is at version ifVersion
+// (*StaleError).
+func lockWorkerAt(ctx context.Context, tx pgx.Tx, id int64, ifVersion int) (grid.WorkerState, error) {
+	w, err := workerState(ctx, tx, id)
+	if err != nil {
+		return w, err
+	}
+	return w, grid.CheckVersion(grid.EntityWorker, id, ifVersion, w.Version)
+}
+
+// endWorkerAssignments ends the current assignments of worker id and returns what would
+// start them again.
+func endWorkerAssignments(ctx context.Context, tx pgx.Tx, id int64) ([]grid.AssignmentSpec, error) {
+	rows, _ := tx.Query(ctx, `UPDATE assignments SET valid_to = now() WHERE worker_id = $1 AND valid_to IS NULL
+		RETURNING id, worker_id, grid_id, building_id, unit_id, role`, id)
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (grid.AssignmentSpec, error) {
+		var x grid.AssignmentSpec
+		var aid int64
+		err := row.Scan(&aid, &x.WorkerID, &x.GridID, &x.BuildingID, &x.UnitID, &x.Role)
+		return x, err
+	})
+}
+
+// recordWorker records an edit of worker id (the audit entry and the journal entry with its
+// undo) and returns the worker as it is now.
+func recordWorker(ctx context.Context, tx pgx.Tx, u *grid.User, action string, id int64, before, after any, undo grid.Restore) (grid.WorkerInfo, error) {
+	if _, err := record(ctx, tx, u, action, grid.EntityWorker, &id, before, after, undo); err != nil {
+		return grid.WorkerInfo{}, err
+	}
+	return worker(ctx, tx, id)
 }
 
 // placeChain resolves the place of an assignment (a grid code becomes its id) and returns
@@ -339,13 +336,7 @@ func assignment(ctx context.Context, tx pgx.Tx, id int64) (grid.AssignmentInfo, 
 // Assign starts an assignment (undo ends it).
 func (s *Store) Assign(ctx context.Context, u *grid.User, a grid.AssignmentSpec) (grid.AssignmentInfo, error) {
 	var out grid.AssignmentInfo
-	if err := u.Require(grid.PermAssign); err != nil {
-		return out, err
-	}
-	if err := a.Validate(); err != nil {
-		return out, err
-	}
-	err := s.edit(ctx, u, func(tx pgx.Tx) error {
+	err := s.write(ctx, u, grid.PermAssign, a.Validate, func(tx pgx.Tx) error {
 		id, err := startAssignment(ctx, tx, u, &a)
 		if err != nil {
 			return err
@@ -362,10 +353,7 @@ func (s *Store) Assign(ctx context.Context, u *grid.User, a grid.AssignmentSpec)
 // EndAssignment ends a current assignment (undo starts the same one again).
 func (s *Store) EndAssignment(ctx context.Context, u *grid.User, id int64) (grid.AssignmentInfo, error) {
 	var out grid.AssignmentInfo
-	if err := u.Require(grid.PermAssign); err != nil {
-		return out, err
-	}
-	err := s.edit(ctx, u, func(tx pgx.Tx) error {
+	err := s.write(ctx, u, grid.PermAssign, nil, func(tx pgx.Tx) error {
 		before, err := assignment(ctx, tx, id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return grid.Errorf(grid.ENOTFOUND, "assignment %d not found", id)
@@ -391,13 +379,9 @@ func (s *Store) Assignments(ctx context.Context, f grid.AssignmentFilter) ([]gri
 	if err := f.Page.Validate(); err != nil {
 		return nil, err
 	}
-	var gid *int64
-	if f.Grid != nil {
-		ref, err := resolveGrid(ctx, s.pool, *f.Grid)
-		if err != nil {
-			return nil, mapError(err)
-		}
-		gid = &ref.ID
+	gid, err := optionalGridID(ctx, s.pool, f.Grid)
+	if err != nil {
+		return nil, mapError(err)
 	}
 	rows, _ := s.pool.Query(ctx, `SELECT `+assignmentSelect+assignmentFrom+`
 		WHERE ($1 OR a.valid_to IS NULL)

@@ -1,11 +1,9 @@
 package postgis_test
 
 import (
-	"context"
 	"testing"
 
 	"gridmap/grid"
-	"gridmap/internal/testdb"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -13,9 +11,7 @@ func ptr[T any](v T) *T { return &v }
 // TestStaffEdits: create, update (versioned), assign, end, retire (ending the rest), with one
 // audit entry each, history kept, undo of each; grid leaders assign inside their grids only.
 func TestStaffEdits(t *testing.T) {
-	t.Parallel()
-	s := testdb.NewDemo(t)
-	ctx := context.Background()
+	s, ctx := demoTest(t)
 	g3 := q1[int64](t, s, `SELECT id FROM grids WHERE level = 3 ORDER BY code LIMIT 1`)
 	l2 := q1[int64](t, s, `SELECT parent_id FROM grids WHERE id = $1`, g3)
 	elsewhere := q1[int64](t, s, `SELECT id FROM grids WHERE level = 3 AND parent_id <> $1 ORDER BY code LIMIT 1`, l2)
@@ -96,9 +92,7 @@ func TestStaffEdits(t *testing.T) {
 // TestBalance: the panel of a community lists its level-3 grids with the coverage report's
 // workload, and a paint shows at once.
 func TestBalance(t *testing.T) {
-	t.Parallel()
-	s := testdb.NewDemo(t)
-	ctx := context.Background()
+	s, ctx := demoTest(t)
 	target, donor, moved := pair(t, s, 3)
 	b, err := s.Balance(ctx, grid.BalanceQuery{Parent: &grid.GridKey{ID: *target.ParentID}})
 	if err != nil {
