@@ -41,13 +41,9 @@ func (s *Store) Buildings(ctx context.Context, f grid.BuildingFilter) (grid.Buil
 	if err := f.Validate(); err != nil {
 		return out, err
 	}
-	var root *int64
-	if f.Grid != nil {
-		g, err := resolveGrid(ctx, s.pool, *f.Grid)
-		if err != nil {
-			return out, mapError(err)
-		}
-		root = &g.ID
+	root, err := optionalGridID(ctx, s.pool, f.Grid)
+	if err != nil {
+		return out, mapError(err)
 	}
 	args := append(bboxArgs(f.BBox), root)
 	b := &pgx.Batch{}

@@ -161,20 +161,28 @@ func (s *Store) ExportGrids(ctx context.Context, f grid.GridExport, open func(gr
 	}
 	n := 0
 	err := s.export(ctx, func(tx pgx.Tx, e grid.Export) error {
-		var root *int64
-		if f.Parent != nil {
-			r, err := resolveGrid(ctx, tx, *f.Parent)
-			if err != nil {
-				return err
-			}
-			root = &r.ID
-			e.Filters["parent"] = r.Code
+		root, err := exportScope(ctx, tx, e, "parent", f.Parent)
+		if err != nil {
+			return err
 		}
-		var err error
 		n, err = streamFeatures(ctx, tx, e, open, exportGridsSQL, level, root)
 		return err
 	}, e)
 	return n, err
+}
+
+// exportScope resolves an export's optional root grid k and records its code as filter
+// name in the export's provenance; nil without k.
+func exportScope(ctx context.Context, tx pgx.Tx, e grid.Export, name string, k *grid.GridKey) (*int64, error) {
+	if k == nil {
+		return nil, nil
+	}
+	r, err := resolveGrid(ctx, tx, *k)
+	if err != nil {
+		return nil, err
+	}
+	e.Filters[name] = r.Code
+	return &r.ID, nil
 }
 
 // ExportBuildings streams the buildings matching f, by code.
@@ -182,16 +190,10 @@ func (s *Store) ExportBuildings(ctx context.Context, f grid.BuildingExport, open
 	e := grid.Export{Kind: "buildings", Filters: map[string]any{}}
 	n := 0
 	err := s.export(ctx, func(tx pgx.Tx, e grid.Export) error {
-		var root *int64
-		if f.Grid != nil {
-			r, err := resolveGrid(ctx, tx, *f.Grid)
-			if err != nil {
-				return err
-			}
-			root = &r.ID
-			e.Filters["grid"] = r.Code
+		root, err := exportScope(ctx, tx, e, "grid", f.Grid)
+		if err != nil {
+			return err
 		}
-		var err error
 		n, err = streamFeatures(ctx, tx, e, open, exportBuildingsSQL, root)
 		return err
 	}, e)

@@ -59,13 +59,9 @@ func (s *Store) Grids(ctx context.Context, f grid.GridFilter) (grid.GridList, er
 	if f.Level != 0 {
 		level = &f.Level
 	}
-	var parent *int64
-	if f.Parent != nil {
-		p, err := resolveGrid(ctx, s.pool, *f.Parent)
-		if err != nil {
-			return out, mapError(err)
-		}
-		parent = &p.ID
+	parent, err := optionalGridID(ctx, s.pool, f.Parent)
+	if err != nil {
+		return out, mapError(err)
 	}
 	args := append([]any{level, parent}, bboxArgs(f.BBox)...)
 	b := &pgx.Batch{}
