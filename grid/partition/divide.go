@@ -1,0 +1,156 @@
+package partition
+
+import "math"
+
+// Defaults of Options and RebalanceOptions, gridmap's workload band: 300 households per grid
+// worker, ±20 %.
+const (
+	DefaultTarget = 300.0
+	DefaultBand   = 0.2
+)
+
+// Options configure Divide.
+type Options struct {
+	K      int     // parts; 0: round(households / Target) for each piece, at least 1
+	Target float64 // households per part; 0: DefaultTarget
+	Band   float64 // accepted deviation from Target, a fraction in (0, 1); 0: DefaultBand
+	Seed   uint64  // the same seed gives the same division
+}
+
+// Division is what Divide proposes.
+type Division struct {
+	Assignment []int       `json:"assignment"` // node → part in [0, K); -1 for fixed nodes
+	Parts      []PartStats `json:"parts"`
+	Summary    Summary     `json:"summary"`
+}
+
+// Divide partitions the graph's cells into parts that are connected, hold Target ± Band
+// households wherever the weights allow, are compact, and are cut along roads where roads
+// are. A node above the band becomes its own part (Summary.Oversize). Fixed nodes are left
+// out and the rest is divided around them; each connected piece of the rest is divided on
+// its own. The result depends only on the graph, the options and the seed.
+//
+// EINVALID: bad options, a bad node or edge, no cells to divide, no households, or K larger
+// than the cells or smaller than the pieces and oversize nodes that each need a part.
+// EINTERNAL: a broken invariant (a bug).
+func Divide(g *Graph, opt Options) (*Division, error) {
+	opt = opt.withDefaults()
+	if err := opt.validate(); err != nil {
+		return nil, err
+	}
+	if err := g.validate(); err != nil {
+		return nil, err
+	}
+	p := newPlan(g, newAdjacency(g))
+	lo, hi := band(opt.Target, opt.Band)
+	if err := checkDividable(g, opt.K); err != nil {
+		return nil, err
+	}
+	l, err := p.layout(opt, lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	b := newBisector(p, opt.Seed)
+	for _, j := range l.jobs {
+		if err := b.divide(j.nodes, j.k, j.lo, j.hi); err != nil {
+			return nil, err
+		}
+	}
+	p.improve()
+	return p.division(lo, hi, l), nil
+}
+
+func (o Options) withDefaults() Options {
+	if o.Target == 0 {
+		o.Target = DefaultTarget
+	}
+	if o.Band == 0 {
+		o.Band = DefaultBand
+	}
+	return o
+}
+
+func (o Options) validate() error {
+	if o.K < 0 {
+		return errorf(EINVALID, "k %d: want 0 (from households ÷ target) or a positive count", o.K)
+	}
+	return validateBand(o.Target, o.Band)
+}
+
+func validateBand(target, band float64) error {
+	switch {
+	case !(target > 0 && target <= 1e6):
+		return errorf(EINVALID, "target %v: want households per part in (0, 1000000]", target)
+	case !(band > 0 && band < 1):
+		return errorf(EINVALID, "band %v: want a fraction in (0, 1)", band)
+	}
+	return nil
+}
+
+// band returns the households range Target ± Band.
+func band(target, b float64) (lo, hi float64) { return target * (1 - b), target * (1 + b) }
+
+// checkDividable refuses a graph with nothing to divide, or fewer free cells than k.
+func checkDividable(g *Graph, k int) error {
+	free, households := 0, 0
+	for _, nd := range g.Nodes {
+		if !nd.Fixed {
+			free++
+			households += nd.Weight
+		}
+	}
+	switch {
+	case free == 0:
+		return errorf(EINVALID, "divide: no cells to divide (%d nodes, all fixed)", len(g.Nodes))
+	case households == 0:
+		return errorf(EINVALID, "divide: the %d cells hold no households", free)
+	case k > free:
+		return errorf(EINVALID, "divide: k %d is larger than the %d cells to divide", k, free)
+	}
+	return nil
+}
+
+// divide splits a connected region into k parts of [lo, hi] households by recursive
+// bisection, numbering parts in the order they are finished.
+func (b *bisector) divide(nodes []int32, k int, lo, hi float64) error {
+	if k == 1 {
+		q := b.p.addPart(lo, hi)
+		for _, u := range nodes {
+			b.p.put(u, q)
+		}
+		return nil
+	}
+	a, ka, rest, kb, err := b.split(nodes, k, lo, hi)
+	if err != nil {
+		return err
+	}
+	if err := b.divide(a, ka, lo, hi); err != nil {
+		return err
+	}
+	return b.divide(rest, kb, lo, hi)
+}
+
+// improve polishes the bisection: boundary moves for balance and compactness, then chains of
+// moves for parts no direct neighbour could fix, then a last polish.
+func (p *plan) improve() {
+	p.refine(refinePasses)
+	p.rebalance(len(p.part))
+	p.refine(refinePasses)
+}
+
+// division reports the plan.
+func (p *plan) division(lo, hi float64, l layout) *Division {
+	d := &Division{Assignment: make([]int, len(p.part)), Parts: p.partStats(lo, hi)}
+	for u, q := range p.part {
+		d.Assignment[u] = int(q)
+	}
+	d.Summary = summarize(d.Parts, lo, hi)
+	for _, u := range l.towers {
+		d.Summary.Oversize = append(d.Summary.Oversize, int(u))
+	}
+	d.Summary.Pieces = l.pieces
+	return d
+}
+
+// round is math.Round as an int.
+func round(x float64) int { return int(math.Round(x)) }

@@ -1,0 +1,287 @@
+package partition
+
+import (
+	"errors"
+	"slices"
+	"testing"
+)
+
+func TestDivideLattice(t *testing.T) {
+	cases := []struct {
+		name string
+		spec latticeSpec
+	}{
+		{"40x50 even density", latticeSpec{w: 40, h: 50, west: 7, east: 7, seed: 1}},
+		{"40x50 sparse to dense", latticeSpec{w: 40, h: 50, west: 2, east: 14, seed: 2}},
+		{"40x50 roads every 5 rows", latticeSpec{w: 40, h: 50, west: 3, east: 10, roadEvery: 5, seed: 3}},
+		{"60x20 long and thin", latticeSpec{w: 60, h: 20, west: 6, east: 9, roadEvery: 4, seed: 4}},
+		{"25x25 dense", latticeSpec{w: 25, h: 25, west: 20, east: 30, seed: 5}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			g := c.spec.graph()
+			d, err := Divide(g, Options{Seed: 7})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := d.Summary
+			checkParts(t, g, d.Assignment, s.Parts)
+			share := float64(s.InBand) / float64(s.Parts)
+			t.Logf("parts %d, in band %d (%.0f%%), mean PP %.3f, min PP %.3f", s.Parts, s.InBand, 100*share, s.MeanPolsbyPopper, s.MinPolsbyPopper)
+			if share < 0.9 {
+				t.Errorf("%d of %d parts in band, want ≥ 90%%", s.InBand, s.Parts)
+			}
+			if s.MeanPolsbyPopper < 0.3 {
+				t.Errorf("mean Polsby–Popper %.3f, want ≥ 0.3", s.MeanPolsbyPopper)
+			}
+			if want := round(float64(totalWeight(g)) / DefaultTarget); s.Parts != want {
+				t.Errorf("%d parts, want round(households / target) = %d", s.Parts, want)
+			}
+		})
+	}
+}
+
+func totalWeight(g *Graph) int {
+	w := 0
+	for _, nd := range g.Nodes {
+		w += nd.Weight
+	}
+	return w
+}
+
+func TestDivideSeed(t *testing.T) {
+	g := latticeSpec{w: 40, h: 50, west: 3, east: 12, roadEvery: 6, seed: 11}.graph()
+	a, err := Divide(g, Options{Seed: 42})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := Divide(g, Options{Seed: 42})
+	if !slices.Equal(a.Assignment, b.Assignment) {
+		t.Fatal("same seed, different divisions")
+	}
+	c, _ := Divide(g, Options{Seed: 43})
+	checkParts(t, g, c.Assignment, c.Summary.Parts)
+	if slices.Equal(a.Assignment, c.Assignment) {
+		t.Log("seeds 42 and 43 gave the same division (allowed)")
+	}
+}
+
+func TestDivideOversizeNode(t *testing.T) {
+	g := latticeSpec{w: 30, h: 30, west: 5, east: 5, seed: 3}.graph()
+	tower := 15*30 + 15
+	g.Nodes[tower].Weight = 900
+	d, err := Divide(g, Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkParts(t, g, d.Assignment, d.Summary.Parts)
+	if !slices.Equal(d.Summary.Oversize, []int{tower}) {
+		t.Fatalf("oversize %v, want [%d]", d.Summary.Oversize, tower)
+	}
+	q := d.Assignment[tower]
+	if ps := d.Parts[q]; ps.Nodes != 1 || ps.Households != 900 || ps.InBand {
+		t.Errorf("the tower's part: %+v, want the tower alone, out of band", ps)
+	}
+	others := 0
+	for _, ps := range d.Parts {
+		if ps.Part != q && ps.InBand {
+			others++
+		}
+	}
+	if others < (d.Summary.Parts-1)*9/10 {
+		t.Errorf("%d of the other %d parts in band", others, d.Summary.Parts-1)
+	}
+}
+
+// TestDivideRoad: a road splits the lattice into two halves of 300 households each; k=2
+// must cut exactly along it, though a straight cut elsewhere would be as short.
+func TestDivideRoad(t *testing.T) {
+	cases := []struct {
+		name   string
+		w, h   int
+		isRoad func(x, y, x2, y2 int) bool // between cells (x,y) and (x2,y2)
+		side   func(x, y int) bool
+	}{
+		{"straight, across", 30, 30,
+			func(x, y, x2, y2 int) bool { return y == 14 && y2 == 15 },
+			func(x, y int) bool { return y < 15 }},
+		{"straight, along", 30, 30,
+			func(x, y, x2, y2 int) bool { return x == 14 && x2 == 15 },
+			func(x, y int) bool { return x < 15 }},
+		{"with a step", 30, 30,
+			func(x, y, x2, y2 int) bool {
+				if x < 15 {
+					return y == 11 && y2 == 12 || x == 14 && x2 == 15 && y >= 12 && y < 18
+				}
+				return y == 17 && y2 == 18
+			},
+			func(x, y int) bool { return x < 15 && y < 12 || x >= 15 && y < 18 }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			g := roadLattice(c.w, c.h, c.isRoad, c.side)
+			d, err := Divide(g, Options{K: 2, Seed: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkParts(t, g, d.Assignment, 2)
+			for _, e := range g.Edges {
+				cutHere := d.Assignment[e.A] != d.Assignment[e.B]
+				if cutHere != (e.Road == 1) {
+					t.Fatalf("edge %d–%d: cut %v, road %v; parts %+v", e.A, e.B, cutHere, e.Road, d.Parts)
+				}
+			}
+		})
+	}
+}
+
+// roadLattice is a w×h lattice with roads where isRoad says and 300 households on each side
+// of them (side tells which), spread one or two to a cell.
+func roadLattice(w, h int, isRoad func(x, y, x2, y2 int) bool, side func(x, y int) bool) *Graph {
+	g := latticeSpec{w: w, h: h, west: 1, east: 1, seed: 9}.graph()
+	var halves [2][]int
+	for u := range g.Nodes {
+		x, y := u%w, u/w
+		g.Nodes[u].Weight = 0
+		halves[boolInt(side(x, y))] = append(halves[boolInt(side(x, y))], u)
+	}
+	for _, half := range halves {
+		for i := 0; i < 300; i++ {
+			g.Nodes[half[(i*7)%len(half)]].Weight++
+		}
+	}
+	for i, e := range g.Edges {
+		ax, ay, bx, by := e.A%w, e.A/w, e.B%w, e.B/w
+		if isRoad(ax, ay, bx, by) {
+			g.Edges[i].Road = 1
+		}
+	}
+	return g
+}
+
+func TestDividePieces(t *testing.T) {
+	left := latticeSpec{w: 20, h: 20, west: 5, east: 5, seed: 1}.graph()
+	right := latticeSpec{w: 10, h: 20, west: 5, east: 5, seed: 2}.graph()
+	g := join(left, right, 1000)
+	t.Run("each piece divided on its own", func(t *testing.T) {
+		d, err := Divide(g, Options{Seed: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkParts(t, g, d.Assignment, d.Summary.Parts)
+		if d.Summary.Pieces != 2 {
+			t.Errorf("pieces %d, want 2", d.Summary.Pieces)
+		}
+		for u := range len(left.Nodes) {
+			for v := len(left.Nodes); v < len(g.Nodes); v += 37 {
+				if d.Assignment[u] == d.Assignment[v] {
+					t.Fatalf("nodes %d and %d of different pieces share part %d", u, v, d.Assignment[u])
+				}
+			}
+		}
+	})
+	t.Run("k below the pieces", func(t *testing.T) {
+		_, err := Divide(g, Options{K: 1})
+		wantCode(t, err, EINVALID)
+	})
+	t.Run("k shared by households", func(t *testing.T) {
+		d, err := Divide(g, Options{K: 9, Seed: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkParts(t, g, d.Assignment, 9)
+	})
+	t.Run("an island without households is a part of its own", func(t *testing.T) {
+		empty := latticeSpec{w: 3, h: 3, west: 0, east: 0, seed: 4}.graph()
+		g := join(g, empty, 5000)
+		d, err := Divide(g, Options{Seed: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkParts(t, g, d.Assignment, d.Summary.Parts)
+		if d.Summary.Pieces != 3 {
+			t.Errorf("pieces %d, want 3", d.Summary.Pieces)
+		}
+	})
+}
+
+// join puts b beside a, shifted dx metres east, with no edge between them.
+func join(a, b *Graph, dx float64) *Graph {
+	g := &Graph{Nodes: slices.Clone(a.Nodes), Edges: slices.Clone(a.Edges)}
+	off := len(a.Nodes)
+	for _, nd := range b.Nodes {
+		nd.X += dx
+		g.Nodes = append(g.Nodes, nd)
+	}
+	for _, e := range b.Edges {
+		e.A += off
+		e.B += off
+		g.Edges = append(g.Edges, e)
+	}
+	return g
+}
+
+func TestDivideFixed(t *testing.T) {
+	g := latticeSpec{w: 30, h: 30, west: 6, east: 6, seed: 8}.graph()
+	for y := 10; y < 20; y++ { // a locked block in the middle
+		for x := 0; x < 10; x++ {
+			g.Nodes[y*30+x].Fixed = true
+		}
+	}
+	d, err := Divide(g, Options{Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkParts(t, g, d.Assignment, d.Summary.Parts)
+}
+
+func TestDivideRefusals(t *testing.T) {
+	ok := latticeSpec{w: 4, h: 4, west: 5, east: 5, seed: 1}.graph()
+	allFixed := latticeSpec{w: 2, h: 2, west: 5, east: 5, seed: 1}.graph()
+	for i := range allFixed.Nodes {
+		allFixed.Nodes[i].Fixed = true
+	}
+	with := func(f func(g *Graph)) *Graph {
+		g := &Graph{Nodes: slices.Clone(ok.Nodes), Edges: slices.Clone(ok.Edges)}
+		f(g)
+		return g
+	}
+	cases := []struct {
+		name string
+		g    *Graph
+		opt  Options
+	}{
+		{"no nodes", &Graph{}, Options{}},
+		{"all fixed", allFixed, Options{}},
+		{"no households", latticeSpec{w: 3, h: 3, seed: 1}.graph(), Options{}},
+		{"k above the cells", ok, Options{K: 17}},
+		{"negative k", ok, Options{K: -1}},
+		{"negative target", ok, Options{Target: -5}},
+		{"band of 1", ok, Options{Band: 1}},
+		{"negative band", ok, Options{Band: -0.1}},
+		{"negative households", with(func(g *Graph) { g.Nodes[3].Weight = -1 }), Options{}},
+		{"edge out of range", with(func(g *Graph) { g.Edges[0].B = 99 }), Options{}},
+		{"self loop", with(func(g *Graph) { g.Edges[0].B = g.Edges[0].A }), Options{}},
+		{"road above 1", with(func(g *Graph) { g.Edges[0].Road = 1.5 }), Options{}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d, err := Divide(c.g, c.opt)
+			if d != nil {
+				t.Errorf("a division came with the refusal: %+v", d.Summary)
+			}
+			wantCode(t, err, EINVALID)
+		})
+	}
+}
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	var e *Error
+	if !errors.As(err, &e) || e.Code != code {
+		t.Fatalf("error %v, want code %s", err, code)
+	}
+	if e.Message == "" {
+		t.Fatalf("error %s without a message", code)
+	}
+}
