@@ -1,7 +1,6 @@
 package partition
 
 import (
-	"cmp"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -40,8 +39,7 @@ type bisector struct {
 	border  float64
 
 	// one spanning tree and its subtree sums
-	keys          []float64
-	perm          []int32
+	keys          []uint64
 	kruskal, lca  unionFind
 	ta, tb        []int32
 	tree          csr
@@ -187,17 +185,17 @@ func (b *bisector) longAxis() float64 {
 func (b *bisector) drawTree(angle, bias float64) bool {
 	m, n := len(b.ea), len(b.nodes)
 	c, s := math.Cos(angle), math.Sin(angle)
-	b.keys, b.perm = grow(b.keys, m), grow(b.perm, m)
+	b.keys = grow(b.keys, m)
 	for e := range m {
-		b.keys[e] = b.rng.Float64() + bias*math.Abs(b.ex[e]*c+b.ey[e]*s) + roadSurcharge*b.eroad[e]
-		b.perm[e] = int32(e)
+		key := b.rng.Float64() + bias*math.Abs(b.ex[e]*c+b.ey[e]*s) + roadSurcharge*b.eroad[e]
+		// The key in fixed point above, the edge below: one integer sort, ties by edge.
+		b.keys[e] = uint64(key*(1<<29))<<32 | uint64(e)
 	}
-	slices.SortFunc(b.perm, func(x, y int32) int {
-		return cmp.Or(cmp.Compare(b.keys[x], b.keys[y]), cmp.Compare(x, y))
-	})
+	slices.Sort(b.keys)
 	b.kruskal.reset(n)
 	b.ta, b.tb = b.ta[:0], b.tb[:0]
-	for _, e := range b.perm {
+	for _, k := range b.keys {
+		e := uint32(k)
 		if len(b.ta) == n-1 {
 			break
 		}

@@ -57,6 +57,10 @@ func Divide(g *Graph, opt Options) (*Division, error) {
 		}
 	}
 	p.improve()
+	if err := p.checkPieces(ones(len(p.w))); err != nil {
+		return nil, err
+	}
+	p.renumber()
 	return p.division(lo, hi, l), nil
 }
 
@@ -138,6 +142,39 @@ func (p *plan) improve() {
 	p.refine(refinePasses)
 }
 
+// renumber numbers the parts in the order of their lowest node, so that part numbers do not
+// depend on the order the bisection finished them in.
+func (p *plan) renumber() {
+	newID := make([]int32, len(p.w))
+	for i := range newID {
+		newID[i] = -1
+	}
+	next := int32(0)
+	for _, q := range p.part {
+		if q >= 0 && newID[q] < 0 {
+			newID[q] = next
+			next++
+		}
+	}
+	for u, q := range p.part {
+		if q >= 0 {
+			p.part[u] = newID[q]
+		}
+	}
+	p.w, p.size = permute(p.w, newID), permute(p.size, newID)
+	p.lo, p.hi, p.locked = permute(p.lo, newID), permute(p.hi, newID), permute(p.locked, newID)
+	p.member = permute(p.member, newID)
+}
+
+// permute returns s with s[i] moved to newID[i].
+func permute[T any](s []T, newID []int32) []T {
+	out := make([]T, len(s))
+	for i, v := range s {
+		out[newID[i]] = v
+	}
+	return out
+}
+
 // division reports the plan.
 func (p *plan) division(lo, hi float64, l layout) *Division {
 	d := &Division{Assignment: make([]int, len(p.part)), Parts: p.partStats(lo, hi)}
@@ -150,6 +187,14 @@ func (p *plan) division(lo, hi float64, l layout) *Division {
 	}
 	d.Summary.Pieces = l.pieces
 	return d
+}
+
+func ones(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = 1
+	}
+	return s
 }
 
 // round is math.Round as an int.

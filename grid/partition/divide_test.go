@@ -16,6 +16,8 @@ func TestDivideLattice(t *testing.T) {
 		{"40x50 roads every 5 rows", latticeSpec{w: 40, h: 50, west: 3, east: 10, roadEvery: 5, seed: 3}},
 		{"60x20 long and thin", latticeSpec{w: 60, h: 20, west: 6, east: 9, roadEvery: 4, seed: 4}},
 		{"25x25 dense", latticeSpec{w: 25, h: 25, west: 20, east: 30, seed: 5}},
+		{"40x50 irregular", latticeSpec{w: 40, h: 50, west: 3, east: 12, seed: 6, irregular: true}},
+		{"40x50 irregular, roads", latticeSpec{w: 40, h: 50, west: 3, east: 12, roadEvery: 5, seed: 7, irregular: true}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -283,5 +285,33 @@ func wantCode(t *testing.T, err error, code string) {
 	}
 	if e.Message == "" {
 		t.Fatalf("error %s without a message", code)
+	}
+}
+
+// TestDivideCutsFollowRoads: on lattices with a road every few rows, borders run along roads
+// far more often than the roads' share of all edges.
+func TestDivideCutsFollowRoads(t *testing.T) {
+	for _, spec := range []latticeSpec{
+		{w: 40, h: 50, west: 3, east: 12, roadEvery: 6, seed: 1},
+		{w: 40, h: 50, west: 7, east: 7, roadEvery: 4, seed: 2, irregular: true},
+	} {
+		g := spec.graph()
+		d, err := Divide(g, Options{Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var road, all, cutRoad, cut float64
+		for _, e := range g.Edges {
+			all += e.Length
+			road += e.Length * e.Road
+			if d.Assignment[e.A] != d.Assignment[e.B] {
+				cut += e.Length
+				cutRoad += e.Length * e.Road
+			}
+		}
+		t.Logf("roads are %.0f%% of all boundaries and %.0f%% of the cuts", 100*road/all, 100*cutRoad/cut)
+		if cutRoad/cut < 3*road/all {
+			t.Errorf("roads are %.0f%% of all boundaries but only %.0f%% of the cuts", 100*road/all, 100*cutRoad/cut)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package partition
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -11,11 +12,15 @@ const cell = 10.0
 // latticeSpec describes a synthetic parent: a w×h lattice of square cells whose households
 // are drawn from a seeded RNG, denser to the east (density: mean households at the west edge
 // and at the east edge), with a road between rows r and r+1 wherever (r+1) % roadEvery == 0.
+// An irregular lattice looks more like real Voronoi cells: centroids jitter, every square
+// gets one diagonal (a short shared boundary, taken off its four sides), and the whole is
+// turned by 30° so that no edge runs along the axes.
 type latticeSpec struct {
 	w, h       int
 	west, east float64
 	roadEvery  int
 	seed       uint64
+	irregular  bool
 }
 
 func (s latticeSpec) graph() *Graph {
@@ -48,7 +53,34 @@ func (s latticeSpec) graph() *Graph {
 			}
 		}
 	}
+	if s.irregular {
+		s.roughen(g, rng)
+	}
 	return g
+}
+
+// roughen makes a lattice irregular (see latticeSpec).
+func (s latticeSpec) roughen(g *Graph, rng *rand.Rand) {
+	const diagonal = 2.0 // m of shared boundary across a corner
+	sin, cos := math.Sincos(math.Pi / 6)
+	for u := range g.Nodes {
+		nd := &g.Nodes[u]
+		x, y := nd.X+(rng.Float64()-0.5)*cell/2, nd.Y+(rng.Float64()-0.5)*cell/2
+		nd.X, nd.Y = x*cos-y*sin, x*sin+y*cos
+	}
+	for i := range g.Edges {
+		g.Edges[i].Length -= diagonal / 2
+	}
+	for y := 0; y+1 < s.h; y++ {
+		for x := 0; x+1 < s.w; x++ {
+			u := y*s.w + x
+			if rng.IntN(2) == 0 {
+				g.Edges = append(g.Edges, Edge{A: u, B: u + s.w + 1, Length: diagonal})
+			} else {
+				g.Edges = append(g.Edges, Edge{A: u + 1, B: u + s.w, Length: diagonal})
+			}
+		}
+	}
 }
 
 func boolInt(b bool) int {

@@ -186,3 +186,40 @@ func (p *plan) excessDelta(u, q int32) float64 {
 	p.w[q] -= wt
 	return after - before
 }
+
+// pieces counts the connected pieces of every part. Divide and Rebalance check their
+// promises with it — parts connected, none split, none emptied — so that a bug surfaces as
+// EINTERNAL instead of a broken division written to the map.
+func (p *plan) pieces() []int {
+	s := p.nextStamp()
+	pieces := make([]int, len(p.w))
+	for start, q := range p.part {
+		if q < 0 || p.mark[start] == s {
+			continue
+		}
+		pieces[q]++
+		p.mark[start] = s
+		queue := append(p.queue[:0], int32(start))
+		for i := 0; i < len(queue); i++ {
+			nbr, _ := p.adj.row(queue[i])
+			for _, v := range nbr {
+				if p.part[v] == q && p.mark[v] != s {
+					p.mark[v] = s
+					queue = append(queue, v)
+				}
+			}
+		}
+		p.queue = queue
+	}
+	return pieces
+}
+
+// checkPieces returns EINTERNAL when a part has more pieces than allowed (or none).
+func (p *plan) checkPieces(allowed []int) error {
+	for q, n := range p.pieces() {
+		if n < 1 || n > allowed[q] {
+			return errorf(EINTERNAL, "part %d has %d pieces, want 1 to %d", q, n, allowed[q])
+		}
+	}
+	return nil
+}

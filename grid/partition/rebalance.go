@@ -37,7 +37,7 @@ type Rebalanced struct {
 // band that no neighbour can help passes households through its neighbours in a chain.
 //
 // EINVALID: bad options, a bad node or edge, no nodes, a part number out of range or with
-// no nodes, a locked part that does not exist.
+// no nodes, a locked part that does not exist. EINTERNAL: a broken invariant (a bug).
 func Rebalance(g *Graph, opt RebalanceOptions) (*Rebalanced, error) {
 	opt = opt.withDefaults()
 	if err := opt.validate(); err != nil {
@@ -57,7 +57,11 @@ func Rebalance(g *Graph, opt RebalanceOptions) (*Rebalanced, error) {
 	if maxMoves == 0 {
 		maxMoves = len(g.Nodes)
 	}
+	before := p.pieces()
 	p.rebalance(maxMoves)
+	if err := p.checkPieces(before); err != nil {
+		return nil, err
+	}
 	r.After = p.partStats(lo, hi)
 	r.AfterSummary = summarize(r.After, lo, hi)
 	r.Assignment = make([]int, len(g.Nodes))
