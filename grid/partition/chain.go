@@ -21,29 +21,31 @@ type step struct{ node, from int32 }
 // rebalance moves nodes in chains until no part outside its band can be improved or
 // maxMoves moves are made, and returns the moves made. A chain runs from a part outside its
 // band to the nearest parts that can help, through neighbours that pass a node on and stay in
-// their band: an over part with no under neighbour still gets rid of households.
+// their band: an over part with no under neighbour still gets rid of households. Each round
+// visits the parts outside their band worst first; rounds repeat while one of them moved.
 func (p *plan) rebalance(maxMoves int) []step {
 	var log []step
-	for len(log) < maxMoves {
-		moved := p.fixOne(maxMoves - len(log))
-		if len(moved) == 0 {
-			break
+	touch := p.partGraph()
+	for progress := true; progress; {
+		progress = false
+		for _, q := range p.outOfBand() {
+			if len(log) >= maxMoves {
+				return log
+			}
+			if p.excess(q) == 0 {
+				continue // an earlier chain of this round fixed it
+			}
+			chain := p.bestChain(q, touch, min(maxMoves-len(log), maxHops))
+			if chain == nil {
+				continue
+			}
+			moved, _ := p.realize(chain, float64(p.w[q]) > p.hi[q])
+			log = append(log, moved...)
+			touch = p.partGraph()
+			progress = true
 		}
-		log = append(log, moved...)
 	}
 	return log
-}
-
-// fixOne applies the best chain for the worst part that has one.
-func (p *plan) fixOne(budget int) []step {
-	touch := p.partGraph()
-	for _, q := range p.outOfBand() {
-		if chain := p.bestChain(q, touch, min(budget, maxHops)); chain != nil {
-			moved, _ := p.realize(chain, float64(p.w[q]) > p.hi[q])
-			return moved
-		}
-	}
-	return nil
 }
 
 // outOfBand lists the unlocked parts outside their band, worst first.
@@ -80,7 +82,7 @@ func (p *plan) partGraph() [][]int32 {
 // tried for real and undone.
 func (p *plan) bestChain(q int32, touch [][]int32, hops int) []hop {
 	over := float64(p.w[q]) > p.hi[q]
-	prev, depth, order := p.searchParts(q, touch, hops)
+	order := p.searchParts(q, touch, hops)
 	var best []hop
 	bestGain, tried := 0.0, 0
 	for _, r := range order[1:] {
@@ -91,10 +93,10 @@ func (p *plan) bestChain(q int32, touch [][]int32, hops int) []hop {
 			continue // r has no room (over) or nothing to spare (under)
 		}
 		tried++
-		chain := chainTo(q, r, prev, over)
+		chain := chainTo(q, r, p.prev, over)
 		before := p.excessOf(chain)
 		moved, ok := p.realize(chain, over)
-		gain := (before - p.excessOf(chain)) / float64(depth[r])
+		gain := (before - p.excessOf(chain)) / float64(p.depth[r])
 		p.undo(moved)
 		if ok && gain > eps && gain > bestGain+eps {
 			best, bestGain = chain, gain
@@ -103,28 +105,37 @@ func (p *plan) bestChain(q int32, touch [][]int32, hops int) []hop {
 	return best
 }
 
-// searchParts is a breadth-first search over unlocked parts from q, at most hops deep.
-func (p *plan) searchParts(q int32, touch [][]int32, hops int) (prev, depth []int32, order []int32) {
-	prev, depth = make([]int32, len(p.w)), make([]int32, len(p.w))
-	for i := range depth {
-		depth[i] = -1
+// searchParts is a breadth-first search over unlocked parts from q, at most hops deep. It
+// returns the parts reached in order, q first; p.prev and p.depth hold the search tree
+// until the next search.
+func (p *plan) searchParts(q int32, touch [][]int32, hops int) []int32 {
+	if len(p.depth) < len(p.w) {
+		p.prev, p.depth = make([]int32, len(p.w)), make([]int32, len(p.w))
+		for i := range p.depth {
+			p.depth[i] = -1
+		}
+		p.reached = p.reached[:0]
 	}
-	prev[q], depth[q] = -1, 0
-	order = []int32{q}
+	for _, r := range p.reached { // clear the last search: cheaper than clearing all parts
+		p.depth[r] = -1
+	}
+	p.prev[q], p.depth[q] = -1, 0
+	order := append(p.reached[:0], q)
 	for i := 0; i < len(order); i++ {
 		u := order[i]
-		if depth[u] == int32(hops) {
+		if p.depth[u] == int32(hops) {
 			continue
 		}
 		for _, v := range touch[u] {
-			if depth[v] >= 0 || p.locked[v] {
+			if p.depth[v] >= 0 || p.locked[v] {
 				continue
 			}
-			prev[v], depth[v] = u, depth[u]+1
+			p.prev[v], p.depth[v] = u, p.depth[u]+1
 			order = append(order, v)
 		}
 	}
-	return prev, depth, order
+	p.reached = order
+	return order
 }
 
 // chainTo returns the hops from q to r along the search tree: households flow away from q

@@ -315,3 +315,41 @@ func TestDivideCutsFollowRoads(t *testing.T) {
 		}
 	}
 }
+
+// TestDivideHardWeights: where the weights cannot meet the band, Divide still answers with
+// connected parts and says how many are in band.
+func TestDivideHardWeights(t *testing.T) {
+	uniform := func(w, h, households int) *Graph {
+		g := latticeSpec{w: w, h: h, west: 1, east: 1, seed: 1}.graph()
+		for i := range g.Nodes {
+			g.Nodes[i].Weight = households
+		}
+		return g
+	}
+	cases := []struct {
+		name      string
+		g         *Graph
+		opt       Options
+		parts     int
+		minInBand int
+	}{
+		{"one node", uniform(1, 1, 50), Options{}, 1, 0},
+		{"k=1", uniform(10, 10, 5), Options{K: 1}, 1, 0},
+		{"every cell 200 households", uniform(20, 20, 200), Options{}, 267, 0},
+		{"every cell 150: only pairs fit", uniform(20, 20, 150), Options{}, 200, 180},
+		{"all households in one cell", func() *Graph { g := uniform(10, 10, 0); g.Nodes[55].Weight = 5000; return g }(), Options{}, 1, 0},
+		{"k larger than households allow", uniform(10, 10, 3), Options{K: 10}, 10, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d, err := Divide(c.g, c.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkParts(t, c.g, d.Assignment, d.Summary.Parts)
+			if d.Summary.Parts != c.parts || d.Summary.InBand < c.minInBand {
+				t.Errorf("parts %d (want %d), in band %d (want ≥ %d)", d.Summary.Parts, c.parts, d.Summary.InBand, c.minInBand)
+			}
+		})
+	}
+}

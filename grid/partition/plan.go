@@ -22,6 +22,10 @@ type plan struct {
 	want  []uint32
 	stamp uint32
 	queue []int32
+
+	// Scratch for searches over parts (searchParts): the parts reached last time, and the
+	// search tree, -1 depth where not reached.
+	reached, prev, depth []int32
 }
 
 func newPlan(g *Graph, adj adjacency) *plan {
