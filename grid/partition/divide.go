@@ -181,10 +181,7 @@ func (p *plan) division(lo, hi float64, l layout) *Division {
 	for u, q := range p.part {
 		d.Assignment[u] = int(q)
 	}
-	d.Summary = summarize(d.Parts, lo, hi)
-	for _, u := range l.towers {
-		d.Summary.Oversize = append(d.Summary.Oversize, int(u))
-	}
+	d.Summary = summarize(p.g, d.Parts, lo, hi)
 	d.Summary.Pieces = l.pieces
 	return d
 }

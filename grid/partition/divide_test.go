@@ -69,30 +69,45 @@ func TestDivideSeed(t *testing.T) {
 }
 
 func TestDivideOversizeNode(t *testing.T) {
-	g := latticeSpec{w: 30, h: 30, west: 5, east: 5, seed: 3}.graph()
-	tower := 15*30 + 15
-	g.Nodes[tower].Weight = 900
-	d, err := Divide(g, Options{Seed: 1})
+	t.Run("a tower inside the lattice", func(t *testing.T) {
+		g := latticeSpec{w: 30, h: 30, west: 5, east: 5, seed: 3}.graph()
+		tower := 15*30 + 15
+		g.Nodes[tower].Weight = 900
+		d := divideOK(t, g, Options{Seed: 1})
+		if !slices.Equal(d.Summary.Oversize, []int{tower}) {
+			t.Fatalf("oversize %v, want [%d]", d.Summary.Oversize, tower)
+		}
+		q := d.Assignment[tower]
+		if ps := d.Parts[q]; ps.Nodes != 1 || ps.Households != 900 || ps.InBand {
+			t.Errorf("the tower's part: %+v, want the tower alone, out of band", ps)
+		}
+		if in := d.Summary.InBand; in < (d.Summary.Parts-1)*9/10 {
+			t.Errorf("%d of the other %d parts in band", in, d.Summary.Parts-1)
+		}
+	})
+	t.Run("a tower closing off a pocket", func(t *testing.T) {
+		g := strip([]int{60}, 10) // a street of 60 cells, 10 households each
+		g.Nodes[2].Weight = 900   // cells 0 and 1 touch only the tower
+		d := divideOK(t, g, Options{Seed: 1})
+		q := d.Assignment[2]
+		if d.Assignment[0] != q || d.Assignment[1] != q || d.Parts[q].Nodes != 3 {
+			t.Fatalf("assignment %v: want cells 0 and 1 with the tower", d.Assignment[:6])
+		}
+		if d.Summary.Parts != 3 || d.Summary.InBand != 2 {
+			t.Errorf("parts %+v", d.Parts)
+		}
+	})
+}
+
+// divideOK divides g, failing t on an error or a part that is empty or not connected.
+func divideOK(t *testing.T, g *Graph, opt Options) *Division {
+	t.Helper()
+	d, err := Divide(g, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkParts(t, g, d.Assignment, d.Summary.Parts)
-	if !slices.Equal(d.Summary.Oversize, []int{tower}) {
-		t.Fatalf("oversize %v, want [%d]", d.Summary.Oversize, tower)
-	}
-	q := d.Assignment[tower]
-	if ps := d.Parts[q]; ps.Nodes != 1 || ps.Households != 900 || ps.InBand {
-		t.Errorf("the tower's part: %+v, want the tower alone, out of band", ps)
-	}
-	others := 0
-	for _, ps := range d.Parts {
-		if ps.Part != q && ps.InBand {
-			others++
-		}
-	}
-	if others < (d.Summary.Parts-1)*9/10 {
-		t.Errorf("%d of the other %d parts in band", others, d.Summary.Parts-1)
-	}
+	return d
 }
 
 // TestDivideRoad: a road splits the lattice into two halves of 300 households each; k=2

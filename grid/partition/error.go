@@ -17,6 +17,7 @@ type Error struct {
 	Message string
 }
 
+// Error returns the code and the message.
 func (e *Error) Error() string {
 	return fmt.Sprintf("partition: code=%s message=%s", e.Code, e.Message)
 }

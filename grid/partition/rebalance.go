@@ -52,7 +52,7 @@ func Rebalance(g *Graph, opt RebalanceOptions) (*Rebalanced, error) {
 	}
 	lo, hi := band(opt.Target, opt.Band)
 	r := &Rebalanced{Before: p.partStats(lo, hi)}
-	r.BeforeSummary = summarize(r.Before, lo, hi)
+	r.BeforeSummary = summarize(g, r.Before, lo, hi)
 	maxMoves := opt.MaxMoves
 	if maxMoves == 0 {
 		maxMoves = len(g.Nodes)
@@ -63,7 +63,7 @@ func Rebalance(g *Graph, opt RebalanceOptions) (*Rebalanced, error) {
 		return nil, err
 	}
 	r.After = p.partStats(lo, hi)
-	r.AfterSummary = summarize(r.After, lo, hi)
+	r.AfterSummary = summarize(g, r.After, lo, hi)
 	r.Assignment = make([]int, len(g.Nodes))
 	r.Moves = []Move{}
 	for u, q := range p.part {

@@ -22,11 +22,12 @@ type Summary struct {
 	InBand           int     `json:"in_band"`
 	MeanPolsbyPopper float64 `json:"mean_polsby_popper"`
 	MinPolsbyPopper  float64 `json:"min_polsby_popper"`
-	// Oversize lists the nodes whose own households exceed High; Divide gives each a part of
-	// its own (with any pocket of cells that only it touches).
+	// Oversize lists the (free) nodes whose own households exceed High: no part holding one
+	// can be in band. Divide gives each a part of its own, with any pocket of cells too small
+	// for a part that only it touches.
 	Oversize []int `json:"oversize"`
 	// Pieces is the number of connected pieces of the divided cells (islands, a parent in
-	// several parts); each is divided on its own, since no part may span two.
+	// several parts); each is divided on its own, since no part may span two. Divide only.
 	Pieces int `json:"pieces"`
 }
 
@@ -64,8 +65,13 @@ func (p *plan) partStats(lo, hi float64) []PartStats {
 }
 
 // summarize rolls parts up against the band [lo, hi].
-func summarize(parts []PartStats, lo, hi float64) Summary {
+func summarize(g *Graph, parts []PartStats, lo, hi float64) Summary {
 	s := Summary{Parts: len(parts), Low: lo, High: hi, Oversize: []int{}}
+	for u, nd := range g.Nodes {
+		if !nd.Fixed && float64(nd.Weight) > hi {
+			s.Oversize = append(s.Oversize, u)
+		}
+	}
 	if len(parts) == 0 {
 		return s
 	}
