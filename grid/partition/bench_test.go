@@ -29,7 +29,7 @@ func BenchmarkDivide(b *testing.B) {
 // BenchmarkRebalance rebalances a divided 2,000-cell lattice after a fifth of its cells
 // changed households.
 func BenchmarkRebalance(b *testing.B) {
-	g, _ := perturbed(latticeSpec{w: 40, h: 50, west: 3, east: 12, roadEvery: 6, seed: 1}, 0.2, 5)
+	g, _ := perturbed(latticeSpec{w: 40, h: 50, west: 3, east: 12, roadEvery: 6, seed: 1}, 0.2, 2, 5)
 	var r *Rebalanced
 	for b.Loop() {
 		var err error

@@ -171,19 +171,12 @@ func (p *plan) excessOf(chain []hop) float64 {
 }
 
 // realize makes the chain's moves, one node per hop: the node of the giving part that
-// borders the taking part, may leave, and whose households come closest to what the driving
-// part (the giver when pushing households out of an over part, the taker when pulling them
-// into an under part) needs to reach the middle of its band. It reports false, with the moves
-// made so far, when a hop finds no node.
+// borders the taking part, may leave, and whose households come closest to what the hop
+// should carry. It reports false, with the moves made so far, when a hop finds no node.
 func (p *plan) realize(chain []hop, over bool) ([]step, bool) {
 	var moved []step
-	for _, h := range chain {
-		want := p.w[h.to]
-		need := (p.lo[h.to]+p.hi[h.to])/2 - float64(want)
-		if over {
-			need = float64(p.w[h.from]) - (p.lo[h.from]+p.hi[h.from])/2
-		}
-		u := p.pickNode(h, math.Max(0, need), moved)
+	for i, h := range chain {
+		u := p.pickNode(h, p.carry(h, over, i == len(chain)-1), moved)
 		if u < 0 {
 			return moved, false
 		}
@@ -192,6 +185,25 @@ func (p *plan) realize(chain []hop, over bool) ([]step, bool) {
 	}
 	return moved, true
 }
+
+// carry is the households a hop should move: what brings the driving part — the giver when
+// pushing households out of an over part, the taker when pulling them into an under part —
+// to the middle of its band, and on the last hop no more than the far end can take (room up
+// to its top) or spare (down to its bottom).
+func (p *plan) carry(h hop, over, last bool) float64 {
+	need := p.mid(h.to) - float64(p.w[h.to])
+	limit := float64(p.w[h.from]) - p.lo[h.from]
+	if over {
+		need = float64(p.w[h.from]) - p.mid(h.from)
+		limit = p.hi[h.to] - float64(p.w[h.to])
+	}
+	if last {
+		need = math.Min(need, limit)
+	}
+	return math.Max(0, need)
+}
+
+func (p *plan) mid(q int32) float64 { return (p.lo[q] + p.hi[q]) / 2 }
 
 // pickNode returns the node of h.from next to h.to that may leave and whose households are
 // closest to need, ties to the lower node; -1 when there is none.

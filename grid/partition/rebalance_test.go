@@ -7,9 +7,9 @@ import (
 )
 
 // perturbed divides the lattice, writes the division into Node.Part and then redraws the
-// households of the given share of cells (each up to doubling or halving, seeded). It
-// returns the graph and the number of parts.
-func perturbed(spec latticeSpec, share float64, seed uint64) (*Graph, int) {
+// households of the given share of cells, uniformly between 0 and growth times their old
+// number (seeded). It returns the graph and the number of parts.
+func perturbed(spec latticeSpec, share, growth float64, seed uint64) (*Graph, int) {
 	g := spec.graph()
 	d, err := Divide(g, Options{Seed: seed})
 	if err != nil {
@@ -19,7 +19,7 @@ func perturbed(spec latticeSpec, share float64, seed uint64) (*Graph, int) {
 	for u := range g.Nodes {
 		g.Nodes[u].Part = d.Assignment[u]
 		if rng.Float64() < share {
-			g.Nodes[u].Weight = rng.IntN(2*g.Nodes[u].Weight + 2)
+			g.Nodes[u].Weight = rng.IntN(int(growth*float64(g.Nodes[u].Weight)) + 2)
 		}
 	}
 	return g, d.Summary.Parts
@@ -27,14 +27,17 @@ func perturbed(spec latticeSpec, share float64, seed uint64) (*Graph, int) {
 
 func TestRebalancePerturbed(t *testing.T) {
 	for _, c := range []struct {
-		name string
-		spec latticeSpec
+		name   string
+		spec   latticeSpec
+		growth float64
 	}{
-		{"even", latticeSpec{w: 40, h: 50, west: 7, east: 7, seed: 1}},
-		{"sparse to dense, roads", latticeSpec{w: 40, h: 50, west: 3, east: 12, roadEvery: 6, seed: 2}},
+		{"even", latticeSpec{w: 40, h: 50, west: 7, east: 7, seed: 1}, 2},
+		{"sparse to dense, roads", latticeSpec{w: 40, h: 50, west: 3, east: 12, roadEvery: 6, seed: 2}, 2},
+		{"growth: changed cells 1.5× on average", latticeSpec{w: 40, h: 50, west: 7, east: 7, seed: 3}, 3},
+		{"irregular, shrinking", latticeSpec{w: 40, h: 50, west: 3, east: 12, seed: 4, irregular: true}, 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			g, k := perturbed(c.spec, 0.2, 3)
+			g, k := perturbed(c.spec, 0.2, c.growth, 3)
 			r, err := Rebalance(g, RebalanceOptions{})
 			if err != nil {
 				t.Fatal(err)
