@@ -21,6 +21,9 @@ const (
 type bisector struct {
 	p   *plan
 	rng *rand.Rand
+	// work counts node visits of drawn trees: recombination may spend no more than the first
+	// bisection did, since on weights no band fits it would try forever for nothing.
+	work int64
 
 	// the region being split, in local indices 0..len(nodes)-1
 	in      []uint32 // in[u] == stamp: global node u is in the region
@@ -90,6 +93,7 @@ func (b *bisector) split(nodes []int32, k int, lo, hi float64) (a []int32, ka in
 			return nil, 0, nil, 0, errorf(EINTERNAL, "bisect: region of %d nodes is not connected", len(nodes))
 		}
 		b.scanTree(k, lo, hi, &best)
+		b.work += int64(len(nodes))
 	}
 	if best.side == nil {
 		return nil, 0, nil, 0, errorf(EINTERNAL, "bisect: no cut of %d nodes into %d parts", len(nodes), k)

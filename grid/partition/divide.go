@@ -56,7 +56,9 @@ func Divide(g *Graph, opt Options) (*Division, error) {
 			return nil, err
 		}
 	}
-	p.improve()
+	if err := b.improve(); err != nil {
+		return nil, err
+	}
 	if err := p.checkPieces(ones(len(p.w))); err != nil {
 		return nil, err
 	}
@@ -114,32 +116,46 @@ func checkDividable(g *Graph, k int) error {
 	return nil
 }
 
-// divide splits a connected region into k parts of [lo, hi] households by recursive
-// bisection, numbering parts in the order they are finished.
+// divide makes k new parts of [lo, hi] households out of a connected region.
 func (b *bisector) divide(nodes []int32, k int, lo, hi float64) error {
-	if k == 1 {
+	groups, err := b.partition(nodes, k, lo, hi, nil)
+	for _, grp := range groups {
 		q := b.p.addPart(lo, hi)
-		for _, u := range nodes {
+		for _, u := range grp {
 			b.p.put(u, q)
 		}
-		return nil
+	}
+	return err
+}
+
+// partition splits a connected region into k connected groups of [lo, hi] households by
+// recursive bisection and appends them to dst.
+func (b *bisector) partition(nodes []int32, k int, lo, hi float64, dst [][]int32) ([][]int32, error) {
+	if k == 1 {
+		return append(dst, nodes), nil
 	}
 	a, ka, rest, kb, err := b.split(nodes, k, lo, hi)
 	if err != nil {
-		return err
+		return dst, err
 	}
-	if err := b.divide(a, ka, lo, hi); err != nil {
-		return err
+	if dst, err = b.partition(a, ka, lo, hi, dst); err != nil {
+		return dst, err
 	}
-	return b.divide(rest, kb, lo, hi)
+	return b.partition(rest, kb, lo, hi, dst)
 }
 
-// improve polishes the bisection: boundary moves for balance and compactness, then chains of
-// moves for parts no direct neighbour could fix, then a last polish.
-func (p *plan) improve() {
+// improve polishes the bisection: boundary moves for balance and compactness, chains of
+// moves for parts no direct neighbour could fix, recombination for parts of a few heavy cells
+// that no single move fixes, then a last polish.
+func (b *bisector) improve() error {
+	p := b.p
 	p.refine(refinePasses)
 	p.rebalance(len(p.part))
+	if err := b.recombine(); err != nil {
+		return err
+	}
 	p.refine(refinePasses)
+	return nil
 }
 
 // renumber numbers the parts in the order of their lowest node, so that part numbers do not

@@ -18,6 +18,7 @@ func TestDivideLattice(t *testing.T) {
 		{"25x25 dense", latticeSpec{w: 25, h: 25, west: 20, east: 30, seed: 5}},
 		{"40x50 irregular", latticeSpec{w: 40, h: 50, west: 3, east: 12, seed: 6, irregular: true}},
 		{"40x50 irregular, roads", latticeSpec{w: 40, h: 50, west: 3, east: 12, roadEvery: 5, seed: 7, irregular: true}},
+		{"40x50 irregular, towers among houses", latticeSpec{w: 40, h: 50, west: 1, east: 3, roadEvery: 5, seed: 8, irregular: true, towers: 0.08}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -33,7 +33,12 @@
 //     cost (road edges at half cost), and the node's part stays connected without it (a
 //     breadth-first check that stops once the node's neighbours in its part meet).
 //  4. Chains. A part still outside its band that no neighbour can fix sends or takes
-//     households through a chain of neighbouring parts (the Rebalance step below), then
+//     households through a chain of neighbouring parts (the Rebalance step below).
+//  5. Recombination. A part made of a few heavy cells (two towers of 180 households are over
+//     240–360, either alone under it) cannot be fixed one node at a time; ReCom's own step
+//     can: merge it with one or two neighbours and divide the union afresh, keeping the
+//     result only when it lies less far outside the band. Its work is capped at what the
+//     bisection spent, so weights that fit no band do not make it search forever. Then
 //     refinement runs again.
 //
 // Why not the alternatives: METIS (multilevel coarsening and FM refinement) cuts fewest

@@ -21,6 +21,7 @@ type latticeSpec struct {
 	roadEvery  int
 	seed       uint64
 	irregular  bool
+	towers     float64 // share of cells that are towers of 60–259 households
 }
 
 func (s latticeSpec) graph() *Graph {
@@ -51,6 +52,11 @@ func (s latticeSpec) graph() *Graph {
 				}
 				g.Edges = append(g.Edges, Edge{A: u, B: u + s.w, Length: cell, Road: road})
 			}
+		}
+	}
+	for i := range g.Nodes {
+		if rng.Float64() < s.towers {
+			g.Nodes[i].Weight = 60 + rng.IntN(200)
 		}
 	}
 	if s.irregular {
