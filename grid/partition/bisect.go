@@ -12,7 +12,7 @@ const (
 	treeTriesMax  = 32  // trees drawn at most while none offered a cut inside the band
 	axisBias      = 1.0 // tree key of an edge running along the long axis, over one across it
 	roadSurcharge = 2.0 // tree key added to a road edge: the tree crosses roads last
-	devWeight     = 0.5 // score lost per unit of relative deviation from the ideal share
+	devWeight     = 1.0 // score lost per unit of relative deviation from the ideal share
 	jitter        = math.Pi / 3
 )
 
