@@ -2,7 +2,8 @@ package partition
 
 import "testing"
 
-// BenchmarkDivide divides lattices of 2,000 and 20,000 cells with roads every 6 rows.
+// BenchmarkDivide divides lattices of 2,000 and 20,000 cells with roads every 6 rows, and an
+// irregular one of 2,000 cells with towers among houses.
 func BenchmarkDivide(b *testing.B) {
 	for _, c := range []struct {
 		name string
@@ -10,6 +11,7 @@ func BenchmarkDivide(b *testing.B) {
 	}{
 		{"2000", latticeSpec{w: 40, h: 50, west: 3, east: 12, roadEvery: 6, seed: 1}},
 		{"20000", latticeSpec{w: 125, h: 160, west: 3, east: 12, roadEvery: 6, seed: 1}},
+		{"2000-towers", latticeSpec{w: 40, h: 50, west: 1, east: 3, roadEvery: 5, seed: 1, irregular: true, towers: 0.08}},
 	} {
 		g := c.spec.graph()
 		b.Run(c.name, func(b *testing.B) {
