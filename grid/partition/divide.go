@@ -35,35 +35,45 @@ type Division struct {
 // EINTERNAL: a broken invariant (a bug).
 func Divide(g *Graph, opt Options) (*Division, error) {
 	opt = opt.withDefaults()
-	if err := opt.validate(); err != nil {
-		return nil, err
-	}
-	if err := g.validate(); err != nil {
+	if err := checkDivide(g, opt); err != nil {
 		return nil, err
 	}
 	p := newPlan(g, newAdjacency(g))
 	lo, hi := band(opt.Target, opt.Band)
-	if err := checkDividable(g, opt.K); err != nil {
-		return nil, err
-	}
 	l, err := p.layout(opt, lo, hi)
 	if err != nil {
 		return nil, err
 	}
-	b := newBisector(p, opt.Seed)
-	for _, j := range l.jobs {
-		if err := b.divide(j.nodes, j.k, j.lo, j.hi); err != nil {
-			return nil, err
-		}
-	}
-	if err := b.improve(); err != nil {
-		return nil, err
-	}
-	if err := p.checkPieces(ones(len(p.w))); err != nil {
+	if err := newBisector(p, opt.Seed).run(l); err != nil {
 		return nil, err
 	}
 	p.renumber()
 	return p.division(lo, hi, l), nil
+}
+
+// checkDivide returns EINVALID for bad options, a bad graph, or nothing to divide.
+func checkDivide(g *Graph, opt Options) error {
+	if err := opt.validate(); err != nil {
+		return err
+	}
+	if err := g.validate(); err != nil {
+		return err
+	}
+	return checkDividable(g, opt.K)
+}
+
+// run divides every job of the layout, improves the result and checks that every part is
+// one connected piece.
+func (b *bisector) run(l layout) error {
+	for _, j := range l.jobs {
+		if err := b.divide(j.nodes, j.k, j.lo, j.hi); err != nil {
+			return err
+		}
+	}
+	if err := b.improve(); err != nil {
+		return err
+	}
+	return b.p.checkPieces(ones(len(b.p.w)))
 }
 
 func (o Options) withDefaults() Options {
