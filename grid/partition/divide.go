@@ -47,6 +47,7 @@ func Divide(g *Graph, opt Options) (*Division, error) {
 	if err := newBisector(p, opt.Seed).run(l); err != nil {
 		return nil, err
 	}
+	clear(p.locked) // only oversize parts were locked, and only while dividing
 	p.renumber()
 	return p.division(lo, hi, l), nil
 }

@@ -34,7 +34,9 @@ func (p *plan) layout(opt Options, lo, hi float64) (layout, error) {
 	}
 	l.pieces = len(p.components(func(u int32) bool { return !g.Nodes[u].Fixed }))
 	for _, u := range l.towers {
-		p.put(u, p.addPart(lo, hi))
+		q := p.addPart(lo, hi)
+		p.put(u, q)
+		p.locked[q] = true // the node is its part: the local search neither feeds nor thins it
 	}
 	for _, c := range p.components(func(u int32) bool { return !g.Nodes[u].Fixed && !isTower[u] }) {
 		w := p.weightOf(c)

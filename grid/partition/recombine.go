@@ -10,8 +10,8 @@ const recombineRounds = 3
 // and either alone is under it); merging such a part with one or two neighbours and dividing
 // the union again by fresh spanning-tree bisection can. The new parts are kept only when
 // they lie less far outside the band than the old ones, so recombination never worsens
-// balance. Parts that hold an oversize node are left alone: their node is their part. It
-// stops when it has drawn as many tree nodes as the bisection before it.
+// balance. Oversize nodes' parts are locked and left alone. It stops when it has drawn as
+// many tree nodes as the bisection before it.
 func (b *bisector) recombine() error {
 	p := b.p
 	limit := 2 * b.work
@@ -22,7 +22,7 @@ func (b *bisector) recombine() error {
 			if b.work > limit {
 				return nil
 			}
-			if p.excess(q) == 0 || p.holdsOversize(q) {
+			if p.excess(q) == 0 {
 				continue
 			}
 			ok, err := b.recombineAround(q, touch[q])
@@ -47,7 +47,7 @@ func (b *bisector) recombineAround(q int32, near []int32) (bool, error) {
 	p := b.p
 	var free []int32
 	for _, r := range near {
-		if !p.locked[r] && !p.holdsOversize(r) {
+		if !p.locked[r] {
 			free = append(free, r)
 		}
 	}
@@ -62,16 +62,6 @@ func (b *bisector) recombineAround(q int32, near []int32) (bool, error) {
 		}
 	}
 	return false, nil
-}
-
-// holdsOversize reports whether a node of part q alone exceeds q's band.
-func (p *plan) holdsOversize(q int32) bool {
-	for _, u := range p.member[q] {
-		if float64(p.g.Nodes[u].Weight) > p.hi[q] {
-			return true
-		}
-	}
-	return false
 }
 
 // resplit divides the union of the given parts (connected through the first) afresh and
