@@ -2,6 +2,7 @@ package partition
 
 import (
 	"errors"
+	"math"
 	"slices"
 	"testing"
 )
@@ -334,6 +335,17 @@ func TestDivideCutsFollowRoads(t *testing.T) {
 
 // TestDivideHardWeights: where the weights cannot meet the band, Divide still answers with
 // connected parts and says how many are in band.
+// star is a centre cell with n cells around it that touch only the centre.
+func star(n, households int) *Graph {
+	g := &Graph{Nodes: []Node{{Weight: households, Area: 100}}}
+	for i := range n {
+		a := 2 * math.Pi * float64(i) / float64(n)
+		g.Nodes = append(g.Nodes, Node{Weight: households, Area: 100, X: 10 * math.Cos(a), Y: 10 * math.Sin(a), Exterior: 30})
+		g.Edges = append(g.Edges, Edge{A: 0, B: i + 1, Length: 10})
+	}
+	return g
+}
+
 func TestDivideHardWeights(t *testing.T) {
 	uniform := func(w, h, households int) *Graph {
 		g := latticeSpec{w: w, h: h, west: 1, east: 1, seed: 1}.graph()
@@ -355,6 +367,7 @@ func TestDivideHardWeights(t *testing.T) {
 		{"every cell 150: only pairs fit", uniform(20, 20, 150), Options{}, 200, 180},
 		{"all households in one cell", func() *Graph { g := uniform(10, 10, 0); g.Nodes[55].Weight = 5000; return g }(), Options{}, 1, 0},
 		{"k larger than households allow", uniform(10, 10, 3), Options{K: 10}, 10, 0},
+		{"a star of four cells, k=4: no two-and-two cut", star(3, 100), Options{K: 4}, 4, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -34,7 +34,7 @@ func (b *bisector) scanTree(k int, lo, hi float64, best *cut) {
 		if pu < 0 {
 			continue
 		}
-		if kA, viol, qual, ok := b.score(u, k, lo, hi); ok && (viol < bestViol || (viol == bestViol && qual > bestQual)) {
+		if kA, viol, qual := b.score(u, k, lo, hi); viol < bestViol || (viol == bestViol && qual > bestQual) {
 			bestV, bestK, bestViol, bestQual = u, kA, viol, qual
 		}
 		b.sw[pu] += b.sw[u]
@@ -84,11 +84,11 @@ func (b *bisector) finish(u int32) {
 	}
 }
 
-// score rates cutting off the subtree of u: which of the two part counts it should take, how
-// far the two sides fall outside their bands (as a share of one part's ideal households), and
+// score rates cutting off the subtree of u: how many of the k parts it should take, how far
+// the two sides fall outside their bands (as a share of one part's ideal households), and
 // the cut's quality — the mean Polsby–Popper score of the sides with road edges at their
 // discounted length, less a penalty for straying from the ideal share.
-func (b *bisector) score(u int32, k int, lo, hi float64) (kA int, viol, qual float64, ok bool) {
+func (b *bisector) score(u int32, k int, lo, hi float64) (kA int, viol, qual float64) {
 	n := len(b.nodes)
 	wA, wB := float64(b.sw[u]), float64(b.weight-b.sw[u])
 	nA := int(b.sub[u])
@@ -96,7 +96,7 @@ func (b *bisector) score(u int32, k int, lo, hi float64) (kA int, viol, qual flo
 	viol, qual = math.Inf(1), math.Inf(-1)
 	ppA := polsbyPopper(b.sa[u], b.sb[u]+b.sc[u])
 	ppB := polsbyPopper(b.area-b.sa[u], b.border-b.sb[u]+b.sc[u])
-	for _, ka := range [2]int{k / 2, k - k/2} {
+	for _, ka := range b.partCounts(k, nA, wA/ideal) {
 		kb := k - ka
 		if nA < ka || n-nA < kb {
 			continue
@@ -109,10 +109,28 @@ func (b *bisector) score(u int32, k int, lo, hi float64) (kA int, viol, qual flo
 		}
 		q := (ppA+ppB)/2 - devWeight*dev
 		if v < viol || (v == viol && q > qual) {
-			kA, viol, qual, ok = ka, v, q, true
+			kA, viol, qual = ka, v, q
 		}
 	}
-	return kA, viol, qual, ok
+	return kA, viol, qual
+}
+
+// partCounts lists the part counts the subtree of a tree edge may take: half of k (either
+// half when k is odd), as recursive bisection does, when the sides have the nodes for it;
+// else the count its households (shares, the households over one part's ideal) are closest
+// to within what the sides' node counts allow. That makes every tree edge a usable cut, so
+// a split is always found (a star of four cells has no two-and-two cut).
+func (b *bisector) partCounts(k, nA int, shares float64) [2]int {
+	nB := len(b.nodes) - nA
+	if nA >= k/2 && nB >= k-k/2 || nA >= k-k/2 && nB >= k/2 {
+		return [2]int{k / 2, k - k/2}
+	}
+	nearest := k / 2
+	if !math.IsNaN(shares) && !math.IsInf(shares, 0) {
+		nearest = round(shares)
+	}
+	nearest = min(max(nearest, 1, k-nB), nA, k-1)
+	return [2]int{nearest, nearest}
 }
 
 // outside is how far x lies outside [lo, hi].
