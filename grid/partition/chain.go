@@ -78,7 +78,7 @@ func (p *plan) partGraph() [][]int32 {
 }
 
 // bestChain searches the unlocked parts breadth first from q (at most hops away) and
-// returns the chain that lowers the total excess most per move, or nil. Each candidate is
+// returns the chain that lowers the total cost (bandCost) most per move, or nil. Each candidate is
 // tried for real and undone.
 func (p *plan) bestChain(q int32, touch [][]int32, hops int) []hop {
 	over := float64(p.w[q]) > p.hi[q]
@@ -94,9 +94,9 @@ func (p *plan) bestChain(q int32, touch [][]int32, hops int) []hop {
 		}
 		tried++
 		chain := chainTo(q, r, p.prev, over)
-		before := p.excessOf(chain)
+		before := p.costOf(chain)
 		moved, ok := p.realize(chain, over)
-		gain := (before - p.excessOf(chain)) / float64(p.depth[r])
+		gain := (before - p.costOf(chain)) / float64(p.depth[r])
 		p.undo(moved)
 		if ok && gain > eps && gain > bestGain+eps {
 			best, bestGain = chain, gain
@@ -153,8 +153,8 @@ func chainTo(q, r int32, prev []int32, over bool) []hop {
 	return chain
 }
 
-// excessOf is the total excess of the parts a chain touches, each counted once.
-func (p *plan) excessOf(chain []hop) float64 {
+// costOf is the total cost of the parts a chain touches, each counted once.
+func (p *plan) costOf(chain []hop) float64 {
 	parts := make([]int32, 0, len(chain)+1)
 	for _, h := range chain {
 		for _, q := range [2]int32{h.from, h.to} {
@@ -165,7 +165,7 @@ func (p *plan) excessOf(chain []hop) float64 {
 	}
 	s := 0.0
 	for _, q := range parts {
-		s += p.excess(q)
+		s += p.cost(q)
 	}
 	return s
 }

@@ -37,7 +37,7 @@
 //  5. Recombination. A part made of a few heavy cells (two towers of 180 households are over
 //     240–360, either alone under it) cannot be fixed one node at a time; ReCom's own step
 //     can: merge it with one or two neighbours and divide the union afresh, keeping the
-//     result only when it lies less far outside the band. Its work is capped at what the
+//     result only when fewer parts are out of band, or as many but less far. Its work is capped at what the
 //     bisection spent, so weights that fit no band do not make it search forever. Then
 //     refinement runs again.
 //
@@ -58,7 +58,9 @@
 // part with room (when pushing households out) or to spare (when pulling them in). Each hop
 // moves one boundary node that may leave its part, whose households come closest to what
 // the driving part needs to reach the middle of its band. Every candidate chain is tried for
-// real and undone; the one that lowers the total excess most per move is kept. This repeats
+// real and undone; the one that brings most parts into the band per move is kept, or, when
+// none does, the one that most lowers how far the parts stray. No chain trades a part in
+// the band for a smaller total miss. This repeats
 // until no part can be improved or MaxMoves is reached. Chains let an over part with no
 // under neighbour pass households through a neighbour in the band.
 //

@@ -1,7 +1,5 @@
 package partition
 
-import "math"
-
 // plan is a division in progress: the part of every node and what every part holds. Divide
 // and Rebalance both change it one node at a time through move, and only after canLeave said
 // the node's part stays connected without it.
@@ -71,12 +69,23 @@ func (p *plan) move(u, q int32) {
 }
 
 // excess is how far part q's households lie outside its band.
-func (p *plan) excess(q int32) float64 {
-	w := float64(p.w[q])
-	return math.Max(0, w-p.hi[q]) + math.Max(0, p.lo[q]-w)
+func (p *plan) excess(q int32) float64 { return outside(float64(p.w[q]), p.lo[q], p.hi[q]) }
+
+// outOfBandCost is what a part outside its band costs on top of its excess: more than any
+// excess, so that every search first brings parts into the band and only then lowers how far
+// the rest stray. Fewer grids out of band beats a smaller total miss spread over more grids.
+const outOfBandCost = 1e9
+
+// bandCost is the cost of a part of w households with band [lo, hi]: 0 inside the band.
+func bandCost(w, lo, hi float64) float64 {
+	if ex := outside(w, lo, hi); ex > 0 {
+		return outOfBandCost + ex
+	}
+	return 0
 }
 
-func (p *plan) inBand(q int32) bool { return p.excess(q) == 0 }
+// cost is the cost of part q (bandCost).
+func (p *plan) cost(q int32) float64 { return bandCost(float64(p.w[q]), p.lo[q], p.hi[q]) }
 
 // nextStamp starts a new search over mark and want.
 func (p *plan) nextStamp() uint32 {
@@ -179,13 +188,13 @@ func (p *plan) cutDelta(u, q int32) float64 {
 	return d
 }
 
-// excessDelta is how much the total excess changes when u moves from its part to q.
-func (p *plan) excessDelta(u, q int32) float64 {
+// costDelta is how much the total cost changes when u moves from its part to q.
+func (p *plan) costDelta(u, q int32) float64 {
 	from, wt := p.part[u], int64(p.g.Nodes[u].Weight)
-	before := p.excess(from) + p.excess(q)
+	before := p.cost(from) + p.cost(q)
 	p.w[from] -= wt
 	p.w[q] += wt
-	after := p.excess(from) + p.excess(q)
+	after := p.cost(from) + p.cost(q)
 	p.w[from] += wt
 	p.w[q] -= wt
 	return after - before

@@ -9,7 +9,7 @@ const recombineRounds = 3
 // part made of a few heavy cells (two towers of 180 households are over a band of 240–360,
 // and either alone is under it); merging such a part with one or two neighbours and dividing
 // the union again by fresh spanning-tree bisection can. The new parts are kept only when
-// they lie less far outside the band than the old ones, so recombination never worsens
+// fewer of them are out of band, or as many but less far, so recombination never worsens
 // balance. Oversize nodes' parts are locked and left alone. It stops when it has drawn as
 // many tree nodes as the bisection before it.
 func (b *bisector) recombine() error {
@@ -65,7 +65,7 @@ func (b *bisector) recombineAround(q int32, near []int32) (bool, error) {
 }
 
 // resplit divides the union of the given parts (connected through the first) afresh and
-// applies the result when it lowers their total excess, reporting whether it did. The
+// applies the result when it lowers their total cost (bandCost), reporting whether it did. The
 // parts share one band: parts of different bands lie in different pieces and never touch.
 func (b *bisector) resplit(parts []int32) (bool, error) {
 	p := b.p
@@ -73,7 +73,7 @@ func (b *bisector) resplit(parts []int32) (bool, error) {
 	before := 0.0
 	for _, q := range parts {
 		nodes = append(nodes, p.member[q]...)
-		before += p.excess(q)
+		before += p.cost(q)
 	}
 	slices.Sort(nodes) // member order is an accident of past moves
 	lo, hi := p.lo[parts[0]], p.hi[parts[0]]
@@ -83,7 +83,7 @@ func (b *bisector) resplit(parts []int32) (bool, error) {
 	}
 	after := 0.0
 	for _, grp := range groups {
-		after += outside(float64(p.weightOf(grp)), lo, hi)
+		after += bandCost(float64(p.weightOf(grp)), lo, hi)
 	}
 	if after >= before-eps {
 		return false, nil

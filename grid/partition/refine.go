@@ -9,10 +9,10 @@ const refinePasses = 12
 const eps = 1e-9
 
 // refine is the boundary local search: pass after pass over the nodes, a node moves to the
-// neighbouring part where it lowers the total excess over the bands or, leaving the excess
-// as it is, the total cut cost (road edges cost less), as long as its own part stays
-// connected. Both totals only fall, so it ends; lower cut cost under a fixed balance is
-// what makes parts compact and their borders follow roads.
+// neighbouring part where it lowers the balance cost (bandCost: parts out of band first,
+// then how far they stray) or, leaving it as it is, the total cut cost (road edges cost
+// less), as long as its own part stays connected. Both totals only fall, so it ends; lower
+// cut cost under a fixed balance is what makes parts compact and their borders follow roads.
 func (p *plan) refine(passes int) {
 	var cand []int32
 	for range passes {
@@ -41,7 +41,7 @@ func (p *plan) improveNode(u int32, cand *[]int32) bool {
 		if p.locked[t] {
 			continue
 		}
-		dEx, dCut := p.excessDelta(u, t), p.cutDelta(u, t)
+		dEx, dCut := p.costDelta(u, t), p.cutDelta(u, t)
 		if dEx > eps || (dEx > -eps && dCut > -eps) {
 			continue
 		}
