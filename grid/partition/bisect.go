@@ -8,12 +8,12 @@ import (
 
 // Tuning of the spanning-tree bisection; see the package comment for why each exists.
 const (
-	treeTries     = 8   // spanning trees drawn per bisection
-	treeTriesMax  = 32  // trees drawn at most while none offered a cut inside the band
-	axisBias      = 1.0 // tree key of an edge running along the long axis, over one across it
-	roadSurcharge = 2.0 // tree key added to a road edge: the tree crosses roads last
-	devWeight     = 1.0 // score lost per unit of relative deviation from the ideal share
-	jitter        = math.Pi / 3
+	treeTries     = 8           // spanning trees drawn per bisection
+	treeTriesMax  = 32          // trees drawn at most while none offered a cut inside the band
+	axisBias      = 1.0         // tree key of an edge running along the long axis, over one across it
+	roadSurcharge = 2.0         // tree key added to a road edge: the tree crosses roads last
+	devWeight     = 1.0         // score lost per unit of relative deviation from the ideal share
+	jitter        = math.Pi / 3 // range of the random turn of the cut direction between trees
 )
 
 // bisector splits connected regions of a plan in two along a spanning-tree edge. It keeps

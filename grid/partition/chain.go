@@ -78,8 +78,8 @@ func (p *plan) partGraph() [][]int32 {
 }
 
 // bestChain searches the unlocked parts breadth first from q (at most hops away) and
-// returns the chain that lowers the total cost (bandCost) most per move, or nil. Each candidate is
-// tried for real and undone.
+// returns the chain that lowers the total cost (bandCost) most per move, or nil. Each
+// candidate is tried for real and undone.
 func (p *plan) bestChain(q int32, touch [][]int32, hops int) []hop {
 	over := float64(p.w[q]) > p.hi[q]
 	order := p.searchParts(q, touch, hops)
