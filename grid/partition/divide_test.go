@@ -382,3 +382,27 @@ func TestDivideHardWeights(t *testing.T) {
 		})
 	}
 }
+
+// TestBisectionWork: the bisection draws about treeTries trees over every node per level of
+// recursion, n·log₂k·treeTries node visits in all (recombination may add as much again).
+// Peeling one part off at a time would be n·k/2·treeTries: this caught it once.
+func TestBisectionWork(t *testing.T) {
+	g := latticeSpec{w: 100, h: 100, west: 3, east: 12, roadEvery: 6, seed: 1}.graph()
+	opt := Options{Seed: 1}.withDefaults()
+	p := newPlan(g, newAdjacency(g))
+	lo, hi := band(opt.Target, opt.Band)
+	l, err := p.layout(opt, lo, hi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBisector(p, opt.Seed)
+	if err := b.run(l); err != nil {
+		t.Fatal(err)
+	}
+	k := len(p.w)
+	bound := int64(2 * len(g.Nodes) * int(math.Ceil(math.Log2(float64(k)))) * treeTries * 2)
+	t.Logf("k %d: %d node visits, bound %d", k, b.work, bound)
+	if b.work > bound {
+		t.Errorf("%d tree node visits for %d nodes in %d parts, want ≤ %d", b.work, len(g.Nodes), k, bound)
+	}
+}

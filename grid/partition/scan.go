@@ -96,7 +96,8 @@ func (b *bisector) score(u int32, k int, lo, hi float64) (kA int, viol, qual flo
 	viol, qual = math.Inf(1), math.Inf(-1)
 	ppA := polsbyPopper(b.sa[u], b.sb[u]+b.sc[u])
 	ppB := polsbyPopper(b.area-b.sa[u], b.border-b.sb[u]+b.sc[u])
-	for _, ka := range b.partCounts(k, nA, wA/ideal) {
+	counts, penalty := b.partCounts(k, nA, wA/ideal)
+	for _, ka := range counts {
 		kb := k - ka
 		if nA < ka || n-nA < kb {
 			continue
@@ -107,6 +108,7 @@ func (b *bisector) score(u int32, k int, lo, hi float64) (kA int, viol, qual flo
 			v /= ideal
 			dev = math.Abs(wA-float64(ka)*ideal) / (float64(ka) * ideal)
 		}
+		v += penalty
 		q := (ppA+ppB)/2 - devWeight*dev
 		if v < viol || (v == viol && q > qual) {
 			kA, viol, qual = ka, v, q
@@ -118,20 +120,25 @@ func (b *bisector) score(u int32, k int, lo, hi float64) (kA int, viol, qual flo
 // partCounts lists the part counts the subtree of a tree edge may take: half of k (either
 // half when k is odd), as recursive bisection does, when the sides have the nodes for it;
 // else the count its households (shares, the households over one part's ideal) are closest
-// to within what the sides' node counts allow. That makes every tree edge a usable cut, so
-// a split is always found (a star of four cells has no two-and-two cut).
-func (b *bisector) partCounts(k, nA int, shares float64) [2]int {
+// to within what the sides' node counts allow, with unevenPenalty added to its violation.
+// That makes every tree edge a usable cut, so a split is always found (a star of four cells
+// has no two-and-two cut), yet an uneven cut is taken only when no tree edge allows an even
+// one: peeling one part off at a time would cost O(n·k) and leave strips.
+func (b *bisector) partCounts(k, nA int, shares float64) (counts [2]int, penalty float64) {
 	nB := len(b.nodes) - nA
 	if nA >= k/2 && nB >= k-k/2 || nA >= k-k/2 && nB >= k/2 {
-		return [2]int{k / 2, k - k/2}
+		return [2]int{k / 2, k - k/2}, 0
 	}
 	nearest := k / 2
 	if !math.IsNaN(shares) && !math.IsInf(shares, 0) {
 		nearest = round(shares)
 	}
 	nearest = min(max(nearest, 1, k-nB), nA, k-1)
-	return [2]int{nearest, nearest}
+	return [2]int{nearest, nearest}, unevenPenalty
 }
+
+// unevenPenalty is added to the violation of an uneven cut: more than any even cut's.
+const unevenPenalty = 1e6
 
 // outside is how far x lies outside [lo, hi].
 func outside(x, lo, hi float64) float64 { return math.Max(0, lo-x) + math.Max(0, x-hi) }
