@@ -1,0 +1,127 @@
+package chinacrs
+
+import (
+	"math"
+
+	"github.com/paulmach/orb"
+)
+
+// The Krasovsky 1940 ellipsoid, on which GCJ-02 turns its offset in metres into degrees.
+const (
+	krasovskyA  = 6378245.0              // semi-major axis, metres
+	krasovskyE2 = 0.00669342162296594323 // first eccentricity squared, 2f − f² with f = 1/298.3
+)
+
+// The inverse iterations stop once a step moves a coordinate less than this many degrees
+// (about 0.01 mm), or after maxSteps steps. Three steps reach it anywhere in China; the cap
+// only guards against NaN-like inputs.
+const (
+	stepTolerance = 1e-10
+	maxSteps      = 10
+)
+
+// offsetMetres is GCJ-02's offset east and north, in metres, at x = lon − 105°, y = lat − 35°:
+// the published polynomial-plus-sine series.
+func offsetMetres(x, y float64) (east, north float64) {
+	root := math.Sqrt(math.Abs(x))
+	// both components share the short-wavelength terms in x
+	ripple := 20*math.Sin(6*math.Pi*x) + 20*math.Sin(2*math.Pi*x)
+	east = 300 + x + 2*y + 0.1*x*x + 0.1*x*y + 0.1*root + (ripple+
+		20*math.Sin(math.Pi*x)+40*math.Sin(math.Pi*x/3)+
+		150*math.Sin(math.Pi*x/12)+300*math.Sin(math.Pi*x/30))*2/3
+	north = -100 + 2*x + 3*y + 0.2*y*y + 0.1*x*y + 0.2*root + (ripple+
+		20*math.Sin(math.Pi*y)+40*math.Sin(math.Pi*y/3)+
+		160*math.Sin(math.Pi*y/12)+320*math.Sin(math.Pi*y/30))*2/3
+	return east, north
+}
+
+// offset is GCJ-02's offset at WGS 84 position p, in degrees (lon, lat).
+func offset(p orb.Point) (dlon, dlat float64) {
+	east, north := offsetMetres(p[0]-105, p[1]-35)
+	sin, cos := math.Sincos(p[1] * math.Pi / 180)
+	w := 1 - krasovskyE2*sin*sin
+	// metres per radian along the meridian (radius of curvature M) and the parallel (N·cos φ)
+	meridian := krasovskyA * (1 - krasovskyE2) / (w * math.Sqrt(w))
+	parallel := krasovskyA / math.Sqrt(w) * cos
+	return east / parallel * 180 / math.Pi, north / meridian * 180 / math.Pi
+}
+
+// WGS84ToGCJ02 returns the GCJ-02 position of WGS 84 position p (lon, lat): p plus the offset
+// inside China (InChina), p itself elsewhere.
+func WGS84ToGCJ02(p orb.Point) orb.Point {
+	if !InChina(p) {
+		return p
+	}
+	dlon, dlat := offset(p)
+	return orb.Point{p[0] + dlon, p[1] + dlat}
+}
+
+// GCJ02ToWGS84 returns the WGS 84 position whose GCJ-02 position is p, to within 1e-10°
+// (about 0.01 mm): inside China the fixed point of w = p − offset(w); outside China, and for a
+// p whose fixed point falls outside China, p itself.
+func GCJ02ToWGS84(p orb.Point) orb.Point {
+	w := p
+	for range maxSteps {
+		dlon, dlat := offset(w)
+		next := orb.Point{p[0] - dlon, p[1] - dlat}
+		done := math.Abs(next[0]-w[0]) < stepTolerance && math.Abs(next[1]-w[1]) < stepTolerance
+		w = next
+		if done {
+			break
+		}
+	}
+	if !InChina(w) {
+		return p
+	}
+	return w
+}
+
+// Baidu's constants: the angular frequency of its perturbation (3000 turns per 360°, in
+// radians per degree) and its final shift in degrees.
+const (
+	bdFreq     = math.Pi * 3000 / 180
+	bdShiftLon = 0.0065
+	bdShiftLat = 0.006
+)
+
+// GCJ02ToBD09 returns the BD-09 position of GCJ-02 position p (lon, lat). Baidu applies it
+// everywhere, not only in China.
+func GCJ02ToBD09(p orb.Point) orb.Point {
+	x, y := p[0], p[1]
+	r := math.Hypot(x, y) + 0.00002*math.Sin(y*bdFreq)
+	theta := math.Atan2(y, x) + 0.000003*math.Cos(x*bdFreq)
+	sin, cos := math.Sincos(theta)
+	return orb.Point{r*cos + bdShiftLon, r*sin + bdShiftLat}
+}
+
+// BD09ToGCJ02 returns the GCJ-02 position whose BD-09 position is p, to within 1e-10°: the
+// usual closed-form inverse (which evaluates the perturbation at the shifted point and so is
+// off by up to 0.21 m) refined by fixed-point iteration on GCJ02ToBD09.
+func BD09ToGCJ02(p orb.Point) orb.Point {
+	x, y := p[0]-bdShiftLon, p[1]-bdShiftLat
+	r := math.Hypot(x, y) - 0.00002*math.Sin(y*bdFreq)
+	theta := math.Atan2(y, x) - 0.000003*math.Cos(x*bdFreq)
+	sin, cos := math.Sincos(theta)
+	g := orb.Point{r * cos, r * sin}
+	for range maxSteps {
+		b := GCJ02ToBD09(g)
+		dx, dy := b[0]-p[0], b[1]-p[1]
+		g = orb.Point{g[0] - dx, g[1] - dy}
+		if math.Abs(dx) < stepTolerance && math.Abs(dy) < stepTolerance {
+			break
+		}
+	}
+	return g
+}
+
+// WGS84ToBD09 returns the BD-09 position of WGS 84 position p: GCJ-02 first (which is the
+// identity outside China), then Baidu's own shift.
+func WGS84ToBD09(p orb.Point) orb.Point {
+	return GCJ02ToBD09(WGS84ToGCJ02(p))
+}
+
+// BD09ToWGS84 returns the WGS 84 position whose BD-09 position is p (see BD09ToGCJ02 and
+// GCJ02ToWGS84).
+func BD09ToWGS84(p orb.Point) orb.Point {
+	return GCJ02ToWGS84(BD09ToGCJ02(p))
+}
