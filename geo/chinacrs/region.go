@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/clip"
 )
 
 // InChina reports whether GCJ-02 applies at WGS 84 position p: whether p lies inside the
@@ -65,4 +66,23 @@ func (r *region) contains(x, y float64) bool {
 		}
 	}
 	return in
+}
+
+// touches reports whether any edge of the outline meets b. When none does, all of b lies on
+// one side of it.
+func (r *region) touches(b orb.Bound) bool {
+	if !b.Intersects(r.bound) {
+		return false
+	}
+	lo := r.bandOf(math.Max(b.Min[1], r.bound.Min[1]))
+	hi := r.bandOf(math.Min(b.Max[1], r.bound.Max[1]))
+	for band := lo; band <= hi && band < len(r.bands); band++ {
+		for _, e := range r.bands[band] {
+			eb := orb.Bound{Min: orb.Point{math.Min(e.x0, e.x1), math.Min(e.y0, e.y1)}, Max: orb.Point{math.Max(e.x0, e.x1), math.Max(e.y0, e.y1)}}
+			if b.Intersects(eb) && len(clip.LineString(b, orb.LineString{{e.x0, e.y0}, {e.x1, e.y1}})) > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
