@@ -1,8 +1,23 @@
 // Package pgcluster runs a private PostgreSQL cluster in a directory: gridmap's embedded
-// default and the test helper's throwaway database server. The cluster listens only on a Unix
-// socket, is created with initdb on first use, reuses a server already running on the same
-// directory, recovers from a stale postmaster.pid, and runs as the postgres OS user when the
-// caller is root (initdb refuses root).
+// default and the test helper's throwaway database server. The cluster is created with initdb
+// on first use, reuses a server already running on the same directory, recovers from a stale
+// postmaster.pid, and runs as the postgres OS user when the caller is root (initdb refuses
+// root).
+//
+// Private means that no other OS user gets in, with two locks that each hold alone:
+//   - the server listens on a Unix socket only (no TCP), in a 0700 directory owned by the OS
+//     user that runs the server, and the socket itself is 0700 (unix_socket_permissions). A
+//     socket directory owned by anyone else is refused, since its owner could swap the socket;
+//   - pg_hba.conf has no trust line: the only door is peer authentication through the
+//     pg_ident.conf map "gridmap", which lets the server's OS user — and root, when gridmap runs
+//     as root and the server as postgres — log in as the postgres role, and nobody else.
+//
+// As an ordinary user, the server runs as that user, which owns the socket directory and
+// connects as itself. As root, the server runs as postgres, which owns the socket directory;
+// root, whom file modes do not stop, passes peer authentication through the map. Peer
+// authentication was chosen over a scram password kept in a 0600 file because it has no secret
+// to generate, store or leak: the kernel vouches for the connecting process's user, and it works
+// the same for root and for an ordinary user.
 package pgcluster
 
 import (
@@ -15,7 +30,6 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -111,6 +125,7 @@ type Cluster struct {
 	port    int
 	cmd     *exec.Cmd // nil when the server was already running (not ours to stop)
 	exited  chan struct{}
+	owner   osUser
 	log     *slog.Logger
 }
 
@@ -118,7 +133,6 @@ const superuser = "postgres"
 
 // defaults suit a single-user application server and bulk loads on a small machine.
 var defaults = map[string]string{
-	"listen_addresses":     "",
 	"shared_buffers":       "256MB",
 	"work_mem":             "32MB",
 	"maintenance_work_mem": "512MB",
@@ -164,7 +178,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 			}
 		}
 	}
-	c := &Cluster{bin: bin, pgdata: filepath.Join(dir, "pg"), port: 5432, log: log}
+	c := &Cluster{bin: bin, pgdata: filepath.Join(dir, "pg"), port: 5432, owner: owner, log: log}
 
 	// a postmaster.pid left by someone else (root restoring a backup, say) must stay readable
 	// for the server, or it refuses to start
@@ -172,18 +186,21 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		_ = owner.chown(filepath.Join(c.pgdata, "postmaster.pid"))
 	}
 	if running, sock, port := c.running(); running {
+		if err := c.prepareSocketDir(sock); err != nil {
+			return nil, err
+		}
 		c.sockDir, c.port = sock, port
 		log.Info("reusing running PostgreSQL", "pgdata", c.pgdata, "socket", sock)
 		return c, c.waitReady(ctx)
 	}
+	c.sockDir = socketDir(dir)
+	if err := c.prepareSocketDir(c.sockDir); err != nil {
+		return nil, err
+	}
 	if err := c.initdb(ctx, owner); err != nil {
 		return nil, err
 	}
-	c.sockDir = socketDir(dir)
-	if err := os.MkdirAll(c.sockDir, 0o755); err != nil {
-		return nil, fmt.Errorf("pgcluster: socket directory: %w", err)
-	}
-	if err := owner.chown(c.sockDir); err != nil {
+	if err := c.writeAccess(); err != nil {
 		return nil, err
 	}
 	if err := c.start(owner, opts.Settings); err != nil {
@@ -257,7 +274,7 @@ func (c *Cluster) initdb(ctx context.Context, owner osUser) error {
 	}
 	c.log.Info("creating PostgreSQL cluster (initdb)", "pgdata", c.pgdata)
 	cmd := exec.CommandContext(ctx, filepath.Join(c.bin.BinDir, "initdb"),
-		"-D", c.pgdata, "-U", superuser, "--auth=trust", "--encoding=UTF8", "--no-locale", "--no-sync")
+		"-D", c.pgdata, "-U", superuser, "--auth-local=peer", "--auth-host=reject", "--encoding=UTF8", "--no-locale", "--no-sync")
 	owner.apply(cmd)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		_ = os.RemoveAll(c.pgdata)
@@ -274,6 +291,10 @@ func (c *Cluster) start(owner osUser, extra map[string]string) error {
 	for k, v := range extra {
 		settings[k] = v
 	}
+	for k, v := range c.private() {
+		settings[k] = v
+	}
+	delete(settings, "unix_socket_directories") // -k names ours
 	args := []string{"-D", c.pgdata, "-k", c.sockDir, "-p", strconv.Itoa(c.port)}
 	keys := make([]string, 0, len(settings))
 	for k := range settings {
@@ -392,44 +413,6 @@ func (c *Cluster) Stop() error {
 
 // Started reports whether this process started the server (and so stops it).
 func (c *Cluster) Started() bool { return c.cmd != nil }
-
-// osUser is who runs the server: the current user, or postgres when that is root.
-type osUser struct {
-	uid, gid uint32
-	switched bool
-}
-
-func serverUser() (osUser, error) {
-	if os.Geteuid() != 0 {
-		return osUser{}, nil
-	}
-	u, err := user.Lookup(superuser)
-	if err != nil {
-		return osUser{}, fmt.Errorf("%w: running as root needs the `postgres` OS user (it comes with `apt-get install postgresql`): %v", ErrMissing, err)
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	return osUser{uid: uint32(uid), gid: uint32(gid), switched: true}, nil
-}
-
-func (u osUser) chown(path string) error {
-	if !u.switched {
-		return nil
-	}
-	if err := os.Chown(path, int(u.uid), int(u.gid)); err != nil {
-		return fmt.Errorf("pgcluster: %w", err)
-	}
-	return nil
-}
-
-func (u osUser) apply(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{}
-	if u.switched {
-		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: u.uid, Gid: u.gid}
-		cmd.Env = append(os.Environ(), "HOME=/var/lib/postgresql", "USER=postgres", "LOGNAME=postgres")
-		cmd.Dir = "/" // the caller's directory may be closed to postgres
-	}
-}
 
 func lastLines(s string, n int) string {
 	var lines []string

@@ -384,3 +384,171 @@ func BenchmarkColdStart(b *testing.B) {
 	}
 	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/start")
 }
+
+// socketDirOf returns the directory holding the server's socket, from its postmaster.pid.
+func socketDirOf(t *testing.T, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "pg", "postmaster.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	if len(lines) < 5 {
+		t.Fatalf("postmaster.pid has no socket line: %q", b)
+	}
+	return lines[4]
+}
+
+// asOtherUser runs psql against the cluster's socket as the OS user nobody and returns what it
+// printed and whether it got in. As root the test switches credentials itself; otherwise it
+// needs passwordless sudo, and skips (fails under CI=true) without it.
+func asOtherUser(t *testing.T, bin pgcluster.Binaries, sock string) (string, bool) {
+	t.Helper()
+	psql := filepath.Join(bin.BinDir, "psql")
+	args := []string{"-X", "-A", "-t", "-c", "SELECT 'in'", "host=" + sock + " port=5432 user=postgres dbname=postgres connect_timeout=5"}
+	var cmd *exec.Cmd
+	if os.Geteuid() == 0 {
+		cmd = exec.Command(psql, args...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	} else if exec.Command("sudo", "-n", "-u", "nobody", "true").Run() == nil {
+		cmd = exec.Command("sudo", append([]string{"-n", "-u", "nobody", psql}, args...)...)
+	} else {
+		msg := "trying the socket as another OS user needs root or passwordless sudo to nobody"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	cmd.Dir = "/"
+	cmd.Env = []string{"HOME=/nonexistent", "PATH=/usr/bin:/bin"}
+	out, err := cmd.CombinedOutput()
+	return string(out), err == nil && strings.TrimSpace(string(out)) == "in"
+}
+
+// The private cluster lets no other OS user in: the socket's directory and the socket are
+// closed to them, and were both opened by mistake, peer authentication still refuses them.
+func TestPrivate(t *testing.T) {
+	bin := requirePostgres(t)
+	t.Parallel()
+	ctx := context.Background()
+	dir := dataDir(t)
+	c := start(t, dir)
+	conn := connect(t, c, "postgres")
+	sock := socketDirOf(t, dir)
+
+	var listen string
+	if err := conn.QueryRow(ctx, "SHOW listen_addresses").Scan(&listen); err != nil || listen != "" {
+		t.Errorf("listen_addresses = %q (%v), want none: no TCP", listen, err)
+	}
+	rows, err := conn.Query(ctx, "SELECT type, auth_method, coalesce(array_to_string(options, ','), '') FROM pg_hba_file_rules WHERE error IS NULL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type rule struct{ typ, method, options string }
+	rules, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rule, error) {
+		var x rule
+		return x, r.Scan(&x.typ, &x.method, &x.options)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rules {
+		if r.method != "reject" && (r.typ != "local" || r.method != "peer" || r.options != "map=gridmap") {
+			t.Errorf("pg_hba.conf rule %+v: want only local peer map=gridmap (and reject)", r)
+		}
+	}
+	if len(rules) == 0 {
+		t.Error("pg_hba.conf has no rules")
+	}
+
+	for path, want := range map[string]os.FileMode{sock: 0o700, filepath.Join(sock, ".s.PGSQL.5432"): 0o700} {
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != want {
+			t.Errorf("%s has mode %v, want %v", path, st.Mode().Perm(), want)
+		}
+	}
+
+	t.Run("another OS user", func(t *testing.T) {
+		if out, ok := asOtherUser(t, bin, sock); ok || !strings.Contains(out, "Permission denied") {
+			t.Errorf("nobody connected or was refused for another reason than permissions (in: %v): %s", ok, out)
+		}
+	})
+	t.Run("another OS user through an opened socket", func(t *testing.T) {
+		// the file modes are one lock; peer authentication is the second
+		for _, p := range []string{sock, filepath.Join(sock, ".s.PGSQL.5432")} {
+			if err := os.Chmod(p, 0o777); err != nil {
+				t.Fatal(err)
+			}
+		}
+		defer os.Chmod(sock, 0o700)
+		out, ok := asOtherUser(t, bin, sock)
+		if ok || !strings.Contains(out, "Peer authentication failed") {
+			t.Errorf("nobody connected or was refused for another reason than peer authentication (in: %v): %s", ok, out)
+		}
+	})
+	t.Run("another role", func(t *testing.T) {
+		// the map admits the server's OS user as postgres only, not as any role it names
+		exec1(t, conn, "CREATE ROLE intruder LOGIN")
+		cs := strings.Replace(c.ConnString("postgres"), "user=postgres", "user=intruder", 1)
+		if other, err := pgx.Connect(ctx, cs); err == nil {
+			other.Close(ctx)
+			t.Error("connected as role intruder")
+		} else if !strings.Contains(err.Error(), "authentication failed") {
+			t.Errorf("refused for another reason: %v", err)
+		}
+	})
+}
+
+// A socket directory gridmap did not make for the server's user is refused, not used: its
+// owner could put a socket of their own there.
+func TestSocketDirOwnedBySomeoneElse(t *testing.T) {
+	requirePostgres(t)
+	t.Parallel()
+	tests := []struct {
+		name  string
+		plant func(t *testing.T, run string)
+		want  string
+	}{
+		{"symlink", func(t *testing.T, run string) {
+			if err := os.Symlink(t.TempDir(), run); err != nil {
+				t.Fatal(err)
+			}
+		}, "not a directory"},
+		{"other owner", func(t *testing.T, run string) {
+			if os.Geteuid() != 0 {
+				t.Skip("making a directory owned by another OS user needs root")
+			}
+			if err := os.Mkdir(run, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chown(run, 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
+		}, "belongs to"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := dataDir(t)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			run := filepath.Join(dir, "run")
+			tt.plant(t, run)
+			c, err := pgcluster.Start(context.Background(), options(t, dir))
+			if err == nil {
+				c.Stop()
+				t.Fatal("Start used a socket directory that is not the server's own")
+			}
+			if msg := err.Error(); !strings.Contains(msg, tt.want) || !strings.Contains(msg, run) || strings.Contains(msg, "\n") {
+				t.Errorf("error %q: want one line naming %s and saying %q", msg, run, tt.want)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "pg", "postmaster.pid")); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("a server was started anyway (postmaster.pid: %v)", err)
+			}
+		})
+	}
+}
