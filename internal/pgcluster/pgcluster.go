@@ -27,6 +27,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -119,14 +120,16 @@ type Options struct {
 
 // Cluster is a running private PostgreSQL server.
 type Cluster struct {
-	bin     Binaries
-	pgdata  string
-	sockDir string
-	port    int
-	cmd     *exec.Cmd // nil when the server was already running (not ours to stop)
-	exited  chan struct{}
-	owner   osUser
-	log     *slog.Logger
+	bin      Binaries
+	dir      string // Options.Dir, absolute and free of symlinks
+	pgdata   string
+	sockDir  string
+	port     int
+	settings map[string]string
+	cmd      *exec.Cmd // nil when the server was already running (not ours to stop)
+	exited   chan struct{}
+	owner    osUser
+	log      *slog.Logger
 }
 
 const superuser = "postgres"
@@ -163,6 +166,9 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("pgcluster: %w", err)
 	}
+	if dir, err = filepath.EvalSymlinks(dir); err != nil { // /proc/PID/cwd shows the real path
+		return nil, fmt.Errorf("pgcluster: %w", err)
+	}
 	owner, err := serverUser()
 	if err != nil {
 		return nil, err
@@ -178,117 +184,184 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 			}
 		}
 	}
-	c := &Cluster{bin: bin, pgdata: filepath.Join(dir, "pg"), port: 5432, owner: owner, log: log}
-
-	// a postmaster.pid left by someone else (root restoring a backup, say) must stay readable
-	// for the server, or it refuses to start
-	if _, err := os.Stat(filepath.Join(c.pgdata, "postmaster.pid")); err == nil {
-		_ = owner.chown(filepath.Join(c.pgdata, "postmaster.pid"))
-	}
-	if running, sock, port := c.running(); running {
-		if err := c.prepareSocketDir(sock); err != nil {
-			return nil, err
-		}
-		c.sockDir, c.port = sock, port
-		log.Info("reusing running PostgreSQL", "pgdata", c.pgdata, "socket", sock)
-		return c, c.waitReady(ctx)
-	}
-	c.sockDir = socketDir(dir)
-	if err := c.prepareSocketDir(c.sockDir); err != nil {
+	c := &Cluster{bin: bin, dir: dir, pgdata: filepath.Join(dir, "pg"), settings: opts.Settings, owner: owner, log: log}
+	unlock, err := c.lock(ctx)
+	if err != nil {
 		return nil, err
 	}
-	if err := c.initdb(ctx, owner); err != nil {
+	defer unlock()
+	if err := c.up(ctx); err != nil {
 		return nil, err
 	}
-	if err := c.writeAccess(); err != nil {
-		return nil, err
-	}
-	if err := c.start(owner, opts.Settings); err != nil {
-		return nil, err
-	}
-	if err := c.waitReady(ctx); err != nil {
-		c.Stop()
-		return nil, err
-	}
-	log.Info("PostgreSQL started", "version", bin.Version, "pgdata", c.pgdata, "socket", c.sockDir)
 	return c, nil
 }
 
-// socketDir keeps the socket path under the kernel's 107-byte limit: inside the data
-// directory when it fits, else a directory in /tmp named after it.
+// lock takes the data directory's exclusive lock, which every start, initdb and stop holds:
+// two first starts cannot both run initdb, and a start never races a stop.
+func (c *Cluster) lock(ctx context.Context) (unlock func(), err error) {
+	f, err := lockFile(ctx, filepath.Join(c.dir, "cluster.lock"), syscall.LOCK_EX, func() {
+		c.log.Info("waiting for another gridmap process that is starting or stopping PostgreSQL", "dir", c.dir)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return func() { f.Close() }, nil
+}
+
+// up reuses the server running on the data directory or starts one, creating the cluster
+// first when there is none. The caller holds the lock.
+func (c *Cluster) up(ctx context.Context) error {
+	// a postmaster.pid left by someone else (root restoring a backup, say) must stay readable
+	// for the server, or it refuses to start
+	if _, err := os.Stat(c.pidfile()); err == nil {
+		_ = c.owner.chown(c.pidfile())
+	}
+	if _, sock, port, ok := c.running(); ok {
+		if err := c.prepareSocketDir(sock); err != nil {
+			return err
+		}
+		c.sockDir, c.port = sock, port
+		c.log.Info("reusing running PostgreSQL", "pgdata", c.pgdata, "socket", sock)
+		return c.waitReady(ctx)
+	}
+	c.sockDir, c.port = socketDir(c.dir), 5432
+	if err := c.prepareSocketDir(c.sockDir); err != nil {
+		return err
+	}
+	if err := c.initdb(ctx); err != nil {
+		return err
+	}
+	if err := c.clearStale(ctx); err != nil {
+		return err
+	}
+	if err := c.writeAccess(); err != nil {
+		return err
+	}
+	if err := c.start(); err != nil {
+		return err
+	}
+	if err := c.waitReady(ctx); err != nil {
+		c.halt()
+		return err
+	}
+	c.log.Info("PostgreSQL started", "version", c.bin.Version, "pgdata", c.pgdata, "socket", c.sockDir)
+	return nil
+}
+
+// socketDir keeps the socket path under the kernel's 107-byte limit, and free of the commas,
+// spaces and quotes that unix_socket_directories (a list) would split or unquote: inside the
+// data directory when it is such a path, else a directory in /tmp named after it.
 func socketDir(dir string) string {
 	d := filepath.Join(dir, "run")
-	if len(d)+len("/.s.PGSQL.5432.lock") < 100 {
+	if len(d)+len("/.s.PGSQL.5432.lock") < 100 && !strings.ContainsAny(d, ", \t\"'\\") {
 		return d
 	}
 	h := sha256.Sum256([]byte(dir))
 	return filepath.Join(os.TempDir(), "gridmap-"+hex.EncodeToString(h[:6]))
 }
 
-// running reports whether a live server owns pgdata, per its postmaster.pid, and where its
-// socket is. After a crash the file names a process that is gone: PostgreSQL clears such a
-// file itself, after checking that no orphaned backend still holds the old shared memory, so
-// it is left alone. Only a pid that was reused by another program (PostgreSQL would refuse
-// to start, thinking its postmaster alive) is removed here.
-func (c *Cluster) running() (bool, string, int) {
-	pidfile := filepath.Join(c.pgdata, "postmaster.pid")
-	b, err := os.ReadFile(pidfile)
+func (c *Cluster) pidfile() string { return filepath.Join(c.pgdata, "postmaster.pid") }
+
+// running reports whether a live server works on the data directory, per its postmaster.pid,
+// with its pid, socket directory and port. The recorded pid alone proves nothing — after a
+// crash or a reboot it may belong to another program, or to a PostgreSQL serving another
+// directory — so the process must also work in the data directory, as a postmaster does.
+func (c *Cluster) running() (pid int, sock string, port int, ok bool) {
+	b, err := os.ReadFile(c.pidfile())
 	if err != nil {
-		return false, "", 0
+		return 0, "", 0, false
 	}
 	lines := strings.Split(string(b), "\n")
-	pid, _ := strconv.Atoi(strings.TrimSpace(lines[0]))
-	if pid <= 0 {
-		return false, "", 0
+	pid, _ = strconv.Atoi(strings.TrimSpace(lines[0]))
+	if pid <= 0 || len(lines) < 5 || !worksIn(pid, c.pgdata) {
+		return 0, "", 0, false
 	}
-	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
-		c.log.Warn("stale postmaster.pid from a crash: PostgreSQL will recover", "pid", pid)
-		return false, "", 0
-	}
-	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if !strings.Contains(string(cmdline), "postgres") {
-		c.log.Warn("removing stale postmaster.pid: its pid now belongs to another program", "pid", pid)
-		_ = os.Remove(pidfile)
-		return false, "", 0
-	}
-	if len(lines) < 5 {
-		return false, "", 0
-	}
-	port, _ := strconv.Atoi(strings.TrimSpace(lines[3]))
-	return true, strings.TrimSpace(lines[4]), port
+	port, _ = strconv.Atoi(strings.TrimSpace(lines[3]))
+	return pid, strings.TrimSpace(lines[4]), port, true
 }
 
-func (c *Cluster) initdb(ctx context.Context, owner osUser) error {
-	if _, err := os.Stat(filepath.Join(c.pgdata, "PG_VERSION")); err == nil {
+// clearStale readies the data directory for a new postmaster when the last one is gone. The
+// backends of a killed postmaster linger a moment, holding its shared memory, and PostgreSQL
+// refuses to start beside them: wait until they are gone. A postmaster.pid naming a dead process
+// is left to PostgreSQL, which checks the old shared memory itself; one whose pid now belongs to
+// another process is removed, or PostgreSQL would take that process for a live predecessor.
+func (c *Cluster) clearStale(ctx context.Context) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for pids := workingIn(c.pgdata); len(pids) > 0; pids = workingIn(c.pgdata) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("pgcluster: processes %v still work in %s though no server runs there (left by a killed one?): stop them, then start again", pids, c.pgdata)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	b, err := os.ReadFile(c.pidfile())
+	if err != nil {
 		return nil
 	}
-	// A directory without PG_VERSION is the remains of an interrupted initdb.
-	if err := os.RemoveAll(c.pgdata); err != nil {
-		return fmt.Errorf("pgcluster: %w", err)
-	}
-	if err := os.MkdirAll(c.pgdata, 0o700); err != nil {
-		return fmt.Errorf("pgcluster: %w", err)
-	}
-	if err := owner.chown(c.pgdata); err != nil {
-		return err
-	}
-	c.log.Info("creating PostgreSQL cluster (initdb)", "pgdata", c.pgdata)
-	cmd := exec.CommandContext(ctx, filepath.Join(c.bin.BinDir, "initdb"),
-		"-D", c.pgdata, "-U", superuser, "--auth-local=peer", "--auth-host=reject", "--encoding=UTF8", "--no-locale", "--no-sync")
-	owner.apply(cmd)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		_ = os.RemoveAll(c.pgdata)
-		return fmt.Errorf("pgcluster: initdb in %s failed: %v: %s", c.pgdata, err, lastLines(string(out), 5))
+	pid, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	if pid > 0 && exists(pid) {
+		c.log.Warn("removing a stale postmaster.pid: its pid now belongs to another process", "pid", pid)
+		if err := os.Remove(c.pidfile()); err != nil {
+			return fmt.Errorf("pgcluster: %w", err)
+		}
+	} else {
+		c.log.Warn("stale postmaster.pid from a crash: PostgreSQL will recover", "pid", pid)
 	}
 	return nil
 }
 
-func (c *Cluster) start(owner osUser, extra map[string]string) error {
+// initdb creates the cluster on first use. initdb runs in a scratch directory renamed into
+// place when it has finished, so Dir/pg is a whole cluster or absent; a Dir/pg that holds
+// files but no PG_VERSION is then no leftover of gridmap's but something else — the wrong
+// --data-dir, or damage — and is refused rather than wiped.
+func (c *Cluster) initdb(ctx context.Context) error {
+	if _, err := os.Stat(filepath.Join(c.pgdata, "PG_VERSION")); err == nil {
+		return nil
+	}
+	switch ents, err := os.ReadDir(c.pgdata); {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("pgcluster: %w", err)
+	case len(ents) > 0:
+		return fmt.Errorf("pgcluster: %s holds files but no PG_VERSION, so it is not a PostgreSQL cluster (the wrong --data-dir, or a damaged one); gridmap will not overwrite it: move it away to start afresh", c.pgdata)
+	default:
+		if err := os.Remove(c.pgdata); err != nil { // empty: make way for the rename
+			return fmt.Errorf("pgcluster: %w", err)
+		}
+	}
+	scratch := c.pgdata + ".initdb"
+	if err := os.RemoveAll(scratch); err != nil { // an initdb of ours cut short; the lock keeps others out
+		return fmt.Errorf("pgcluster: %w", err)
+	}
+	if err := os.Mkdir(scratch, 0o700); err != nil {
+		return fmt.Errorf("pgcluster: %w", err)
+	}
+	if err := c.owner.chown(scratch); err != nil {
+		return err
+	}
+	c.log.Info("creating PostgreSQL cluster (initdb)", "pgdata", c.pgdata)
+	cmd := exec.CommandContext(ctx, filepath.Join(c.bin.BinDir, "initdb"),
+		"-D", scratch, "-U", superuser, "--auth-local=peer", "--auth-host=reject", "--encoding=UTF8", "--no-locale", "--no-sync")
+	c.owner.apply(cmd)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		_ = os.RemoveAll(scratch)
+		return fmt.Errorf("pgcluster: initdb in %s failed: %v: %s", scratch, err, lastLines(string(out), 5))
+	}
+	if err := os.Rename(scratch, c.pgdata); err != nil {
+		return fmt.Errorf("pgcluster: %w", err)
+	}
+	return nil
+}
+
+func (c *Cluster) start() error {
 	settings := map[string]string{}
 	for k, v := range defaults {
 		settings[k] = v
 	}
-	for k, v := range extra {
+	for k, v := range c.settings {
 		settings[k] = v
 	}
 	for k, v := range c.private() {
@@ -310,7 +383,7 @@ func (c *Cluster) start(owner osUser, extra map[string]string) error {
 	}
 	cmd := exec.Command(filepath.Join(c.bin.BinDir, "postgres"), args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	owner.apply(cmd)
+	c.owner.apply(cmd)
 	// Own process group: a terminal's Ctrl-C reaches gridmap, which stops the server in order.
 	// Pdeathsig: if gridmap dies without stopping it, the server shuts down by itself.
 	cmd.SysProcAttr.Setpgid = true
@@ -394,6 +467,18 @@ func (c *Cluster) Stop() error {
 	if c.cmd == nil || c.cmd.Process == nil {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	unlock, err := c.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return c.halt()
+}
+
+// halt stops the server this process started. The caller holds the lock.
+func (c *Cluster) halt() error {
 	select {
 	case <-c.exited:
 		return nil

@@ -1,6 +1,7 @@
 package pgcluster_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -283,6 +285,14 @@ func TestStalePostmasterPid(t *testing.T) {
 			t.Cleanup(func() { _ = other.Process.Kill(); _ = other.Wait() })
 			writePidfile(t, dir, other.Process.Pid)
 		}},
+		{"pid of another PostgreSQL", func(t *testing.T, dir string, c *pgcluster.Cluster) {
+			if err := c.Stop(); err != nil {
+				t.Fatal(err)
+			}
+			other := dataDir(t)
+			start(t, other)
+			writePidfile(t, dir, postmasterPID(t, other))
+		}},
 		{"server killed", func(t *testing.T, dir string, c *pgcluster.Cluster) {
 			// the server's own processes must be gone before a new one starts on the directory
 			rows, err := connect(t, c, "postgres").Query(context.Background(), "SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid()")
@@ -323,9 +333,10 @@ func TestStalePostmasterPid(t *testing.T) {
 	}
 }
 
-// A directory left by an interrupted initdb (no PG_VERSION) is not a cluster: it is cleared
-// and created again.
-func TestInterruptedInitdb(t *testing.T) {
+// A data directory that holds files but no PG_VERSION is not a cluster of gridmap's (its
+// initdb runs aside and is renamed into place when whole): Start refuses it and leaves it as it
+// is. An empty one, or a scratch directory left by an initdb cut short, is no obstacle.
+func TestNotACluster(t *testing.T) {
 	requirePostgres(t)
 	t.Parallel()
 	dir := dataDir(t)
@@ -334,20 +345,96 @@ func TestInterruptedInitdb(t *testing.T) {
 		t.Fatal(err)
 	}
 	junk := filepath.Join(pgdata, "junk")
-	if err := os.WriteFile(junk, []byte("half an initdb"), 0o600); err != nil {
+	if err := os.WriteFile(junk, []byte("somebody's files"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c := start(t, dir)
-	if !c.Started() {
-		t.Error("not started")
+	c, err := pgcluster.Start(context.Background(), options(t, dir))
+	if err == nil {
+		c.Stop()
+		t.Fatal("Start made a cluster over a directory without PG_VERSION")
 	}
-	if _, err := os.Stat(filepath.Join(pgdata, "PG_VERSION")); err != nil {
-		t.Errorf("no cluster: %v", err)
+	if msg := err.Error(); !strings.Contains(msg, "PG_VERSION") || !strings.Contains(msg, pgdata) {
+		t.Errorf("error %q does not name the directory and PG_VERSION", msg)
 	}
-	if _, err := os.Stat(junk); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("the leftover file is still there: %v", err)
+	if _, err := os.Stat(junk); err != nil {
+		t.Errorf("the files there were touched: %v", err)
 	}
-	exec1(t, connect(t, c, "postgres"), "SELECT 1")
+	if _, err := os.Stat(filepath.Join(pgdata, "PG_VERSION")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("initdb ran over it: %v", err)
+	}
+
+	t.Run("empty, beside a cut-short initdb, under a path with a comma", func(t *testing.T) {
+		dir := dataDir(t)
+		for _, d := range []string{filepath.Join(dir, "pg"), filepath.Join(dir, "pg.initdb", "base")} {
+			if err := os.MkdirAll(d, 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c := start(t, dir)
+		exec1(t, connect(t, c, "postgres"), "SELECT 1")
+		if _, err := os.Stat(filepath.Join(dir, "pg.initdb")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("the scratch directory is still there: %v", err)
+		}
+	})
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers (several Starts' loggers).
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Several first starts at once on one directory (serve and a command launched together) run
+// initdb once and share one server.
+func TestConcurrentFirstStart(t *testing.T) {
+	requirePostgres(t)
+	t.Parallel()
+	dir := dataDir(t)
+	var logs syncBuffer
+	o := options(t, dir)
+	o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+
+	const n = 4
+	var wg sync.WaitGroup
+	cs := make([]*pgcluster.Cluster, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() { cs[i], errs[i] = pgcluster.Start(context.Background(), o) })
+	}
+	wg.Wait()
+	started := 0
+	for i, c := range cs {
+		if errs[i] != nil {
+			t.Errorf("Start %d: %v", i, errs[i])
+			continue
+		}
+		t.Cleanup(func() { c.Stop() })
+		if c.Started() {
+			started++
+		}
+		if c.ConnString("x") != cs[0].ConnString("x") {
+			t.Errorf("Start %d connects to %q, Start 0 to %q", i, c.ConnString("x"), cs[0].ConnString("x"))
+		}
+	}
+	if k := strings.Count(logs.String(), "(initdb)"); k != 1 || started != 1 {
+		t.Errorf("%d initdb runs and %d servers started, want 1 and 1; log:\n%s", k, started, logs.String())
+	}
+	if t.Failed() {
+		return
+	}
+	exec1(t, connect(t, cs[n-1], "postgres"), "SELECT 1")
 }
 
 // BenchmarkColdStart measures starting an existing, stopped cluster until it accepts
