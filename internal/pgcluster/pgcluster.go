@@ -35,6 +35,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -116,6 +117,11 @@ type Options struct {
 	// Settings are extra server settings (postgres -c name=value), applied after the defaults.
 	Settings map[string]string
 	Logger   *slog.Logger
+	// Shared says other processes may use the server too, as gridmap's commands share one
+	// data directory: the server then outlives this process should it die without Stop, to be
+	// reused by the next gridmap and stopped by the last one to leave. Otherwise (a test's
+	// throwaway cluster) a server this process started shuts down when the process dies.
+	Shared bool
 }
 
 // Cluster is a running private PostgreSQL server.
@@ -126,10 +132,16 @@ type Cluster struct {
 	sockDir  string
 	port     int
 	settings map[string]string
-	cmd      *exec.Cmd // nil when the server was already running (not ours to stop)
-	exited   chan struct{}
+	shared   bool
 	owner    osUser
 	log      *slog.Logger
+	started  bool     // Start started the server
+	use      *os.File // holds a shared flock on cluster.users while this handle uses the server
+
+	mu      sync.Mutex
+	cmd     *exec.Cmd     // the server when this process started it, else nil
+	exited  chan struct{} // closed when cmd has exited
+	stopped bool          // Stop was called
 }
 
 const superuser = "postgres"
@@ -184,17 +196,28 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 			}
 		}
 	}
-	c := &Cluster{bin: bin, dir: dir, pgdata: filepath.Join(dir, "pg"), settings: opts.Settings, owner: owner, log: log}
+	c := &Cluster{bin: bin, dir: dir, pgdata: filepath.Join(dir, "pg"), settings: opts.Settings, shared: opts.Shared, owner: owner, log: log}
 	unlock, err := c.lock(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	if err := c.up(ctx); err != nil {
+	// Never waits long: an exclusive lock on cluster.users is only taken under cluster.lock.
+	if c.use, err = lockFile(ctx, c.usersFile(), syscall.LOCK_SH, nil); err != nil {
 		return nil, err
 	}
+	if err := c.up(ctx); err != nil {
+		c.use.Close()
+		return nil, err
+	}
+	cmd, _ := c.child()
+	c.started = cmd != nil
 	return c, nil
 }
+
+// usersFile is where every process using the server holds a shared flock for as long as it
+// does: the server is stopped only when an exclusive lock on it can be had.
+func (c *Cluster) usersFile() string { return filepath.Join(c.dir, "cluster.users") }
 
 // lock takes the data directory's exclusive lock, which every start, initdb and stop holds:
 // two first starts cannot both run initdb, and a start never races a stop.
@@ -385,20 +408,25 @@ func (c *Cluster) start() error {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	c.owner.apply(cmd)
 	// Own process group: a terminal's Ctrl-C reaches gridmap, which stops the server in order.
-	// Pdeathsig: if gridmap dies without stopping it, the server shuts down by itself.
+	// Pdeathsig: if the process dies without stopping it, the server shuts down by itself —
+	// unless it is shared, when another process may still be using it.
 	cmd.SysProcAttr.Setpgid = true
-	cmd.SysProcAttr.Pdeathsig = syscall.SIGTERM
+	if !c.shared {
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGTERM
+	}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return fmt.Errorf("pgcluster: start postgres: %w", err)
 	}
-	c.cmd = cmd
-	c.exited = make(chan struct{})
+	exited := make(chan struct{})
 	go func() {
 		_ = cmd.Wait()
 		logf.Close()
-		close(c.exited)
+		close(exited)
 	}()
+	c.mu.Lock()
+	c.cmd, c.exited = cmd, exited
+	c.mu.Unlock()
 	return nil
 }
 
@@ -424,11 +452,17 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 	}
 }
 
+// child returns the server process when this process started it, and a channel closed when
+// it has exited; nil when another process started it.
+func (c *Cluster) child() (*exec.Cmd, <-chan struct{}) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cmd, c.exited
+}
+
 func (c *Cluster) exitedChan() <-chan struct{} {
-	if c.exited == nil {
-		return nil
-	}
-	return c.exited
+	_, exited := c.child()
+	return exited
 }
 
 func (c *Cluster) logTail(n int) string {
@@ -461,43 +495,73 @@ func (c *Cluster) EnsureDatabase(ctx context.Context, name string) error {
 	return nil
 }
 
-// Stop shuts the server down (fast shutdown: sessions are ended, data is flushed) when this
-// process started it; a server that was already running is left to its owner.
+// Stop ends this handle's use of the server and shuts the server down (fast shutdown:
+// sessions are ended, data is flushed) when no other process or handle uses it, whoever
+// started it. So a command run while gridmap serve is up leaves the server to serve; serve
+// started after a command that started the server keeps it when that command ends; and the last
+// one to leave stops it, even one that found it running (a server left behind by a killed
+// gridmap stops with the next gridmap that used it). A second Stop does nothing.
 func (c *Cluster) Stop() error {
-	if c.cmd == nil || c.cmd.Process == nil {
+	c.mu.Lock()
+	if c.stopped {
+		c.mu.Unlock()
 		return nil
 	}
+	c.stopped = true
+	c.mu.Unlock()
+
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	unlock, err := c.lock(ctx)
+	c.use.Close()
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	f, err := os.OpenFile(c.usersFile(), os.O_RDWR|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return fmt.Errorf("pgcluster: %w", err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		c.log.Info("leaving PostgreSQL running for the other gridmap processes using it", "pgdata", c.pgdata)
+		return nil
+	}
 	return c.halt()
 }
 
-// halt stops the server this process started. The caller holds the lock.
+// halt stops the server running on the data directory, whoever started it, and waits until it
+// has gone. The caller holds the lock.
 func (c *Cluster) halt() error {
-	select {
-	case <-c.exited:
-		return nil
-	default:
+	cmd, exited := c.child()
+	pid, _, _, ok := c.running()
+	if !ok && cmd != nil {
+		pid, ok = cmd.Process.Pid, worksIn(cmd.Process.Pid, c.pgdata) // still starting up
 	}
-	_ = c.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-c.exited:
+	if ok {
+		_ = syscall.Kill(pid, syscall.SIGINT)
+		deadline := time.Now().Add(60 * time.Second)
+		for worksIn(pid, c.pgdata) { // a zombie works nowhere
+			if time.Now().After(deadline) {
+				_ = syscall.Kill(pid, syscall.SIGQUIT)
+				return errors.New("pgcluster: postgres did not stop in 60s; sent SIGQUIT")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 		c.log.Info("PostgreSQL stopped", "pgdata", c.pgdata)
-		return nil
-	case <-time.After(60 * time.Second):
-		_ = c.cmd.Process.Signal(syscall.SIGQUIT)
-		<-c.exited
-		return errors.New("pgcluster: postgres did not stop in 60s; sent SIGQUIT")
 	}
+	if exited != nil { // reaped: nothing of ours is left running
+		select {
+		case <-exited:
+		case <-time.After(60 * time.Second):
+			return errors.New("pgcluster: postgres did not exit in 60s")
+		}
+	}
+	return nil
 }
 
-// Started reports whether this process started the server (and so stops it).
-func (c *Cluster) Started() bool { return c.cmd != nil }
+// Started reports whether Start started the server rather than finding it running.
+func (c *Cluster) Started() bool { return c.started }
 
 func lastLines(s string, n int) string {
 	var lines []string

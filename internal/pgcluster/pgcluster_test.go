@@ -437,6 +437,135 @@ func TestConcurrentFirstStart(t *testing.T) {
 	exec1(t, connect(t, cs[n-1], "postgres"), "SELECT 1")
 }
 
+// A handle's Stop leaves the server to the other handles (processes) still using it, and the
+// last one to leave stops it, though it did not start it: a command that started the server
+// must not take it away from a gridmap serve that joined meanwhile.
+func TestSharedUse(t *testing.T) {
+	requirePostgres(t)
+	t.Parallel()
+	dir := dataDir(t)
+	o := options(t, dir)
+	o.Shared = true
+	first, err := pgcluster.Start(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Stop()
+	exec1(t, connect(t, first, "postgres"), "CREATE TABLE marker AS SELECT 1 AS id")
+	second, err := pgcluster.Start(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Stop()
+	if !first.Started() || second.Started() {
+		t.Fatalf("Started: first %v, second %v; want the first only", first.Started(), second.Started())
+	}
+
+	if err := first.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if n := rowCount(t, second, "postgres"); n != 1 {
+		t.Errorf("%d rows through the second handle after the first stopped, want 1", n)
+	}
+	if err := second.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "pg", "postmaster.pid")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the last handle to leave did not stop the server (postmaster.pid: %v)", err)
+	}
+}
+
+// waitRestarted waits until a postmaster other than old serves dir and answers, and returns
+// its pid.
+func waitRestarted(t *testing.T, c *pgcluster.Cluster, dir string, old int) int {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "pg", "postmaster.pid")); err == nil {
+			var pid int
+			if _, err := fmt.Sscanf(string(b), "%d", &pid); err == nil && pid != old {
+				if conn, err := pgx.Connect(context.Background(), c.ConnString("postgres")); err == nil {
+					conn.Close(context.Background())
+					return pid
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no new server within a minute")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Supervise starts a killed postmaster again, whether this process started it or another
+// did, and stops watching when its context ends.
+func TestSupervise(t *testing.T) {
+	requirePostgres(t)
+	for _, joined := range []bool{false, true} {
+		t.Run(fmt.Sprintf("joined %v", joined), func(t *testing.T) {
+			t.Parallel()
+			dir := dataDir(t)
+			c := start(t, dir)
+			exec1(t, connect(t, c, "postgres"), "CREATE TABLE marker AS SELECT 1 AS id")
+			if joined { // watched by a handle that found the server running
+				c = start(t, dir)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- c.Supervise(ctx) }()
+
+			old := postmasterPID(t, dir)
+			if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			waitRestarted(t, c, dir, old)
+			if n := rowCount(t, c, "postgres"); n != 1 {
+				t.Errorf("%d rows after the restart, want 1", n)
+			}
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Supervise: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Supervise did not return after its context ended")
+			}
+		})
+	}
+}
+
+// A server that cannot be started again is given up after a bounded number of tries, with an
+// error that says why, so serve can exit instead of failing every request.
+func TestSuperviseGivesUp(t *testing.T) {
+	requirePostgres(t)
+	t.Parallel()
+	dir := dataDir(t)
+	c := start(t, dir)
+	done := make(chan error, 1)
+	go func() { done <- c.Supervise(context.Background()) }()
+
+	conf, err := os.OpenFile(filepath.Join(dir, "pg", "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conf.WriteString("\ngridmap_test_broken = on\n"); err != nil {
+		t.Fatal(err)
+	}
+	conf.Close()
+	if err := syscall.Kill(postmasterPID(t, dir), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "attempts to restart it failed") || !strings.Contains(err.Error(), "gridmap_test_broken") {
+			t.Errorf("Supervise returned %v, want the failed restarts and the log's reason", err)
+		}
+	case <-time.After(90 * time.Second):
+		t.Fatal("Supervise kept trying")
+	}
+}
+
 // BenchmarkColdStart measures starting an existing, stopped cluster until it accepts
 // connections: the cluster's share of gridmap's "cold start under 3 s" goal.
 func BenchmarkColdStart(b *testing.B) {
