@@ -34,7 +34,9 @@ func serve(t *testing.T, dir string) *serving {
 	ln.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &serving{url: "http://" + addr, done: make(chan int, 1), stderr: &syncBuffer{}, stop: cancel}
-	go func() { s.done <- run(ctx, []string{"serve", "--addr", addr, "--data-dir", dir}, &syncBuffer{}, s.stderr) }()
+	go func() {
+		s.done <- run(ctx, []string{"serve", "--addr", addr, "--data-dir", dir}, &syncBuffer{}, s.stderr)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -128,6 +130,10 @@ func TestServeRestartsKilledPostgres(t *testing.T) {
 	}
 	if health := waitHealthy(t, s.url+"/healthz", s.done, s.stderr); health["database"] != "ok" {
 		t.Errorf("healthz after the restart: %v", health)
+	}
+	// the server may answer a moment before Supervise has seen it ready and said so
+	for !strings.Contains(s.stderr.String(), "PostgreSQL restarted") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
 	}
 	for _, want := range []string{"PostgreSQL died; restarting it", "PostgreSQL restarted"} {
 		if !strings.Contains(s.stderr.String(), want) {
