@@ -1,8 +1,8 @@
 // Package pgcluster runs a private PostgreSQL cluster in a directory: gridmap's embedded
 // default and the test helper's throwaway database server. The cluster is created with initdb
-// on first use, reuses a server already running on the same directory, recovers from a stale
-// postmaster.pid, and runs as the postgres OS user when the caller is root (initdb refuses
-// root).
+// on first use, reuses a server already running on the same directory (known by the process
+// working in it, not by the pid alone), recovers from a stale postmaster.pid, and runs as the
+// postgres OS user when the caller is root (initdb refuses root).
 //
 // Private means that no other OS user gets in, with two locks that each hold alone:
 //   - the server listens on a Unix socket only (no TCP), in a 0700 directory owned by the OS
@@ -18,6 +18,11 @@
 // authentication was chosen over a scram password kept in a 0600 file because it has no secret
 // to generate, store or leak: the kernel vouches for the connecting process's user, and it works
 // the same for root and for an ordinary user.
+//
+// Lifetime: every start, initdb and stop holds an exclusive flock on Dir/cluster.lock, so two
+// first starts cannot both run initdb; every process using the server holds a shared flock on
+// Dir/cluster.users, and Stop shuts the server down only for the last one (see Stop).
+// Supervise, run by gridmap serve, starts a postmaster that died again.
 package pgcluster
 
 import (
@@ -112,7 +117,8 @@ func version(bindir string) int {
 
 // Options configure a cluster.
 type Options struct {
-	// Dir holds the cluster (Dir/pg) and its log (Dir/pg/postgres.log).
+	// Dir holds the cluster (Dir/pg), its log (Dir/pg/postgres.log), its socket directory
+	// (Dir/run, or one in /tmp for a path too long) and the lock files (Dir/cluster.*).
 	Dir string
 	// Settings are extra server settings (postgres -c name=value), applied after the defaults.
 	Settings map[string]string
