@@ -135,8 +135,6 @@ type Cluster struct {
 	bin      Binaries
 	dir      string // Options.Dir, absolute and free of symlinks
 	pgdata   string
-	sockDir  string
-	port     int
 	settings map[string]string
 	shared   bool
 	owner    osUser
@@ -145,6 +143,8 @@ type Cluster struct {
 	use      *os.File // holds a shared flock on cluster.users while this handle uses the server
 
 	mu      sync.Mutex
+	sockDir string
+	port    int
 	cmd     *exec.Cmd     // the server when this process started it, else nil
 	exited  chan struct{} // closed when cmd has exited
 	stopped bool          // Stop was called
@@ -249,14 +249,15 @@ func (c *Cluster) up(ctx context.Context) error {
 		if err := c.prepareSocketDir(sock); err != nil {
 			return err
 		}
-		c.sockDir, c.port = sock, port
+		c.setSocket(sock, port)
 		c.log.Info("reusing running PostgreSQL", "pgdata", c.pgdata, "socket", sock)
 		return c.waitReady(ctx)
 	}
-	c.sockDir, c.port = socketDir(c.dir), 5432
-	if err := c.prepareSocketDir(c.sockDir); err != nil {
+	sock := socketDir(c.dir)
+	if err := c.prepareSocketDir(sock); err != nil {
 		return err
 	}
+	c.setSocket(sock, 5432)
 	if err := c.initdb(ctx); err != nil {
 		return err
 	}
@@ -273,7 +274,7 @@ func (c *Cluster) up(ctx context.Context) error {
 		c.halt()
 		return err
 	}
-	c.log.Info("PostgreSQL started", "version", c.bin.Version, "pgdata", c.pgdata, "socket", c.sockDir)
+	c.log.Info("PostgreSQL started", "version", c.bin.Version, "pgdata", c.pgdata, "socket", sock)
 	return nil
 }
 
@@ -397,7 +398,8 @@ func (c *Cluster) start() error {
 		settings[k] = v
 	}
 	delete(settings, "unix_socket_directories") // -k names ours
-	args := []string{"-D", c.pgdata, "-k", c.sockDir, "-p", strconv.Itoa(c.port)}
+	sock, port := c.socket()
+	args := []string{"-D", c.pgdata, "-k", sock, "-p", strconv.Itoa(port)}
 	keys := make([]string, 0, len(settings))
 	for k := range settings {
 		keys = append(keys, k)
@@ -478,7 +480,22 @@ func (c *Cluster) logTail(n int) string {
 
 // ConnString returns a libpq connection string for database db over the Unix socket.
 func (c *Cluster) ConnString(db string) string {
-	return fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable", c.sockDir, c.port, superuser, db)
+	sock, port := c.socket()
+	return fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable", sock, port, superuser, db)
+}
+
+// setSocket records where the server listens; Supervise may set it again while other
+// goroutines read it through ConnString.
+func (c *Cluster) setSocket(dir string, port int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sockDir, c.port = dir, port
+}
+
+func (c *Cluster) socket() (dir string, port int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sockDir, c.port
 }
 
 // EnsureDatabase creates database name when it does not exist.
