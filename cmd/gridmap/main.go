@@ -40,12 +40,14 @@ Usage:
   gridmap help
 
 Database: with DATABASE_URL set, gridmap uses that PostgreSQL/PostGIS server. Without it,
-gridmap runs its own private PostgreSQL cluster under --data-dir (created on first use,
-stopped when gridmap stops).
+gridmap runs its own private PostgreSQL cluster under --data-dir (created on first use, open
+to no other OS user). Commands run while serve is up share its cluster; the last gridmap
+process using it stops it. serve restarts a cluster that dies.
 `
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGHUP too: a closed terminal must stop the private cluster in order, not orphan it.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -135,30 +137,38 @@ func (d *dbFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.dataDir, "data-dir", "./data", "directory of the private PostgreSQL cluster (when DATABASE_URL is not set)")
 }
 
-// open connects to DATABASE_URL, or starts the private cluster in the data directory; it
-// migrates the database. close releases both (stopping the cluster when this process started it).
+// open connects to DATABASE_URL, or starts (or joins) the private cluster in the data
+// directory; it migrates the database. close releases both; the cluster stops when no other
+// gridmap process uses it.
 func (d *dbFlags) open(ctx context.Context, e *env) (s *postgis.Store, close func(), err error) {
+	s, _, close, err = d.openCluster(ctx, e)
+	return s, close, err
+}
+
+// openCluster is open that also returns the private cluster, for serve to supervise; nil
+// under DATABASE_URL.
+func (d *dbFlags) openCluster(ctx context.Context, e *env) (*postgis.Store, *pgcluster.Cluster, func(), error) {
 	if url := os.Getenv("DATABASE_URL"); url != "" {
 		s, err := postgis.Open(ctx, url, e.log)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		return s, s.Close, nil
+		return s, nil, s.Close, nil
 	}
-	c, err := pgcluster.Start(ctx, pgcluster.Options{Dir: d.dataDir, Logger: e.log})
+	c, err := pgcluster.Start(ctx, pgcluster.Options{Dir: d.dataDir, Logger: e.log, Shared: true})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err := c.EnsureDatabase(ctx, "gridmap"); err != nil {
 		c.Stop()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	s, err = postgis.Open(ctx, c.ConnString("gridmap"), e.log)
+	s, err := postgis.Open(ctx, c.ConnString("gridmap"), e.log)
 	if err != nil {
 		c.Stop()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return s, func() {
+	return s, c, func() {
 		s.Close()
 		if err := c.Stop(); err != nil {
 			e.log.Error("stopping PostgreSQL", "err", err)

@@ -31,7 +31,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	t0 := time.Now()
-	store, closeDB, err := db.open(ctx, e)
+	store, cluster, closeDB, err := db.openCluster(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -85,20 +85,31 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	e.log.Info("gridmap serving", "url", "http://"+ln.Addr().String(), "startup_ms", time.Since(t0).Milliseconds())
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if cluster != nil {
+		// serve keeps the private cluster up: a postmaster that dies is started again, and
+		// one that stays down ends serve with the reason rather than a 503 for ever
+		watch, stopWatch := context.WithCancel(ctx)
+		defer stopWatch() // before closeDB stops the cluster
+		go func() {
+			if err := cluster.Supervise(watch); err != nil {
+				errc <- fmt.Errorf("the private PostgreSQL is down: %w", err)
+			}
+		}()
+	}
+	var failed error
 	select {
-	case err := <-errc:
-		return err
+	case failed = <-errc:
 	case <-ctx.Done():
 	}
 	e.log.Info("shutting down")
 	shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shut); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.Shutdown(shut); err != nil && !errors.Is(err, http.ErrServerClosed) && failed == nil {
 		return err
 	}
-	return nil
+	return failed
 }
 
 func cmdMigrate(ctx context.Context, e *env, args []string) error {

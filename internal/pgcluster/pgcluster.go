@@ -1,8 +1,28 @@
 // Package pgcluster runs a private PostgreSQL cluster in a directory: gridmap's embedded
-// default and the test helper's throwaway database server. The cluster listens only on a Unix
-// socket, is created with initdb on first use, reuses a server already running on the same
-// directory, recovers from a stale postmaster.pid, and runs as the postgres OS user when the
-// caller is root (initdb refuses root).
+// default and the test helper's throwaway database server. The cluster is created with initdb
+// on first use, reuses a server already running on the same directory (known by the process
+// working in it, not by the pid alone), recovers from a stale postmaster.pid, and runs as the
+// postgres OS user when the caller is root (initdb refuses root).
+//
+// Private means that no other OS user gets in, with two locks that each hold alone:
+//   - the server listens on a Unix socket only (no TCP), in a 0700 directory owned by the OS
+//     user that runs the server, and the socket itself is 0700 (unix_socket_permissions). A
+//     socket directory owned by anyone else is refused, since its owner could swap the socket;
+//   - pg_hba.conf has no trust line: the only door is peer authentication through the
+//     pg_ident.conf map "gridmap", which lets the server's OS user — and root, when gridmap runs
+//     as root and the server as postgres — log in as the postgres role, and nobody else.
+//
+// As an ordinary user, the server runs as that user, which owns the socket directory and
+// connects as itself. As root, the server runs as postgres, which owns the socket directory;
+// root, whom file modes do not stop, passes peer authentication through the map. Peer
+// authentication was chosen over a scram password kept in a 0600 file because it has no secret
+// to generate, store or leak: the kernel vouches for the connecting process's user, and it works
+// the same for root and for an ordinary user.
+//
+// Lifetime: every start, initdb and stop holds an exclusive flock on Dir/cluster.lock, so two
+// first starts cannot both run initdb; every process using the server holds a shared flock on
+// Dir/cluster.users, and Stop shuts the server down only for the last one (see Stop).
+// Supervise, run by gridmap serve, starts a postmaster that died again.
 package pgcluster
 
 import (
@@ -12,14 +32,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -96,29 +117,43 @@ func version(bindir string) int {
 
 // Options configure a cluster.
 type Options struct {
-	// Dir holds the cluster (Dir/pg) and its log (Dir/pg/postgres.log).
+	// Dir holds the cluster (Dir/pg), its log (Dir/pg/postgres.log), its socket directory
+	// (Dir/run, or one in /tmp for a path too long) and the lock files (Dir/cluster.*).
 	Dir string
 	// Settings are extra server settings (postgres -c name=value), applied after the defaults.
 	Settings map[string]string
 	Logger   *slog.Logger
+	// Shared says other processes may use the server too, as gridmap's commands share one
+	// data directory: the server then outlives this process should it die without Stop, to be
+	// reused by the next gridmap and stopped by the last one to leave. Otherwise (a test's
+	// throwaway cluster) a server this process started shuts down when the process dies.
+	Shared bool
 }
 
 // Cluster is a running private PostgreSQL server.
 type Cluster struct {
-	bin     Binaries
-	pgdata  string
+	bin      Binaries
+	dir      string // Options.Dir, absolute and free of symlinks
+	pgdata   string
+	settings map[string]string
+	shared   bool
+	owner    osUser
+	log      *slog.Logger
+	started  bool     // Start started the server
+	use      *os.File // holds a shared flock on cluster.users while this handle uses the server
+
+	mu      sync.Mutex
 	sockDir string
 	port    int
-	cmd     *exec.Cmd // nil when the server was already running (not ours to stop)
-	exited  chan struct{}
-	log     *slog.Logger
+	cmd     *exec.Cmd     // the server when this process started it, else nil
+	exited  chan struct{} // closed when cmd has exited
+	stopped bool          // Stop was called
 }
 
 const superuser = "postgres"
 
 // defaults suit a single-user application server and bulk loads on a small machine.
 var defaults = map[string]string{
-	"listen_addresses":     "",
 	"shared_buffers":       "256MB",
 	"work_mem":             "32MB",
 	"maintenance_work_mem": "512MB",
@@ -149,6 +184,9 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("pgcluster: %w", err)
 	}
+	if dir, err = filepath.EvalSymlinks(dir); err != nil { // /proc/PID/cwd shows the real path
+		return nil, fmt.Errorf("pgcluster: %w", err)
+	}
 	owner, err := serverUser()
 	if err != nil {
 		return nil, err
@@ -164,117 +202,204 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 			}
 		}
 	}
-	c := &Cluster{bin: bin, pgdata: filepath.Join(dir, "pg"), port: 5432, log: log}
-
-	// a postmaster.pid left by someone else (root restoring a backup, say) must stay readable
-	// for the server, or it refuses to start
-	if _, err := os.Stat(filepath.Join(c.pgdata, "postmaster.pid")); err == nil {
-		_ = owner.chown(filepath.Join(c.pgdata, "postmaster.pid"))
-	}
-	if running, sock, port := c.running(); running {
-		c.sockDir, c.port = sock, port
-		log.Info("reusing running PostgreSQL", "pgdata", c.pgdata, "socket", sock)
-		return c, c.waitReady(ctx)
-	}
-	if err := c.initdb(ctx, owner); err != nil {
+	c := &Cluster{bin: bin, dir: dir, pgdata: filepath.Join(dir, "pg"), settings: opts.Settings, shared: opts.Shared, owner: owner, log: log}
+	unlock, err := c.lock(ctx)
+	if err != nil {
 		return nil, err
 	}
-	c.sockDir = socketDir(dir)
-	if err := os.MkdirAll(c.sockDir, 0o755); err != nil {
-		return nil, fmt.Errorf("pgcluster: socket directory: %w", err)
-	}
-	if err := owner.chown(c.sockDir); err != nil {
+	defer unlock()
+	// Never waits long: an exclusive lock on cluster.users is only taken under cluster.lock.
+	if c.use, err = lockFile(ctx, c.usersFile(), syscall.LOCK_SH, nil); err != nil {
 		return nil, err
 	}
-	if err := c.start(owner, opts.Settings); err != nil {
+	if err := c.up(ctx); err != nil {
+		c.use.Close()
 		return nil, err
 	}
-	if err := c.waitReady(ctx); err != nil {
-		c.Stop()
-		return nil, err
-	}
-	log.Info("PostgreSQL started", "version", bin.Version, "pgdata", c.pgdata, "socket", c.sockDir)
+	cmd, _ := c.child()
+	c.started = cmd != nil
 	return c, nil
 }
 
-// socketDir keeps the socket path under the kernel's 107-byte limit: inside the data
-// directory when it fits, else a directory in /tmp named after it.
+// usersFile is where every process using the server holds a shared flock for as long as it
+// does: the server is stopped only when an exclusive lock on it can be had.
+func (c *Cluster) usersFile() string { return filepath.Join(c.dir, "cluster.users") }
+
+// lock takes the data directory's exclusive lock, which every start, initdb and stop holds:
+// two first starts cannot both run initdb, and a start never races a stop.
+func (c *Cluster) lock(ctx context.Context) (unlock func(), err error) {
+	f, err := lockFile(ctx, filepath.Join(c.dir, "cluster.lock"), syscall.LOCK_EX, func() {
+		c.log.Info("waiting for another gridmap process that is starting or stopping PostgreSQL", "dir", c.dir)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return func() { f.Close() }, nil
+}
+
+// up reuses the server running on the data directory or starts one, creating the cluster
+// first when there is none. The caller holds the lock.
+func (c *Cluster) up(ctx context.Context) error {
+	// a postmaster.pid left by someone else (root restoring a backup, say) must stay readable
+	// for the server, or it refuses to start
+	if _, err := os.Stat(c.pidfile()); err == nil {
+		_ = c.owner.chown(c.pidfile())
+	}
+	if _, sock, port, ok := c.running(); ok {
+		if err := c.prepareSocketDir(sock); err != nil {
+			return err
+		}
+		c.setSocket(sock, port)
+		c.log.Info("reusing running PostgreSQL", "pgdata", c.pgdata, "socket", sock)
+		return c.waitReady(ctx)
+	}
+	sock := socketDir(c.dir)
+	if err := c.prepareSocketDir(sock); err != nil {
+		return err
+	}
+	c.setSocket(sock, 5432)
+	if err := c.initdb(ctx); err != nil {
+		return err
+	}
+	if err := c.clearStale(ctx); err != nil {
+		return err
+	}
+	if err := c.writeAccess(); err != nil {
+		return err
+	}
+	if err := c.start(); err != nil {
+		return err
+	}
+	if err := c.waitReady(ctx); err != nil {
+		c.halt()
+		return err
+	}
+	c.log.Info("PostgreSQL started", "version", c.bin.Version, "pgdata", c.pgdata, "socket", sock)
+	return nil
+}
+
+// socketDir keeps the socket path under the kernel's 107-byte limit, and free of the commas,
+// spaces and quotes that unix_socket_directories (a list) would split or unquote: inside the
+// data directory when it is such a path, else a directory in /tmp named after it.
 func socketDir(dir string) string {
 	d := filepath.Join(dir, "run")
-	if len(d)+len("/.s.PGSQL.5432.lock") < 100 {
+	if len(d)+len("/.s.PGSQL.5432.lock") < 100 && !strings.ContainsAny(d, ", \t\"'\\") {
 		return d
 	}
 	h := sha256.Sum256([]byte(dir))
 	return filepath.Join(os.TempDir(), "gridmap-"+hex.EncodeToString(h[:6]))
 }
 
-// running reports whether a live server owns pgdata, per its postmaster.pid, and where its
-// socket is. After a crash the file names a process that is gone: PostgreSQL clears such a
-// file itself, after checking that no orphaned backend still holds the old shared memory, so
-// it is left alone. Only a pid that was reused by another program (PostgreSQL would refuse
-// to start, thinking its postmaster alive) is removed here.
-func (c *Cluster) running() (bool, string, int) {
-	pidfile := filepath.Join(c.pgdata, "postmaster.pid")
-	b, err := os.ReadFile(pidfile)
+func (c *Cluster) pidfile() string { return filepath.Join(c.pgdata, "postmaster.pid") }
+
+// running reports whether a live server works on the data directory, per its postmaster.pid,
+// with its pid, socket directory and port. The recorded pid alone proves nothing — after a
+// crash or a reboot it may belong to another program, or to a PostgreSQL serving another
+// directory — so the process must also work in the data directory, as a postmaster does.
+func (c *Cluster) running() (pid int, sock string, port int, ok bool) {
+	b, err := os.ReadFile(c.pidfile())
 	if err != nil {
-		return false, "", 0
+		return 0, "", 0, false
 	}
 	lines := strings.Split(string(b), "\n")
-	pid, _ := strconv.Atoi(strings.TrimSpace(lines[0]))
-	if pid <= 0 {
-		return false, "", 0
+	pid, _ = strconv.Atoi(strings.TrimSpace(lines[0]))
+	if pid <= 0 || len(lines) < 5 || !worksIn(pid, c.pgdata) {
+		return 0, "", 0, false
 	}
-	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
-		c.log.Warn("stale postmaster.pid from a crash: PostgreSQL will recover", "pid", pid)
-		return false, "", 0
-	}
-	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if !strings.Contains(string(cmdline), "postgres") {
-		c.log.Warn("removing stale postmaster.pid: its pid now belongs to another program", "pid", pid)
-		_ = os.Remove(pidfile)
-		return false, "", 0
-	}
-	if len(lines) < 5 {
-		return false, "", 0
-	}
-	port, _ := strconv.Atoi(strings.TrimSpace(lines[3]))
-	return true, strings.TrimSpace(lines[4]), port
+	port, _ = strconv.Atoi(strings.TrimSpace(lines[3]))
+	return pid, strings.TrimSpace(lines[4]), port, true
 }
 
-func (c *Cluster) initdb(ctx context.Context, owner osUser) error {
-	if _, err := os.Stat(filepath.Join(c.pgdata, "PG_VERSION")); err == nil {
+// clearStale readies the data directory for a new postmaster when the last one is gone. The
+// backends of a killed postmaster linger a moment, holding its shared memory, and PostgreSQL
+// refuses to start beside them: wait until they are gone. A postmaster.pid naming a dead process
+// is left to PostgreSQL, which checks the old shared memory itself; one whose pid now belongs to
+// another process is removed, or PostgreSQL would take that process for a live predecessor.
+func (c *Cluster) clearStale(ctx context.Context) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for pids := workingIn(c.pgdata); len(pids) > 0; pids = workingIn(c.pgdata) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("pgcluster: processes %v still work in %s though no server runs there (left by a killed one?): stop them, then start again", pids, c.pgdata)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	b, err := os.ReadFile(c.pidfile())
+	if err != nil {
 		return nil
 	}
-	// A directory without PG_VERSION is the remains of an interrupted initdb.
-	if err := os.RemoveAll(c.pgdata); err != nil {
-		return fmt.Errorf("pgcluster: %w", err)
-	}
-	if err := os.MkdirAll(c.pgdata, 0o700); err != nil {
-		return fmt.Errorf("pgcluster: %w", err)
-	}
-	if err := owner.chown(c.pgdata); err != nil {
-		return err
-	}
-	c.log.Info("creating PostgreSQL cluster (initdb)", "pgdata", c.pgdata)
-	cmd := exec.CommandContext(ctx, filepath.Join(c.bin.BinDir, "initdb"),
-		"-D", c.pgdata, "-U", superuser, "--auth=trust", "--encoding=UTF8", "--no-locale", "--no-sync")
-	owner.apply(cmd)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		_ = os.RemoveAll(c.pgdata)
-		return fmt.Errorf("pgcluster: initdb in %s failed: %v: %s", c.pgdata, err, lastLines(string(out), 5))
+	pid, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	if pid > 0 && exists(pid) {
+		c.log.Warn("removing a stale postmaster.pid: its pid now belongs to another process", "pid", pid)
+		if err := os.Remove(c.pidfile()); err != nil {
+			return fmt.Errorf("pgcluster: %w", err)
+		}
+	} else {
+		c.log.Warn("stale postmaster.pid from a crash: PostgreSQL will recover", "pid", pid)
 	}
 	return nil
 }
 
-func (c *Cluster) start(owner osUser, extra map[string]string) error {
+// initdb creates the cluster on first use. initdb runs in a scratch directory renamed into
+// place when it has finished, so Dir/pg is a whole cluster or absent; a Dir/pg that holds
+// files but no PG_VERSION is then no leftover of gridmap's but something else — the wrong
+// --data-dir, or damage — and is refused rather than wiped.
+func (c *Cluster) initdb(ctx context.Context) error {
+	if _, err := os.Stat(filepath.Join(c.pgdata, "PG_VERSION")); err == nil {
+		return nil
+	}
+	switch ents, err := os.ReadDir(c.pgdata); {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("pgcluster: %w", err)
+	case len(ents) > 0:
+		return fmt.Errorf("pgcluster: %s holds files but no PG_VERSION, so it is not a PostgreSQL cluster (the wrong --data-dir, or a damaged one); gridmap will not overwrite it: move it away to start afresh", c.pgdata)
+	default:
+		if err := os.Remove(c.pgdata); err != nil { // empty: make way for the rename
+			return fmt.Errorf("pgcluster: %w", err)
+		}
+	}
+	scratch := c.pgdata + ".initdb"
+	if err := os.RemoveAll(scratch); err != nil { // an initdb of ours cut short; the lock keeps others out
+		return fmt.Errorf("pgcluster: %w", err)
+	}
+	if err := os.Mkdir(scratch, 0o700); err != nil {
+		return fmt.Errorf("pgcluster: %w", err)
+	}
+	if err := c.owner.chown(scratch); err != nil {
+		return err
+	}
+	c.log.Info("creating PostgreSQL cluster (initdb)", "pgdata", c.pgdata)
+	cmd := exec.CommandContext(ctx, filepath.Join(c.bin.BinDir, "initdb"),
+		"-D", scratch, "-U", superuser, "--auth-local=peer", "--auth-host=reject", "--encoding=UTF8", "--no-locale", "--no-sync")
+	c.owner.apply(cmd)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		_ = os.RemoveAll(scratch)
+		return fmt.Errorf("pgcluster: initdb in %s failed: %v: %s", scratch, err, lastLines(string(out), 5))
+	}
+	if err := os.Rename(scratch, c.pgdata); err != nil {
+		return fmt.Errorf("pgcluster: %w", err)
+	}
+	return nil
+}
+
+func (c *Cluster) start() error {
 	settings := map[string]string{}
 	for k, v := range defaults {
 		settings[k] = v
 	}
-	for k, v := range extra {
+	for k, v := range c.settings {
 		settings[k] = v
 	}
-	args := []string{"-D", c.pgdata, "-k", c.sockDir, "-p", strconv.Itoa(c.port)}
+	for k, v := range c.private() {
+		settings[k] = v
+	}
+	delete(settings, "unix_socket_directories") // -k names ours
+	sock, port := c.socket()
+	args := []string{"-D", c.pgdata, "-k", sock, "-p", strconv.Itoa(port)}
 	keys := make([]string, 0, len(settings))
 	for k := range settings {
 		keys = append(keys, k)
@@ -289,22 +414,27 @@ func (c *Cluster) start(owner osUser, extra map[string]string) error {
 	}
 	cmd := exec.Command(filepath.Join(c.bin.BinDir, "postgres"), args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	owner.apply(cmd)
+	c.owner.apply(cmd)
 	// Own process group: a terminal's Ctrl-C reaches gridmap, which stops the server in order.
-	// Pdeathsig: if gridmap dies without stopping it, the server shuts down by itself.
+	// Pdeathsig: if the process dies without stopping it, the server shuts down by itself —
+	// unless it is shared, when another process may still be using it.
 	cmd.SysProcAttr.Setpgid = true
-	cmd.SysProcAttr.Pdeathsig = syscall.SIGTERM
+	if !c.shared {
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGTERM
+	}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return fmt.Errorf("pgcluster: start postgres: %w", err)
 	}
-	c.cmd = cmd
-	c.exited = make(chan struct{})
+	exited := make(chan struct{})
 	go func() {
 		_ = cmd.Wait()
 		logf.Close()
-		close(c.exited)
+		close(exited)
 	}()
+	c.mu.Lock()
+	c.cmd, c.exited = cmd, exited
+	c.mu.Unlock()
 	return nil
 }
 
@@ -330,11 +460,17 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 	}
 }
 
+// child returns the server process when this process started it, and a channel closed when
+// it has exited; nil when another process started it.
+func (c *Cluster) child() (*exec.Cmd, <-chan struct{}) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cmd, c.exited
+}
+
 func (c *Cluster) exitedChan() <-chan struct{} {
-	if c.exited == nil {
-		return nil
-	}
-	return c.exited
+	_, exited := c.child()
+	return exited
 }
 
 func (c *Cluster) logTail(n int) string {
@@ -344,7 +480,22 @@ func (c *Cluster) logTail(n int) string {
 
 // ConnString returns a libpq connection string for database db over the Unix socket.
 func (c *Cluster) ConnString(db string) string {
-	return fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable", c.sockDir, c.port, superuser, db)
+	sock, port := c.socket()
+	return fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable", sock, port, superuser, db)
+}
+
+// setSocket records where the server listens; Supervise may set it again while other
+// goroutines read it through ConnString.
+func (c *Cluster) setSocket(dir string, port int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sockDir, c.port = dir, port
+}
+
+func (c *Cluster) socket() (dir string, port int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sockDir, c.port
 }
 
 // EnsureDatabase creates database name when it does not exist.
@@ -367,69 +518,73 @@ func (c *Cluster) EnsureDatabase(ctx context.Context, name string) error {
 	return nil
 }
 
-// Stop shuts the server down (fast shutdown: sessions are ended, data is flushed) when this
-// process started it; a server that was already running is left to its owner.
+// Stop ends this handle's use of the server and shuts the server down (fast shutdown:
+// sessions are ended, data is flushed) when no other process or handle uses it, whoever
+// started it. So a command run while gridmap serve is up leaves the server to serve; serve
+// started after a command that started the server keeps it when that command ends; and the last
+// one to leave stops it, even one that found it running (a server left behind by a killed
+// gridmap stops with the next gridmap that used it). A second Stop does nothing.
 func (c *Cluster) Stop() error {
-	if c.cmd == nil || c.cmd.Process == nil {
+	c.mu.Lock()
+	if c.stopped {
+		c.mu.Unlock()
 		return nil
 	}
-	select {
-	case <-c.exited:
-		return nil
-	default:
-	}
-	_ = c.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-c.exited:
-		c.log.Info("PostgreSQL stopped", "pgdata", c.pgdata)
-		return nil
-	case <-time.After(60 * time.Second):
-		_ = c.cmd.Process.Signal(syscall.SIGQUIT)
-		<-c.exited
-		return errors.New("pgcluster: postgres did not stop in 60s; sent SIGQUIT")
-	}
-}
+	c.stopped = true
+	c.mu.Unlock()
 
-// Started reports whether this process started the server (and so stops it).
-func (c *Cluster) Started() bool { return c.cmd != nil }
-
-// osUser is who runs the server: the current user, or postgres when that is root.
-type osUser struct {
-	uid, gid uint32
-	switched bool
-}
-
-func serverUser() (osUser, error) {
-	if os.Geteuid() != 0 {
-		return osUser{}, nil
-	}
-	u, err := user.Lookup(superuser)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	unlock, err := c.lock(ctx)
+	c.use.Close()
 	if err != nil {
-		return osUser{}, fmt.Errorf("%w: running as root needs the `postgres` OS user (it comes with `apt-get install postgresql`): %v", ErrMissing, err)
+		return err
 	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	return osUser{uid: uint32(uid), gid: uint32(gid), switched: true}, nil
-}
-
-func (u osUser) chown(path string) error {
-	if !u.switched {
+	defer unlock()
+	f, err := os.OpenFile(c.usersFile(), os.O_RDWR|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return fmt.Errorf("pgcluster: %w", err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		c.log.Info("leaving PostgreSQL running for the other gridmap processes using it", "pgdata", c.pgdata)
 		return nil
 	}
-	if err := os.Chown(path, int(u.uid), int(u.gid)); err != nil {
-		return fmt.Errorf("pgcluster: %w", err)
+	return c.halt()
+}
+
+// halt stops the server running on the data directory, whoever started it, and waits until it
+// has gone. The caller holds the lock.
+func (c *Cluster) halt() error {
+	cmd, exited := c.child()
+	pid, _, _, ok := c.running()
+	if !ok && cmd != nil {
+		pid, ok = cmd.Process.Pid, worksIn(cmd.Process.Pid, c.pgdata) // still starting up
+	}
+	if ok {
+		_ = syscall.Kill(pid, syscall.SIGINT)
+		deadline := time.Now().Add(60 * time.Second)
+		for worksIn(pid, c.pgdata) { // a zombie works nowhere
+			if time.Now().After(deadline) {
+				_ = syscall.Kill(pid, syscall.SIGQUIT)
+				return errors.New("pgcluster: postgres did not stop in 60s; sent SIGQUIT")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		c.log.Info("PostgreSQL stopped", "pgdata", c.pgdata)
+	}
+	if exited != nil { // reaped: nothing of ours is left running
+		select {
+		case <-exited:
+		case <-time.After(60 * time.Second):
+			return errors.New("pgcluster: postgres did not exit in 60s")
+		}
 	}
 	return nil
 }
 
-func (u osUser) apply(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{}
-	if u.switched {
-		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: u.uid, Gid: u.gid}
-		cmd.Env = append(os.Environ(), "HOME=/var/lib/postgresql", "USER=postgres", "LOGNAME=postgres")
-		cmd.Dir = "/" // the caller's directory may be closed to postgres
-	}
-}
+// Started reports whether Start started the server rather than finding it running.
+func (c *Cluster) Started() bool { return c.started }
 
 func lastLines(s string, n int) string {
 	var lines []string
