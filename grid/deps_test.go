@@ -10,7 +10,7 @@ import (
 // the geometry helpers under them) links neither the database driver nor the packages that
 // adapt it to storage or HTTP. A new import of pgx into geo or grid fails here, not in review.
 func TestDomainImports(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "gridmap/grid", "gridmap/grid/demo", "gridmap/geo").CombinedOutput()
+	out, err := exec.Command("go", "list", "-deps", "gridmap/grid", "gridmap/grid/demo", "gridmap/grid/partition", "gridmap/geo", "gridmap/geo/chinacrs").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list -deps: %v\n%s", err, out)
 	}
