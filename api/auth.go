@@ -283,3 +283,26 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// disableUser and enableUser switch an account off (every token and session stops at once)
+// and on again; both answer with the account.
+func (s *Server) disableUser(w http.ResponseWriter, r *http.Request) error {
+	return s.setDisabled(w, r, true)
+}
+
+func (s *Server) enableUser(w http.ResponseWriter, r *http.Request) error {
+	return s.setDisabled(w, r, false)
+}
+
+func (s *Server) setDisabled(w http.ResponseWriter, r *http.Request, disabled bool) error {
+	e, err := s.beginEdit(w, r, editRequest{perm: grid.PermAdmin, entity: "user"})
+	if err != nil {
+		return err
+	}
+	info, err := s.store.SetDisabled(r.Context(), e.user, e.id, disabled)
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, info)
+	return nil
+}

@@ -56,6 +56,8 @@ func (s *Server) routesV1(r chi.Router) {
 	r.Get("/users", s.Handle(s.listUsers))
 	r.Post("/users", s.Handle(s.createUser))
 	r.Post("/users/{id}/tokens", s.Handle(s.issueToken))
+	r.Post("/users/{id}/disable", s.Handle(s.disableUser))
+	r.Post("/users/{id}/enable", s.Handle(s.enableUser))
 	r.Delete("/tokens/{id}", s.Handle(s.revokeToken))
 }
 

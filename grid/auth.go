@@ -179,6 +179,21 @@ func validUserName(s string) bool {
 	return true
 }
 
+// CheckDisable returns nil when by may set user id (named name, disabled now or not) to
+// disabled: ECONFLICT when it is so already, EINVALID when an admin would disable their own
+// account — the one mistake that could leave nobody to undo it over HTTP (the command line,
+// `gridmap user enable`, always can).
+func CheckDisable(by *User, id int64, name string, now, disabled bool) error {
+	if now == disabled {
+		state := map[bool]string{true: "disabled", false: "enabled"}[now]
+		return Errorf(ECONFLICT, "user %s is %s already", name, state)
+	}
+	if disabled && by != nil && !by.System && by.ID == id {
+		return Errorf(EINVALID, "%s: you cannot disable your own account; another admin can", name)
+	}
+	return nil
+}
+
 // UserInfo is an account as admins see it: no secrets, ever.
 type UserInfo struct {
 	ID         int64       `json:"id"`
@@ -226,7 +241,8 @@ type AuthService interface {
 	// Login opens a session for the holder of token. EUNAUTHORIZED as Authenticate.
 	Login(ctx context.Context, token string) (Session, error)
 	// SessionUser returns the user and CSRF token of a session cookie's secret.
-	// EUNAUTHORIZED for an unknown, ended or expired session.
+	// EUNAUTHORIZED for an unknown, ended or expired session, one whose token was revoked,
+	// or a disabled user's.
 	SessionUser(ctx context.Context, secret string) (*User, string, error)
 	// Logout ends the session. Ending an ended session is not an error.
 	Logout(ctx context.Context, secret string) error
@@ -237,7 +253,12 @@ type AuthService interface {
 	Users(ctx context.Context, by *User) ([]UserInfo, error)
 	// IssueToken gives a user a new token. PermAdmin; ENOTFOUND for an unknown user.
 	IssueToken(ctx context.Context, by *User, userID int64, label string) (NewToken, error)
-	// RevokeToken revokes a token. PermAdmin; ENOTFOUND for an unknown token, ECONFLICT for
-	// one already revoked.
+	// RevokeToken revokes a token and ends the sessions opened with it. PermAdmin; ENOTFOUND
+	// for an unknown token, ECONFLICT for one already revoked.
 	RevokeToken(ctx context.Context, by *User, tokenID int64) error
+	// SetDisabled disables a user — every token and session stops at once — or enables one
+	// again (its unrevoked tokens work again; ended sessions stay ended), and returns the
+	// account. PermAdmin; ENOTFOUND for an unknown user, ECONFLICT when it is so already,
+	// EINVALID for an admin disabling their own account.
+	SetDisabled(ctx context.Context, by *User, userID int64, disabled bool) (UserInfo, error)
 }

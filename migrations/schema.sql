@@ -1074,7 +1074,9 @@ CREATE TABLE public.sessions (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     expires_at timestamp with time zone NOT NULL,
     ended_at timestamp with time zone,
-    CONSTRAINT sessions_hash_check CHECK ((length(hash) = 32))
+    token_id bigint,
+    CONSTRAINT sessions_hash_check CHECK ((length(hash) = 32)),
+    CONSTRAINT sessions_open_have_token CHECK (((token_id IS NOT NULL) OR (ended_at IS NOT NULL)))
 );
 
 --
@@ -1530,6 +1532,12 @@ CREATE INDEX households_geom ON public.households USING gist (geom);
 --
 
 CREATE INDEX roads_geom ON public.roads USING gist (geom);
+
+--
+-- Name: sessions_token; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sessions_token ON public.sessions USING btree (token_id) WHERE (ended_at IS NULL);
 
 --
 -- Name: sessions_user; Type: INDEX; Schema: public; Owner: -
@@ -2020,6 +2028,13 @@ ALTER TABLE ONLY public.grids
 
 ALTER TABLE ONLY public.households
     ADD CONSTRAINT households_unit_id_fkey FOREIGN KEY (unit_id) REFERENCES public.units(id) ON DELETE CASCADE;
+
+--
+-- Name: sessions sessions_token_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sessions
+    ADD CONSTRAINT sessions_token_id_fkey FOREIGN KEY (token_id) REFERENCES public.api_tokens(id) ON DELETE CASCADE;
 
 --
 -- Name: sessions sessions_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

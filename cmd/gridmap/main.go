@@ -37,6 +37,7 @@ Usage:
   gridmap user add NAME --role viewer|grid_leader|planner|admin [--grids CODE,…]   (prints the API token last)
   gridmap user token NAME [--label L]
   gridmap user list
+  gridmap user disable NAME | enable NAME
   gridmap help
 
 Database: with DATABASE_URL set, gridmap uses that PostgreSQL/PostGIS server. Without it,

@@ -50,30 +50,37 @@ WITH RECURSIVE s(id) AS (
 )
 SELECT coalesce(array_agg(g.id ORDER BY g.id), '{}') FROM s JOIN grids g ON g.id = s.id WHERE g.valid_to IS NULL`
 
+// tokenUserSQL: the holder of a live token (not revoked, user not disabled), and the token.
 const tokenUserSQL = `
-SELECT u.id, u.name, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id
+SELECT u.id, u.name, u.role, t.id FROM api_tokens t JOIN users u ON u.id = t.user_id
 WHERE t.hash = $1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL`
 
+// sessionUserSQL: the user of an open session, and the session's token. Revoking the token
+// and disabling the user end the session's row too; the joins hold even for a row that
+// missed it.
 const sessionUserSQL = `
-SELECT u.id, u.name, u.role FROM sessions s JOIN users u ON u.id = s.user_id
-WHERE s.hash = $1 AND s.ended_at IS NULL AND s.expires_at > now() AND u.disabled_at IS NULL`
+SELECT u.id, u.name, u.role, t.id FROM sessions s JOIN users u ON u.id = s.user_id
+JOIN api_tokens t ON t.id = s.token_id
+WHERE s.hash = $1 AND s.ended_at IS NULL AND s.expires_at > now() AND u.disabled_at IS NULL AND t.revoked_at IS NULL`
 
 var errBadToken = grid.Errorf(grid.EUNAUTHORIZED, "unknown or revoked token")
 
-// userBy reads the user a secret's hash names with sql, and their grids.
-func userBy(ctx context.Context, q pgx.Tx, sql string, hash []byte) (*grid.User, error) {
+// userBy reads the user a secret's hash names with sql, their grids, and the token id sql
+// returns with them.
+func userBy(ctx context.Context, q pgx.Tx, sql string, hash []byte) (*grid.User, int64, error) {
 	var u grid.User
-	err := q.QueryRow(ctx, sql, hash).Scan(&u.ID, &u.Name, &u.Role)
+	var tokenID int64
+	err := q.QueryRow(ctx, sql, hash).Scan(&u.ID, &u.Name, &u.Role, &tokenID)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, errBadToken
+		return nil, 0, errBadToken
 	}
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if err := q.QueryRow(ctx, userGridsSQL, u.ID).Scan(&u.Grids); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return &u, nil
+	return &u, tokenID, nil
 }
 
 func (s *Store) readTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
@@ -85,7 +92,7 @@ func (s *Store) Authenticate(ctx context.Context, token string) (*grid.User, err
 	var u *grid.User
 	err := s.readTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		u, err = userBy(ctx, tx, tokenUserSQL, hashSecret(token))
+		u, _, err = userBy(ctx, tx, tokenUserSQL, hashSecret(token))
 		return err
 	})
 	return u, err
@@ -95,17 +102,18 @@ func (s *Store) Authenticate(ctx context.Context, token string) (*grid.User, err
 func (s *Store) Login(ctx context.Context, token string) (grid.Session, error) {
 	var sess grid.Session
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		u, err := userBy(ctx, tx, tokenUserSQL, hashSecret(token))
+		u, tokenID, err := userBy(ctx, tx, tokenUserSQL, hashSecret(token))
 		if err != nil {
 			return err
 		}
 		sess = grid.Session{User: *u, Secret: newSecret(sessionPrefix)}
 		sess.CSRF = csrfOf(sess.Secret)
-		if err := tx.QueryRow(ctx, `INSERT INTO sessions (hash, user_id, expires_at) VALUES ($1, $2, now() + make_interval(secs => $3))
-			RETURNING expires_at`, hashSecret(sess.Secret), u.ID, grid.SessionTTL.Seconds()).Scan(&sess.ExpiresAt); err != nil {
+		if err := tx.QueryRow(ctx, `INSERT INTO sessions (hash, user_id, token_id, expires_at)
+			VALUES ($1, $2, $3, now() + make_interval(secs => $4)) RETURNING expires_at`,
+			hashSecret(sess.Secret), u.ID, tokenID, grid.SessionTTL.Seconds()).Scan(&sess.ExpiresAt); err != nil {
 			return err
 		}
-		after, _ := json.Marshal(map[string]any{"user": u.Name, "expires_at": sess.ExpiresAt})
+		after, _ := json.Marshal(map[string]any{"user": u.Name, "token_id": tokenID, "expires_at": sess.ExpiresAt})
 		return audit(ctx, tx, u.Name, "session.login", "user", &u.ID, nil, after)
 	})
 	return sess, mapError(err)
@@ -116,7 +124,7 @@ func (s *Store) SessionUser(ctx context.Context, secret string) (*grid.User, str
 	var u *grid.User
 	err := s.readTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		u, err = userBy(ctx, tx, sessionUserSQL, hashSecret(secret))
+		u, _, err = userBy(ctx, tx, sessionUserSQL, hashSecret(secret))
 		return err
 	})
 	if err != nil {
@@ -283,8 +291,73 @@ func (s *Store) RevokeToken(ctx context.Context, by *grid.User, tokenID int64) e
 		if _, err := tx.Exec(ctx, `UPDATE api_tokens SET revoked_at = now() WHERE id = $1`, tokenID); err != nil {
 			return err
 		}
+		ended, err := endSessions(ctx, tx, `token_id = $1`, tokenID)
+		if err != nil {
+			return err
+		}
 		before, _ := json.Marshal(map[string]any{"token_id": tokenID, "revoked": false})
-		after, _ := json.Marshal(map[string]any{"token_id": tokenID, "revoked": true})
+		after, _ := json.Marshal(map[string]any{"token_id": tokenID, "revoked": true, "ended_sessions": ended})
 		return audit(ctx, tx, by.Actor(), "token.revoke", "user", &uid, before, after)
 	})
+}
+
+// endSessions ends the open sessions matching where (a condition on sessions, its one
+// argument arg) and returns how many it ended.
+func endSessions(ctx context.Context, tx pgx.Tx, where string, arg int64) (int64, error) {
+	tag, err := tx.Exec(ctx, `UPDATE sessions SET ended_at = now() WHERE ended_at IS NULL AND `+where, arg)
+	return tag.RowsAffected(), err
+}
+
+// SetDisabled disables a user (every token and session stops at once; the open sessions are
+// ended) or enables one again (tokens not revoked work again; ended sessions stay ended), with
+// one audit entry.
+func (s *Store) SetDisabled(ctx context.Context, by *grid.User, userID int64, disabled bool) (grid.UserInfo, error) {
+	action := map[bool]string{true: "user.disable", false: "user.enable"}[disabled]
+	err := s.write(ctx, by, grid.PermAdmin, nil, func(tx pgx.Tx) error {
+		var name string
+		var was *time.Time
+		err := tx.QueryRow(ctx, `SELECT name, disabled_at FROM users WHERE id = $1 FOR UPDATE`, userID).Scan(&name, &was)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return grid.Errorf(grid.ENOTFOUND, "user %d not found", userID)
+		}
+		if err != nil {
+			return err
+		}
+		if err := grid.CheckDisable(by, userID, name, was != nil, disabled); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE users SET disabled_at = CASE WHEN $2 THEN now() END, version = version + 1
+			WHERE id = $1`, userID, disabled); err != nil {
+			return err
+		}
+		after := map[string]any{"user": name, "disabled": disabled}
+		if disabled {
+			n, err := endSessions(ctx, tx, `user_id = $1`, userID)
+			if err != nil {
+				return err
+			}
+			after["ended_sessions"] = n
+		}
+		b, _ := json.Marshal(map[string]any{"user": name, "disabled": was != nil})
+		a, _ := json.Marshal(after)
+		return audit(ctx, tx, by.Actor(), action, "user", &userID, b, a)
+	})
+	if err != nil {
+		return grid.UserInfo{}, err
+	}
+	return s.userInfo(ctx, by, userID)
+}
+
+// userInfo returns one account as Users lists it.
+func (s *Store) userInfo(ctx context.Context, by *grid.User, id int64) (grid.UserInfo, error) {
+	users, err := s.Users(ctx, by)
+	if err != nil {
+		return grid.UserInfo{}, err
+	}
+	for _, u := range users {
+		if u.ID == id {
+			return u, nil
+		}
+	}
+	return grid.UserInfo{}, grid.Errorf(grid.ENOTFOUND, "user %d not found", id)
 }
