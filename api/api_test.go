@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"gridmap/api"
+	"gridmap/grid"
 	"gridmap/grid/postgis"
 	"gridmap/internal/testdb"
 )
@@ -24,6 +25,18 @@ type server struct {
 	*httptest.Server
 	store *postgis.Store
 	hits  map[string]*atomic.Int64 // requests per path, for paging checks
+	token string                   // sent as a bearer token when set (signIn)
+}
+
+// signIn makes the server's requests those of a new user of role.
+func (s *server) signIn(t *testing.T, role string) {
+	t.Helper()
+	sys := grid.SystemUser("test")
+	_, tok, err := s.store.CreateUser(context.Background(), &sys, grid.NewUser{Name: "t_" + role, Role: role})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.token = tok.Token
 }
 
 func newServer(t *testing.T) *server {
@@ -50,6 +63,9 @@ func (s *server) do(t *testing.T, method, path string, body []byte) (int, []byte
 	req, err := http.NewRequest(method, s.URL+path, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if s.token != "" {
+		req.Header.Set("Authorization", "Bearer "+s.token)
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -114,8 +114,9 @@ func identity(r *http.Request) who {
 // user returns the signed-in user, nil when anonymous.
 func (s *Server) user(r *http.Request) *grid.User { return identity(r).user }
 
-// writer returns the signed-in user allowed p: EUNAUTHORIZED when anonymous (with the
-// WWW-Authenticate challenge), EFORBIDDEN when the role lacks p.
+// writer returns the signed-in user allowed p — a write, or a read that needs signing in
+// (PermReadStaff): EUNAUTHORIZED when anonymous (with the WWW-Authenticate challenge),
+// EFORBIDDEN when the role lacks p.
 func (s *Server) writer(w http.ResponseWriter, r *http.Request, p grid.Permission) (*grid.User, error) {
 	u := s.user(r)
 	if u == nil {

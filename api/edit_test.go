@@ -153,7 +153,7 @@ func (s *editServer) etag(t *testing.T, id int64) string {
 
 func (s *editServer) workerETag(t *testing.T, id int64) string {
 	t.Helper()
-	return s.call(t, roleAnon, "GET", fmt.Sprintf("/api/v1/workers/%d", id), nil).header.Get("ETag")
+	return s.call(t, grid.UserPlanner, "GET", fmt.Sprintf("/api/v1/workers/%d", id), nil).header.Get("ETag")
 }
 
 // TestRoles: every endpoint × role → status, each role on its own fresh database so that one
@@ -192,8 +192,8 @@ func TestRoles(t *testing.T) {
 		read("building", "/api/v1/buildings/"+g(f.ownBuilding)),
 		read("coverage", "/api/v1/coverage?grid="+g(f.own)),
 		read("balance", "/api/v1/balance?parent="+g(f.own)),
-		read("workers", "/api/v1/workers?limit=5"),
-		read("assignments", "/api/v1/assignments?grid="+g(f.ownGrid)),
+		{name: "workers", method: "GET", path: func(*editServer) string { return "/api/v1/workers?limit=5" }, want: map[string]int{roleAnon: 401}},
+		{name: "assignments", method: "GET", path: func(*editServer) string { return "/api/v1/assignments?grid=" + g(f.ownGrid) }, want: map[string]int{roleAnon: 401}},
 		read("export grids", "/api/v1/export/grids.geojson?parent="+g(f.own)),
 		read("export assignments", "/api/v1/export/assignments.csv"),
 		read("ogc", "/ogc/collections/grids_level3/items?limit=2"),

@@ -28,7 +28,7 @@ func (s *Server) exportGrids(w http.ResponseWriter, r *http.Request) error {
 
 // exportBuildings streams the buildings (grid=) as GeoJSON.
 func (s *Server) exportBuildings(w http.ResponseWriter, r *http.Request) error {
-	var f grid.BuildingExport
+	f := grid.BuildingExport{Viewer: s.viewer(r)}
 	var err error
 	if f.Grid, err = gridKeyParam(r, "grid"); err != nil {
 		return err

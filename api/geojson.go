@@ -65,24 +65,36 @@ func gridFeature(g grid.GridInfo) feature {
 	}}
 }
 
-type buildingProps struct {
-	ID                  int64  `json:"id"`
-	Code                string `json:"code"`
-	Name                string `json:"name"`
-	Address             string `json:"address"`
-	Floors              int    `json:"floors"`
-	GridID              *int64 `json:"grid_id"`
-	GridCode            string `json:"grid_code"`
-	Units               int    `json:"units"`
-	Households          int    `json:"households"`
-	Residents           int    `json:"residents"`
-	HouseholdsEstimated bool   `json:"households_estimated"`
+// residents is a resident count as the viewer may see it: null with Suppressed set when it
+// is under grid.MinResidentsShown and the viewer is anonymous (grid.Viewer.Residents).
+type residents struct {
+	Residents  *int `json:"residents"`
+	Suppressed bool `json:"residents_suppressed"`
 }
 
-func buildingFeature(b grid.BuildingInfo) feature {
+func residentsFor(v grid.Viewer, n int) residents {
+	shown := v.Residents(n)
+	return residents{Residents: shown, Suppressed: shown == nil}
+}
+
+type buildingProps struct {
+	ID         int64  `json:"id"`
+	Code       string `json:"code"`
+	Name       string `json:"name"`
+	Address    string `json:"address"`
+	Floors     int    `json:"floors"`
+	GridID     *int64 `json:"grid_id"`
+	GridCode   string `json:"grid_code"`
+	Units      int    `json:"units"`
+	Households int    `json:"households"`
+	residents
+	HouseholdsEstimated bool `json:"households_estimated"`
+}
+
+func buildingFeature(b grid.BuildingInfo, v grid.Viewer) feature {
 	return feature{Type: "Feature", ID: b.ID, Geometry: geo.GeoJSON{Geometry: b.Footprint}, Properties: buildingProps{
 		ID: b.ID, Code: b.Code, Name: b.Name, Address: b.Address, Floors: b.Floors, GridID: b.GridID,
-		GridCode: b.GridCode, Units: b.Units, Households: b.Households, Residents: b.Residents,
+		GridCode: b.GridCode, Units: b.Units, Households: b.Households, residents: residentsFor(v, b.Residents),
 		HouseholdsEstimated: b.HouseholdsEstimated,
 	}}
 }
@@ -93,13 +105,13 @@ type unitProps struct {
 	BuildingCode string `json:"building_code"`
 	Label        string `json:"label"`
 	Households   int    `json:"households"`
-	Residents    int    `json:"residents"`
+	residents
 }
 
-func unitFeature(u grid.UnitInfo) feature {
+func unitFeature(u grid.UnitInfo, v grid.Viewer) feature {
 	return feature{Type: "Feature", ID: u.ID, Geometry: geo.GeoJSON{Geometry: u.Geom}, Properties: unitProps{
 		ID: u.ID, BuildingID: u.BuildingID, BuildingCode: u.BuildingCode, Label: u.Label,
-		Households: u.Households, Residents: u.Residents,
+		Households: u.Households, residents: residentsFor(v, u.Residents),
 	}}
 }
 

@@ -219,7 +219,7 @@ func (s *Server) items(r *http.Request, c ogcCollection, bbox *grid.BBox, p grid
 			return nil, 0, err
 		}
 		for _, b := range l.Buildings {
-			fs = append(fs, buildingFeature(b))
+			fs = append(fs, buildingFeature(b, s.viewer(r)))
 		}
 		return fs, l.Matched, nil
 	default:
@@ -228,7 +228,7 @@ func (s *Server) items(r *http.Request, c ogcCollection, bbox *grid.BBox, p grid
 			return nil, 0, err
 		}
 		for _, u := range l.Units {
-			fs = append(fs, unitFeature(u))
+			fs = append(fs, unitFeature(u, s.viewer(r)))
 		}
 		return fs, l.Matched, nil
 	}
@@ -245,10 +245,10 @@ func (s *Server) item(r *http.Request, c ogcCollection, id int64) (feature, erro
 		return gridFeature(d.GridInfo), err
 	case grid.KindBuilding:
 		d, err := s.store.Building(r.Context(), id, grid.Anonymous)
-		return buildingFeature(d.BuildingInfo), err
+		return buildingFeature(d.BuildingInfo, s.viewer(r)), err
 	default:
 		u, err := s.store.Unit(r.Context(), id)
-		return unitFeature(u), err
+		return unitFeature(u, s.viewer(r)), err
 	}
 }
 

@@ -11,8 +11,11 @@ type staffReply struct {
 }
 
 // staff serves who is assigned to one grid (id or code), building or unit: the map UI's
-// popups show it. Staff are display names and roles only.
+// popups show it to signed-in users. Staff are display names and roles only.
 func (s *Server) staff(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.writer(w, r, grid.PermReadStaff); err != nil {
+		return err
+	}
 	var q grid.StaffQuery
 	var err error
 	if q.Grid, err = gridKeyParam(r, "grid"); err != nil {

@@ -5,12 +5,19 @@ import (
 	"strconv"
 	"testing"
 
+	"gridmap/grid"
 	"gridmap/grid/demo"
 )
 
+// TestStaffEqualsSQL: /staff names who is assigned to a place, as the database holds it, for
+// signed-in users only.
 func TestStaffEqualsSQL(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
+	if got, body := s.do(t, "GET", "/api/v1/staff?grid=990100001001001", nil); got != http.StatusUnauthorized {
+		t.Errorf("anonymous: %d %s", got, body)
+	}
+	s.signIn(t, grid.UserViewer)
 	type reply struct {
 		Staff []struct {
 			WorkerID    int64  `json:"worker_id"`

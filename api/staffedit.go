@@ -23,7 +23,12 @@ func writeWorker(w http.ResponseWriter, status int, wk grid.WorkerInfo) {
 	WriteJSON(w, status, wk)
 }
 
+// listWorkers, getWorker and listAssignments are the staff directory: signed-in users only
+// (PermReadStaff); anonymous readers see staff counts in the aggregates.
 func (s *Server) listWorkers(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.writer(w, r, grid.PermReadStaff); err != nil {
+		return err
+	}
 	var f grid.WorkerFilter
 	var err error
 	if f.Page, err = pageParams(r); err != nil {
@@ -39,6 +44,9 @@ func (s *Server) listWorkers(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getWorker(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.writer(w, r, grid.PermReadStaff); err != nil {
+		return err
+	}
 	id, err := idParam(r, "id")
 	if err != nil {
 		return err
@@ -189,6 +197,9 @@ func assignmentFilter(r *http.Request) (grid.AssignmentFilter, error) {
 }
 
 func (s *Server) listAssignments(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.writer(w, r, grid.PermReadStaff); err != nil {
+		return err
+	}
 	f, err := assignmentFilter(r)
 	if err != nil {
 		return err

@@ -152,7 +152,7 @@ func (s *Server) buildings(w http.ResponseWriter, r *http.Request, k *grid.GridK
 	}
 	fs := make([]feature, len(list.Buildings))
 	for n, b := range list.Buildings {
-		fs[n] = buildingFeature(b)
+		fs[n] = buildingFeature(b, s.viewer(r))
 	}
 	fc := newCollection(list.Matched, fs)
 	fc.Links = pageLinks(r, geoJSONType, f.Page, len(fs), list.Matched)
@@ -169,10 +169,10 @@ type householdOut struct {
 }
 
 type unitOut struct {
-	ID            int64          `json:"id"`
-	Label         string         `json:"label"`
-	Households    int            `json:"households"`
-	Residents     int            `json:"residents"`
+	ID         int64  `json:"id"`
+	Label      string `json:"label"`
+	Households int    `json:"households"`
+	residents
 	Entrance      geo.GeoJSON    `json:"entrance"`
 	HouseholdRows []householdOut `json:"household_rows,omitempty"`
 }
@@ -190,15 +190,16 @@ func (s *Server) getBuilding(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d, err := s.store.Building(r.Context(), id, s.viewer(r))
+	v := s.viewer(r)
+	d, err := s.store.Building(r.Context(), id, v)
 	if err != nil {
 		return err
 	}
-	f := buildingFeature(d.BuildingInfo)
+	f := buildingFeature(d.BuildingInfo, v)
 	props := buildingDetailProps{buildingProps: f.Properties.(buildingProps), Grids: d.Grids,
 		HouseholdRowsShown: d.HouseholdsShown, UnitList: make([]unitOut, len(d.Units))}
 	for k, u := range d.Units {
-		out := unitOut{ID: u.ID, Label: u.Label, Households: u.Households, Residents: u.Residents,
+		out := unitOut{ID: u.ID, Label: u.Label, Households: u.Households, residents: residentsFor(v, u.Residents),
 			Entrance: geo.GeoJSON{Geometry: u.Geom}}
 		for _, h := range u.HouseholdRows {
 			out.HouseholdRows = append(out.HouseholdRows, householdOut{ID: h.ID, Label: h.Label,
@@ -233,7 +234,7 @@ type withinCounts struct {
 	Buildings  int `json:"buildings"`
 	Units      int `json:"units"`
 	Households int `json:"households"`
-	Residents  int `json:"residents"`
+	residents      // an area drawn around one house would otherwise read its residents off
 }
 
 type withinReply struct {
@@ -257,12 +258,13 @@ func (s *Server) within(w http.ResponseWriter, r *http.Request) error {
 	}
 	fs := make([]feature, len(res.Buildings))
 	for k, b := range res.Buildings {
-		fs[k] = buildingFeature(b)
+		fs[k] = buildingFeature(b, s.viewer(r))
 	}
 	reply := withinReply{featureCollection: newCollection(res.Counts.Buildings, fs)}
 	c := res.Counts
 	reply.Counts.Grids.Level1, reply.Counts.Grids.Level2, reply.Counts.Grids.Level3 = c.Grids[0], c.Grids[1], c.Grids[2]
-	reply.Counts.Buildings, reply.Counts.Units, reply.Counts.Households, reply.Counts.Residents = c.Buildings, c.Units, c.Households, c.Residents
+	reply.Counts.Buildings, reply.Counts.Units, reply.Counts.Households = c.Buildings, c.Units, c.Households
+	reply.Counts.residents = residentsFor(s.viewer(r), c.Residents)
 	reply.Links = pageLinks(r, geoJSONType, q.Page, len(fs), c.Buildings)
 	writeGeoJSON(w, reply)
 	return nil

@@ -40,6 +40,9 @@ const (
 	PermExportHouseholds
 	// PermAdmin: manage users and tokens.
 	PermAdmin
+	// PermReadStaff: read the staff directory — workers, who is assigned where, assignment
+	// history. Any signed-in user; anonymous readers get staff counts only (aggregates).
+	PermReadStaff
 )
 
 // User is who is signed in. Grids are the current grids a grid leader leads (resolved
@@ -71,7 +74,9 @@ func (u *User) Require(p Permission) error {
 	case UserPlanner:
 		ok = p != PermAdmin
 	case UserGridLeader:
-		ok = p == PermWrite || p == PermAssign || p == PermExportHouseholds
+		ok = p == PermWrite || p == PermAssign || p == PermExportHouseholds || p == PermReadStaff
+	case UserViewer:
+		ok = p == PermReadStaff
 	}
 	if !ok {
 		return Errorf(EFORBIDDEN, "%s: role %s may not %s", u.Name, u.Role, p)
@@ -93,6 +98,8 @@ func (p Permission) String() string {
 		return "export household rows"
 	case PermAdmin:
 		return "manage users and tokens"
+	case PermReadStaff:
+		return "read the staff directory"
 	}
 	return "do that"
 }
@@ -116,12 +123,13 @@ func (u *User) MayAssignIn(chain []int64, place string) error {
 }
 
 // Viewer returns what u may read: household rows everywhere for planners and admins, in their
-// own grids for grid leaders, nowhere for viewers and for nobody (nil).
+// own grids for grid leaders, nowhere for viewers and for nobody (nil); small resident counts
+// for every signed-in user, not for nobody.
 func (u *User) Viewer() Viewer {
 	if u == nil {
 		return Anonymous
 	}
-	v := Viewer{Name: u.Name}
+	v := Viewer{Name: u.Name, SmallCounts: true}
 	switch u.Role {
 	case UserPlanner, UserAdmin:
 		v.AllHouseholds = true

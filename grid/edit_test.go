@@ -52,13 +52,13 @@ func TestStaleError(t *testing.T) {
 
 // TestRequire is the role × permission matrix: which role may do what.
 func TestRequire(t *testing.T) {
-	perms := []Permission{PermWrite, PermEditGrids, PermEditStaff, PermAssign, PermExportHouseholds, PermAdmin}
+	perms := []Permission{PermWrite, PermEditGrids, PermEditStaff, PermAssign, PermExportHouseholds, PermAdmin, PermReadStaff}
 	want := map[string][]string{ // code per permission, in the order above
-		"":             {EUNAUTHORIZED, EUNAUTHORIZED, EUNAUTHORIZED, EUNAUTHORIZED, EUNAUTHORIZED, EUNAUTHORIZED},
-		UserViewer:     {EFORBIDDEN, EFORBIDDEN, EFORBIDDEN, EFORBIDDEN, EFORBIDDEN, EFORBIDDEN},
-		UserGridLeader: {"", EFORBIDDEN, EFORBIDDEN, "", "", EFORBIDDEN},
-		UserPlanner:    {"", "", "", "", "", EFORBIDDEN},
-		UserAdmin:      {"", "", "", "", "", ""},
+		"":             {EUNAUTHORIZED, EUNAUTHORIZED, EUNAUTHORIZED, EUNAUTHORIZED, EUNAUTHORIZED, EUNAUTHORIZED, EUNAUTHORIZED},
+		UserViewer:     {EFORBIDDEN, EFORBIDDEN, EFORBIDDEN, EFORBIDDEN, EFORBIDDEN, EFORBIDDEN, ""},
+		UserGridLeader: {"", EFORBIDDEN, EFORBIDDEN, "", "", EFORBIDDEN, ""},
+		UserPlanner:    {"", "", "", "", "", EFORBIDDEN, ""},
+		UserAdmin:      {"", "", "", "", "", "", ""},
 	}
 	for role, codes := range want {
 		var u *User

@@ -32,7 +32,8 @@ func (f GridExport) Validate() error {
 
 // BuildingExport selects the buildings of an export.
 type BuildingExport struct {
-	Grid *GridKey // buildings of this grid and the grids below it
+	Grid   *GridKey // buildings of this grid and the grids below it
+	Viewer Viewer   // who asks: small resident counts are withheld unless Viewer.SmallCounts
 }
 
 // ExportService streams exports. Each method reads one consistent snapshot, resolves its

@@ -35,7 +35,8 @@ WHERE g.valid_to IS NULL
   AND ($2::bigint IS NULL OR (g.id IN (SELECT id FROM gridmap_subtree($2)) AND g.id <> $2))
 ORDER BY g.code`
 
-// exportBuildingsSQL: $1 subtree root (NULL: every building).
+// exportBuildingsSQL: $1 subtree root (NULL: every building), $2 the smallest resident count
+// shown (grid.Viewer.ResidentsFloor: smaller ones are null with residents_suppressed).
 const exportBuildingsSQL = `
 SELECT json_build_object(
     'type', 'Feature',
@@ -45,7 +46,9 @@ SELECT json_build_object(
         'id', b.id, 'code', b.code, 'name', b.name, 'address', b.address, 'floors', b.floors,
         'height_m', b.height_m, 'grid_id', b.grid_id, 'grid_code', g.code,
         'units', (SELECT count(*) FROM units u WHERE u.building_id = b.id),
-        'households', b.households, 'residents', b.residents,
+        'households', b.households,
+        'residents', CASE WHEN b.residents >= $2::int THEN b.residents END,
+        'residents_suppressed', b.residents < $2::int,
         'households_estimated', b.households_estimated))::text
 FROM buildings b
 LEFT JOIN grids g ON g.id = b.grid_id
@@ -194,7 +197,7 @@ func (s *Store) ExportBuildings(ctx context.Context, f grid.BuildingExport, open
 		if err != nil {
 			return err
 		}
-		n, err = streamFeatures(ctx, tx, e, open, exportBuildingsSQL, root)
+		n, err = streamFeatures(ctx, tx, e, open, exportBuildingsSQL, root, f.Viewer.ResidentsFloor())
 		return err
 	}, e)
 	return n, err

@@ -85,6 +85,7 @@ export function enter() {
   onSelection();
   setTool(A.tool);
   refreshOps();
+  if (A.place) loadStaff(); // signed in or out since: the staff directory is for signed-in users
 }
 
 export function leave() {
@@ -765,6 +766,11 @@ async function loadStaff() {
   const p = A.place;
   if (!p) return;
   const seq = ++staffSeq; // a reload after each write: only the latest may land
+  if (!session.user) {
+    A.staff = { place: p, list: [], signIn: true };
+    render();
+    return;
+  }
   try {
     const param = { grid: { grid: p.id }, building: { building: p.id }, unit: { unit: p.id } }[p.kind];
     const [list, detail] = await Promise.all([
@@ -1013,6 +1019,7 @@ function renderStaff() {
   const why = allowed ? '' : (session.user && canWrite() ? t('assign.staff.notYours') : denyReason('staff'));
   const list = A.staff?.place === p ? A.staff.list : null;
   if (!list) sec.append(h('p.muted', null, t('panel.loading')));
+  else if (A.staff.signIn) sec.append(h('p.muted', null, t('popup.staff.signIn')));
   else if (A.staff.error) sec.append(h('p.bad', null, A.staff.error));
   else if (!list.length) sec.append(h('p.muted', null, t('popup.staff.none')));
   else {

@@ -587,8 +587,10 @@ function setReport(report) {
 
 async function refreshIfChanged() {
   try {
-    const h = await api.health();
-    if (h.data_version == null || h.data_version === state.dataVersion) return;
+    // a --private server's /healthz tells nothing but up or down: ask the city (signed in)
+    let v = (await api.health()).data_version;
+    if (v == null) v = (await api.city()).data_version;
+    if (v == null || v === state.dataVersion) return;
     refreshTiles();
     setReport(await api.coverage());
     applyStates();

@@ -10,6 +10,7 @@ import {
   cellAreaKm2, COLORS, COVERAGE_METRICS, densityLegend, legendItems, METRICS, WORKLOAD,
 } from './metrics.js';
 import { ancestors, kpis, shortName } from './model.js';
+import { session } from './session.js';
 import { ZOOM } from './style.js';
 
 const $ = (id) => document.getElementById(id);
@@ -602,6 +603,8 @@ function rowsTable(rows) {
 }
 
 function staffList(params, onLoad) {
+  // the staff directory is for signed-in users: anonymous readers are not sent to a 401
+  if (!session.user) return h('div.staff', { dataset: { signin: 'true' } }, h('h4', null, t('popup.staff')), h('p.muted', null, t('popup.staff.signIn')));
   const box = h('div.staff', null, h('h4', null, t('popup.staff')), h('p.muted', null, t('popup.loading')));
   api.staff(params).then((res) => {
     const list = res.staff || res || [];
@@ -637,6 +640,11 @@ function gridPopup(map, lngLat, f, ctx) {
     staffList({ grid: p.code }),
     h('button.primary.small', { type: 'button', onclick: () => { popup?.remove(); ctx.select(p.code); } }, t('popup.select')));
   openPopup(map, lngLat, content);
+}
+
+/** fmtResidents shows a resident count, or "< 5" where the server withholds a small one. */
+function fmtResidents(p) {
+  return p.residents_suppressed ? h('span', { title: t('popup.residents.suppressed') }, '< 5') : fmtInt(p.residents);
 }
 
 function estMark(on) {
@@ -680,13 +688,13 @@ function buildingPopup(map, lngLat, f) {
       [t('popup.address'), bp.address || null],
       [t('popup.floors'), String(bp.floors)],
       [t('popup.households'), h('span', null, fmtInt(bp.households), estMark(est))],
-      [t('popup.residents'), h('span', null, fmtInt(bp.residents), estMark(est))],
+      [t('popup.residents'), h('span', null, fmtResidents(bp), estMark(est))],
       [t('popup.grid.chain'), chain || h('span.bad', null, `✗ ${t('locate.none')}`)],
     ].filter((r) => r[1] !== null).map(([k, v]) => h('tr', null, h('th', null, k), h('td', null, v))))));
     detail.replaceChildren(
       units.length ? h('table.units', null,
         h('thead', null, h('tr', null, h('th', null, t('popup.unit')), h('th', null, t('popup.households')), h('th', null, t('popup.residents')))),
-        h('tbody', null, units.map((u) => h('tr', null, h('td', null, u.label), h('td', null, fmtInt(u.households)), h('td', null, fmtInt(u.residents)))))) : null,
+        h('tbody', null, units.map((u) => h('tr', null, h('td', null, u.label), h('td', null, fmtInt(u.households)), h('td', null, fmtResidents(u)))))) : null,
       bp.household_rows_shown === false ? h('p.muted.small', null, t('popup.householdRows')) : null,
       staffList({ building: bid }, () => pop.setLngLat(pop.getLngLat())));
     content.dataset.loaded = 'true';

@@ -49,6 +49,13 @@ async function buildingsOf(code) {
   return (await getJSON(server.base, `/api/v1/buildings?grid=${code}&limit=10000`)).features;
 }
 
+/** getAuth GETs an API path as user name (the staff directory needs signing in). */
+async function getAuth(path, name = 'plan-e2e') {
+  const res = await fetch(server.base + path, { headers: { Authorization: `Bearer ${tokens[name]}` } });
+  if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
 async function balance() {
   return getJSON(server.base, `/api/v1/balance?parent=${community.code}`);
 }
@@ -373,9 +380,8 @@ test('forbidden: signed out the paint is refused 401, as a viewer 403 — coded,
 
 test('staff panel: assign a worker to the target grid with a role, then end it (history kept)', async () => {
   const target = grids[2];
-  const auth = { headers: { Authorization: `Bearer ${tokens['plan-e2e']}` } };
-  const workers = (await (await fetch(`${server.base}/api/v1/workers?limit=10000`, auth)).json()).workers;
-  const current = (await getJSON(server.base, `/api/v1/assignments?grid=${target.id}`)).assignments;
+  const workers = (await getAuth('/api/v1/workers?limit=10000')).workers;
+  const current = (await getAuth(`/api/v1/assignments?grid=${target.id}`)).assignments;
   const w = workers.find((x) => x.role === 'grid_worker' && !x.retired_at && !current.some((a) => a.worker_id === x.id));
   assert.ok(w, 'a free grid worker');
   const { page, context, problems } = await open(`/?sel=${community.code}&mode=assign`);
@@ -392,16 +398,16 @@ test('staff panel: assign a worker to the target grid with a role, then end it (
     const row = page.locator(`#staff li[data-worker="${w.id}"]`);
     await row.waitFor();
     assert.match(await row.textContent(), new RegExp(w.display_name));
-    let list = (await getJSON(server.base, `/api/v1/assignments?grid=${target.id}`)).assignments;
+    let list = (await getAuth(`/api/v1/assignments?grid=${target.id}`)).assignments;
     const a = list.find((x) => x.worker_id === w.id);
     assert.equal(a?.role, 'grid_worker');
     await page.locator('#panel').screenshot({ path: join(shots, 'assign-staff.png') });
 
     await act(page, () => row.locator('button.end').click());
     await page.waitForFunction((id) => !document.querySelector(`#staff li[data-worker="${id}"]`), w.id);
-    list = (await getJSON(server.base, `/api/v1/assignments?grid=${target.id}`)).assignments;
+    list = (await getAuth(`/api/v1/assignments?grid=${target.id}`)).assignments;
     assert.ok(!list.some((x) => x.worker_id === w.id), 'no longer current');
-    const hist = (await getJSON(server.base, `/api/v1/assignments?grid=${target.id}&history=true`)).assignments;
+    const hist = (await getAuth(`/api/v1/assignments?grid=${target.id}&history=true`)).assignments;
     assert.ok(hist.find((x) => x.id === a.id)?.valid_to, 'kept as history with an end date');
     assert.deepEqual(problems, []);
   } finally {

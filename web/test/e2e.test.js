@@ -260,9 +260,15 @@ test('export: the downloaded GeoJSON holds as many features as the API reports',
   }
 });
 
-test('click a building: popup with its units and assigned staff; locate tool gives the grid chain', async () => {
+test('click a building: popup with its units, staff once signed in; locate tool gives the grid chain', async () => {
   const { page, context, problems } = await open('/');
   try {
+    const clickBuilding = async () => {
+      await page.mouse.click(pt.x, pt.y);
+      const popup = page.locator('.maplibregl-popup .popup[data-kind="building"]');
+      await popup.waitFor();
+      assert.equal(await popup.getAttribute('data-code'), loc.building.code);
+    };
     // the building the API locate test knows, in the first grid of the first community
     const loc = await getJSON(server.base, '/api/v1/locate?lon=118.70057&lat=32.0006');
     await page.evaluate(() => window.gridmap.map.jumpTo({ center: [118.70057, 32.0006], zoom: 15.5 }));
@@ -272,12 +278,18 @@ test('click a building: popup with its units and assigned staff; locate tool giv
       const r = window.gridmap.map.getCanvas().getBoundingClientRect();
       return { x: r.left + p.x, y: r.top + p.y };
     });
-    await page.mouse.click(pt.x, pt.y);
-    const popup = page.locator('.maplibregl-popup .popup[data-kind="building"]');
-    await popup.waitFor();
-    assert.equal(await popup.getAttribute('data-code'), loc.building.code);
-    await page.locator('.maplibregl-popup .staff li').first().waitFor();
+    // signed out the staff directory is not asked for (it would be 401): the popup says why
+    await clickBuilding();
+    await page.locator('.maplibregl-popup .staff[data-signin="true"]').waitFor();
     assert.ok(await page.locator('.maplibregl-popup table.units tbody tr').count() > 0);
+    await page.click('.maplibregl-popup-close-button');
+    const token = server.cli('user', 'add', 'popup-viewer', '--role', 'viewer').trim().split('\n').pop();
+    await page.click('#user');
+    await page.fill('#token-input', token);
+    await page.click('#login-submit');
+    await page.waitForFunction(() => document.querySelector('#user')?.dataset.role === 'viewer');
+    await clickBuilding();
+    await page.locator('.maplibregl-popup .staff li').first().waitFor();
     await page.screenshot({ path: join(shots, 'building-popup.png') });
 
     await page.click('#tool-locate');
