@@ -240,6 +240,21 @@ func (s *Server) redo(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// dropOp takes one of the signed-in user's operations off their undo or redo stack without
+// applying it: the way past an undo that no longer applies.
+func (s *Server) dropOp(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.beginEdit(w, r, editRequest{perm: grid.PermWrite, entity: "operation"})
+	if err != nil {
+		return err
+	}
+	op, err := s.store.DropOp(r.Context(), e.user, e.id)
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, op)
+	return nil
+}
+
 func (s *Server) listOps(w http.ResponseWriter, r *http.Request) error {
 	u, err := s.writer(w, r, grid.PermWrite)
 	if err != nil {

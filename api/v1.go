@@ -50,6 +50,7 @@ func (s *Server) routesV1(r chi.Router) {
 	r.Get("/ops", s.Handle(s.listOps))
 	r.Post("/ops/undo", s.Handle(s.undo))
 	r.Post("/ops/redo", s.Handle(s.redo))
+	r.Post("/ops/{id}/drop", s.Handle(s.dropOp))
 	r.Post("/session", s.Handle(s.login))
 	r.Get("/session", s.Handle(s.session))
 	r.Delete("/session", s.Handle(s.logout))

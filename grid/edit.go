@@ -557,14 +557,21 @@ type Op struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// OpService undoes and redoes a user's own operations, newest first, as new operations.
+// OpService undoes and redoes a user's own operations, newest first, as new operations. An
+// undo or redo that retires a grid or a worker ends its current assignments too, and the
+// opposite replay starts them again.
 type OpService interface {
 	// Undo reverts the user's latest operation still done. ECONFLICT when there is none or
-	// when what it changed has changed since (a *StaleError).
+	// when it no longer applies (a worker retired since, an assignment ended since: drop it),
+	// a *StaleError when what it changed has changed since.
 	Undo(ctx context.Context, u *User) (EditResult, error)
 	// Redo re-applies the user's latest undone operation (a new operation clears the redo
 	// stack). ECONFLICT as Undo.
 	Redo(ctx context.Context, u *User) (EditResult, error)
 	// Ops returns the user's latest operations, newest first.
 	Ops(ctx context.Context, u *User, limit int) ([]Op, error)
+	// DropOp takes the user's operation id off their undo or redo stack without applying it,
+	// so that one which no longer applies does not block those before it. ENOTFOUND when it
+	// is not the user's, ECONFLICT when dropped already.
+	DropOp(ctx context.Context, u *User, id int64) (Op, error)
 }

@@ -46,7 +46,7 @@ func (s *Store) replay(ctx context.Context, u *grid.User, d replayDir) (grid.Edi
 		}
 		done, err := applyRestore(ctx, tx, u, cmd)
 		if err != nil {
-			return err
+			return noLongerApplies(err, d, op)
 		}
 		done.after["op"] = op.ID
 		*res = grid.EditResult{Op: op.ID, Action: d.verb + " " + op.Action, Grids: done.versions}
@@ -66,6 +66,20 @@ func (s *Store) replay(ctx context.Context, u *grid.User, d replayDir) (grid.Edi
 		res.DataVersion, err = dataVersion(ctx, tx)
 		return err
 	})
+}
+
+// noLongerApplies turns a refusal of a replay (a worker retired since, an assignment ended
+// since, a geometry that no longer fits) into ECONFLICT naming the operation: the request was
+// fine, the data moved on, and the way out is to drop the operation (DropOp) so the ones
+// before it can be undone. A stale version stays a *StaleError (412, with who changed it).
+func noLongerApplies(err error, d replayDir, op grid.Op) error {
+	var stale *grid.StaleError
+	switch code := grid.ErrorCode(err); {
+	case errors.As(err, &stale), code == grid.EINTERNAL, code == grid.EUNAUTHORIZED, code == grid.EFORBIDDEN:
+		return err
+	}
+	return grid.Errorf(grid.ECONFLICT, "%s %s (operation %d) no longer applies: %s; drop it from your journal to %s what came before it",
+		d.verb, op.Action, op.ID, grid.ErrorMessage(err), d.verb)
 }
 
 // nextOp reads the user's next operation in direction d, with the grid or worker it is about
@@ -89,16 +103,19 @@ func nextOp(ctx context.Context, tx pgx.Tx, u *grid.User, d replayDir) (grid.Op,
 }
 
 // restored is what applying a Restore did: the Restore that reverts it, the audit's before
-// and after, and the grids it wrote.
+// and after, the grids it wrote, and the grids and workers it retired.
 type restored struct {
-	inverse       grid.Restore
-	before, after map[string]any
-	versions      []grid.GridVersion
+	inverse        grid.Restore
+	before, after  map[string]any
+	versions       []grid.GridVersion
+	retiredGrids   []int64
+	retiredWorkers []int64
 }
 
 // applyRestore applies a Restore in the transaction: grids (their families locked), then
-// workers, then the assignments to end, then those to start. Every grid and worker must still
-// be at the version the Restore expects (else a *StaleError and nothing changes).
+// workers, then the assignments to end, then those to start, then the staff of what it
+// retired. Every grid and worker must still be at the version the Restore expects (else a
+// *StaleError and nothing changes).
 func applyRestore(ctx context.Context, tx pgx.Tx, u *grid.User, r grid.Restore) (*restored, error) {
 	done := &restored{before: map[string]any{}, after: map[string]any{}, versions: []grid.GridVersion{}}
 	if err := done.grids(ctx, tx, u, r.Grids); err != nil {
@@ -110,7 +127,31 @@ func applyRestore(ctx context.Context, tx pgx.Tx, u *grid.User, r grid.Restore) 
 	if err := done.assignments(ctx, tx, u, r.End, r.Start); err != nil {
 		return nil, err
 	}
+	if err := done.retiredStaff(ctx, tx); err != nil {
+		return nil, err
+	}
 	return done, nil
+}
+
+// retiredStaff ends the assignments still current to the grids and of the workers this
+// change retired. An undone split's new grid, a redone merge's merged-away grids, an undone
+// worker.create's worker or a redone worker.retire's worker may have been given staff since
+// the operation; retiring them forward ends their assignments (merge moves them, retire ends
+// them), and so does retiring them by undo or redo, rather than leave staff on a retired grid
+// or a retired worker on duty — or refuse, which would leave the user's stack stuck behind
+// someone else's assignment. What it ends goes into the inverse, so the opposite replay starts
+// it again, and into the audit entry.
+func (done *restored) retiredStaff(ctx context.Context, tx pgx.Tx) error {
+	if len(done.retiredGrids) == 0 && len(done.retiredWorkers) == 0 {
+		return nil
+	}
+	specs, ids, err := endAssignmentsOf(ctx, tx, done.retiredGrids, done.retiredWorkers)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	done.inverse.Start = append(done.inverse.Start, specs...)
+	done.after["ended_with_retired"] = ids
+	return nil
 }
 
 // grids brings the grids back to the states rs hold.
@@ -137,6 +178,9 @@ func (done *restored) grids(ctx context.Context, tx pgx.Tx, u *grid.User, rs []g
 			return err
 		}
 		changes = append(changes, gridChange{Before: &b, After: g.State})
+		if b.Current && !g.State.Current {
+			done.retiredGrids = append(done.retiredGrids, b.ID)
+		}
 	}
 	written, err := writeGrids(ctx, tx, changes)
 	if err != nil {
@@ -171,6 +215,9 @@ func (done *restored) workers(ctx context.Context, tx pgx.Tx, u *grid.User, rs [
 		}
 		bs, as = append(bs, b), append(as, a)
 		done.inverse.Workers = append(done.inverse.Workers, grid.WorkerRestore{Expect: a.Version, State: b})
+		if !b.Retired && a.Retired {
+			done.retiredWorkers = append(done.retiredWorkers, b.ID)
+		}
 	}
 	done.before["workers"], done.after["workers"] = bs, as
 	return nil
@@ -204,6 +251,40 @@ func (done *restored) assignments(ctx context.Context, tx pgx.Tx, u *grid.User, 
 	return nil
 }
 
+// DropOp takes one of the user's operations off their undo or redo stack without applying it
+// (one audit entry): an undo that no longer applies would otherwise stand in front of every
+// operation before it for ever. Dropping changes no data, and what is left stays safe to
+// replay: every replay checks the versions and assignments it expects.
+func (s *Store) DropOp(ctx context.Context, u *grid.User, id int64) (grid.Op, error) {
+	var op grid.Op
+	err := s.write(ctx, u, grid.PermWrite, nil, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `SELECT `+opColumns+` FROM edit_ops WHERE id = $1 AND actor = $2 FOR UPDATE`, id, u.Actor())
+		var err error
+		op, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[grid.Op])
+		if errors.Is(err, pgx.ErrNoRows) {
+			return grid.Errorf(grid.ENOTFOUND, "operation %d is not in your journal", id)
+		}
+		if err != nil {
+			return err
+		}
+		if op.State == grid.OpDropped {
+			return grid.Errorf(grid.ECONFLICT, "operation %d (%s) was dropped already", id, op.Action)
+		}
+		b, _ := json.Marshal(map[string]any{"op": id, "action": op.Action, "state": op.State})
+		op.State = grid.OpDropped
+		if err := tx.QueryRow(ctx, `UPDATE edit_ops SET state = $2, updated_at = now() WHERE id = $1 RETURNING updated_at`,
+			id, op.State).Scan(&op.UpdatedAt); err != nil {
+			return err
+		}
+		a, _ := json.Marshal(map[string]any{"op": id, "action": op.Action, "state": op.State})
+		return audit(ctx, tx, u.Actor(), "op.drop", "edit_op", &id, b, a)
+	})
+	return op, err
+}
+
+// opColumns are the columns of a grid.Op, in its field order.
+const opColumns = `id, action, entity, entity_id, state, audit_id, created_at, updated_at`
+
 // Ops returns the user's latest operations, newest first.
 func (s *Store) Ops(ctx context.Context, u *grid.User, limit int) ([]grid.Op, error) {
 	if err := u.Require(grid.PermWrite); err != nil {
@@ -212,7 +293,7 @@ func (s *Store) Ops(ctx context.Context, u *grid.User, limit int) ([]grid.Op, er
 	if limit <= 0 || limit > 1000 {
 		return nil, grid.Errorf(grid.EINVALID, "limit %d out of range 1..1000", limit)
 	}
-	rows, _ := s.pool.Query(ctx, `SELECT id, action, entity, entity_id, state, audit_id, created_at, updated_at
+	rows, _ := s.pool.Query(ctx, `SELECT `+opColumns+`
 		FROM edit_ops WHERE actor = $1 ORDER BY id DESC LIMIT $2`, u.Actor(), limit)
 	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[grid.Op])
 	if out == nil {

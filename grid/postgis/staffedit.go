@@ -139,7 +139,7 @@ func (s *Store) RetireWorker(ctx context.Context, u *grid.User, id int64, ifVers
 		if a, err = setWorker(ctx, tx, a); err != nil {
 			return err
 		}
-		ended, err := endWorkerAssignments(ctx, tx, id)
+		ended, _, err := endAssignmentsOf(ctx, tx, nil, []int64{id})
 		if err != nil {
 			return err
 		}
@@ -161,17 +161,22 @@ func lockWorkerAt(ctx context.Context, tx pgx.Tx, id int64, ifVersion int) (grid
 	return w, grid.CheckVersion(grid.EntityWorker, id, ifVersion, w.Version)
 }
 
-// endWorkerAssignments ends the current assignments of worker id and returns what would
-// start them again.
-func endWorkerAssignments(ctx context.Context, tx pgx.Tx, id int64) ([]grid.AssignmentSpec, error) {
-	rows, _ := tx.Query(ctx, `UPDATE assignments SET valid_to = now() WHERE worker_id = $1 AND valid_to IS NULL
-		RETURNING id, worker_id, grid_id, building_id, unit_id, role`, id)
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (grid.AssignmentSpec, error) {
-		var x grid.AssignmentSpec
-		var aid int64
-		err := row.Scan(&aid, &x.WorkerID, &x.GridID, &x.BuildingID, &x.UnitID, &x.Role)
-		return x, err
+// endAssignmentsOf ends the current assignments to the grids grids and of the workers
+// workers, and returns what would start them again and their ids.
+func endAssignmentsOf(ctx context.Context, tx pgx.Tx, grids, workers []int64) ([]grid.AssignmentSpec, []int64, error) {
+	rows, _ := tx.Query(ctx, `UPDATE assignments SET valid_to = now()
+		WHERE valid_to IS NULL AND (grid_id = ANY($1) OR worker_id = ANY($2))
+		RETURNING id, worker_id, grid_id, building_id, unit_id, role`, grids, workers)
+	var specs []grid.AssignmentSpec
+	var ids []int64
+	var x grid.AssignmentSpec
+	var id int64
+	_, err := pgx.ForEachRow(rows, []any{&id, &x.WorkerID, &x.GridID, &x.BuildingID, &x.UnitID, &x.Role}, func() error {
+		specs, ids = append(specs, x), append(ids, id)
+		x = grid.AssignmentSpec{}
+		return nil
 	})
+	return specs, ids, err
 }
 
 // recordWorker records an edit of worker id (the audit entry and the journal entry with its

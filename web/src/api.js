@@ -107,6 +107,7 @@ export const edit = {
   merge: (grids, name) => send('POST', '/api/v1/grids/merge', name ? { grids, name } : { grids }),
   undo: () => send('POST', '/api/v1/ops/undo'),
   redo: () => send('POST', '/api/v1/ops/redo'),
+  dropOp: (id) => send('POST', `/api/v1/ops/${id}/drop`),
   assign: (body) => send('POST', '/api/v1/assignments', body),
   endAssignment: (id) => send('DELETE', `/api/v1/assignments/${id}`),
 };

@@ -589,12 +589,37 @@ export async function merge(ids = [...A.mergePick], name = '') {
 
 export async function undo() {
   if (!A.ops.undo) return nothingTo('undo');
-  return write(t('assign.busy.undo'), () => edit.undo(), (res) => t('assign.done.undo', { what: actionName(res.action.replace(/^undo /, '')) }));
+  return write(t('assign.busy.undo'), () => edit.undo(), (res) => t('assign.done.undo', { what: actionName(res.action.replace(/^undo /, '')) }),
+    undefined, { op: A.ops.undo, verb: 'undo' });
 }
 
 export async function redo() {
   if (!A.ops.redo) return nothingTo('redo');
-  return write(t('assign.busy.redo'), () => edit.redo(), (res) => t('assign.done.redo', { what: actionName(res.action.replace(/^redo /, '')) }));
+  return write(t('assign.busy.redo'), () => edit.redo(), (res) => t('assign.done.redo', { what: actionName(res.action.replace(/^redo /, '')) }),
+    undefined, { op: A.ops.redo, verb: 'redo' });
+}
+
+/**
+ * refusedReplay: an undo or redo that no longer applies (412: what it changed was changed
+ * since; 409: e.g. a worker it would assign was retired) would stay on top of the stack for
+ * ever; the note says why and offers to drop it, so the operations before it can be undone.
+ */
+function refusedReplay(err, { op, verb }) {
+  const by = err.detail?.changed_by;
+  const why = by ? t('assign.replay.changedBy', { by, at: fmtTime(err.detail?.changed_at) }) : String(err.message || '').replace(/\.$/, '');
+  A.note = { kind: 'error', code: err.code, text: t('assign.replay.refused', { verb: t(`assign.${verb}`), what: actionName(op.action), why }), drop: op };
+}
+
+/** dropOp takes op off the user's undo/redo stack (POST /ops/{id}/drop); no data changes. */
+async function dropOp(op) {
+  if (A.busy) return;
+  try {
+    await edit.dropOp(op.id);
+    A.note = { kind: 'info', text: t('assign.dropped', { what: actionName(op.action) }) };
+  } catch (err) {
+    A.note = { kind: 'error', text: err.message, code: err.code };
+  }
+  await refreshOps();
 }
 
 /** nothingTo answers a key press with nothing to undo or redo (the server would say 409). */
@@ -617,7 +642,7 @@ function actionName(action) {
  * stack — and reports the time. Errors are shown as the server gave them; a 412 becomes the
  * conflict banner.
  */
-async function write(busy, send, done, grid) {
+async function write(busy, send, done, grid, replay) {
   if (A.busy) return null;
   A.busy = busy;
   A.conflict = null;
@@ -637,7 +662,8 @@ async function write(busy, send, done, grid) {
     if (A.place) loadStaff();
     return res;
   } catch (err) {
-    fail(err, grid);
+    if (replay && (err.status === 409 || err.status === 412)) refusedReplay(err, replay);
+    else fail(err, grid);
     if (err.status === 412) loadBalance();
     return null;
   } finally {
@@ -937,6 +963,7 @@ function renderPanel() {
     out.push(h(`p.anote.${A.note.kind}`, { role: A.note.kind === 'error' ? 'alert' : 'status', dataset: { kind: A.note.kind, code: A.note.code } },
       A.note.text,
       A.note.detail ? h('span.detail', null, A.note.detail) : null,
+      A.note.drop ? h('button.small#op-drop', { type: 'button', onclick: () => dropOp(A.note.drop) }, t('assign.drop')) : null,
       A.note.kind === 'ok' && A.timing ? h('span.timing', { title: t('assign.timing.def') }, ` · ${t('assign.timing', { s: (A.timing.total / 1000).toFixed(2) })}`) : null));
   }
   if (!A.community) {

@@ -448,7 +448,28 @@ test('conflict: a grid changed by someone else meanwhile — 412 names who, noth
     const { last } = await act(page, () => page.mouse.click(c.x, c.y));
     assert.deepEqual(last.moved, [b.id]);
     assert.ok((await buildingsOf(target.code)).some((f) => f.id === b.id));
-    assert.deepEqual(withoutExpected(problems, [/^HTTP 412 POST \/api\/v1\/grids\/\d+\/paint$/]), []);
+
+    // the other planner renames the target again: undoing the paint is refused (412), and the
+    // note offers to drop it from the journal, which changes no data
+    const tag = (await fetch(`${server.base}/api/v1/grids/${target.code}`)).headers.get('ETag');
+    const again = await fetch(`${server.base}/api/v1/grids/${target.code}`, {
+      method: 'PATCH',
+      headers: { Authorization: `Bearer ${tokens['plan-other']}`, 'If-Match': tag, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: `${target.name}（再改）` }),
+    });
+    assert.equal(again.status, 200);
+    const paintOp = (await getAuth('/api/v1/ops?limit=1')).ops[0];
+    assert.equal(paintOp.action, 'grid.paint');
+    await page.waitForSelector('#assign-tools [data-op="undo"]:not([disabled])');
+    const v0 = (await balance()).data_version;
+    await act(page, () => page.click('#assign-tools [data-op="undo"]'), { expectError: true });
+    assert.match(await page.locator('#panel .anote.error').textContent(), /plan-other/);
+    await page.click('#op-drop');
+    await page.waitForSelector('#panel .anote.info');
+    assert.equal((await getAuth('/api/v1/ops?limit=1')).ops.find((o) => o.id === paintOp.id)?.state, 'dropped');
+    assert.equal((await balance()).data_version, v0, 'dropping changed no data');
+    assert.ok((await buildingsOf(target.code)).some((f) => f.id === b.id), 'the paint stays');
+    assert.deepEqual(withoutExpected(problems, [/^HTTP 412 POST \/api\/v1\/grids\/\d+\/paint$/, /^HTTP 412 POST \/api\/v1\/ops\/undo$/]), []);
   } finally {
     await context.close();
   }
