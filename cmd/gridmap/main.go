@@ -34,6 +34,7 @@ Usage:
   gridmap export buildings [--grid CODE]            > buildings.geojson
   gridmap export assignments                        > assignments.csv
   gridmap coverage [--grid CODE] [--json] [--target 300] [--band 0.2] [--min-area 1]
+  gridmap conform --level N [--parent CODE] [--snap-m 5] [--dry-run] [--json]
   gridmap user add NAME --role viewer|grid_leader|planner|admin [--grids CODE,…]   (prints the API token last)
   gridmap user token NAME [--label L]
   gridmap user list
@@ -67,6 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"import":   cmdImport,
 		"export":   cmdExport,
 		"coverage": cmdCoverage,
+		"conform":  cmdConform,
 		"user":     cmdUser,
 	}
 	name := args[0]
