@@ -28,7 +28,8 @@ Usage:
                    [--tile-cache-mb 256] [--tile-max-kb 500] [--tile-max-age 0s] [--tile-db-conns 0]
   gridmap migrate  [--data-dir ./data]
   gridmap demo     [--scale N] [--seed S] [--reset] [--data-dir ./data]
-  gridmap import grids --level N [--name-prop P] [--city NAME] [--admin-code CODE] [--skip-invalid] FILE.geojson...
+  gridmap import grids --level N [--name-prop P] [--city NAME] [--admin-code CODE] [--skip-invalid]
+                       [--conform [--snap-m 5]] FILE.geojson...
   gridmap import buildings [--skip-invalid] [--dwelling-m2 90] [--storey-m 3] FILE.geojson...
   gridmap export grids [--level N] [--parent CODE]  > grids.geojson
   gridmap export buildings [--grid CODE]            > buildings.geojson

@@ -240,6 +240,39 @@ func (s *Store) Conform(ctx context.Context, u *grid.User, c grid.Conform) (grid
 	return res, err
 }
 
+// checkConform returns EINVALID when the import asks for a conform with a bad snap width.
+func (o GridImport) checkConform() error {
+	if !o.Conform {
+		return nil
+	}
+	return grid.Conform{Level: o.Level, SnapM: o.SnapM}.Validate()
+}
+
+// conformImport conforms the families an import added grids to, when o asks for it, in the
+// import's transaction. The imported grids are written again: their geometries as read stay
+// in grid_versions as version 1. The summary goes into sum (and the import's audit entry).
+func conformImport(ctx context.Context, tx pgx.Tx, o GridImport, sum *grid.ImportSummary) error {
+	if !o.Conform {
+		return nil
+	}
+	start := time.Now()
+	rows, _ := tx.Query(ctx, `SELECT DISTINCT coalesce(parent_id, 0) FROM import_ready WHERE NOT dup ORDER BY 1`)
+	families, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return err
+	}
+	changes, cs, err := conformFamilies(ctx, tx, o.Level, families, o.SnapM)
+	if err != nil {
+		return err
+	}
+	if _, err := writeGrids(ctx, tx, changes); err != nil {
+		return err
+	}
+	cs.Elapsed = time.Since(start)
+	sum.Conform = &cs
+	return nil
+}
+
 // conformScope returns the families a conform covers (parent ids; 0: the level-1 grids) and
 // the parent it names, if any: EINVALID unless that parent is one level up.
 func conformScope(ctx context.Context, tx pgx.Tx, c grid.Conform) ([]int64, *grid.GridRef, error) {
