@@ -73,3 +73,44 @@ BEGIN
         overlap = EXISTS (SELECT 1 FROM tile_coverage c WHERE c.kind = 'overlap' AND c.grid_ids @> ARRAY[s.grid_id])
     WHERE s.grid_id = ANY(touched);
 END $$;
+
+-- A reshaped grid re-derives only the buildings in the area that changed hands: the symmetric
+-- difference of its old and new geometry, where alone its holding a point can change (a
+-- retired or revived grid: everything under it, as before). The buildings under the whole of
+-- every changed grid were derived again by box: conforming Taipei's villages re-derived 10,851
+-- buildings for the 469 that changed village (2–4 s of the edit's 4.4 s); a paint's grids
+-- change near the moved buildings only. Points are tested against the areas, not their boxes,
+-- since a clipped strip along a district boundary has the district's box.
+CREATE OR REPLACE FUNCTION buildings_rederive(areas geometry[]) RETURNS void LANGUAGE sql AS $$
+    UPDATE buildings b SET grid_id = x.g
+    FROM (
+        SELECT DISTINCT b2.id, gridmap_grid_at(b2.anchor) AS g
+        FROM unnest(areas) AS a(geom)
+        JOIN buildings b2 ON b2.anchor && a.geom AND ST_Intersects(a.geom, b2.anchor)
+    ) x
+    WHERE b.id = x.id AND b.grid_id IS DISTINCT FROM x.g
+$$;
+
+-- The area between two geometries of a grid; should the overlay fail, both geometries (all
+-- the area that may have changed).
+CREATE FUNCTION gridmap_changed_areas(a geometry, b geometry) RETURNS SETOF geometry
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    RETURN NEXT ST_SymDifference(a, b);
+EXCEPTION WHEN OTHERS THEN
+    RETURN NEXT a;
+    RETURN NEXT b;
+END $$;
+
+CREATE OR REPLACE FUNCTION grids_rederive_upd() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM buildings_rederive(array_agg(g)) FROM (
+        SELECT unnest(ARRAY[o.geom, n.geom]) AS g FROM old_grids o JOIN new_grids n USING (id)
+        WHERE o.valid_to IS DISTINCT FROM n.valid_to
+        UNION ALL
+        SELECT c FROM old_grids o JOIN new_grids n USING (id)
+        CROSS JOIN LATERAL gridmap_changed_areas(o.geom, n.geom) c
+        WHERE o.valid_to IS NOT DISTINCT FROM n.valid_to AND NOT ST_OrderingEquals(o.geom, n.geom)
+    ) x;
+    RETURN NULL;
+END $$;

@@ -60,7 +60,7 @@ CREATE FUNCTION public.buildings_rederive(areas public.geometry[]) RETURNS void
     FROM (
         SELECT DISTINCT b2.id, gridmap_grid_at(b2.anchor) AS g
         FROM unnest(areas) AS a(geom)
-        JOIN buildings b2 ON b2.anchor && a.geom
+        JOIN buildings b2 ON b2.anchor && a.geom AND ST_Intersects(a.geom, b2.anchor)
     ) x
     WHERE b.id = x.id AND b.grid_id IS DISTINCT FROM x.g
 $$;
@@ -135,6 +135,20 @@ CREATE FUNCTION public.gridmap_assign_pieces(ids bigint[], geoms public.geometry
     )
     SELECT best.id, ST_Union(best.geom) FROM best GROUP BY best.id
 $$;
+
+--
+-- Name: gridmap_changed_areas(public.geometry, public.geometry); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gridmap_changed_areas(a public.geometry, b public.geometry) RETURNS SETOF public.geometry
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+BEGIN
+    RETURN NEXT ST_SymDifference(a, b);
+EXCEPTION WHEN OTHERS THEN
+    RETURN NEXT a;
+    RETURN NEXT b;
+END $$;
 
 --
 -- Name: gridmap_grid_at(public.geometry); Type: FUNCTION; Schema: public; Owner: -
@@ -256,11 +270,12 @@ CREATE FUNCTION public.grids_rederive_upd() RETURNS trigger
     AS $$
 BEGIN
     PERFORM buildings_rederive(array_agg(g)) FROM (
-        SELECT o.geom AS g FROM old_grids o JOIN new_grids n USING (id)
-        WHERE NOT ST_OrderingEquals(o.geom, n.geom) OR o.valid_to IS DISTINCT FROM n.valid_to
+        SELECT unnest(ARRAY[o.geom, n.geom]) AS g FROM old_grids o JOIN new_grids n USING (id)
+        WHERE o.valid_to IS DISTINCT FROM n.valid_to
         UNION ALL
-        SELECT n.geom FROM old_grids o JOIN new_grids n USING (id)
-        WHERE NOT ST_OrderingEquals(o.geom, n.geom) OR o.valid_to IS DISTINCT FROM n.valid_to
+        SELECT c FROM old_grids o JOIN new_grids n USING (id)
+        CROSS JOIN LATERAL gridmap_changed_areas(o.geom, n.geom) c
+        WHERE o.valid_to IS NOT DISTINCT FROM n.valid_to AND NOT ST_OrderingEquals(o.geom, n.geom)
     ) x;
     RETURN NULL;
 END $$;
