@@ -96,8 +96,12 @@ func (s ConformSummary) Format() string {
 	if s.DryRun {
 		verb = "would change (dry run, nothing written)"
 	}
-	fmt.Fprintf(&b, "conform level %d of %s, snap %g m: %d of %d grids in %d families %s", s.Level, scope, s.SnapM,
-		s.Changed, s.Grids, s.Families, verb)
+	families := "families"
+	if s.Families == 1 {
+		families = "family"
+	}
+	fmt.Fprintf(&b, "conform level %d of %s, snap %g m: %d of %d grids in %d %s %s", s.Level, scope, s.SnapM,
+		s.Changed, s.Grids, s.Families, families, verb)
 	if s.Followed > 0 {
 		fmt.Fprintf(&b, ", %d grids below followed", s.Followed)
 	}

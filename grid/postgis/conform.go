@@ -312,11 +312,12 @@ func conformFamilies(ctx context.Context, tx pgx.Tx, level int, families []int64
 	for _, k := range kids {
 		fams[familyOf(k)] = true
 	}
-	sum.Families = len(fams)
+	families = keys(fams) // those with children
+	sum.Families = len(families)
 	if len(kids) == 0 {
 		return nil, sum, nil
 	}
-	if err := conformFaces(ctx, tx, level, keys(fams), snapM); err != nil {
+	if err := conformFaces(ctx, tx, level, families, snapM); err != nil {
 		return nil, sum, err
 	}
 	changes, err := conformedGrids(ctx, tx, kids, &sum)
@@ -326,7 +327,7 @@ func conformFamilies(ctx context.Context, tx pgx.Tx, level int, families []int64
 	if err := conformPieces(ctx, tx, &sum); err != nil {
 		return nil, sum, err
 	}
-	if err := conformRemaining(ctx, tx, level, keys(fams), changes, &sum); err != nil {
+	if err := conformRemaining(ctx, tx, level, families, changes, &sum); err != nil {
 		return nil, sum, err
 	}
 	sum.Changed = len(changes)

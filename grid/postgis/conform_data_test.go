@@ -13,7 +13,7 @@ import (
 
 // dataSet returns the directory of one real data set under testdb.DataDir: missing, it fails
 // the test under CI=true and skips it elsewhere, as DataDir does.
-func dataSet(t *testing.T, name string) string {
+func dataSet(t testing.TB, name string) string {
 	t.Helper()
 	dir := filepath.Join(testdb.DataDir(t), name)
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
@@ -26,7 +26,7 @@ func dataSet(t *testing.T, name string) string {
 }
 
 // importCity imports the level-1 and level-2 files of a data set and its buildings.
-func importCity(t *testing.T, s *postgis.Store, l1, l2 postgis.GridImport, files1, files2, buildings []string) {
+func importCity(t testing.TB, s *postgis.Store, l1, l2 postgis.GridImport, files1, files2, buildings []string) {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := s.ImportGrids(ctx, openInputs(t, files1...), l1); err != nil {

@@ -340,3 +340,37 @@ func TestImportGridsConform(t *testing.T) {
 		t.Errorf("%d import audit entries with the conform summary, want 1", n)
 	}
 }
+
+// The demo city's levels tile their parents (level 1: the city boundary) but for its two
+// deliberate defects, a block wide each: conform of any level changes nothing and leaves
+// exactly those, as the coverage report has them.
+func TestConformDemoChangesNothing(t *testing.T) {
+	s, ctx := demoTest(t)
+	r, err := s.Coverage(ctx, grid.CoverageOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for level := 1; level <= 3; level++ {
+		w := snapshot(t, s)
+		res, err := s.Conform(ctx, planner, grid.Conform{Level: level, SnapM: grid.DefaultSnapM})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantNoWrite(t, s, w)
+		c := res.Conform
+		gaps, overlaps := 0, 0
+		for _, g := range r.Gaps {
+			if g.Parent == nil && level == 1 || g.Parent != nil && g.Parent.Level == level-1 {
+				gaps++
+			}
+		}
+		for _, o := range r.Overlaps {
+			if o.Grids[0].Level == level {
+				overlaps++
+			}
+		}
+		if c.Changed != 0 || c.RemainingGaps.Count != gaps || c.RemainingOverlaps.Count != overlaps {
+			t.Errorf("level %d: %+v; the report has %d gaps and %d overlaps", level, c, gaps, overlaps)
+		}
+	}
+}
