@@ -40,6 +40,14 @@ func importCity(t testing.TB, s *postgis.Store, l1, l2 postgis.GridImport, files
 	}
 }
 
+// importTaipei imports Taipei's districts (level 1), villages (level 2) and buildings.
+func importTaipei(t testing.TB, s *postgis.Store, dir string) {
+	buildings, _ := filepath.Glob(filepath.Join(dir, "buildings", "*.json"))
+	importCity(t, s, postgis.GridImport{Level: 1, NameProp: "TOWNNAME", CityName: "臺北市", AdminCode: "630000"},
+		postgis.GridImport{Level: 2, NameProp: "VILLAGENAM"},
+		[]string{filepath.Join(dir, "districts.geojson")}, []string{filepath.Join(dir, "villages.geojson")}, buildings)
+}
+
 // levelTwoFindings counts the coverage report's level-2 gaps (pieces of a level-1 grid no
 // level-2 grid covers), level-2 overlaps and level-2 overhangs, with their m².
 type levelTwoFindings struct {
@@ -89,24 +97,33 @@ func thinGapsL2(t *testing.T, s *postgis.Store, snapM float64) int {
 		  AND ST_IsEmpty(ST_Buffer(ST_Transform(d.geom, 32600 + floor((ST_X(c.c) + 180) / 6)::int + 1), -$1::float8 / 2))`, snapM)
 }
 
-// levelTwoOf maps each building to the level-2 grid holding its point on surface (0: none).
-func levelTwoOf(t *testing.T, s *postgis.Store) map[int64]int64 {
-	t.Helper()
-	rows, err := s.Pool().Query(context.Background(), `
+// levelTwoOf maps each building to the level-2 grid holding its point on surface (0: none),
+// by geometry rather than by the derived grid.
+func levelTwoOf(t testing.TB, s *postgis.Store) map[int64]int64 {
+	return idPairs(t, s, `
 		SELECT b.id, coalesce((SELECT g.id FROM grids g WHERE g.level = 2 AND g.valid_to IS NULL
 		                        AND g.geom && b.anchor AND ST_Intersects(g.geom, b.anchor) ORDER BY g.id LIMIT 1), 0)
 		FROM buildings b`)
+}
+
+// idPairs runs a query of two bigint columns into a map from the first to the second.
+func idPairs(t testing.TB, s *postgis.Store, sql string, args ...any) map[int64]int64 {
+	t.Helper()
+	rows, err := s.Pool().Query(context.Background(), sql, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rows.Close()
 	out := map[int64]int64{}
 	for rows.Next() {
-		var b, g int64
-		if err := rows.Scan(&b, &g); err != nil {
+		var a, b int64
+		if err := rows.Scan(&a, &b); err != nil {
 			t.Fatal(err)
 		}
-		out[b] = g
+		out[a] = b
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
@@ -145,10 +162,7 @@ func TestConformTaipei(t *testing.T) {
 	t.Parallel()
 	s := testdb.New(t)
 	ctx := context.Background()
-	buildings, _ := filepath.Glob(filepath.Join(dir, "buildings", "*.json"))
-	importCity(t, s, postgis.GridImport{Level: 1, NameProp: "TOWNNAME", CityName: "臺北市", AdminCode: "630000"},
-		postgis.GridImport{Level: 2, NameProp: "VILLAGENAM"},
-		[]string{filepath.Join(dir, "districts.geojson")}, []string{filepath.Join(dir, "villages.geojson")}, buildings)
+	importTaipei(t, s, dir)
 	if f := findingsL2(t, s); f.Gaps != 102 || f.Overlaps != 0 || f.Outside != 152 {
 		t.Fatalf("before: %+v, want 102 gaps, 0 overlaps, 152 villages outside their district", f)
 	}
