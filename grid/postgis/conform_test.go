@@ -154,10 +154,12 @@ func TestConformGapSliver(t *testing.T) {
 		t.Fatal(err)
 	}
 	var doc struct {
-		Grids []grid.GridState `json:"grids"`
+		Grids   []grid.GridState     `json:"grids"`
+		Conform *grid.ConformSummary `json:"conform"`
 	}
-	if err := json.Unmarshal(after, &doc); err != nil || len(doc.Grids) != 1 || doc.Grids[0].ID != id["A"] || doc.Grids[0].Geom == nil {
-		t.Errorf("audit after %s (%v): want A with its geometry", after, err)
+	if err := json.Unmarshal(after, &doc); err != nil || len(doc.Grids) != 1 || doc.Grids[0].ID != id["A"] || doc.Grids[0].Geom == nil ||
+		doc.Conform == nil || doc.Conform.GapSlivers != sum.GapSlivers {
+		t.Errorf("audit after %s (%v): want A with its geometry, and the summary", after, err)
 	}
 }
 
@@ -253,6 +255,9 @@ func TestConformDryRunAndUndo(t *testing.T) {
 	}
 	if len(run.Grids) != 3 {
 		t.Errorf("run changed %d grids, want A, A1, A2", len(run.Grids))
+	}
+	if gap, overlap := tiling(t, s, id["A"]); gap > 0.01 || overlap > 0.01 {
+		t.Errorf("A's children after the run: gap %.3f m², overlap %.3f m²", gap, overlap)
 	}
 	if _, err := s.Undo(ctx, planner); err != nil {
 		t.Fatal(err)
@@ -372,5 +377,29 @@ func TestConformDemoChangesNothing(t *testing.T) {
 		if c.Changed != 0 || c.RemainingGaps.Count != gaps || c.RemainingOverlaps.Count != overlaps {
 			t.Errorf("level %d: %+v; the report has %d gaps and %d overlaps", level, c, gaps, overlaps)
 		}
+	}
+}
+
+// Level 1 is conformed to the city boundary: P reaching 10 m past it is clipped, and its
+// children follow.
+func TestConformLevelOneToCityBoundary(t *testing.T) {
+	s, id := conformCity(t, []box{{"A", 0, 0, 100, 100}, {"B", 100, 0, 200, 100}})
+	ctx := context.Background()
+	city := boxes(box{"city", 0, 0, 190, 100})
+	if _, err := s.Pool().Exec(ctx, `UPDATE city SET boundary = ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($1::json->'features'->0->>'geometry'), 4326))`, city); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Conform(ctx, planner, grid.Conform{Level: 1, SnapM: grid.DefaultSnapM})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := res.Conform; c.Changed != 1 || c.Followed != 1 || c.Clipped.Count != 1 || !near(c.Clipped.AreaM2, 1000, 0.01) {
+		t.Fatalf("summary %+v: want 1,000 m² clipped off P and B following", c)
+	}
+	if got := areaM2(t, s, id["B"]); !near(got, 9000, 0.005) {
+		t.Errorf("B is %.1f m², want 9,000", got)
+	}
+	if gap, overlap := tiling(t, s, id["P"]); gap > 0.01 || overlap > 0.01 {
+		t.Errorf("P's children: gap %.3f m², overlap %.3f m²", gap, overlap)
 	}
 }
