@@ -186,7 +186,10 @@ k AS (
     FROM unnest($3::bigint[]) f(pid)
     CROSS JOIN LATERAL (SELECT CASE WHEN f.pid = 0 THEN (SELECT boundary FROM city)
                                     ELSE (SELECT geom FROM grids WHERE id = f.pid) END AS area) a
-    CROSS JOIN LATERAL (SELECT ST_Difference(a.area, ST_Union(k.geom)) AS diff FROM k WHERE k.pid = f.pid) u
+    CROSS JOIN LATERAL ( -- each family through the parent index, not a scan of k per family
+        SELECT ST_Difference(a.area, ST_Union(coalesce(n.geom, g.geom))) AS diff
+        FROM grids g LEFT JOIN n ON n.id = g.id
+        WHERE g.valid_to IS NULL AND g.level = $4 AND (g.parent_id = f.pid OR (f.pid = 0 AND g.parent_id IS NULL))) u
     CROSS JOIN LATERAL ST_Dump(ST_CollectionExtract(u.diff, 3)) d
     WHERE a.area IS NOT NULL AND gridmap_area_m2(d.geom) >= $5
 ), pairs AS (
