@@ -80,8 +80,8 @@ CROSS JOIN LATERAL (
 // conformClassifySQL names each face's kind and gives owned faces and wide overlaps their
 // owners. A face is thin when buffering it inwards by half the snap width $1, in the UTM zone
 // of its centroid, leaves nothing: its maximum inscribed circle is narrower than $1 metres.
-// (ST_MaximumInscribedCircle would say the same, but in PostGIS 3.3 it takes no tolerance and
-// its default of a thousandth of the piece's extent blurs a long sliver's width.) A family
+// (ST_MaximumInscribedCircle would say the same, but in PostGIS 3.3 it takes no tolerance, and
+// its default, a thousandth of the piece's extent, is a metre for a kilometre-long sliver.) A family
 // with no parent area (level 1 of a city without boundary) has holes, not gaps.
 const conformClassifySQL = `
 UPDATE conform_faces f SET kind = k.kind,
