@@ -508,16 +508,17 @@ func VersionOf(s GridState) GridVersion {
 }
 
 // EditResult is what an edit did: the journal entry (0 when nothing changed), the grids it
-// changed (created, reshaped, renamed, recoded, retired) as they are now, and for a paint the
-// buildings moved and skipped.
+// changed (created, reshaped, renamed, recoded, retired) as they are now, for a paint the
+// buildings moved and skipped, for a conform its summary.
 type EditResult struct {
-	Op          int64         `json:"op"`
-	Action      string        `json:"action"`
-	Grids       []GridVersion `json:"grids"`
-	Moved       []int64       `json:"moved,omitempty"`
-	Skipped     []int64       `json:"skipped,omitempty"`
-	DataVersion int64         `json:"data_version"`
-	Elapsed     time.Duration `json:"-"`
+	Op          int64           `json:"op"`
+	Action      string          `json:"action"`
+	Grids       []GridVersion   `json:"grids"`
+	Moved       []int64         `json:"moved,omitempty"`
+	Skipped     []int64         `json:"skipped,omitempty"`
+	Conform     *ConformSummary `json:"conform,omitempty"`
+	DataVersion int64           `json:"data_version"`
+	Elapsed     time.Duration   `json:"-"`
 }
 
 // EditService changes the grid hierarchy. Every method runs in one transaction, checks the

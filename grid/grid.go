@@ -105,6 +105,7 @@ type Store interface {
 	StaffService
 	AuthService
 	EditService
+	ConformService
 	OpService
 	StaffEditService
 	BalanceService

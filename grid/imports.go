@@ -26,8 +26,9 @@ type ImportSummary struct {
 	Repaired   int // imported after repair
 	Duplicates int // exact duplicates of a feature already imported (this run or before)
 	Rejected   []Rejection
-	Estimated  int  // buildings whose households were estimated
-	Committed  bool // false when rejections (or an error) rolled the import back
+	Estimated  int             // buildings whose households were estimated
+	Conform    *ConformSummary // grids imported with conform: what it changed
+	Committed  bool            // false when rejections (or an error) rolled the import back
 	Elapsed    time.Duration
 }
 
@@ -45,6 +46,9 @@ func (s ImportSummary) Format() string {
 	b.WriteString("\n")
 	for _, r := range s.Rejected {
 		fmt.Fprintf(&b, "  rejected %s\n", r)
+	}
+	if s.Conform != nil {
+		b.WriteString(s.Conform.Format())
 	}
 	if !s.Committed && len(s.Rejected) > 0 {
 		b.WriteString("nothing was written: fix the rejected features or pass --skip-invalid to import the rest\n")

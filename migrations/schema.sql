@@ -60,7 +60,7 @@ CREATE FUNCTION public.buildings_rederive(areas public.geometry[]) RETURNS void
     FROM (
         SELECT DISTINCT b2.id, gridmap_grid_at(b2.anchor) AS g
         FROM unnest(areas) AS a(geom)
-        JOIN buildings b2 ON b2.anchor && a.geom
+        JOIN buildings b2 ON b2.anchor && a.geom AND ST_Intersects(a.geom, b2.anchor)
     ) x
     WHERE b.id = x.id AND b.grid_id IS DISTINCT FROM x.g
 $$;
@@ -105,6 +105,17 @@ BEGIN
 END $$;
 
 --
+-- Name: gridmap_area_m2(public.geometry); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gridmap_area_m2(g public.geometry) RETURNS double precision
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT coalesce(ST_Area(g) * (pi() / 180) ^ 2 * 6378137.0 ^ 2 * (1 - 0.00669437999014)
+           * cos(radians(ST_Y(ST_Centroid(g)))) / (1 - 0.00669437999014 * sin(radians(ST_Y(ST_Centroid(g)))) ^ 2) ^ 2, 0)
+$$;
+
+--
 -- Name: gridmap_assign_pieces(bigint[], public.geometry[], public.geometry); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -124,6 +135,20 @@ CREATE FUNCTION public.gridmap_assign_pieces(ids bigint[], geoms public.geometry
     )
     SELECT best.id, ST_Union(best.geom) FROM best GROUP BY best.id
 $$;
+
+--
+-- Name: gridmap_changed_areas(public.geometry, public.geometry); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gridmap_changed_areas(a public.geometry, b public.geometry) RETURNS SETOF public.geometry
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+BEGIN
+    RETURN NEXT ST_SymDifference(a, b);
+EXCEPTION WHEN OTHERS THEN
+    RETURN NEXT a;
+    RETURN NEXT b;
+END $$;
 
 --
 -- Name: gridmap_grid_at(public.geometry); Type: FUNCTION; Schema: public; Owner: -
@@ -245,11 +270,12 @@ CREATE FUNCTION public.grids_rederive_upd() RETURNS trigger
     AS $$
 BEGIN
     PERFORM buildings_rederive(array_agg(g)) FROM (
-        SELECT o.geom AS g FROM old_grids o JOIN new_grids n USING (id)
-        WHERE NOT ST_OrderingEquals(o.geom, n.geom) OR o.valid_to IS DISTINCT FROM n.valid_to
+        SELECT unnest(ARRAY[o.geom, n.geom]) AS g FROM old_grids o JOIN new_grids n USING (id)
+        WHERE o.valid_to IS DISTINCT FROM n.valid_to
         UNION ALL
-        SELECT n.geom FROM old_grids o JOIN new_grids n USING (id)
-        WHERE NOT ST_OrderingEquals(o.geom, n.geom) OR o.valid_to IS DISTINCT FROM n.valid_to
+        SELECT c FROM old_grids o JOIN new_grids n USING (id)
+        CROSS JOIN LATERAL gridmap_changed_areas(o.geom, n.geom) c
+        WHERE o.valid_to IS NOT DISTINCT FROM n.valid_to AND NOT ST_OrderingEquals(o.geom, n.geom)
     ) x;
     RETURN NULL;
 END $$;
@@ -556,7 +582,7 @@ BEGIN
     -- each parent's children through the parent_id index (an OR with the city's case made it
     -- a scan of all grids per parent)
     INSERT INTO tile_coverage (kind, level, parent_id, grid_ids, area_m2, geom_3857)
-    SELECT 'gap', p.level + 1, p.id, '{}', ST_Area(d.geom::geography), ST_Transform(d.geom, 3857)
+    SELECT 'gap', p.level + 1, p.id, '{}', gridmap_area_m2(d.geom), ST_Transform(d.geom, 3857)
     FROM (
         SELECT g.id, g.level, g.geom,
                (SELECT ST_Union(ch.geom) FROM grids ch WHERE ch.parent_id = g.id AND ch.valid_to IS NULL) AS kids
@@ -568,14 +594,14 @@ BEGIN
     ) p
     CROSS JOIN LATERAL ST_Dump(ST_CollectionExtract(ST_MakeValid(
         ST_Difference(p.geom, coalesce(p.kids, 'SRID=4326;POLYGON EMPTY'::geometry))), 3)) d
-    WHERE ST_Area(d.geom::geography) >= 1;
+    WHERE gridmap_area_m2(d.geom) >= 1;
 
     DELETE FROM tile_coverage WHERE kind = 'overlap' AND grid_ids && changed;
     -- each changed grid's neighbours through the GiST index (OFFSET 0 keeps the planner from
     -- turning it into a join over all grids of the level)
     INSERT INTO tile_coverage (kind, level, parent_id, grid_ids, area_m2, geom_3857)
     SELECT 'overlap', a.level, NULL, ARRAY[least(a.id, b.id), greatest(a.id, b.id)],
-           ST_Area(d.geom::geography), ST_Transform(d.geom, 3857)
+           gridmap_area_m2(d.geom), ST_Transform(d.geom, 3857)
     FROM grids a
     CROSS JOIN LATERAL (
         SELECT o.id, o.geom FROM grids o
@@ -585,7 +611,7 @@ BEGIN
           AND ST_Relate(a.geom, o.geom, '2********')
         OFFSET 0) b
     CROSS JOIN LATERAL ST_Dump(ST_CollectionExtract(ST_Intersection(a.geom, b.geom), 3)) d
-    WHERE a.id = ANY(changed) AND a.valid_to IS NULL AND ST_Area(d.geom::geography) >= 1;
+    WHERE a.id = ANY(changed) AND a.valid_to IS NULL AND gridmap_area_m2(d.geom) >= 1;
 
     -- and the new partners
     SELECT touched || coalesce(array_agg(x), '{}') INTO touched FROM (

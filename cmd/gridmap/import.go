@@ -29,6 +29,8 @@ func cmdImport(ctx context.Context, e *env, args []string) error {
 		fs.StringVar(&gi.NameProp, "name-prop", "", "feature property holding the name (default name/NAME/Name)")
 		fs.StringVar(&gi.CityName, "city", "", "city name, for the first level-1 import")
 		fs.StringVar(&gi.AdminCode, "admin-code", "", "6-digit administrative division code, for the first level-1 import")
+		fs.BoolVar(&gi.Conform, "conform", false, "conform the imported grids to their parents in the same transaction (see gridmap conform)")
+		fs.Float64Var(&gi.SnapM, "snap-m", grid.DefaultSnapM, "with --conform: slivers narrower than this many metres go to a neighbour")
 	case "buildings":
 		fs.Float64Var(&bi.StoreyM, "storey-m", 3, "metres per storey (floors = height / storey)")
 		fs.Float64Var(&bi.DwellingM2, "dwelling-m2", 90, "average floor area per dwelling, to estimate households")
@@ -45,6 +47,11 @@ func cmdImport(ctx context.Context, e *env, args []string) error {
 	}
 	if kind == "grids" && gi.Level == 0 {
 		return usageErr("import grids: --level 1, 2 or 3 is required")
+	}
+	snap := false
+	fs.Visit(func(f *flag.Flag) { snap = snap || f.Name == "snap-m" })
+	if snap && !gi.Conform {
+		return usageErr("import grids: --snap-m goes with --conform")
 	}
 	var inputs []postgis.Input
 	for _, name := range files {

@@ -28,12 +28,14 @@ Usage:
                    [--tile-cache-mb 256] [--tile-max-kb 500] [--tile-max-age 0s] [--tile-db-conns 0]
   gridmap migrate  [--data-dir ./data]
   gridmap demo     [--scale N] [--seed S] [--reset] [--data-dir ./data]
-  gridmap import grids --level N [--name-prop P] [--city NAME] [--admin-code CODE] [--skip-invalid] FILE.geojson...
+  gridmap import grids --level N [--name-prop P] [--city NAME] [--admin-code CODE] [--skip-invalid]
+                       [--conform [--snap-m 5]] FILE.geojson...
   gridmap import buildings [--skip-invalid] [--dwelling-m2 90] [--storey-m 3] FILE.geojson...
   gridmap export grids [--level N] [--parent CODE]  > grids.geojson
   gridmap export buildings [--grid CODE]            > buildings.geojson
   gridmap export assignments                        > assignments.csv
   gridmap coverage [--grid CODE] [--json] [--target 300] [--band 0.2] [--min-area 1]
+  gridmap conform --level N [--parent CODE] [--snap-m 5] [--dry-run] [--json]
   gridmap user add NAME --role viewer|grid_leader|planner|admin [--grids CODE,…]   (prints the API token last)
   gridmap user token NAME [--label L]
   gridmap user list
@@ -68,6 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"import":   cmdImport,
 		"export":   cmdExport,
 		"coverage": cmdCoverage,
+		"conform":  cmdConform,
 		"user":     cmdUser,
 	}
 	name := args[0]

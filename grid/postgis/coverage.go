@@ -73,13 +73,13 @@ holes AS (
     WHERE $1::bigint IS NULL AND c.boundary IS NOT NULL AND g.level = 1 AND g.valid_to IS NULL
     GROUP BY c.boundary
 )
-SELECT h.parent_id, d.geom, ST_Area(d.geom::geography),
+SELECT h.parent_id, d.geom, gridmap_area_m2(d.geom),
        coalesce((SELECT array_agg(c.id ORDER BY c.code) FROM grids c
                  WHERE c.valid_to IS NULL AND c.geom && d.geom AND ST_Intersects(c.geom, d.geom)
                    AND (c.parent_id = h.parent_id OR (h.parent_id IS NULL AND c.level = 1))), '{}')
 FROM holes h
 CROSS JOIN LATERAL ST_Dump(ST_CollectionExtract(h.diff, 3)) d
-WHERE ST_Area(d.geom::geography) >= $2
+WHERE gridmap_area_m2(d.geom) >= $2
 ORDER BY h.parent_id NULLS FIRST, ST_XMin(d.geom), ST_YMin(d.geom)`
 
 // coverageOverlapsSQL: pairs of current grids of one level whose interiors meet, one of them
@@ -87,13 +87,13 @@ ORDER BY h.parent_id NULLS FIRST, ST_XMin(d.geom), ST_YMin(d.geom)`
 const coverageOverlapsSQL = `
 WITH` + scopeGrids + `
 SELECT a.id, a.level, a.code, a.name, b.id, b.level, b.code, b.name,
-       ST_Multi(ST_Collect(d.geom)), sum(ST_Area(d.geom::geography))
+       ST_Multi(ST_Collect(d.geom)), sum(gridmap_area_m2(d.geom))
 FROM grids a
 JOIN grids b ON b.level = a.level AND a.id < b.id AND b.valid_to IS NULL AND a.geom && b.geom
 CROSS JOIN LATERAL ST_Dump(ST_CollectionExtract(ST_Intersection(a.geom, b.geom), 3)) d
 WHERE a.valid_to IS NULL AND ST_Relate(a.geom, b.geom, 'T********')
   AND (a.id IN (SELECT id FROM scope) OR b.id IN (SELECT id FROM scope))
-  AND ST_Area(d.geom::geography) >= $2
+  AND gridmap_area_m2(d.geom) >= $2
 GROUP BY a.id, b.id
 ORDER BY a.code, b.code`
 
@@ -111,12 +111,12 @@ out AS (
     WHERE c.level = 1 AND city.boundary IS NOT NULL AND NOT ST_CoveredBy(c.geom, city.boundary)
 )
 SELECT c.id, c.level, c.code, c.name, p.id, p.level, p.code, p.name,
-       ST_Multi(ST_Collect(d.geom)), sum(ST_Area(d.geom::geography))
+       ST_Multi(ST_Collect(d.geom)), sum(gridmap_area_m2(d.geom))
 FROM out o
 JOIN grids c ON c.id = o.id
 LEFT JOIN grids p ON p.id = o.parent_id
 CROSS JOIN LATERAL ST_Dump(ST_CollectionExtract(o.diff, 3)) d
-WHERE ST_Area(d.geom::geography) >= $2
+WHERE gridmap_area_m2(d.geom) >= $2
 GROUP BY c.id, p.id
 ORDER BY c.code`
 

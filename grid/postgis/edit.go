@@ -118,11 +118,12 @@ func recordEdit(ctx context.Context, tx pgx.Tx, u *grid.User, res *grid.EditResu
 	extra.Grids = append(undo, extra.Grids...)
 	type auditDoc struct {
 		gridDiff
-		Moved   []int64 `json:"moved,omitempty"`
-		Skipped []int64 `json:"skipped,omitempty"`
-		Extra   any     `json:"assignments,omitempty"`
+		Moved   []int64              `json:"moved,omitempty"`
+		Skipped []int64              `json:"skipped,omitempty"`
+		Conform *grid.ConformSummary `json:"conform,omitempty"`
+		Extra   any                  `json:"assignments,omitempty"`
 	}
-	a := auditDoc{gridDiff: after, Moved: res.Moved, Skipped: res.Skipped}
+	a := auditDoc{gridDiff: after, Moved: res.Moved, Skipped: res.Skipped, Conform: res.Conform}
 	if len(extra.End) > 0 || len(extra.Start) > 0 {
 		a.Extra = map[string]any{"ended_on_undo": extra.End, "started_on_undo": extra.Start}
 	}

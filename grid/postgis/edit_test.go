@@ -140,21 +140,7 @@ func wantCode(t *testing.T, err error, code string) {
 
 // buildingsIn returns the building → grid map of the buildings of the given grids.
 func buildingsIn(t testing.TB, s *postgis.Store, grids ...int64) map[int64]int64 {
-	t.Helper()
-	rows, err := s.Pool().Query(context.Background(), `SELECT id, grid_id FROM buildings WHERE grid_id = ANY($1)`, grids)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	out := map[int64]int64{}
-	for rows.Next() {
-		var b, g int64
-		if err := rows.Scan(&b, &g); err != nil {
-			t.Fatal(err)
-		}
-		out[b] = g
-	}
-	return out
+	return idPairs(t, s, `SELECT id, grid_id FROM buildings WHERE grid_id = ANY($1)`, grids)
 }
 
 // TestPaint moves buildings between neighbours: the moved ones end up in the target, nobody

@@ -66,6 +66,9 @@ func (s *Store) ImportGrids(ctx context.Context, inputs []Input, o GridImport) (
 	if o.AdminCode != "" && !isDigits(o.AdminCode, 6) {
 		return sum, grid.Errorf(grid.EINVALID, "admin code %q: want 6 digits", o.AdminCode)
 	}
+	if err := o.checkConform(); err != nil {
+		return sum, err
+	}
 	if o.Actor == "" {
 		o.Actor = "import"
 	}
@@ -87,6 +90,9 @@ func (s *Store) ImportGrids(ctx context.Context, inputs []Input, o GridImport) (
 			return errRollback
 		}
 		if err := insertStagedGrids(ctx, tx, o.Level, admin, &sum); err != nil {
+			return err
+		}
+		if err := conformImport(ctx, tx, o, &sum); err != nil {
 			return err
 		}
 		return auditImport(ctx, tx, o.Actor, "grids", inputs, &sum)

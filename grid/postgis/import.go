@@ -58,6 +58,8 @@ type GridImport struct {
 	CityName    string // for the city row, when the database has none yet
 	AdminCode   string // 6-digit administrative division code, when the database has no city yet
 	SkipInvalid bool
+	Conform     bool    // conform the families the import adds to (grid.Conform), in its transaction
+	SnapM       float64 // the sliver width of Conform
 }
 
 // stageBatch is how many features a parser holds before they are copied to the database.
@@ -324,8 +326,12 @@ func auditImport(ctx context.Context, tx pgx.Tx, actor, entity string, inputs []
 	for k, in := range inputs {
 		files[k] = in.Name
 	}
-	after, err := json.Marshal(map[string]any{"files": files, "read": sum.Read, "imported": sum.Imported,
-		"repaired": sum.Repaired, "duplicates": sum.Duplicates, "rejected": len(sum.Rejected), "estimated": sum.Estimated})
+	doc := map[string]any{"files": files, "read": sum.Read, "imported": sum.Imported,
+		"repaired": sum.Repaired, "duplicates": sum.Duplicates, "rejected": len(sum.Rejected), "estimated": sum.Estimated}
+	if sum.Conform != nil {
+		doc["conform"] = sum.Conform
+	}
+	after, err := json.Marshal(doc)
 	if err != nil {
 		return err
 	}
