@@ -16,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"gridmap/grid"
+	"gridmap/internal/httperr"
 	"gridmap/web"
 )
 
@@ -96,52 +97,21 @@ func (s *Server) Handle(h HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// statuses maps each error code to its HTTP status.
-var statuses = map[string]int{
-	grid.EINVALID:      http.StatusBadRequest,
-	grid.ENOTFOUND:     http.StatusNotFound,
-	grid.ECONFLICT:     http.StatusConflict,
-	grid.EFORBIDDEN:    http.StatusForbidden,
-	grid.EUNAUTHORIZED: http.StatusUnauthorized,
-	grid.EINTERNAL:     http.StatusInternalServerError,
-}
-
 // StatusOf returns the HTTP status for an error code (500 for an unknown one).
-func StatusOf(code string) int {
-	if st, ok := statuses[code]; ok {
-		return st
-	}
-	return http.StatusInternalServerError
-}
+func StatusOf(code string) int { return httperr.Status(code) }
 
-// Error writes err as {"error":{"code","message"}}. Internal errors are logged with their
-// cause and shown as a generic message.
+// Error writes err as {"error":{"code","message"}} (internal/httperr). A stale write is 412
+// and also says who changed the entity since, from the audit log, so a person can be told
+// ("changed by X at 10:41").
 func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
-	code := grid.ErrorCode(err)
-	if code == grid.EINTERNAL {
-		s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	status := StatusOf(code)
-	var se interface{ HTTPStatus() int }
-	if errors.As(err, &se) {
-		status = se.HTTPStatus()
-	}
-	body := map[string]any{"code": code, "message": grid.ErrorMessage(err)}
-	// a stale write: 412 with the version the entity is at now, so the client can reload it
+	var extra map[string]any
 	var stale *grid.StaleError
-	if errors.As(err, &stale) {
-		status = http.StatusPreconditionFailed
-		body["current_version"] = stale.Current
-		if tag := stale.ETag(); tag != "" {
-			w.Header().Set("ETag", tag)
-			body["etag"] = tag
-			// who changed it since, so a person can be told ("changed by X at 10:41")
-			if c, err := s.store.LastChange(r.Context(), stale.Entity, stale.ID); err == nil {
-				body["changed_by"], body["changed_at"] = c.Actor, c.At
-			}
+	if errors.As(err, &stale) && stale.ETag() != "" {
+		if c, err := s.store.LastChange(r.Context(), stale.Entity, stale.ID); err == nil {
+			extra = map[string]any{"changed_by": c.Actor, "changed_at": c.At}
 		}
 	}
-	WriteJSON(w, status, map[string]any{"error": body})
+	httperr.Write(w, r, s.log, err, extra)
 }
 
 // WriteJSON writes v as JSON with status.
@@ -189,16 +159,6 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 	})
 }
 
-// withStatus gives a coded error a status other than its code's (405 for a wrong method).
-type withStatus struct {
-	err    error
-	status int
-}
-
-func (e withStatus) Error() string   { return e.err.Error() }
-func (e withStatus) Unwrap() error   { return e.err }
-func (e withStatus) HTTPStatus() int { return e.status }
-
 func methodNotAllowed(w http.ResponseWriter, r *http.Request) error {
-	return withStatus{grid.Errorf(grid.EINVALID, "method %s not allowed on %s", r.Method, r.URL.Path), http.StatusMethodNotAllowed}
+	return httperr.WithStatus(grid.Errorf(grid.EINVALID, "method %s not allowed on %s", r.Method, r.URL.Path), http.StatusMethodNotAllowed)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"gridmap/grid"
+	"gridmap/internal/httperr"
 )
 
 // Request parameter readers: the query string, the path, If-Match and JSON bodies. Each
@@ -233,8 +234,8 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any, max int64) error 
 func ifMatch(r *http.Request, entity string, id int64) (int, error) {
 	h := strings.TrimSpace(r.Header.Get("If-Match"))
 	if h == "" || h == "*" {
-		return 0, withStatus{grid.Errorf(grid.EINVALID,
-			"If-Match is required: send the ETag from GET of the %s (If-Match: * is not enough)", entity), http.StatusPreconditionRequired}
+		return 0, httperr.WithStatus(grid.Errorf(grid.EINVALID,
+			"If-Match is required: send the ETag from GET of the %s (If-Match: * is not enough)", entity), http.StatusPreconditionRequired)
 	}
 	for _, tag := range strings.Split(h, ",") {
 		if v, ok := grid.ParseETag(tag, entity, id); ok {

@@ -25,8 +25,6 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -41,6 +39,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"gridmap/grid"
+	"gridmap/internal/httperr"
 )
 
 // tileSQL cuts one composite tile; see the file for its parameters.
@@ -212,7 +211,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 
 func unknown(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return statusError{http.StatusMethodNotAllowed, grid.Errorf(grid.EINVALID, "tiles: method %s not allowed, only GET", r.Method)}
+		return httperr.WithStatus(grid.Errorf(grid.EINVALID, "tiles: method %s not allowed, only GET", r.Method), http.StatusMethodNotAllowed)
 	}
 	return grid.Errorf(grid.ENOTFOUND, "tiles: no such endpoint: %s (tiles are /tiles/{z}/{x}/{y}.mvt)", r.URL.Path)
 }
@@ -417,43 +416,9 @@ func (s *Server) handle(h func(http.ResponseWriter, *http.Request) error) http.H
 	}
 }
 
-// statusError gives an error a status other than its code's.
-type statusError struct {
-	status int
-	err    error
-}
-
-func (e statusError) Error() string   { return e.err.Error() }
-func (e statusError) Unwrap() error   { return e.err }
-func (e statusError) HTTPStatus() int { return e.status }
-
-// writeError writes err in the shape of the whole API, {"error":{"code","message"}}, with the
-// status of its code (the same mapping as api.StatusOf; tiles may not import api). Internal
-// errors are logged and shown as a generic message.
+// writeError writes err in the shape of the whole API (internal/httperr).
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	code := grid.ErrorCode(err)
-	status := http.StatusInternalServerError
-	switch code {
-	case grid.EINVALID:
-		status = http.StatusBadRequest
-	case grid.ENOTFOUND:
-		status = http.StatusNotFound
-	}
-	var se interface{ HTTPStatus() int }
-	if errors.As(err, &se) {
-		status = se.HTTPStatus()
-	}
-	if code == grid.EINTERNAL {
-		if errors.Is(err, context.Canceled) {
-			return // the client went away
-		}
+	if httperr.Write(w, r, s.log, err, nil) == grid.EINTERNAL && r.Context().Err() == nil {
 		s.m.errors.Add(1)
-		s.log.Error("tiles: internal error", "path", r.URL.Path, "err", err)
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(map[string]any{"error": map[string]string{"code": code, "message": grid.ErrorMessage(err)}})
 }
