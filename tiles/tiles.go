@@ -20,6 +20,7 @@ package tiles
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
@@ -162,9 +163,7 @@ func tilePool(base *pgxpool.Pool, conns int) (*pgxpool.Pool, error) {
 		cfg.ConnConfig.RuntimeParams = params
 	}
 	params["plan_cache_mode"] = "force_generic_plan"
-	if params["application_name"] == "" {
-		params["application_name"] = "gridmap-tiles"
-	}
+	params["application_name"] = cmp.Or(params["application_name"], "gridmap") + "-tiles"
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("tiles: %w", err)
