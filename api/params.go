@@ -148,19 +148,23 @@ func gridKeyParam(r *http.Request, name string) (*grid.GridKey, error) {
 	return &k, err
 }
 
-// gridKeysParam reads a comma-separated list of grid ids or codes (nil when absent).
+// gridKeysParam reads a comma-separated list of grid ids or codes, each once (nil when absent).
 func gridKeysParam(r *http.Request, name string) ([]grid.GridKey, error) {
 	list := r.URL.Query().Get(name)
 	if list == "" {
 		return nil, nil
 	}
 	var keys []grid.GridKey
+	seen := map[grid.GridKey]bool{}
 	for _, g := range strings.Split(list, ",") {
 		k, err := grid.ParseGridKey(strings.TrimSpace(g))
 		if err != nil {
 			return nil, err
 		}
-		keys = append(keys, k)
+		if !seen[k] { // a key repeated asks for nothing more
+			seen[k] = true
+			keys = append(keys, k)
+		}
 	}
 	return keys, nil
 }
