@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -267,7 +266,7 @@ func (s *Server) within(w http.ResponseWriter, r *http.Request) error {
 }
 
 // readArea reads the request body: a GeoJSON Polygon or MultiPolygon, bare or as a Feature's
-// geometry, of at most grid.MaxQueryBytes.
+// geometry, of at most grid.MaxQueryBytes and grid.MaxQueryVertices (counted while read).
 func readArea(w http.ResponseWriter, r *http.Request) (orb.MultiPolygon, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, grid.MaxQueryBytes))
 	var tooBig *http.MaxBytesError
@@ -277,22 +276,10 @@ func readArea(w http.ResponseWriter, r *http.Request) (orb.MultiPolygon, error) 
 	if err != nil {
 		return nil, grid.Errorf(grid.EINVALID, "reading the query area: %v", err)
 	}
-	var doc struct {
-		Type     string          `json:"type"`
-		Geometry json.RawMessage `json:"geometry"`
+	if absent(body) {
+		return nil, grid.Errorf(grid.EINVALID, "query area: the request body is empty: want a GeoJSON Polygon or MultiPolygon")
 	}
-	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, grid.Errorf(grid.EINVALID, "query area is not JSON: %v", err)
-	}
-	raw := json.RawMessage(body)
-	if doc.Type == "Feature" {
-		raw = doc.Geometry
-	}
-	area, _, err := geo.ParsePolygonal(raw)
-	if err != nil {
-		return nil, grid.Errorf(grid.EINVALID, "query area: %v", err)
-	}
-	return area, nil
+	return polygonal("query area", body)
 }
 
 type nearbyProps struct {
