@@ -184,6 +184,16 @@ type paintRequest struct {
 	Across    string          `json:"across_parents"`
 }
 
+// paint reads the request as the domain's Paint into the grid e names, validated.
+func (q paintRequest) paint(e edit) (grid.Paint, error) {
+	p := grid.Paint{Target: e.key, IfVersion: e.version, BuildingIDs: q.Buildings, Codes: q.Codes, Across: q.Across}
+	var err error
+	if p.Area, err = polygonal("area", q.Area); err != nil {
+		return p, err
+	}
+	return p, p.Validate()
+}
+
 // paint moves buildings into the grid in the path (If-Match: the target's ETag).
 func (s *Server) paint(w http.ResponseWriter, r *http.Request) error {
 	var req paintRequest
@@ -191,11 +201,8 @@ func (s *Server) paint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p := grid.Paint{Target: e.key, IfVersion: e.version, BuildingIDs: req.Buildings, Codes: req.Codes, Across: req.Across}
-	if p.Area, err = polygonal("area", req.Area); err != nil {
-		return err
-	}
-	if err := p.Validate(); err != nil {
+	p, err := req.paint(e)
+	if err != nil {
 		return err
 	}
 	res, err := s.store.Paint(r.Context(), e.user, p)
@@ -212,6 +219,19 @@ type splitRequest struct {
 	Name string          `json:"name"`
 }
 
+// split reads the request as the domain's Split of the grid e names, validated.
+func (q splitRequest) split(e edit) (grid.Split, error) {
+	sp := grid.Split{Key: e.key, IfVersion: e.version, Name: q.Name}
+	var err error
+	if sp.Line, err = lineString("line", q.Line); err != nil {
+		return sp, err
+	}
+	if sp.Area, err = polygonal("area", q.Area); err != nil {
+		return sp, err
+	}
+	return sp, sp.Validate()
+}
+
 // split divides the grid in the path by a line or polygon (If-Match: its ETag).
 func (s *Server) split(w http.ResponseWriter, r *http.Request) error {
 	var req splitRequest
@@ -219,14 +239,8 @@ func (s *Server) split(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sp := grid.Split{Key: e.key, IfVersion: e.version, Name: req.Name}
-	if sp.Line, err = lineString("line", req.Line); err != nil {
-		return err
-	}
-	if sp.Area, err = polygonal("area", req.Area); err != nil {
-		return err
-	}
-	if err := sp.Validate(); err != nil {
+	sp, err := req.split(e)
+	if err != nil {
 		return err
 	}
 	res, err := s.store.Split(r.Context(), e.user, sp)

@@ -215,22 +215,28 @@ func unknown(w http.ResponseWriter, r *http.Request) error {
 	return grid.Errorf(grid.ENOTFOUND, "tiles: no such endpoint: %s (tiles are /tiles/{z}/{x}/{y}.mvt)", r.URL.Path)
 }
 
-// serveTile answers GET /tiles/{z}/{x}/{y}.mvt.
-func (s *Server) serveTile(w http.ResponseWriter, r *http.Request) error {
+// tileKey reads the tile and the layers a request for /tiles/{z}/{x}/{y}.mvt asks for:
+// EINVALID for anything else.
+func tileKey(r *http.Request) (cacheKey, error) {
 	y, ok := strings.CutSuffix(r.PathValue("y"), ".mvt")
 	if !ok {
-		return grid.Errorf(grid.EINVALID, "tiles: %q: tiles are /tiles/{z}/{x}/{y}.mvt", r.URL.Path)
+		return cacheKey{}, grid.Errorf(grid.EINVALID, "tiles: %q: tiles are /tiles/{z}/{x}/{y}.mvt", r.URL.Path)
 	}
 	t, err := Parse(r.PathValue("z"), r.PathValue("x"), y)
 	if err != nil {
-		return err
+		return cacheKey{}, err
 	}
 	layers, err := parseLayers(r.URL.Query().Get("layers"))
+	return cacheKey{t: t, layers: layers}, err
+}
+
+// serveTile answers GET /tiles/{z}/{x}/{y}.mvt.
+func (s *Server) serveTile(w http.ResponseWriter, r *http.Request) error {
+	k, err := tileKey(r)
 	if err != nil {
 		return err
 	}
 	ctx := r.Context()
-	k := cacheKey{t: t, layers: layers}
 	// The fresh version keys the cache and bounds the density index's age; a tile cut for a
 	// request without either reads its snapshot's data directly and needs no version.
 	var v int64
