@@ -31,6 +31,12 @@ type Options struct {
 	// requests read aggregates and maps, as the demo's dashboard does; writes always need a
 	// signed-in user.
 	Private bool
+	// Limits bound heavy reads, exports and slow readers (see limits.go).
+	Limits Limits
+	// Proxies may say who the client is (X-Forwarded-For) and how it called; nil: none.
+	Proxies Proxies
+	// BasemapHosts are the hosts the UI may load a basemap from (ParseBasemapHosts).
+	BasemapHosts []string
 }
 
 // Server is the HTTP handler of gridmap.
@@ -39,6 +45,11 @@ type Server struct {
 	log     *slog.Logger
 	router  chi.Router
 	private bool
+	limits  Limits
+	proxies Proxies
+	heavy   *gate                           // heavy reads running at once
+	exports *gate                           // exports streaming at once
+	anon    func(http.Handler) http.Handler // the anonymous clients' rate limit, shared by every heavy route
 }
 
 // New returns the server with every route mounted.
@@ -47,18 +58,24 @@ func New(o Options) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{store: o.Store, log: log, private: o.Private}
+	lim := o.Limits.WithDefaults()
+	s := &Server{store: o.Store, log: log, private: o.Private, limits: lim, proxies: o.Proxies,
+		heavy: newGate("heavy reads", lim.Heavy, lim.QueueWait), exports: newGate("exports", lim.Exports, lim.QueueWait)}
+	s.anon = s.anonRate(lim.AnonHeavyPerMinute)
 	r := chi.NewRouter()
-	r.Use(middleware.RealIP, s.logRequests, middleware.Recoverer)
+	r.Use(o.Proxies.strip, o.Proxies.clientIPs(), securityHeaders(contentSecurityPolicy(o.BasemapHosts)), s.logRequests, middleware.Recoverer)
 	r.Get("/healthz", s.Handle(s.health))
 	r.Route("/api/v1", func(r chi.Router) {
-		r.Use(middleware.GetHead, s.authenticate)
+		r.Use(middleware.GetHead, viewerCache, s.authenticate)
 		r.NotFound(s.Handle(notFound))
 		r.MethodNotAllowed(s.Handle(methodNotAllowed))
 		s.routesV1(r)
 	})
 	r.Route("/ogc", func(r chi.Router) {
 		r.Use(middleware.GetHead, anyOrigin, s.authenticate)
+		if s.private {
+			r.Use(viewerCache)
+		}
 		r.NotFound(s.Handle(notFound))
 		r.MethodNotAllowed(s.Handle(methodNotAllowed))
 		s.routesOGC(r)

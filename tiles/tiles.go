@@ -79,6 +79,10 @@ type Options struct {
 	// BaseURL is the URL prefix of the tiles in TileJSON (e.g. https://maps.example.org);
 	// empty: taken from the request.
 	BaseURL string
+	// Forwarded takes the scheme and host of TileJSON's tile URL from X-Forwarded-Proto and
+	// X-Forwarded-Host: set it only behind a proxy that sets them (and strips a client's),
+	// or any client could have gridmap hand out tile URLs on a host of its choosing.
+	Forwarded bool
 	Logger  *slog.Logger
 }
 
