@@ -37,7 +37,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
-	"golang.org/x/sync/singleflight"
 
 	"gridmap/grid"
 	"gridmap/internal/httperr"
@@ -53,6 +52,9 @@ const ContentType = "application/vnd.mapbox-vector-tile"
 
 // DefaultMaxTileBytes is the default hard cap on a tile's uncompressed bytes.
 const DefaultMaxTileBytes = 500_000
+
+// DefaultMaxQueued is the default of Options.MaxQueued: a few screens' worth of tiles.
+const DefaultMaxQueued = 64
 
 // Options configure a Server.
 type Options struct {
@@ -71,6 +73,10 @@ type Options struct {
 	// Private marks tiles for the requesting user alone (Cache-Control: private): set it when
 	// reads need signing in, so that no shared cache keeps and hands on what a user could see.
 	Private bool
+	// MaxQueued is how many tile renders may wait for one of the DBConns connections; a
+	// request that would render beyond DBConns + MaxQueued is answered 503 with Retry-After
+	// instead of queueing without end. 0 means DefaultMaxQueued.
+	MaxQueued int
 	// DBConns is the size of the tile server's own connection pool; 0 means max(4, CPUs).
 	// Cutting a tile is CPU work in PostgreSQL: more tiles at once than cores give no more
 	// tiles per second (4 and 8 connections gave the same on 2 CPUs), and the connections
@@ -83,7 +89,7 @@ type Options struct {
 	// X-Forwarded-Host: set it only behind a proxy that sets them (and strips a client's),
 	// or any client could have gridmap hand out tile URLs on a host of its choosing.
 	Forwarded bool
-	Logger  *slog.Logger
+	Logger    *slog.Logger
 }
 
 // Server serves tiles; it is an http.Handler for /tiles/… and /tiles.json.
@@ -96,7 +102,7 @@ type Server struct {
 	cache    *cache // nil: off
 	versions *versions
 	density  *density
-	renders  singleflight.Group
+	renders  flights
 	m        metrics
 	gzipFast sync.Pool // *gzip.Writer at BestSpeed
 	gzipBest sync.Pool // at DefaultCompression
@@ -130,11 +136,18 @@ func New(pool *pgxpool.Pool, o Options) (*Server, error) {
 	if o.DBConns == 0 {
 		o.DBConns = max(4, runtime.NumCPU())
 	}
+	if o.MaxQueued < 0 {
+		return nil, grid.Errorf(grid.EINVALID, "tiles: MaxQueued cannot be negative")
+	}
+	if o.MaxQueued == 0 {
+		o.MaxQueued = DefaultMaxQueued
+	}
 	pool, err := tilePool(pool, o.DBConns)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{pool: pool, rules: o.Rules, o: o, log: o.Logger}
+	s.renders = flights{m: map[flightKey]*flight{}, max: int64(o.DBConns + o.MaxQueued), render: s.render}
 	s.versions = &versions{pool: pool, reads: func() { s.m.versionReads.Add(1) }}
 	s.density = newDensity(pool, o.Rules)
 	s.density.builds = func() { s.m.densityBuilds.Add(1) }
@@ -268,33 +281,20 @@ func (s *Server) serveTile(w http.ResponseWriter, r *http.Request) error {
 }
 
 // renderShared renders k at version v or newer; with the cache on, concurrent requests for the
-// same tile share one render, and the tile is cached.
+// same tile share one render (see flights), and the tile is cached.
 func (s *Server) renderShared(ctx context.Context, k cacheKey, v int64) (*tileBody, error) {
 	if s.cache == nil {
-		return s.render(ctx, k, v)
+		return s.renders.alone(ctx, k, v)
 	}
-	ch := s.renders.DoChan(fmt.Sprintf("%s/%d/%d", k.t, k.layers, v), func() (any, error) {
-		b, err := s.render(context.WithoutCancel(ctx), k, v)
-		if err != nil {
-			return nil, err
-		}
+	return s.renders.shared(ctx, k, v, func(b *tileBody) {
 		if len(b.raw) > 0 {
-			b.gz = s.compress(b.raw, gzip.DefaultCompression)
+			// the cache keeps the exact bytes (a clone: the gzip buffer grew past them)
+			b.gz = append([]byte(nil), s.compress(b.raw, gzip.DefaultCompression)...)
 		}
 		if b.version > 0 {
 			s.cache.put(k, b)
 		}
-		return b, nil
 	})
-	select {
-	case res := <-ch:
-		if res.Err != nil {
-			return nil, res.Err
-		}
-		return res.Val.(*tileBody), nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
 }
 
 // respond writes b with its validators, 304 when the client has it, 204 when it is empty.
