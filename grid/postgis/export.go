@@ -98,9 +98,10 @@ var assignmentColumns = []string{
 // Limits.ExportTimeout, as the rows stream while the client reads them.
 func (s *Store) export(ctx context.Context, fn func(tx pgx.Tx, e grid.Export) error, e grid.Export) error {
 	return mapError(pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
-		ms := strconv.FormatInt(s.limits.ExportTimeout.Milliseconds(), 10)
-		if _, err := tx.Exec(ctx, "SELECT set_config('statement_timeout', $1, true)", ms); err != nil {
-			return err
+		if d := s.limits.ExportTimeout; d > 0 {
+			if err := statementTimeout(ctx, tx, d); err != nil {
+				return err
+			}
 		}
 		if err := tx.QueryRow(ctx, "SELECT version FROM data_version").Scan(&e.DataVersion); err != nil {
 			return err

@@ -32,31 +32,16 @@ type Store struct {
 	limits Limits
 }
 
-// Limits bound what one request may cost the database. The zero value of a field means its
-// default.
+// Limits bound what one request may cost the database; gridmap serve sets them (the CLI's
+// bulk loads and exports run as long as they take).
 type Limits struct {
 	// StatementTimeout ends any statement running longer (PostgreSQL's statement_timeout,
-	// default DefaultStatementTimeout), whatever the client does meanwhile.
+	// set for every session of the pool), whatever the client does meanwhile; 0: no limit.
+	// Bulk loads (the demo city) lift it for their own transaction.
 	StatementTimeout time.Duration
 	// ExportTimeout is the statement timeout of an export, which streams while the client
-	// reads (default DefaultExportTimeout).
+	// reads; 0: the StatementTimeout.
 	ExportTimeout time.Duration
-}
-
-// Defaults of Limits.
-const (
-	DefaultStatementTimeout = 30 * time.Second
-	DefaultExportTimeout    = 10 * time.Minute
-)
-
-func (l Limits) withDefaults() Limits {
-	if l.StatementTimeout <= 0 {
-		l.StatementTimeout = DefaultStatementTimeout
-	}
-	if l.ExportTimeout <= 0 {
-		l.ExportTimeout = DefaultExportTimeout
-	}
-	return l
 }
 
 // Settings of every session, so that a statement nobody waits for any more does not run on:
@@ -80,7 +65,6 @@ func Open(ctx context.Context, connString string, log *slog.Logger, limits ...Li
 	if len(limits) > 0 {
 		lim = limits[0]
 	}
-	lim = lim.withDefaults()
 	conn, err := pgx.Connect(ctx, connString)
 	if err != nil {
 		return nil, fmt.Errorf("postgis: connect: %w", err)
@@ -127,7 +111,9 @@ func poolConfig(connString string, lim Limits) (*pgxpool.Config, error) {
 	// jit_above_cost and pay 300+ ms of LLVM compilation to save microseconds (measured on the
 	// coverage report: 400 ms per statement with JIT, 25 ms without).
 	setDefault(params, "jit", "off")
-	setDefault(params, "statement_timeout", strconv.FormatInt(lim.StatementTimeout.Milliseconds(), 10))
+	if lim.StatementTimeout > 0 {
+		setDefault(params, "statement_timeout", strconv.FormatInt(lim.StatementTimeout.Milliseconds(), 10))
+	}
 	setDefault(params, "idle_in_transaction_session_timeout", idleInTransactionTimeout)
 	if params["application_name"] == "" {
 		params["application_name"] = "gridmap"
@@ -150,6 +136,12 @@ func poolConfig(connString string, lim Limits) (*pgxpool.Config, error) {
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, CancelRequestDelay: 0, DeadlineDelay: 5 * time.Second}
 	}
 	return cfg, nil
+}
+
+// statementTimeout sets the statement timeout of tx's own statements (0: none).
+func statementTimeout(ctx context.Context, tx pgx.Tx, d time.Duration) error {
+	_, err := tx.Exec(ctx, "SELECT set_config('statement_timeout', $1, true)", strconv.FormatInt(d.Milliseconds(), 10))
+	return err
 }
 
 func setDefault(m map[string]string, k, v string) {
