@@ -46,7 +46,7 @@ cleanup() {
 trap cleanup EXIT
 until curl -fs $url/healthz >/dev/null 2>&1; do sleep 0.1; done
 curl -fs "$url/api/v1/city" >/dev/null
-echo "anonymous heavy reads a minute: ${ANON_RATE:-300}; scale $scale, $(grep -o '[0-9,]* buildings' "$out/abuse-demo.txt" | tail -1 || true); load before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+echo "anonymous heavy reads a minute: ${ANON_RATE:-300}; scale $scale; load before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 
 # the slow readers: each downloads at 1 kB/s until the abuse ends, starting again when cut off
 end=$(( $(date +%s) + secs ))
@@ -66,11 +66,12 @@ cat "$out"/abuse-slow-*.txt | awk '{n[$1]++; b+=$2} END {printf "slow export rea
 sleep 3
 pidfile=$(sed -n '4p;5p' "$dir/pg/postmaster.pid" | tr '\n' ' ')
 read -r pgport pgsock <<<"$pidfile"
-busy=$(psql -At "host=$pgsock port=$pgport user=postgres dbname=gridmap" -c \
-  "SELECT count(*) FROM pg_stat_activity WHERE datname = 'gridmap' AND state <> 'idle' AND pid <> pg_backend_pid()")
+# gridmap's own sessions: client backends (autovacuum may be at work after a load)
+sessions="FROM pg_stat_activity WHERE datname = 'gridmap' AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+busy=$(psql -At "host=$pgsock port=$pgport user=postgres dbname=gridmap" -c "SELECT count(*) $sessions AND state <> 'idle'")
 all=$(psql -At "host=$pgsock port=$pgport user=postgres dbname=gridmap" -c \
-  "SELECT string_agg(coalesce(application_name, '') || ':' || state, ' ') FROM pg_stat_activity WHERE datname = 'gridmap' AND pid <> pg_backend_pid()")
-echo "pg_stat_activity 3 s after the abuse: $busy busy backends (all: $all)" | tee -a "$out/abuse.txt"
+  "SELECT string_agg(application_name || ':' || state || CASE WHEN state <> 'idle' THEN ' (' || left(query, 60) || ')' ELSE '' END, ', ') $sessions")
+echo "pg_stat_activity 3 s after the abuse: $busy busy sessions of gridmap (all: $all)" | tee -a "$out/abuse.txt"
 grep -c '"export cut off' "$out/abuse-serve.log" | xargs echo "exports cut off (log lines):" | tee -a "$out/abuse.txt"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 [[ $busy == 0 ]] || status=1

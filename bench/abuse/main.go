@@ -76,6 +76,11 @@ func main() {
 	})
 	dash := &tally{codes: map[int]int{}}
 	var lat []time.Duration
+	type slow struct {
+		d    time.Duration
+		path string
+	}
+	var slowest []slow
 	var latMu sync.Mutex
 	wg.Add(1)
 	go func() { // the dashboard: a poll every 50 ms, health, a locate and a tile in turn
@@ -100,6 +105,9 @@ func main() {
 			dash.add(st)
 			latMu.Lock()
 			lat = append(lat, d)
+			slowest = append(slowest, slow{d, path})
+			slices.SortFunc(slowest, func(a, b slow) int { return int(b.d - a.d) })
+			slowest = slowest[:min(len(slowest), 3)]
 			latMu.Unlock()
 			select {
 			case <-ctx.Done():
@@ -117,6 +125,9 @@ func main() {
 	fmt.Printf("%-62s %s\n", "dashboard (healthz, locate, tiles; every 50 ms)", dash)
 	fmt.Printf("dashboard latency: n=%d p50=%v p95=%v p99=%v max=%v\n", len(lat),
 		pct(0.50).Round(time.Millisecond/10), pct(0.95).Round(time.Millisecond/10), pct(0.99).Round(time.Millisecond/10), lat[len(lat)-1].Round(time.Millisecond/10))
+	for _, s := range slowest {
+		fmt.Printf("  slow: %v %s\n", s.d.Round(time.Millisecond), s.path)
+	}
 	bad := 0
 	for code, n := range dash.codes {
 		if code == 0 || code >= 400 {
