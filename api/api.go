@@ -63,7 +63,8 @@ func New(o Options) *Server {
 		heavy: newGate("heavy reads", lim.Heavy, lim.QueueWait), exports: newGate("exports", lim.Exports, lim.QueueWait)}
 	s.anon = s.anonRate(lim.AnonHeavyPerMinute)
 	r := chi.NewRouter()
-	r.Use(o.Proxies.strip, o.Proxies.clientIPs(), securityHeaders(contentSecurityPolicy(o.BasemapHosts)), s.logRequests, middleware.Recoverer)
+	r.Use(o.Proxies.strip, o.Proxies.clientIPs(), securityHeaders(contentSecurityPolicy(o.BasemapHosts)), s.logRequests,
+		middleware.Recoverer, s.deadline)
 	r.Get("/healthz", s.Handle(s.health))
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Use(middleware.GetHead, viewerCache, s.authenticate)

@@ -42,6 +42,11 @@ type Limits struct {
 	// WriteStall is how long a client may take to accept each chunk (64 KiB) of a streamed
 	// response before it is cut off (default 15 s): a reader slower than about 4 kB/s.
 	WriteStall time.Duration
+	// RequestTimeout bounds every request but exports (which stream for as long as their
+	// client reads): its database work is cancelled when it runs out (default 60 s). The
+	// statement timeout ends a long statement in the server; this ends the wait for a server
+	// that does not answer at all.
+	RequestTimeout time.Duration
 }
 
 // Default limits.
@@ -50,6 +55,7 @@ const (
 	DefaultQueueWait          = 2 * time.Second
 	DefaultAnonHeavyPerMinute = 300
 	DefaultWriteStall         = 15 * time.Second
+	DefaultRequestTimeout     = 60 * time.Second
 )
 
 // WithDefaults returns l with every zero field set to its default.
@@ -69,7 +75,23 @@ func (l Limits) WithDefaults() Limits {
 	if l.WriteStall <= 0 {
 		l.WriteStall = DefaultWriteStall
 	}
+	if l.RequestTimeout <= 0 {
+		l.RequestTimeout = DefaultRequestTimeout
+	}
 	return l
+}
+
+// deadline gives every request but an export RequestTimeout to finish its work.
+func (s *Server) deadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/v1/export/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), s.limits.RequestTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // gate lets a bounded number of requests of one kind run at once, and as many more wait a

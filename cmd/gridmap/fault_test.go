@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -117,7 +118,7 @@ func (p paintPlan) check(t *testing.T, db *pgx.Conn, status int) (committed bool
 // A paint under way when PostgreSQL is killed is all or nothing: after serve has restarted
 // the server, the database holds the old state or the new one, as the audit log says. Two
 // rounds: kill -9 of the postmaster alone (its backends run on and may yet commit), then of
-// the postmaster's whole process group (the paint's backend dies mid-statement).
+// the postmaster and every backend (the paint's dies mid-statement).
 func TestPaintAllOrNothingWhenPostgresDies(t *testing.T) {
 	requirePostgres(t)
 	t.Parallel()
@@ -127,7 +128,7 @@ func TestPaintAllOrNothingWhenPostgresDies(t *testing.T) {
 	token := strings.TrimSpace(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:])
 	s := serve(t, dir)
 	offset := 40
-	for round, group := range []bool{false, true} {
+	for round, all := range []bool{false, true} {
 		var p paintPlan
 		status, tries := 0, 0
 		for interrupted := false; !interrupted; offset += 7 {
@@ -155,14 +156,14 @@ func TestPaintAllOrNothingWhenPostgresDies(t *testing.T) {
 				}
 				replied <- res.StatusCode
 			}()
-			interrupted = killMidTransaction(t, db, dir, group, replied)
+			interrupted = killMidTransaction(t, db, dir, all, replied)
 			status = <-replied
 		}
 		waitHealthy(t, s.url+"/healthz", s.done, s.stderr)
 		committed := p.check(t, clusterConn(t, dir), status)
 		t.Logf("round %d (kill -9 of the %s): the paint answered %d, committed: %v", round,
-			map[bool]string{false: "postmaster", true: "postmaster's process group"}[group], status, committed)
-		if group && committed {
+			map[bool]string{false: "postmaster", true: "postmaster and its backends"}[all], status, committed)
+		if all && committed {
 			t.Errorf("round %d: the paint's backend was killed mid-statement, yet the paint committed", round)
 		}
 	}
@@ -172,9 +173,9 @@ func TestPaintAllOrNothingWhenPostgresDies(t *testing.T) {
 }
 
 // killMidTransaction waits until a transaction of gridmap's has written (it has an xid) and
-// kills the postmaster (with group, its process group). False when the request replied
-// first: nothing was interrupted.
-func killMidTransaction(t *testing.T, db *pgx.Conn, dir string, group bool, replied chan int) bool {
+// kills the postmaster (with all, every process of the cluster). False when the request
+// replied first: nothing was interrupted.
+func killMidTransaction(t *testing.T, db *pgx.Conn, dir string, all bool, replied chan int) bool {
 	t.Helper()
 	for {
 		select {
@@ -190,11 +191,9 @@ func killMidTransaction(t *testing.T, db *pgx.Conn, dir string, group bool, repl
 			t.Fatal(err)
 		}
 		if n > 0 {
-			pid := postmaster(dir)
-			if group {
-				pid = -pid // the postmaster leads its process group
-			}
-			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			if all {
+				signalCluster(t, postmaster(dir), syscall.SIGKILL)
+			} else if err := syscall.Kill(postmaster(dir), syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
 			return true
@@ -311,4 +310,56 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 		t.Fatalf("serve exited %d\n%s", code, s.stderr)
 	default:
 	}
+
+	// a database that hangs (every process of it stopped) rather than refusing: /healthz
+	// still answers within 2 s, 503, and 200 again once it goes on
+	pm := postmasterOf(t, pgdir)
+	signalCluster(t, pm, syscall.SIGSTOP)
+	t0 := time.Now()
+	res, err := client.Get(s.url + "/healthz")
+	took := time.Since(t0)
+	signalCluster(t, pm, syscall.SIGCONT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 503 || took > 2*time.Second {
+		t.Errorf("/healthz with the database hung: %d after %v, want 503 within 2 s", res.StatusCode, took)
+	}
+	waitHealthy(t, s.url+"/healthz", s.done, s.stderr)
+}
+
+// signalCluster sends sig to the postmaster pm and every process it started (each backend
+// has a session of its own, so the postmaster's process group holds only itself).
+func signalCluster(t *testing.T, pm int, sig syscall.Signal) {
+	t.Helper()
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid …: comm may hold spaces, so read after its closing parenthesis
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(f) > 1 && f[1] == strconv.Itoa(pm) {
+			_ = syscall.Kill(pid, sig)
+		}
+	}
+	if err := syscall.Kill(pm, sig); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// postmasterOf reads the postmaster's pid from the cluster in dir.
+func postmasterOf(t *testing.T, dir string) int {
+	t.Helper()
+	pid := postmaster(dir)
+	if pid <= 0 {
+		t.Fatalf("no postmaster.pid in %s", dir)
+	}
+	return pid
 }

@@ -36,6 +36,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if err := lim.check(); err != nil {
 		return err
 	}
+	lim.api.RequestTimeout = lim.writeTimeout // an answer that cannot be written is not worth waiting for
 	t0 := time.Now()
 	store, cluster, closeDB, err := db.openCluster(ctx, e, lim.store)
 	if err != nil {

@@ -91,6 +91,11 @@ func Open(ctx context.Context, connString string, log *slog.Logger, limits ...Li
 	hcfg := cfg.Copy()
 	hcfg.MaxConns, hcfg.MinConns = 2, 0
 	hcfg.ConnConfig.RuntimeParams["application_name"] = "gridmap-health"
+	// a health check that runs out of time cuts its socket at once (pgx's default): a cancel
+	// request to a server that hangs would hang too, and the answer is due now
+	hcfg.ConnConfig.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.DeadlineContextWatcherHandler{Conn: pc.Conn()}
+	}
 	health, err := pgxpool.NewWithConfig(ctx, hcfg)
 	if err != nil {
 		pool.Close()
@@ -131,9 +136,10 @@ func poolConfig(connString string, lim Limits) (*pgxpool.Config, error) {
 	// A request's context ending (the client left, a deadline passed) sends PostgreSQL a
 	// cancel request, so the statement stops there and the connection stays usable; the
 	// default handler only cut the socket, leaving the backend to run the statement to its
-	// end before noticing.
+	// end before noticing. A server that does not answer the cancel within 2 s has its
+	// socket cut then.
 	cfg.ConnConfig.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
-		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, CancelRequestDelay: 0, DeadlineDelay: 5 * time.Second}
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, CancelRequestDelay: 0, DeadlineDelay: 2 * time.Second}
 	}
 	return cfg, nil
 }
