@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -57,6 +58,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, filename, typ st
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	out := &deadlineWriter{w: w, rc: http.NewResponseController(w), stall: s.limits.WriteStall, cancel: cancel}
+	// whatever the store's own buffering (CSV writes 4 KiB at a time), the client must take
+	// streamChunk bytes within the stall, no less
+	buf := bufio.NewWriterSize(out, streamChunk)
 	opened := false
 	n, err := run(ctx, func(e grid.Export) (io.Writer, error) {
 		opened = true
@@ -70,8 +74,11 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, filename, typ st
 		if err := out.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
 			return nil, err
 		}
-		return out, nil
+		return buf, nil
 	})
+	if err == nil && opened {
+		err = buf.Flush()
+	}
 	switch {
 	case err != nil && opened && out.cut:
 		s.log.Warn("export cut off: the client stopped reading or left", "path", r.URL.Path, "client", clientIP(r),
