@@ -5,6 +5,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -16,6 +17,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"gridmap/grid"
+	"gridmap/internal/httperr"
 	"gridmap/web"
 )
 
@@ -29,6 +31,12 @@ type Options struct {
 	// requests read aggregates and maps, as the demo's dashboard does; writes always need a
 	// signed-in user.
 	Private bool
+	// Limits bound heavy reads, exports and slow readers (see limits.go).
+	Limits Limits
+	// Proxies may say who the client is (X-Forwarded-For) and how it called; nil: none.
+	Proxies Proxies
+	// BasemapHosts are the hosts the UI may load a basemap from (ParseBasemapHosts).
+	BasemapHosts []string
 }
 
 // Server is the HTTP handler of gridmap.
@@ -37,6 +45,11 @@ type Server struct {
 	log     *slog.Logger
 	router  chi.Router
 	private bool
+	limits  Limits
+	proxies Proxies
+	heavy   *gate                           // heavy reads running at once
+	exports *gate                           // exports streaming at once
+	anon    func(http.Handler) http.Handler // the anonymous clients' rate limit, shared by every heavy route
 }
 
 // New returns the server with every route mounted.
@@ -45,18 +58,25 @@ func New(o Options) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{store: o.Store, log: log, private: o.Private}
+	lim := o.Limits.WithDefaults()
+	s := &Server{store: o.Store, log: log, private: o.Private, limits: lim, proxies: o.Proxies,
+		heavy: newGate("heavy reads", lim.Heavy, lim.QueueWait), exports: newGate("exports", lim.Exports, lim.QueueWait)}
+	s.anon = s.anonRate(lim.AnonHeavyPerMinute)
 	r := chi.NewRouter()
-	r.Use(middleware.RealIP, s.logRequests, middleware.Recoverer)
+	r.Use(o.Proxies.strip, o.Proxies.clientIPs(), securityHeaders(contentSecurityPolicy(o.BasemapHosts)), s.logRequests,
+		middleware.Recoverer, s.deadline)
 	r.Get("/healthz", s.Handle(s.health))
 	r.Route("/api/v1", func(r chi.Router) {
-		r.Use(middleware.GetHead, s.authenticate)
+		r.Use(middleware.GetHead, viewerCache, s.authenticate)
 		r.NotFound(s.Handle(notFound))
 		r.MethodNotAllowed(s.Handle(methodNotAllowed))
 		s.routesV1(r)
 	})
 	r.Route("/ogc", func(r chi.Router) {
 		r.Use(middleware.GetHead, anyOrigin, s.authenticate)
+		if s.private {
+			r.Use(viewerCache)
+		}
 		r.NotFound(s.Handle(notFound))
 		r.MethodNotAllowed(s.Handle(methodNotAllowed))
 		s.routesOGC(r)
@@ -96,52 +116,21 @@ func (s *Server) Handle(h HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// statuses maps each error code to its HTTP status.
-var statuses = map[string]int{
-	grid.EINVALID:      http.StatusBadRequest,
-	grid.ENOTFOUND:     http.StatusNotFound,
-	grid.ECONFLICT:     http.StatusConflict,
-	grid.EFORBIDDEN:    http.StatusForbidden,
-	grid.EUNAUTHORIZED: http.StatusUnauthorized,
-	grid.EINTERNAL:     http.StatusInternalServerError,
-}
-
 // StatusOf returns the HTTP status for an error code (500 for an unknown one).
-func StatusOf(code string) int {
-	if st, ok := statuses[code]; ok {
-		return st
-	}
-	return http.StatusInternalServerError
-}
+func StatusOf(code string) int { return httperr.Status(code) }
 
-// Error writes err as {"error":{"code","message"}}. Internal errors are logged with their
-// cause and shown as a generic message.
+// Error writes err as {"error":{"code","message"}} (internal/httperr). A stale write is 412
+// and also says who changed the entity since, from the audit log, so a person can be told
+// ("changed by X at 10:41").
 func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
-	code := grid.ErrorCode(err)
-	if code == grid.EINTERNAL {
-		s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	status := StatusOf(code)
-	var se interface{ HTTPStatus() int }
-	if errors.As(err, &se) {
-		status = se.HTTPStatus()
-	}
-	body := map[string]any{"code": code, "message": grid.ErrorMessage(err)}
-	// a stale write: 412 with the version the entity is at now, so the client can reload it
+	var extra map[string]any
 	var stale *grid.StaleError
-	if errors.As(err, &stale) {
-		status = http.StatusPreconditionFailed
-		body["current_version"] = stale.Current
-		if tag := stale.ETag(); tag != "" {
-			w.Header().Set("ETag", tag)
-			body["etag"] = tag
-			// who changed it since, so a person can be told ("changed by X at 10:41")
-			if c, err := s.store.LastChange(r.Context(), stale.Entity, stale.ID); err == nil {
-				body["changed_by"], body["changed_at"] = c.Actor, c.At
-			}
+	if errors.As(err, &stale) && stale.ETag() != "" {
+		if c, err := s.store.LastChange(r.Context(), stale.Entity, stale.ID); err == nil {
+			extra = map[string]any{"changed_by": c.Actor, "changed_at": c.At}
 		}
 	}
-	WriteJSON(w, status, map[string]any{"error": body})
+	httperr.Write(w, r, s.log, err, extra)
 }
 
 // WriteJSON writes v as JSON with status.
@@ -162,10 +151,17 @@ func notFound(w http.ResponseWriter, r *http.Request) error {
 	return grid.Errorf(grid.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path)
 }
 
+// healthBudget is how long /healthz waits for the database: a monitor gets its answer within
+// 2 s whatever the load, 503 when the database did not answer in time.
+const healthBudget = 1500 * time.Millisecond
+
 // health reports whether the database answers: 200 or 503. A private server says nothing
 // more than up or down to whoever asks (it answers without sign-in, for load balancers): the
 // data version would tell an outsider when, and how often, the data changes.
 func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), healthBudget)
+	defer cancel()
+	r = r.WithContext(ctx)
 	if err := s.store.Ping(r.Context()); err != nil {
 		s.log.Warn("health: database unreachable", "err", err)
 		body := map[string]any{"status": "unavailable"}
@@ -199,16 +195,6 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 	})
 }
 
-// withStatus gives a coded error a status other than its code's (405 for a wrong method).
-type withStatus struct {
-	err    error
-	status int
-}
-
-func (e withStatus) Error() string   { return e.err.Error() }
-func (e withStatus) Unwrap() error   { return e.err }
-func (e withStatus) HTTPStatus() int { return e.status }
-
 func methodNotAllowed(w http.ResponseWriter, r *http.Request) error {
-	return withStatus{grid.Errorf(grid.EINVALID, "method %s not allowed on %s", r.Method, r.URL.Path), http.StatusMethodNotAllowed}
+	return httperr.WithStatus(grid.Errorf(grid.EINVALID, "method %s not allowed on %s", r.Method, r.URL.Path), http.StatusMethodNotAllowed)
 }

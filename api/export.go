@@ -1,6 +1,9 @@
 package api
 
 import (
+	"bufio"
+	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -21,8 +24,8 @@ func (s *Server) exportGrids(w http.ResponseWriter, r *http.Request) error {
 	if f.Parent, err = gridKeyParam(r, "parent"); err != nil {
 		return err
 	}
-	return s.stream(w, r, "grids.geojson", geoJSONType, func(open func(grid.Export) (io.Writer, error)) (int, error) {
-		return s.store.ExportGrids(r.Context(), f, open)
+	return s.stream(w, r, "grids.geojson", geoJSONType, func(ctx context.Context, open func(grid.Export) (io.Writer, error)) (int, error) {
+		return s.store.ExportGrids(ctx, f, open)
 	})
 }
 
@@ -33,26 +36,33 @@ func (s *Server) exportBuildings(w http.ResponseWriter, r *http.Request) error {
 	if f.Grid, err = gridKeyParam(r, "grid"); err != nil {
 		return err
 	}
-	return s.stream(w, r, "buildings.geojson", geoJSONType, func(open func(grid.Export) (io.Writer, error)) (int, error) {
-		return s.store.ExportBuildings(r.Context(), f, open)
+	return s.stream(w, r, "buildings.geojson", geoJSONType, func(ctx context.Context, open func(grid.Export) (io.Writer, error)) (int, error) {
+		return s.store.ExportBuildings(ctx, f, open)
 	})
 }
 
 // exportAssignments streams one CSV row of grid codes and staff counts per building.
 func (s *Server) exportAssignments(w http.ResponseWriter, r *http.Request) error {
-	return s.stream(w, r, "assignments.csv", "text/csv; charset=utf-8", func(open func(grid.Export) (io.Writer, error)) (int, error) {
-		return s.store.ExportAssignments(r.Context(), open)
+	return s.stream(w, r, "assignments.csv", "text/csv; charset=utf-8", func(ctx context.Context, open func(grid.Export) (io.Writer, error)) (int, error) {
+		return s.store.ExportAssignments(ctx, open)
 	})
 }
 
 // stream runs an export. Headers, with the provenance, go out when the store opens the
 // output; an error before that is an ordinary coded error. An error after it cannot be
 // reported in the body, so the connection is aborted: the client sees a failed transfer, never
-// a short file that looks complete.
+// a short file that looks complete. The output goes through a deadlineWriter: a client that
+// stops reading is cut off, which ends the export's query and returns its connection.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request, filename, typ string,
-	run func(open func(grid.Export) (io.Writer, error)) (int, error)) error {
+	run func(ctx context.Context, open func(grid.Export) (io.Writer, error)) (int, error)) error {
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	out := &deadlineWriter{w: w, rc: http.NewResponseController(w), stall: s.limits.WriteStall, cancel: cancel}
+	// whatever the store's own buffering (CSV writes 4 KiB at a time), the client must take
+	// streamChunk bytes within the stall, no less
+	buf := bufio.NewWriterSize(out, streamChunk)
 	opened := false
-	n, err := run(func(e grid.Export) (io.Writer, error) {
+	n, err := run(ctx, func(e grid.Export) (io.Writer, error) {
 		opened = true
 		h := w.Header()
 		h.Set("Content-Type", typ)
@@ -61,12 +71,20 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, filename, typ st
 		h.Set("X-Exported-At", e.ExportedAt.Format("2006-01-02T15:04:05.000Z07:00"))
 		w.WriteHeader(http.StatusOK)
 		// the client learns at once that the export started (and its provenance)
-		if f, ok := w.(http.Flusher); ok {
-			f.Flush()
+		if err := out.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			return nil, err
 		}
-		return w, nil
+		return buf, nil
 	})
-	if err != nil && opened {
+	if err == nil && opened {
+		err = buf.Flush()
+	}
+	switch {
+	case err != nil && opened && out.cut:
+		s.log.Warn("export cut off: the client stopped reading or left", "path", r.URL.Path, "client", clientIP(r),
+			"written", n, "stall", s.limits.WriteStall, "err", err)
+		panic(http.ErrAbortHandler)
+	case err != nil && opened:
 		s.log.Error("export aborted", "path", r.URL.Path, "written", n, "err", err)
 		panic(http.ErrAbortHandler)
 	}
@@ -84,7 +102,7 @@ func (s *Server) exportHouseholds(w http.ResponseWriter, r *http.Request) error 
 	if f.Grid, err = gridKeyParam(r, "grid"); err != nil {
 		return err
 	}
-	return s.stream(w, r, "households.csv", "text/csv; charset=utf-8", func(open func(grid.Export) (io.Writer, error)) (int, error) {
-		return s.store.ExportHouseholds(r.Context(), u, f, open)
+	return s.stream(w, r, "households.csv", "text/csv; charset=utf-8", func(ctx context.Context, open func(grid.Export) (io.Writer, error)) (int, error) {
+		return s.store.ExportHouseholds(ctx, u, f, open)
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"gridmap/grid"
+	"gridmap/internal/httperr"
 )
 
 // Request parameter readers: the query string, the path, If-Match and JSON bodies. Each
@@ -147,19 +148,23 @@ func gridKeyParam(r *http.Request, name string) (*grid.GridKey, error) {
 	return &k, err
 }
 
-// gridKeysParam reads a comma-separated list of grid ids or codes (nil when absent).
+// gridKeysParam reads a comma-separated list of grid ids or codes, each once (nil when absent).
 func gridKeysParam(r *http.Request, name string) ([]grid.GridKey, error) {
 	list := r.URL.Query().Get(name)
 	if list == "" {
 		return nil, nil
 	}
 	var keys []grid.GridKey
+	seen := map[grid.GridKey]bool{}
 	for _, g := range strings.Split(list, ",") {
 		k, err := grid.ParseGridKey(strings.TrimSpace(g))
 		if err != nil {
 			return nil, err
 		}
-		keys = append(keys, k)
+		if !seen[k] { // a key repeated asks for nothing more
+			seen[k] = true
+			keys = append(keys, k)
+		}
 	}
 	return keys, nil
 }
@@ -233,8 +238,8 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any, max int64) error 
 func ifMatch(r *http.Request, entity string, id int64) (int, error) {
 	h := strings.TrimSpace(r.Header.Get("If-Match"))
 	if h == "" || h == "*" {
-		return 0, withStatus{grid.Errorf(grid.EINVALID,
-			"If-Match is required: send the ETag from GET of the %s (If-Match: * is not enough)", entity), http.StatusPreconditionRequired}
+		return 0, httperr.WithStatus(grid.Errorf(grid.EINVALID,
+			"If-Match is required: send the ETag from GET of the %s (If-Match: * is not enough)", entity), http.StatusPreconditionRequired)
 	}
 	for _, tag := range strings.Split(h, ",") {
 		if v, ok := grid.ParseETag(tag, entity, id); ok {

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -22,12 +21,12 @@ func (s *Server) routesV1(r chi.Router) {
 	r.Get("/buildings", s.Handle(s.listBuildings))
 	r.Get("/buildings/{id}", s.Handle(s.getBuilding))
 	r.Get("/locate", s.Handle(s.locate))
-	r.Post("/query/within", s.Handle(s.within))
+	r.With(s.heavyRead()...).Post("/query/within", s.Handle(s.within))
 	r.Get("/nearest", s.Handle(s.nearest))
-	r.Get("/coverage", s.Handle(s.coverage))
-	r.Get("/export/grids.geojson", s.Handle(s.exportGrids))
-	r.Get("/export/buildings.geojson", s.Handle(s.exportBuildings))
-	r.Get("/export/assignments.csv", s.Handle(s.exportAssignments))
+	r.With(s.heavyRead()...).Get("/coverage", s.Handle(s.coverage))
+	r.With(s.exporting()...).Get("/export/grids.geojson", s.Handle(s.exportGrids))
+	r.With(s.exporting()...).Get("/export/buildings.geojson", s.Handle(s.exportBuildings))
+	r.With(s.exporting()...).Get("/export/assignments.csv", s.Handle(s.exportAssignments))
 	r.Get("/staff", s.Handle(s.staff))
 	r.Get("/city", s.Handle(s.city))
 
@@ -38,8 +37,8 @@ func (s *Server) routesV1(r chi.Router) {
 	r.Post("/grids/{id}/split", s.Handle(s.split))
 	r.Post("/grids/merge", s.Handle(s.merge))
 	r.Post("/conform", s.Handle(s.conform))
-	r.Get("/balance", s.Handle(s.balance))
-	r.Get("/export/households.csv", s.Handle(s.exportHouseholds))
+	r.With(s.heavyRead()...).Get("/balance", s.Handle(s.balance))
+	r.With(s.exporting()...).Get("/export/households.csv", s.Handle(s.exportHouseholds))
 	r.Get("/workers", s.Handle(s.listWorkers))
 	r.Post("/workers", s.Handle(s.createWorker))
 	r.Get("/workers/{id}", s.Handle(s.getWorker))
@@ -273,7 +272,7 @@ func (s *Server) within(w http.ResponseWriter, r *http.Request) error {
 }
 
 // readArea reads the request body: a GeoJSON Polygon or MultiPolygon, bare or as a Feature's
-// geometry, of at most grid.MaxQueryBytes.
+// geometry, of at most grid.MaxQueryBytes and grid.MaxQueryVertices (counted while read).
 func readArea(w http.ResponseWriter, r *http.Request) (orb.MultiPolygon, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, grid.MaxQueryBytes))
 	var tooBig *http.MaxBytesError
@@ -283,22 +282,10 @@ func readArea(w http.ResponseWriter, r *http.Request) (orb.MultiPolygon, error) 
 	if err != nil {
 		return nil, grid.Errorf(grid.EINVALID, "reading the query area: %v", err)
 	}
-	var doc struct {
-		Type     string          `json:"type"`
-		Geometry json.RawMessage `json:"geometry"`
+	if absent(body) {
+		return nil, grid.Errorf(grid.EINVALID, "query area: the request body is empty: want a GeoJSON Polygon or MultiPolygon")
 	}
-	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, grid.Errorf(grid.EINVALID, "query area is not JSON: %v", err)
-	}
-	raw := json.RawMessage(body)
-	if doc.Type == "Feature" {
-		raw = doc.Geometry
-	}
-	area, _, err := geo.ParsePolygonal(raw)
-	if err != nil {
-		return nil, grid.Errorf(grid.EINVALID, "query area: %v", err)
-	}
-	return area, nil
+	return polygonal("query area", body)
 }
 
 type nearbyProps struct {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 
 	"github.com/paulmach/orb"
@@ -157,12 +158,20 @@ func jsonErr(err error) string {
 	return err.Error()
 }
 
-// PolygonIssue says why a GeoJSON geometry could not be read as an area.
+// PolygonIssue says why a GeoJSON geometry could not be read as an area (or a line).
 type PolygonIssue struct {
 	Reason string
+	err    error // ErrTooManyVertices, or nil
 }
 
 func (e *PolygonIssue) Error() string { return e.Reason }
+
+// Unwrap returns ErrTooManyVertices for a geometry over the reader's limit.
+func (e *PolygonIssue) Unwrap() error { return e.err }
+
+// ErrTooManyVertices is wrapped by the issue of a geometry with more positions than its
+// reader allows.
+var ErrTooManyVertices = errors.New("geo: too many vertices")
 
 // ParsePolygonal reads a GeoJSON Polygon or MultiPolygon geometry member strictly: every
 // position finite and inside lon [-180, 180], lat [-90, 90]. Rings that are not closed are
@@ -170,49 +179,42 @@ func (e *PolygonIssue) Error() string { return e.Reason }
 // it). The error is a *PolygonIssue naming the problem: not a polygon, empty, out-of-range
 // coordinates, malformed coordinates.
 func ParsePolygonal(raw json.RawMessage) (mp orb.MultiPolygon, fixed bool, err error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return nil, false, &PolygonIssue{"no geometry (null)"}
+	return ParsePolygonalMax(raw, 0)
+}
+
+// ParsePolygonalMax is ParsePolygonal for a geometry of at most maxVertices positions (0: no
+// limit). The parser counts positions as it reads them and stops at the first one too many
+// (a *PolygonIssue "more than N vertices"), so a body of coordinates costs memory in
+// proportion to the limit, not to its length.
+func ParsePolygonalMax(raw json.RawMessage, maxVertices int) (mp orb.MultiPolygon, fixed bool, err error) {
+	g, err := geometryMember(raw)
+	if err != nil {
+		return nil, false, err
 	}
-	var g struct {
-		Type        string          `json:"type"`
-		Coordinates json.RawMessage `json:"coordinates"`
-	}
-	if err := json.Unmarshal(raw, &g); err != nil {
-		return nil, false, &PolygonIssue{"malformed geometry: " + jsonErr(err)}
-	}
-	var polys [][][][]float64
+	p := posParser{b: g.Coordinates, max: maxVertices}
+	var polys [][]orb.Ring
 	switch g.Type {
 	case "Polygon":
-		p, err := parsePositions(g.Coordinates, 3)
-		if err != nil {
-			return nil, false, &PolygonIssue{"malformed Polygon coordinates: " + err.Error()}
-		}
-		polys = [][][][]float64{p.([][][]float64)}
+		var rings []orb.Ring
+		rings, err = p.polygon()
+		polys = [][]orb.Ring{rings}
 	case "MultiPolygon":
-		p, err := parsePositions(g.Coordinates, 4)
-		if err != nil {
-			return nil, false, &PolygonIssue{"malformed MultiPolygon coordinates: " + err.Error()}
-		}
-		polys = p.([][][][]float64)
+		err = p.list(func() error {
+			rings, err := p.polygon()
+			polys = append(polys, rings)
+			return err
+		})
 	case "":
-		return nil, false, &PolygonIssue{"geometry has no type"}
+		return nil, false, &PolygonIssue{Reason: "geometry has no type"}
 	default:
-		return nil, false, &PolygonIssue{fmt.Sprintf("not a polygon (%s)", g.Type)}
+		return nil, false, &PolygonIssue{Reason: fmt.Sprintf("not a polygon (%s)", g.Type)}
 	}
-	for _, p := range polys {
+	if err = p.finish(g.Type, err); err != nil {
+		return nil, false, err
+	}
+	for _, rings := range polys {
 		var poly orb.Polygon
-		for ri, r := range p {
-			ring := make(orb.Ring, 0, len(r)+1)
-			for _, pos := range r {
-				if len(pos) < 2 {
-					return nil, false, &PolygonIssue{"a position has fewer than 2 numbers"}
-				}
-				if err := CheckLonLat(pos[0], pos[1]); err != nil {
-					return nil, false, &PolygonIssue{"coordinates out of range: " + err.Error()}
-				}
-				ring = append(ring, orb.Point{pos[0], pos[1]})
-			}
+		for ri, ring := range rings {
 			if len(ring) > 0 && ring[0] != ring[len(ring)-1] {
 				ring = append(ring, ring[0])
 				fixed = true
@@ -233,39 +235,106 @@ func ParsePolygonal(raw json.RawMessage) (mp orb.MultiPolygon, fixed bool, err e
 		}
 	}
 	if len(mp) == 0 {
-		return nil, false, &PolygonIssue{"empty polygon (no ring with 3 distinct positions)"}
+		return nil, false, &PolygonIssue{Reason: "empty polygon (no ring with 3 distinct positions)"}
 	}
 	return mp, fixed, nil
 }
 
-// distinct counts the distinct positions of a ring (closing position excluded).
-func distinct(r orb.Ring) int {
-	seen := make(map[orb.Point]struct{}, len(r))
-	for _, p := range r {
-		seen[p] = struct{}{}
-	}
-	return len(seen)
-}
-
-// parsePositions reads nested coordinate arrays of the given depth (3: Polygon, 4:
-// MultiPolygon) in one pass over the bytes; reflection-based decoding of [][][]float64 was
-// most of an import's parse time.
-func parsePositions(b []byte, depth int) (any, error) {
-	p := posParser{b: b}
-	v, err := p.array(depth)
+// ParseLineString reads a GeoJSON LineString geometry of at most maxVertices positions (0: no
+// limit) as ParsePolygonalMax reads an area: positions checked, counted while read. The error
+// is a *PolygonIssue naming the problem.
+func ParseLineString(raw json.RawMessage, maxVertices int) (orb.LineString, error) {
+	g, err := geometryMember(raw)
 	if err != nil {
 		return nil, err
 	}
-	p.space()
-	if p.i != len(p.b) {
-		return nil, fmt.Errorf("unexpected data at byte %d", p.i)
+	if g.Type != "LineString" {
+		if g.Type == "" {
+			return nil, &PolygonIssue{Reason: "geometry has no type"}
+		}
+		return nil, &PolygonIssue{Reason: fmt.Sprintf("not a LineString (%s)", g.Type)}
 	}
-	return v, nil
+	p := posParser{b: g.Coordinates, max: maxVertices}
+	ls, err := p.ring()
+	if err = p.finish(g.Type, err); err != nil {
+		return nil, err
+	}
+	return orb.LineString(ls), nil
 }
 
+// geometry is a GeoJSON geometry object, its coordinates left raw for posParser.
+type geometry struct {
+	Type        string          `json:"type"`
+	Coordinates json.RawMessage `json:"coordinates"`
+}
+
+// geometryMember reads a geometry member: null or absent is an issue, malformed JSON too.
+func geometryMember(raw json.RawMessage) (geometry, error) {
+	var g geometry
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return g, &PolygonIssue{Reason: "no geometry (null)"}
+	}
+	if err := json.Unmarshal(raw, &g); err != nil {
+		return g, &PolygonIssue{Reason: "malformed geometry: " + jsonErr(err)}
+	}
+	return g, nil
+}
+
+// distinct counts the distinct positions of a ring up to 3, all an area needs: a map of every
+// position was most of the memory a big ring cost.
+func distinct(r orb.Ring) int {
+	var seen [3]orb.Point
+	n := 0
+	for _, p := range r {
+		if n == 3 {
+			break
+		}
+		if !slices.Contains(seen[:n], p) {
+			seen[n] = p
+			n++
+		}
+	}
+	return n
+}
+
+// posParser reads nested coordinate arrays in one pass over the bytes, straight into orb
+// points; reflection-based decoding of [][][]float64 was most of an import's parse time, and
+// took 60 bytes a position where a point takes 16. It counts positions against max (0: no
+// limit) and keeps the first position that is not a valid one (issue), reported once the
+// syntax is known to be sound.
 type posParser struct {
-	b []byte
-	i int
+	b     []byte
+	i     int
+	max   int
+	n     int
+	issue string
+}
+
+// errTooMany stops the parser at the first position over the limit.
+type errTooMany struct{ max int }
+
+func (e errTooMany) Error() string { return fmt.Sprintf("more than %d vertices", e.max) }
+
+// finish turns the parser's outcome into the reader's error: syntax first, then the limit,
+// then the first invalid position.
+func (p *posParser) finish(typ string, err error) error {
+	if err == nil {
+		p.space()
+		if p.i != len(p.b) {
+			err = fmt.Errorf("unexpected data at byte %d", p.i)
+		}
+	}
+	var many errTooMany
+	switch {
+	case errors.As(err, &many):
+		return &PolygonIssue{err.Error(), ErrTooManyVertices}
+	case err != nil:
+		return &PolygonIssue{Reason: "malformed " + typ + " coordinates: " + err.Error()}
+	case p.issue != "":
+		return &PolygonIssue{Reason: p.issue}
+	}
+	return nil
 }
 
 func (p *posParser) space() {
@@ -274,68 +343,86 @@ func (p *posParser) space() {
 	}
 }
 
-// array parses one array of the given depth: 1 is a position (numbers).
-func (p *posParser) array(depth int) (any, error) {
+// list parses one JSON array, calling item for each element.
+func (p *posParser) list(item func() error) error {
 	p.space()
 	if p.i >= len(p.b) || p.b[p.i] != '[' {
-		return nil, fmt.Errorf("expected an array at byte %d", p.i)
+		return fmt.Errorf("expected an array at byte %d", p.i)
 	}
 	p.i++
-	var (
-		nums  []float64
-		rings [][]float64
-		polys [][][]float64
-		multi [][][][]float64
-	)
 	p.space()
 	if p.i < len(p.b) && p.b[p.i] == ']' {
 		p.i++
-	} else {
-		for {
-			if depth == 1 {
-				n, err := p.number()
-				if err != nil {
-					return nil, err
-				}
-				nums = append(nums, n)
-			} else {
-				v, err := p.array(depth - 1)
-				if err != nil {
-					return nil, err
-				}
-				switch depth {
-				case 2:
-					rings = append(rings, v.([]float64))
-				case 3:
-					polys = append(polys, v.([][]float64))
-				case 4:
-					multi = append(multi, v.([][][]float64))
-				}
-			}
-			p.space()
-			if p.i >= len(p.b) {
-				return nil, errors.New("unexpected end of coordinates")
-			}
-			if p.b[p.i] == ',' {
-				p.i++
-				continue
-			}
-			if p.b[p.i] == ']' {
-				p.i++
-				break
-			}
-			return nil, fmt.Errorf("unexpected %q at byte %d", p.b[p.i], p.i)
+		return nil
+	}
+	for {
+		if err := item(); err != nil {
+			return err
+		}
+		p.space()
+		if p.i >= len(p.b) {
+			return errors.New("unexpected end of coordinates")
+		}
+		switch p.b[p.i] {
+		case ',':
+			p.i++
+		case ']':
+			p.i++
+			return nil
+		default:
+			return fmt.Errorf("unexpected %q at byte %d", p.b[p.i], p.i)
 		}
 	}
-	switch depth {
-	case 1:
-		return nums, nil
-	case 2:
-		return rings, nil
-	case 3:
-		return polys, nil
+}
+
+// polygon parses an array of rings.
+func (p *posParser) polygon() ([]orb.Ring, error) {
+	var rings []orb.Ring
+	err := p.list(func() error {
+		r, err := p.ring()
+		rings = append(rings, r)
+		return err
+	})
+	return rings, err
+}
+
+// ring parses an array of positions.
+func (p *posParser) ring() (orb.Ring, error) {
+	var r orb.Ring
+	err := p.list(func() error {
+		pt, err := p.position()
+		r = append(r, pt)
+		return err
+	})
+	return r, err
+}
+
+// position parses one position: two or more numbers, of which the first two count.
+func (p *posParser) position() (orb.Point, error) {
+	var pt orb.Point
+	k := 0
+	err := p.list(func() error {
+		n, err := p.number()
+		if k < 2 {
+			pt[k] = n
+		}
+		k++
+		return err
+	})
+	if err != nil {
+		return pt, err
 	}
-	return multi, nil
+	if p.n++; p.max > 0 && p.n > p.max {
+		return pt, errTooMany{p.max}
+	}
+	if p.issue == "" {
+		if k < 2 {
+			p.issue = "a position has fewer than 2 numbers"
+		} else if err := CheckLonLat(pt[0], pt[1]); err != nil {
+			p.issue = "coordinates out of range: " + err.Error()
+		}
+	}
+	return pt, nil
 }
 
 func (p *posParser) number() (float64, error) {

@@ -1,8 +1,11 @@
 package geo_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -108,5 +111,79 @@ func TestParsePolygonal(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// bareCoordinates is a Polygon of n short positions, about 6 bytes each.
+func bareCoordinates(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"type":"Polygon","coordinates":[[`)
+	for k := range n {
+		if k > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "[%d,%d]", k%10, k%7)
+	}
+	b.WriteString(`]]}`)
+	return b.Bytes()
+}
+
+// A body of coordinates is refused at the vertex limit, not after every position has been
+// built: 5 MB of positions (900,000 of them) cost what the limit's worth of them costs.
+func TestParsePolygonalMaxStopsEarly(t *testing.T) {
+	raw := bareCoordinates(900_000)
+	if len(raw) < 5<<20 {
+		t.Fatalf("%d bytes, want 5 MB", len(raw))
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, _, err := geo.ParsePolygonalMax(raw, 100_000)
+	runtime.ReadMemStats(&after)
+	var pi *geo.PolygonIssue
+	if !errors.As(err, &pi) || !errors.Is(err, geo.ErrTooManyVertices) || !strings.Contains(pi.Reason, "more than 100000 vertices") {
+		t.Fatalf("err = %v, want more than 100000 vertices", err)
+	}
+	// the JSON check's copy of the coordinates (5 MB), 100,000 points (1.6 MB, twice that
+	// while the ring grows) and their numbers' text; every position built would be 14 MB of
+	// points alone (and was 50 MB in slices before)
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+		t.Errorf("%d MB allocated to refuse the area", alloc>>20)
+	}
+	if _, _, err := geo.ParsePolygonalMax(bareCoordinates(1000), 1000); err != nil {
+		t.Errorf("exactly the limit: %v", err)
+	}
+	if _, err := geo.ParseLineString([]byte(`{"type":"LineString","coordinates":[[0,0],[1,1],[2,2]]}`), 2); !errors.Is(err, geo.ErrTooManyVertices) {
+		t.Errorf("a line over the limit: %v", err)
+	}
+}
+
+func TestParseLineString(t *testing.T) {
+	tests := []struct {
+		raw   string
+		want  orb.LineString
+		issue string
+	}{
+		{`{"type":"LineString","coordinates":[[0,0],[1,1.5,7]]}`, orb.LineString{{0, 0}, {1, 1.5}}, ""},
+		{`{"type":"LineString","coordinates":[]}`, orb.LineString{}, ""},
+		{`{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}`, nil, "not a LineString (Polygon)"},
+		{`{"type":"Feature","geometry":{"type":"LineString","coordinates":[[0,0],[1,1]]}}`, nil, "not a LineString (Feature)"},
+		{`{"type":"LineString","coordinates":[[0,0],[200,1]]}`, nil, "longitude 200"},
+		{`{"type":"LineString","coordinates":[[0,0],[1]]}`, nil, "fewer than 2 numbers"},
+		{`{"type":"LineString","coordinates":[0,0]}`, nil, "malformed LineString coordinates"},
+		{`{"coordinates":[[0,0]]}`, nil, "no type"},
+		{`null`, nil, "no geometry"},
+	}
+	for _, tt := range tests {
+		ls, err := geo.ParseLineString([]byte(tt.raw), 0)
+		if tt.issue == "" {
+			if err != nil || !orb.Equal(ls, tt.want) {
+				t.Errorf("%s: %v %v", tt.raw, ls, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.issue) {
+			t.Errorf("%s: err %v, want %q", tt.raw, err, tt.issue)
+		}
 	}
 }

@@ -35,7 +35,9 @@ func ParseETag(tag, entity string, id int64) (v int, ok bool) {
 		return 0, false
 	}
 	n, err := strconv.Atoi(tag[len(prefix) : len(tag)-1])
-	if err != nil || n <= 0 {
+	// If-Match compares strongly, character for character: "v03" or "v+3" is not the tag of
+	// version 3, though Atoi reads them so
+	if err != nil || n <= 0 || ETag(entity, id, n) != tag {
 		return 0, false
 	}
 	return n, true

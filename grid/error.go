@@ -6,14 +6,19 @@ import (
 )
 
 // Error codes. Every error gridmap shows a user carries one of them; the HTTP layer maps each
-// to one status (api.StatusOf).
+// to one status (internal/httperr).
 const (
 	EINVALID      = "EINVALID"  // the request or input is wrong: 400
 	ENOTFOUND     = "ENOTFOUND" // the thing does not exist: 404
 	ECONFLICT     = "ECONFLICT" // the write conflicts with the current state: 409 (or 412 for a stale version)
 	EFORBIDDEN    = "EFORBIDDEN"
 	EUNAUTHORIZED = "EUNAUTHORIZED"
-	EINTERNAL     = "EINTERNAL" // a bug or an outage; details are logged, never shown
+	// EUNAVAILABLE: the service cannot answer now — the database does not answer, or the
+	// requests of this kind already running are all it takes at once: 503, try again later.
+	EUNAVAILABLE = "EUNAVAILABLE"
+	// ERATELIMIT: this client asked too often; it may ask again after a while: 429.
+	ERATELIMIT = "ERATELIMIT"
+	EINTERNAL  = "EINTERNAL" // a bug; details are logged, never shown
 )
 
 // Error is a coded error with a message meant for the user.

@@ -1482,10 +1482,22 @@ CREATE INDEX assignments_unit ON public.assignments USING btree (unit_id) WHERE 
 CREATE INDEX assignments_worker ON public.assignments USING btree (worker_id);
 
 --
+-- Name: audit_log_after_grids; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_log_after_grids ON public.audit_log USING gin (jsonb_path_query_array(after, '$."grids"[*]."id"'::jsonpath) jsonb_path_ops);
+
+--
+-- Name: audit_log_after_workers; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_log_after_workers ON public.audit_log USING gin (jsonb_path_query_array(after, '$."workers"[*]."id"'::jsonpath) jsonb_path_ops);
+
+--
 -- Name: audit_log_entity; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX audit_log_entity ON public.audit_log USING btree (entity, entity_id);
+CREATE INDEX audit_log_entity ON public.audit_log USING btree (entity, entity_id, id);
 
 --
 -- Name: buildings_anchor; Type: INDEX; Schema: public; Owner: -

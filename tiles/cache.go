@@ -22,7 +22,15 @@ type tileBody struct {
 	reduced string // how the byte cap reduced it, "" when it did not
 }
 
-func (b *tileBody) size() int64 { return int64(len(b.raw)+len(b.gz)+len(b.etag)+len(b.reduced)) + 96 }
+// size is the memory a cached tile holds: its buffers' capacities (the bytes allocated, see
+// render and renderShared), its strings, and entryOverhead.
+func (b *tileBody) size() int64 {
+	return int64(cap(b.raw)+cap(b.gz)+len(b.etag)+len(b.reduced)) + entryOverhead
+}
+
+// entryOverhead is what an entry costs beside its bytes — the tileBody, the list element,
+// the cacheEntry and the map slot — as measured by TestCacheCountsItsMemory.
+const entryOverhead = 232
 
 // cache is an LRU of tiles bounded by bytes. It only ever answers with a tile of the version
 // asked for, so a write is never hidden by it; entries of older versions are dropped as soon

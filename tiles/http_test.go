@@ -158,8 +158,28 @@ func TestResponse(t *testing.T) {
 	})
 }
 
+// TileJSON's tile URL names the host the client called; what a proxy says (X-Forwarded-*)
+// counts only when the server is told it runs behind one.
+func TestTileJSONForwarded(t *testing.T) {
+	for _, forwarded := range []bool{false, true} {
+		e := newEnv(t, tiles.Options{Forwarded: forwarded})
+		_, body := e.get(t, "/tiles.json", "X-Forwarded-Proto", "https", "X-Forwarded-Host", "evil.example")
+		var doc struct{ Tiles []string }
+		if err := json.Unmarshal(body, &doc); err != nil {
+			t.Fatal(err)
+		}
+		want := e.url + "/tiles/{z}/{x}/{y}.mvt"
+		if forwarded {
+			want = "https://evil.example/tiles/{z}/{x}/{y}.mvt"
+		}
+		if len(doc.Tiles) != 1 || doc.Tiles[0] != want {
+			t.Errorf("Forwarded %v: tiles %v, want %s", forwarded, doc.Tiles, want)
+		}
+	}
+}
+
 func TestTileJSON(t *testing.T) {
-	e := newEnv(t, tiles.Options{})
+	e := newEnv(t, tiles.Options{Forwarded: true})
 	resp, body := e.get(t, "/tiles.json", "X-Forwarded-Proto", "https")
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)

@@ -3,6 +3,7 @@ package tiles
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -93,7 +94,9 @@ func (s *Server) render(ctx context.Context, k cacheKey, v int64) (*tileBody, er
 	}
 	var raw []byte
 	if n := total(layers); n > 0 {
-		raw = make([]byte, 0, n)
+		// grown by append, the slice's capacity is the allocation's real size (rounded up to
+		// its size class), which the cache counts
+		raw = slices.Grow([]byte(nil), n)
 		for _, l := range layers {
 			raw = append(raw, l...)
 		}

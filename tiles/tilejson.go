@@ -53,8 +53,8 @@ func (s *Server) serveTileJSON(w http.ResponseWriter, r *http.Request) error {
 	return enc.Encode(doc)
 }
 
-// baseURL is Options.BaseURL, or the scheme and host the request came to (behind a proxy,
-// X-Forwarded-Proto and X-Forwarded-Host).
+// baseURL is Options.BaseURL, or the scheme and host the request came to (with
+// Options.Forwarded, as a proxy says in X-Forwarded-Proto and X-Forwarded-Host).
 func (s *Server) baseURL(r *http.Request) string {
 	if s.o.BaseURL != "" {
 		return strings.TrimSuffix(s.o.BaseURL, "/")
@@ -63,10 +63,13 @@ func (s *Server) baseURL(r *http.Request) string {
 	if r.TLS != nil {
 		scheme = "https"
 	}
+	host := r.Host
+	if !s.o.Forwarded {
+		return scheme + "://" + host
+	}
 	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
 		scheme = p
 	}
-	host := r.Host
 	if h := r.Header.Get("X-Forwarded-Host"); h != "" && !strings.ContainsAny(h, "/ ,") {
 		host = h
 	}

@@ -20,13 +20,12 @@ package tiles
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -38,9 +37,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
-	"golang.org/x/sync/singleflight"
 
 	"gridmap/grid"
+	"gridmap/internal/httperr"
 )
 
 // tileSQL cuts one composite tile; see the file for its parameters.
@@ -53,6 +52,9 @@ const ContentType = "application/vnd.mapbox-vector-tile"
 
 // DefaultMaxTileBytes is the default hard cap on a tile's uncompressed bytes.
 const DefaultMaxTileBytes = 500_000
+
+// DefaultMaxQueued is the default of Options.MaxQueued: a few screens' worth of tiles.
+const DefaultMaxQueued = 64
 
 // Options configure a Server.
 type Options struct {
@@ -71,6 +73,10 @@ type Options struct {
 	// Private marks tiles for the requesting user alone (Cache-Control: private): set it when
 	// reads need signing in, so that no shared cache keeps and hands on what a user could see.
 	Private bool
+	// MaxQueued is how many tile renders may wait for one of the DBConns connections; a
+	// request that would render beyond DBConns + MaxQueued is answered 503 with Retry-After
+	// instead of queueing without end. 0 means DefaultMaxQueued.
+	MaxQueued int
 	// DBConns is the size of the tile server's own connection pool; 0 means max(4, CPUs).
 	// Cutting a tile is CPU work in PostgreSQL: more tiles at once than cores give no more
 	// tiles per second (4 and 8 connections gave the same on 2 CPUs), and the connections
@@ -79,7 +85,11 @@ type Options struct {
 	// BaseURL is the URL prefix of the tiles in TileJSON (e.g. https://maps.example.org);
 	// empty: taken from the request.
 	BaseURL string
-	Logger  *slog.Logger
+	// Forwarded takes the scheme and host of TileJSON's tile URL from X-Forwarded-Proto and
+	// X-Forwarded-Host: set it only behind a proxy that sets them (and strips a client's),
+	// or any client could have gridmap hand out tile URLs on a host of its choosing.
+	Forwarded bool
+	Logger    *slog.Logger
 }
 
 // Server serves tiles; it is an http.Handler for /tiles/… and /tiles.json.
@@ -92,7 +102,7 @@ type Server struct {
 	cache    *cache // nil: off
 	versions *versions
 	density  *density
-	renders  singleflight.Group
+	renders  flights
 	m        metrics
 	gzipFast sync.Pool // *gzip.Writer at BestSpeed
 	gzipBest sync.Pool // at DefaultCompression
@@ -126,11 +136,18 @@ func New(pool *pgxpool.Pool, o Options) (*Server, error) {
 	if o.DBConns == 0 {
 		o.DBConns = max(4, runtime.NumCPU())
 	}
+	if o.MaxQueued < 0 {
+		return nil, grid.Errorf(grid.EINVALID, "tiles: MaxQueued cannot be negative")
+	}
+	if o.MaxQueued == 0 {
+		o.MaxQueued = DefaultMaxQueued
+	}
 	pool, err := tilePool(pool, o.DBConns)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{pool: pool, rules: o.Rules, o: o, log: o.Logger}
+	s.renders = flights{m: map[flightKey]*flight{}, max: int64(o.DBConns + o.MaxQueued), render: s.render}
 	s.versions = &versions{pool: pool, reads: func() { s.m.versionReads.Add(1) }}
 	s.density = newDensity(pool, o.Rules)
 	s.density.builds = func() { s.m.densityBuilds.Add(1) }
@@ -163,9 +180,7 @@ func tilePool(base *pgxpool.Pool, conns int) (*pgxpool.Pool, error) {
 		cfg.ConnConfig.RuntimeParams = params
 	}
 	params["plan_cache_mode"] = "force_generic_plan"
-	if params["application_name"] == "" {
-		params["application_name"] = "gridmap-tiles"
-	}
+	params["application_name"] = cmp.Or(params["application_name"], "gridmap") + "-tiles"
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("tiles: %w", err)
@@ -212,27 +227,33 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 
 func unknown(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return statusError{http.StatusMethodNotAllowed, grid.Errorf(grid.EINVALID, "tiles: method %s not allowed, only GET", r.Method)}
+		return httperr.WithStatus(grid.Errorf(grid.EINVALID, "tiles: method %s not allowed, only GET", r.Method), http.StatusMethodNotAllowed)
 	}
 	return grid.Errorf(grid.ENOTFOUND, "tiles: no such endpoint: %s (tiles are /tiles/{z}/{x}/{y}.mvt)", r.URL.Path)
 }
 
-// serveTile answers GET /tiles/{z}/{x}/{y}.mvt.
-func (s *Server) serveTile(w http.ResponseWriter, r *http.Request) error {
+// tileKey reads the tile and the layers a request for /tiles/{z}/{x}/{y}.mvt asks for:
+// EINVALID for anything else.
+func tileKey(r *http.Request) (cacheKey, error) {
 	y, ok := strings.CutSuffix(r.PathValue("y"), ".mvt")
 	if !ok {
-		return grid.Errorf(grid.EINVALID, "tiles: %q: tiles are /tiles/{z}/{x}/{y}.mvt", r.URL.Path)
+		return cacheKey{}, grid.Errorf(grid.EINVALID, "tiles: %q: tiles are /tiles/{z}/{x}/{y}.mvt", r.URL.Path)
 	}
 	t, err := Parse(r.PathValue("z"), r.PathValue("x"), y)
 	if err != nil {
-		return err
+		return cacheKey{}, err
 	}
 	layers, err := parseLayers(r.URL.Query().Get("layers"))
+	return cacheKey{t: t, layers: layers}, err
+}
+
+// serveTile answers GET /tiles/{z}/{x}/{y}.mvt.
+func (s *Server) serveTile(w http.ResponseWriter, r *http.Request) error {
+	k, err := tileKey(r)
 	if err != nil {
 		return err
 	}
 	ctx := r.Context()
-	k := cacheKey{t: t, layers: layers}
 	// The fresh version keys the cache and bounds the density index's age; a tile cut for a
 	// request without either reads its snapshot's data directly and needs no version.
 	var v int64
@@ -260,33 +281,20 @@ func (s *Server) serveTile(w http.ResponseWriter, r *http.Request) error {
 }
 
 // renderShared renders k at version v or newer; with the cache on, concurrent requests for the
-// same tile share one render, and the tile is cached.
+// same tile share one render (see flights), and the tile is cached.
 func (s *Server) renderShared(ctx context.Context, k cacheKey, v int64) (*tileBody, error) {
 	if s.cache == nil {
-		return s.render(ctx, k, v)
+		return s.renders.alone(ctx, k, v)
 	}
-	ch := s.renders.DoChan(fmt.Sprintf("%s/%d/%d", k.t, k.layers, v), func() (any, error) {
-		b, err := s.render(context.WithoutCancel(ctx), k, v)
-		if err != nil {
-			return nil, err
-		}
+	return s.renders.shared(ctx, k, v, func(b *tileBody) {
 		if len(b.raw) > 0 {
-			b.gz = s.compress(b.raw, gzip.DefaultCompression)
+			// the cache keeps the exact bytes (a clone: the gzip buffer grew past them)
+			b.gz = append([]byte(nil), s.compress(b.raw, gzip.DefaultCompression)...)
 		}
 		if b.version > 0 {
 			s.cache.put(k, b)
 		}
-		return b, nil
 	})
-	select {
-	case res := <-ch:
-		if res.Err != nil {
-			return nil, res.Err
-		}
-		return res.Val.(*tileBody), nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
 }
 
 // respond writes b with its validators, 304 when the client has it, 204 when it is empty.
@@ -417,43 +425,9 @@ func (s *Server) handle(h func(http.ResponseWriter, *http.Request) error) http.H
 	}
 }
 
-// statusError gives an error a status other than its code's.
-type statusError struct {
-	status int
-	err    error
-}
-
-func (e statusError) Error() string   { return e.err.Error() }
-func (e statusError) Unwrap() error   { return e.err }
-func (e statusError) HTTPStatus() int { return e.status }
-
-// writeError writes err in the shape of the whole API, {"error":{"code","message"}}, with the
-// status of its code (the same mapping as api.StatusOf; tiles may not import api). Internal
-// errors are logged and shown as a generic message.
+// writeError writes err in the shape of the whole API (internal/httperr).
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	code := grid.ErrorCode(err)
-	status := http.StatusInternalServerError
-	switch code {
-	case grid.EINVALID:
-		status = http.StatusBadRequest
-	case grid.ENOTFOUND:
-		status = http.StatusNotFound
-	}
-	var se interface{ HTTPStatus() int }
-	if errors.As(err, &se) {
-		status = se.HTTPStatus()
-	}
-	if code == grid.EINTERNAL {
-		if errors.Is(err, context.Canceled) {
-			return // the client went away
-		}
+	if httperr.Write(w, r, s.log, err, nil) == grid.EINTERNAL && r.Context().Err() == nil {
 		s.m.errors.Add(1)
-		s.log.Error("tiles: internal error", "path", r.URL.Path, "err", err)
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(map[string]any{"error": map[string]string{"code": code, "message": grid.ErrorMessage(err)}})
 }

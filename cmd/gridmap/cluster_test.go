@@ -22,9 +22,9 @@ type serving struct {
 	stop   context.CancelFunc
 }
 
-// serve runs `gridmap serve` on dir and a free loopback port until the test ends, and waits
-// until it is healthy.
-func serve(t *testing.T, dir string) *serving {
+// serve runs `gridmap serve` on dir and a free loopback port, with extra flags, until the
+// test ends, and waits until it is healthy.
+func serve(t *testing.T, dir string, extra ...string) *serving {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -35,7 +35,7 @@ func serve(t *testing.T, dir string) *serving {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &serving{url: "http://" + addr, done: make(chan int, 1), stderr: &syncBuffer{}, stop: cancel}
 	go func() {
-		s.done <- run(ctx, []string{"serve", "--addr", addr, "--data-dir", dir}, &syncBuffer{}, s.stderr)
+		s.done <- run(ctx, append([]string{"serve", "--addr", addr, "--data-dir", dir}, extra...), &syncBuffer{}, s.stderr)
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -26,6 +26,11 @@ const usage = `gridmap — a city's grid management on a map
 Usage:
   gridmap serve    [--addr 127.0.0.1:8080] [--data-dir ./data] [--demo] [--demo-scale N] [--private]
                    [--tile-cache-mb 256] [--tile-max-kb 500] [--tile-max-age 0s] [--tile-db-conns 0]
+                   [--tile-queue 64] [--heavy-conns 0] [--export-conns 2] [--queue-wait 2s]
+                   [--anon-heavy-per-min 300] [--write-stall 15s] [--write-timeout 60s]
+                   [--statement-timeout 30s] [--export-timeout 10m]
+                   [--basemap-hosts HOST,…] [--trusted-proxies CIDR,…]
+                   (limits: see README, "Hardening / limits")
   gridmap migrate  [--data-dir ./data]
   gridmap demo     [--scale N] [--seed S] [--reset] [--data-dir ./data]
   gridmap import grids --level N [--name-prop P] [--city NAME] [--admin-code CODE] [--skip-invalid]
@@ -145,15 +150,15 @@ func (d *dbFlags) register(fs *flag.FlagSet) {
 // directory; it migrates the database. close releases both; the cluster stops when no other
 // gridmap process uses it.
 func (d *dbFlags) open(ctx context.Context, e *env) (s *postgis.Store, close func(), err error) {
-	s, _, close, err = d.openCluster(ctx, e)
+	s, _, close, err = d.openCluster(ctx, e, postgis.Limits{})
 	return s, close, err
 }
 
-// openCluster is open that also returns the private cluster, for serve to supervise; nil
-// under DATABASE_URL.
-func (d *dbFlags) openCluster(ctx context.Context, e *env) (*postgis.Store, *pgcluster.Cluster, func(), error) {
+// openCluster is open with the store's limits that also returns the private cluster, for
+// serve to supervise; nil under DATABASE_URL.
+func (d *dbFlags) openCluster(ctx context.Context, e *env, lim postgis.Limits) (*postgis.Store, *pgcluster.Cluster, func(), error) {
 	if url := os.Getenv("DATABASE_URL"); url != "" {
-		s, err := postgis.Open(ctx, url, e.log)
+		s, err := postgis.Open(ctx, url, e.log, lim)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -167,7 +172,7 @@ func (d *dbFlags) openCluster(ctx context.Context, e *env) (*postgis.Store, *pgc
 		c.Stop()
 		return nil, nil, nil, err
 	}
-	s, err := postgis.Open(ctx, c.ConnString("gridmap"), e.log)
+	s, err := postgis.Open(ctx, c.ConnString("gridmap"), e.log, lim)
 	if err != nil {
 		c.Stop()
 		return nil, nil, nil, err

@@ -11,6 +11,7 @@ import (
 
 	"gridmap/api"
 	"gridmap/grid/demo"
+	"gridmap/grid/postgis"
 	"gridmap/tiles"
 	"gridmap/web"
 )
@@ -27,11 +28,17 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	private := fs.Bool("private", false, "require signing in for reads too (default: anonymous users read aggregates and maps)")
 	tileMaxAge := fs.Duration("tile-max-age", 0, "how long clients may keep a tile without revalidating (0: revalidate every time)")
 	tileConns := fs.Int("tile-db-conns", 0, "database connections for vector tiles (0: max(4, CPUs))")
+	var lim serveLimits
+	lim.register(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := lim.check(); err != nil {
+		return err
+	}
+	lim.api.RequestTimeout = lim.writeTimeout // an answer that cannot be written is not worth waiting for
 	t0 := time.Now()
-	store, cluster, closeDB, err := db.openCluster(ctx, e)
+	store, cluster, closeDB, err := db.openCluster(ctx, e, lim.store)
 	if err != nil {
 		return err
 	}
@@ -59,7 +66,9 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		MaxTileBytes: *tileMaxKB * 1000,
 		MaxAge:       *tileMaxAge,
 		DBConns:      *tileConns,
+		MaxQueued:    lim.tileQueue,
 		Private:      *private,
+		Forwarded:    len(lim.proxies) > 0,
 		Logger:       e.log,
 	})
 	if err != nil {
@@ -77,8 +86,13 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		e.log.Warn("the map UI is not built into this binary (make web)")
 	}
 	srv := &http.Server{
-		Handler:           api.New(api.Options{Store: store, Tiles: ts, Web: ui, Logger: e.log, Private: *private}),
+		Handler: api.New(api.Options{Store: store, Tiles: ts, Web: ui, Logger: e.log, Private: *private,
+			Limits: lim.api, Proxies: lim.proxies, BasemapHosts: lim.basemaps}),
 		ReadHeaderTimeout: 10 * time.Second,
+		// every response must be written within it; streamed exports set a deadline per chunk
+		WriteTimeout:   lim.writeTimeout,
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -110,6 +124,48 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return failed
+}
+
+// serveLimits are serve's flags that bound what clients may take (README: Hardening / limits).
+type serveLimits struct {
+	api                    api.Limits
+	store                  postgis.Limits
+	tileQueue              int
+	writeTimeout           time.Duration
+	basemapList, proxyList string
+	basemaps               []string
+	proxies                api.Proxies
+}
+
+func (l *serveLimits) register(fs *flag.FlagSet) {
+	fs.IntVar(&l.api.Heavy, "heavy-conns", 0, "heavy reads (within, balance, coverage) running at once (0: max(2, CPUs))")
+	fs.IntVar(&l.api.Exports, "export-conns", api.DefaultExports, "exports streaming at once")
+	fs.DurationVar(&l.api.QueueWait, "queue-wait", api.DefaultQueueWait, "how long a heavy read or export waits for a turn before 503")
+	fs.IntVar(&l.api.AnonHeavyPerMinute, "anon-heavy-per-min", api.DefaultAnonHeavyPerMinute, "heavy reads and exports one anonymous client (IP) may start a minute (-1: no limit)")
+	fs.DurationVar(&l.api.WriteStall, "write-stall", api.DefaultWriteStall, "how long a client may take to accept each 64 KiB of an export before it is cut off")
+	fs.DurationVar(&l.writeTimeout, "write-timeout", 60*time.Second, "how long writing any other response may take")
+	fs.DurationVar(&l.store.StatementTimeout, "statement-timeout", 30*time.Second, "the longest a database statement may run (0: no limit)")
+	fs.DurationVar(&l.store.ExportTimeout, "export-timeout", 10*time.Minute, "the longest an export's query may run")
+	fs.IntVar(&l.tileQueue, "tile-queue", tiles.DefaultMaxQueued, "tile renders that may wait for a connection before 503")
+	fs.StringVar(&l.basemapList, "basemap-hosts", "", "hosts the map UI may load a basemap from (?basemap=), comma-separated; none by default")
+	fs.StringVar(&l.proxyList, "trusted-proxies", "", "addresses or CIDRs of reverse proxies whose X-Forwarded-For/-Proto/-Host count; none by default")
+}
+
+// check validates the flags and reads the lists.
+func (l *serveLimits) check() error {
+	a := l.api
+	if a.Heavy < 0 || a.Exports <= 0 || a.QueueWait <= 0 || a.AnonHeavyPerMinute == 0 || a.AnonHeavyPerMinute < -1 ||
+		a.WriteStall <= 0 || l.writeTimeout <= 0 || l.store.StatementTimeout < 0 || l.store.ExportTimeout <= 0 || l.tileQueue <= 0 {
+		return usageErr("limits: --export-conns, --queue-wait, --write-stall, --write-timeout, --export-timeout and --tile-queue must be more than 0; --heavy-conns and --statement-timeout 0 or more; --anon-heavy-per-min more than 0 or -1")
+	}
+	var err error
+	if l.basemaps, err = api.ParseBasemapHosts(l.basemapList); err != nil {
+		return usageErr("--basemap-hosts: %v", err)
+	}
+	if l.proxies, err = api.ParseProxies(l.proxyList); err != nil {
+		return usageErr("--trusted-proxies: %v", err)
+	}
+	return nil
 }
 
 func cmdMigrate(ctx context.Context, e *env, args []string) error {

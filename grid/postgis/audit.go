@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
@@ -26,29 +27,37 @@ func nullJSON(b json.RawMessage) any {
 }
 
 // lastChangeSQL finds the newest entry about an entity: named by the entry, or listed in its
-// after-state (an edit's "grids" or "workers": a paint names its target, yet changes the donor
-// grids too). Scanning newest first stops at the first match, which for a version a client just
-// tripped over is a recent one.
+// after-state (an edit's "grids" or "workers", filled in per entity: a paint names its
+// target, yet changes the donor grids too). Each branch reads one index (migrations/0012_audit_last_change.sql) for
+// the entity's own entries, newest first, so the cost follows the entity's history, not the
+// log's length; the path must stay the indexes' expression, word for word.
 const lastChangeSQL = `
-SELECT actor, action, at FROM audit_log
-WHERE (entity = $1 AND entity_id = $2)
-   OR after -> $3 @> jsonb_build_array(jsonb_build_object('id', $2::bigint))
-ORDER BY id DESC LIMIT 1`
+WITH listed AS MATERIALIZED (
+    SELECT id, actor, action, at FROM audit_log
+    WHERE jsonb_path_query_array(after, '$.%s[*].id') @> jsonb_build_array($2::bigint)
+)
+SELECT actor, action, at FROM (
+    (SELECT id, actor, action, at FROM audit_log
+     WHERE entity = $1 AND entity_id = $2 ORDER BY id DESC LIMIT 1)
+    UNION ALL
+    (SELECT id, actor, action, at FROM listed ORDER BY id DESC LIMIT 1)
+) last ORDER BY id DESC LIMIT 1`
+
+// lastChangeSQLs are lastChangeSQL per entity that keeps versions.
+var lastChangeSQLs = map[string]string{
+	grid.EntityGrid:   fmt.Sprintf(lastChangeSQL, "grids"),
+	grid.EntityWorker: fmt.Sprintf(lastChangeSQL, "workers"),
+}
 
 // LastChange returns who last changed entity id, and when. ENOTFOUND when the audit log names
 // none.
 func (s *Store) LastChange(ctx context.Context, entity string, id int64) (grid.Change, error) {
 	var c grid.Change
-	var list string
-	switch entity {
-	case grid.EntityGrid:
-		list = "grids"
-	case grid.EntityWorker:
-		list = "workers"
-	default:
+	sql, ok := lastChangeSQLs[entity]
+	if !ok {
 		return c, grid.Errorf(grid.EINVALID, "audit: no versions kept for %q", entity)
 	}
-	err := s.pool.QueryRow(ctx, lastChangeSQL, entity, id, list).Scan(&c.Actor, &c.Action, &c.At)
+	err := s.pool.QueryRow(ctx, sql, entity, id).Scan(&c.Actor, &c.Action, &c.At)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, grid.Errorf(grid.ENOTFOUND, "audit: no change of %s %d recorded", entity, id)
 	}

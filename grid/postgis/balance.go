@@ -51,12 +51,18 @@ func (m *balanceFacts) read(ctx context.Context, tx pgx.Tx, keys []grid.GridKey)
 	if err := tx.QueryRow(ctx, "SELECT version FROM data_version").Scan(&m.facts.DataVersion); err != nil {
 		return err
 	}
+	seen := map[int64]bool{}
 	for _, k := range keys {
 		r, err := resolveGrid(ctx, tx, k)
 		if err != nil {
 			return err
 		}
-		m.roots = append(m.roots, r)
+		// a root named twice (by id and by code, or 500 times over) is measured once: the
+		// work follows the distinct grids asked for, not the length of the list
+		if !seen[r.ID] {
+			seen[r.ID] = true
+			m.roots = append(m.roots, r)
+		}
 	}
 	b := &pgx.Batch{}
 	for _, r := range m.roots {

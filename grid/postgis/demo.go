@@ -59,6 +59,10 @@ func (s *Store) LoadDemo(ctx context.Context, o demo.Options, actor string, prog
 		progress = func(string) {}
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// a bulk load takes as long as it takes (92 s at --scale 100), under serve --demo too
+		if err := statementTimeout(ctx, tx, 0); err != nil {
+			return err
+		}
 		if err := lockEmpty(ctx, tx); err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -96,9 +97,15 @@ var assignmentColumns = []string{
 }
 
 // export runs fn in a read-only, repeatable-read transaction: the data version in the
-// provenance is the version of exactly the rows exported.
+// provenance is the version of exactly the rows exported. Its statements may run for
+// Limits.ExportTimeout, as the rows stream while the client reads them.
 func (s *Store) export(ctx context.Context, fn func(tx pgx.Tx, e grid.Export) error, e grid.Export) error {
 	return mapError(pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+		if d := s.limits.ExportTimeout; d > 0 {
+			if err := statementTimeout(ctx, tx, d); err != nil {
+				return err
+			}
+		}
 		if err := tx.QueryRow(ctx, "SELECT version FROM data_version").Scan(&e.DataVersion); err != nil {
 			return err
 		}
@@ -322,6 +329,9 @@ func streamCSV(rows pgx.Rows, open func(grid.Export) (io.Writer, error), e grid.
 		if err != nil {
 			return n, err
 		}
+		for k, cell := range rec {
+			rec[k] = csvCell(cell)
+		}
 		if err := cw.Write(rec); err != nil {
 			return n, err
 		}
@@ -332,6 +342,34 @@ func streamCSV(rows pgx.Rows, open func(grid.Export) (io.Writer, error), e grid.
 	}
 	cw.Flush()
 	return n, cw.Error()
+}
+
+// csvCell neutralises a cell a spreadsheet would run as a formula (CSV injection): text
+// starting with = + - @, a tab or a carriage return gets a leading apostrophe, which the
+// spreadsheet shows as text and keeps out of the value. A plain number ("-1", a basement
+// floor) is left as it is: spreadsheets read it as the number it is.
+func csvCell(s string) string {
+	if s == "" || !strings.ContainsRune("=+-@\t\r", rune(s[0])) || plainNumber(s) {
+		return s
+	}
+	return "'" + s
+}
+
+// plainNumber reports whether s is an optionally signed decimal number.
+func plainNumber(s string) bool {
+	s = strings.TrimLeft(s[:1], "+-") + s[1:]
+	digits, dot := 0, false
+	for _, c := range s {
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '.' && !dot:
+			dot = true
+		default:
+			return false
+		}
+	}
+	return digits > 0
 }
 
 func deref(s *string) string {

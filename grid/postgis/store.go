@@ -10,11 +10,13 @@ import (
 	"io/fs"
 	"log/slog"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"gridmap/geo/pgxgeo"
@@ -24,15 +26,44 @@ import (
 
 // Store is the PostGIS-backed store.
 type Store struct {
-	pool *pgxpool.Pool
-	log  *slog.Logger
+	pool   *pgxpool.Pool
+	health *pgxpool.Pool // Ping and DataVersion: answers while the main pool is busy
+	log    *slog.Logger
+	limits Limits
 }
 
+// Limits bound what one request may cost the database; gridmap serve sets them (the CLI's
+// bulk loads and exports run as long as they take).
+type Limits struct {
+	// StatementTimeout ends any statement running longer (PostgreSQL's statement_timeout,
+	// set for every session of the pool), whatever the client does meanwhile; 0: no limit.
+	// Bulk loads (the demo city) lift it for their own transaction.
+	StatementTimeout time.Duration
+	// ExportTimeout is the statement timeout of an export, which streams while the client
+	// reads; 0: the StatementTimeout.
+	ExportTimeout time.Duration
+}
+
+// Settings of every session, so that a statement nobody waits for any more does not run on:
+//   - idle_in_transaction_session_timeout ends a session whose transaction a stuck gridmap
+//     left open (its locks and snapshot with it);
+//   - client_connection_check_interval (PostgreSQL 14+) has a long query check that gridmap
+//     is still there, so a query whose gridmap died stops within a few seconds instead of
+//     running to its end.
+const (
+	idleInTransactionTimeout = "60s"
+	connectionCheckInterval  = "2s"
+)
+
 // Open migrates the database at connString (see Migrate) and returns a store with a pool
-// whose connections know the geometry type.
-func Open(ctx context.Context, connString string, log *slog.Logger) (*Store, error) {
+// whose connections know the geometry type. limits (at most one) bound its statements.
+func Open(ctx context.Context, connString string, log *slog.Logger, limits ...Limits) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	var lim Limits
+	if len(limits) > 0 {
+		lim = limits[0]
 	}
 	conn, err := pgx.Connect(ctx, connString)
 	if err != nil {
@@ -46,16 +77,9 @@ func Open(ctx context.Context, connString string, log *slog.Logger) (*Store, err
 	for _, name := range applied {
 		log.Info("migration applied", "name", name)
 	}
-	cfg, err := pgxpool.ParseConfig(connString)
+	cfg, err := poolConfig(connString, lim)
 	if err != nil {
-		return nil, fmt.Errorf("postgis: %w", err)
-	}
-	cfg.AfterConnect = pgxgeo.Register
-	// No JIT: PostGIS functions declare high costs, so ordinary spatial queries cross
-	// jit_above_cost and pay 300+ ms of LLVM compilation to save microseconds (measured on the
-	// coverage report: 400 ms per statement with JIT, 25 ms without).
-	if _, set := cfg.ConnConfig.RuntimeParams["jit"]; !set {
-		cfg.ConnConfig.RuntimeParams["jit"] = "off"
+		return nil, err
 	}
 	if cfg.MaxConns < 8 {
 		cfg.MaxConns = 8
@@ -64,19 +88,103 @@ func Open(ctx context.Context, connString string, log *slog.Logger) (*Store, err
 	if err != nil {
 		return nil, fmt.Errorf("postgis: %w", err)
 	}
-	return &Store{pool: pool, log: log}, nil
+	hcfg := cfg.Copy()
+	hcfg.MaxConns, hcfg.MinConns = 2, 0
+	hcfg.ConnConfig.RuntimeParams["application_name"] = "gridmap-health"
+	// a health check that runs out of time cuts its socket at once (pgx's default): a cancel
+	// request to a server that hangs would hang too, and the answer is due now
+	hcfg.ConnConfig.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.DeadlineContextWatcherHandler{Conn: pc.Conn()}
+	}
+	health, err := pgxpool.NewWithConfig(ctx, hcfg)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgis: %w", err)
+	}
+	return &Store{pool: pool, health: health, log: log, limits: lim}, nil
 }
 
-// Close closes the pool.
-func (s *Store) Close() { s.pool.Close() }
+// poolConfig is the pool configuration for connString: the geometry type registered, JIT off,
+// the statement timeout and session settings above, and cancellation that reaches the server.
+func poolConfig(connString string, lim Limits) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(connString)
+	if err != nil {
+		return nil, fmt.Errorf("postgis: %w", err)
+	}
+	params := cfg.ConnConfig.RuntimeParams
+	// No JIT: PostGIS functions declare high costs, so ordinary spatial queries cross
+	// jit_above_cost and pay 300+ ms of LLVM compilation to save microseconds (measured on the
+	// coverage report: 400 ms per statement with JIT, 25 ms without).
+	setDefault(params, "jit", "off")
+	if lim.StatementTimeout > 0 {
+		setDefault(params, "statement_timeout", strconv.FormatInt(lim.StatementTimeout.Milliseconds(), 10))
+	}
+	setDefault(params, "idle_in_transaction_session_timeout", idleInTransactionTimeout)
+	if params["application_name"] == "" {
+		params["application_name"] = "gridmap"
+	}
+	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		if err := pgxgeo.Register(ctx, c); err != nil {
+			return err
+		}
+		if serverMajor(c.PgConn()) < 14 {
+			return nil // no client_connection_check_interval before 14
+		}
+		_, err := c.Exec(ctx, "SET client_connection_check_interval = '"+connectionCheckInterval+"'")
+		return err
+	}
+	// A request's context ending (the client left, a deadline passed) sends PostgreSQL a
+	// cancel request, so the statement stops there and the connection stays usable; the
+	// default handler only cut the socket, leaving the backend to run the statement to its
+	// end before noticing. A server that does not answer the cancel within 2 s has its
+	// socket cut then.
+	cfg.ConnConfig.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, CancelRequestDelay: 0, DeadlineDelay: 2 * time.Second}
+	}
+	return cfg, nil
+}
+
+// statementTimeout sets the statement timeout of tx's own statements (0: none).
+func statementTimeout(ctx context.Context, tx pgx.Tx, d time.Duration) error {
+	_, err := tx.Exec(ctx, "SELECT set_config('statement_timeout', $1, true)", strconv.FormatInt(d.Milliseconds(), 10))
+	return err
+}
+
+func setDefault(m map[string]string, k, v string) {
+	if _, set := m[k]; !set {
+		m[k] = v
+	}
+}
+
+// serverMajor is the server's major version from its server_version parameter (0 unknown).
+func serverMajor(pc *pgconn.PgConn) int {
+	v := pc.ParameterStatus("server_version")
+	n, _ := strconv.Atoi(strings.SplitN(strings.TrimLeft(v, " "), ".", 2)[0])
+	if n == 0 { // "15beta1", "16devel"
+		for i, r := range v {
+			if r < '0' || r > '9' {
+				n, _ = strconv.Atoi(v[:i])
+				break
+			}
+		}
+	}
+	return n
+}
+
+// Close closes the pools.
+func (s *Store) Close() {
+	s.pool.Close()
+	s.health.Close()
+}
 
 // Pool returns the connection pool, for packages that run their own SQL against the same
 // database (the tile server).
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
-// Ping checks that the database answers.
+// Ping checks that the database answers, over a pool of its own: a health check must not
+// queue behind the requests that keep the main pool busy.
 func (s *Store) Ping(ctx context.Context) error {
-	return s.pool.Ping(ctx)
+	return s.health.Ping(ctx)
 }
 
 // migrationLock serializes concurrent migrators (two gridmap processes starting at once).
@@ -137,11 +245,11 @@ func Migrate(ctx context.Context, conn *pgx.Conn) ([]string, error) {
 }
 
 // DataVersion returns the database's data version and when it last changed: every write
-// that changes what gridmap shows raises it.
+// that changes what gridmap shows raises it. It reads over the health check's pool.
 func (s *Store) DataVersion(ctx context.Context) (int64, time.Time, error) {
 	var v int64
 	var at time.Time
-	err := s.pool.QueryRow(ctx, "SELECT version, changed_at FROM data_version").Scan(&v, &at)
+	err := s.health.QueryRow(ctx, "SELECT version, changed_at FROM data_version").Scan(&v, &at)
 	return v, at, mapError(err)
 }
 

@@ -536,7 +536,7 @@ func (c *Cluster) Stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	unlock, err := c.lock(ctx)
-	c.use.Close()
+	c.leave()
 	if err != nil {
 		return err
 	}
@@ -546,11 +546,40 @@ func (c *Cluster) Stop() error {
 		return fmt.Errorf("pgcluster: %w", err)
 	}
 	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if !lastUser(f) {
 		c.log.Info("leaving PostgreSQL running for the other gridmap processes using it", "pgdata", c.pgdata)
 		return nil
 	}
 	return c.halt()
+}
+
+// leave lets go of this handle's shared lock on cluster.users. A child this process forks
+// (any goroutine running a command) shares every open file until it execs, this lock
+// included, and while it does the lock is held; the last user to leave would then take the
+// child for another user and leave the server running. Closing under syscall.ForkLock (read)
+// waits for the forks under way — the forking thread holds the lock until its child has
+// replaced its memory — so no child keeps the lock beyond the moment exec closes its files.
+func (c *Cluster) leave() {
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
+	c.use.Close()
+}
+
+// lastUser reports whether an exclusive lock on f (cluster.users) can be had: no other
+// process or handle uses the server. A few tries a few milliseconds apart outlast a child of
+// this process between its fork and the closing of its files at exec (see leave); a real user
+// holds its lock for as long as it runs.
+func lastUser(f *os.File) bool {
+	for try := 0; ; try++ {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return true
+		}
+		if try == 4 || (!errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR)) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // halt stops the server running on the data directory, whoever started it, and waits until it

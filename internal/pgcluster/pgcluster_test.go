@@ -768,3 +768,44 @@ func TestSocketDirOwnedBySomeoneElse(t *testing.T) {
 		})
 	}
 }
+
+// The last handle to leave stops the server even while the process forks children: a child
+// forked before the handle let go of its shared lock on cluster.users holds a copy of it until
+// it execs, which must not pass for another user of the server (under a parallel test run,
+// full of forks, serve once left the cluster running this way).
+func TestLastStopWhileForking(t *testing.T) {
+	requirePostgres(t)
+	t.Parallel()
+	dir := dataDir(t)
+	o := options(t, dir)
+	o.Shared = true
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_ = exec.Command("true").Run()
+			}
+		}()
+	}
+	defer func() { close(stop); wg.Wait() }()
+	for round := range 5 {
+		c, err := pgcluster.Start(context.Background(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "pg", "postmaster.pid")); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("round %d: the only handle stopped and left the server running (postmaster.pid: %v)", round, err)
+		}
+	}
+}

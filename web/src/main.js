@@ -28,6 +28,7 @@ const state = {
   sel: '',
   metric: 'workload', // coverage mode's metric; the dashboard colours households
   basemap: '',
+  basemapRefused: '', // the host the server's allow-list refused, if any
   city: null, // {name, bounds}
   report: null, // the city's coverage report
   idx: null,
@@ -96,7 +97,7 @@ async function initialStyle() {
       layers: [...base.layers, ...overlayLayers({ metric: activeMetric(), band: bandOpts(), selected: state.sel })],
     };
   } catch (err) {
-    ui.toast(`${t('settings.basemap')}: ${err.message}`);
+    if (!state.basemapRefused) ui.toast(`${t('settings.basemap')}: ${err.message}`);
     return buildStyle({ ...opts, basemap: '' });
   }
 }
@@ -640,8 +641,27 @@ async function afterWrite(res) {
   }
 }
 
+// A basemap on a host the operator did not allow (--basemap-hosts) is blocked by the server's
+// Content-Security-Policy: say so, in a toast and in the settings dialog, rather than leave
+// the map without its basemap and no word why.
+function watchBasemapRefusal() {
+  document.addEventListener('securitypolicyviolation', (e) => {
+    let host;
+    try {
+      host = new URL(e.blockedURI).host;
+    } catch {
+      return;
+    }
+    if (!state.basemap || !host || host === location.host || state.basemapRefused === host) return;
+    state.basemapRefused = host;
+    ui.toast(t('settings.basemap.refused', { host }));
+    ui.renderSettings(state);
+  });
+}
+
 async function main() {
   readURL();
+  watchBasemapRefusal();
   assign.init({
     state, map: () => map, select, afterWrite, flyToGeometry,
     refreshLabels, renderLegend: () => ui.renderLegend(legendCtx()),

@@ -847,6 +847,8 @@ export function renderSettings(state) {
   $('basemap-clear').textContent = t('settings.clear');
   $('settings-close').textContent = t('settings.close');
   if (document.activeElement !== $('basemap-input')) $('basemap-input').value = state.basemap || '';
+  $('basemap-error').hidden = !state.basemapRefused;
+  $('basemap-error').textContent = state.basemapRefused ? t('settings.basemap.refused', { host: state.basemapRefused }) : '';
 }
 
 export function hookSettings() {

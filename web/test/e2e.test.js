@@ -16,7 +16,8 @@ let server;
 let browser;
 
 before(async () => {
-  server = await startGridmap();
+  // basemap.test is the one basemap host the operator allows (the basemap test)
+  server = await startGridmap({ args: ['--basemap-hosts', 'basemap.test'] });
   browser = await launch();
 });
 
@@ -349,6 +350,23 @@ test('basemap: none by default, an XYZ template or a style URL when configured',
     // the settings dialog shows the configured URL
     await page.click('#settings-btn');
     assert.equal(await page.inputValue('#basemap-input'), style);
+    assert.equal(await page.locator('#basemap-error').isVisible(), false);
+
+    // a host the operator did not allow: the browser asks it for nothing, and the UI says why
+    const refused = 'http://other.test/xyz/{z}/{x}/{y}.png';
+    await context.route('http://other.test/**', (route) => {
+      asked.push(`other.test${new URL(route.request().url()).pathname}`);
+      return route.fulfill({ contentType: 'image/png', body: PNG });
+    });
+    await page.goto(`${server.base}/?basemap=${encodeURIComponent(refused)}`);
+    await page.waitForFunction(() => window.gridmap?.ready === true, null, { timeout: 60000 });
+    await page.waitForFunction(() => window.gridmap.state.basemapRefused === 'other.test', null, { timeout: 30000 });
+    assert.ok(!asked.some((p) => p.startsWith('other.test')), 'nothing asked of a host off the allow-list');
+    assert.match(await page.locator('#toast').textContent(), /other\.test/);
+    await page.click('#settings-btn');
+    const msg = page.locator('#basemap-error');
+    assert.ok(await msg.isVisible());
+    assert.match(await msg.textContent(), /other\.test.*--basemap-hosts/);
   } finally {
     await context.close();
   }
