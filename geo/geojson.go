@@ -1,7 +1,6 @@
 package geo
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -157,12 +156,15 @@ func jsonErr(err error) string {
 	return err.Error()
 }
 
-// PolygonIssue says why a GeoJSON geometry could not be read as an area.
-type PolygonIssue struct {
+// GeometryIssue says why a GeoJSON geometry could not be read as the shape an import wants.
+type GeometryIssue struct {
 	Reason string
 }
 
-func (e *PolygonIssue) Error() string { return e.Reason }
+func (e *GeometryIssue) Error() string { return e.Reason }
+
+// PolygonIssue is the GeometryIssue of ParsePolygonal.
+type PolygonIssue = GeometryIssue
 
 // ParsePolygonal reads a GeoJSON Polygon or MultiPolygon geometry member strictly: every
 // position finite and inside lon [-180, 180], lat [-90, 90]. Rings that are not closed are
@@ -170,35 +172,26 @@ func (e *PolygonIssue) Error() string { return e.Reason }
 // it). The error is a *PolygonIssue naming the problem: not a polygon, empty, out-of-range
 // coordinates, malformed coordinates.
 func ParsePolygonal(raw json.RawMessage) (mp orb.MultiPolygon, fixed bool, err error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return nil, false, &PolygonIssue{"no geometry (null)"}
-	}
-	var g struct {
-		Type        string          `json:"type"`
-		Coordinates json.RawMessage `json:"coordinates"`
-	}
-	if err := json.Unmarshal(raw, &g); err != nil {
-		return nil, false, &PolygonIssue{"malformed geometry: " + jsonErr(err)}
+	typ, coords, err := geometryMembers(raw)
+	if err != nil {
+		return nil, false, err
 	}
 	var polys [][][][]float64
-	switch g.Type {
+	switch typ {
 	case "Polygon":
-		p, err := parsePositions(g.Coordinates, 3)
+		p, err := parsePositions(coords, 3)
 		if err != nil {
 			return nil, false, &PolygonIssue{"malformed Polygon coordinates: " + err.Error()}
 		}
 		polys = [][][][]float64{p.([][][]float64)}
 	case "MultiPolygon":
-		p, err := parsePositions(g.Coordinates, 4)
+		p, err := parsePositions(coords, 4)
 		if err != nil {
 			return nil, false, &PolygonIssue{"malformed MultiPolygon coordinates: " + err.Error()}
 		}
 		polys = p.([][][][]float64)
-	case "":
-		return nil, false, &PolygonIssue{"geometry has no type"}
 	default:
-		return nil, false, &PolygonIssue{fmt.Sprintf("not a polygon (%s)", g.Type)}
+		return nil, false, &PolygonIssue{fmt.Sprintf("not a polygon (%s)", typ)}
 	}
 	for _, p := range polys {
 		var poly orb.Polygon
