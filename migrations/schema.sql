@@ -360,6 +360,19 @@ BEGIN
 END $$;
 
 --
+-- Name: roads_tile(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.roads_tile() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    NEW.geom_3857 := ST_Transform(NEW.geom, 3857);
+    NEW.size_3857 := tile_size(NEW.geom_3857);
+    RETURN NEW;
+END $$;
+
+--
 -- Name: tile_assignments_changed(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1062,6 +1075,8 @@ CREATE TABLE public.roads (
     geom public.geometry(MultiLineString,4326) NOT NULL,
     source text DEFAULT ''::text NOT NULL,
     source_hash bytea,
+    geom_3857 public.geometry(MultiLineString,3857),
+    size_3857 double precision,
     CONSTRAINT roads_class_check CHECK ((length(class) <= 40)),
     CONSTRAINT roads_geom_check CHECK ((public.st_isvalid(geom) AND (NOT public.st_isempty(geom)))),
     CONSTRAINT roads_name_check CHECK ((length(name) <= 200))
@@ -1557,6 +1572,12 @@ CREATE INDEX households_geom ON public.households USING gist (geom);
 CREATE INDEX roads_geom ON public.roads USING gist (geom);
 
 --
+-- Name: roads_geom_3857; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX roads_geom_3857 ON public.roads USING gist (geom_3857);
+
+--
 -- Name: sessions_user; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1867,6 +1888,12 @@ CREATE TRIGGER households_count_upd AFTER UPDATE ON public.households REFERENCIN
 --
 
 CREATE TRIGGER households_default_geom BEFORE INSERT ON public.households FOR EACH ROW WHEN ((new.geom IS NULL)) EXECUTE FUNCTION public.households_default_geom();
+
+--
+-- Name: roads roads_tile; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER roads_tile BEFORE INSERT OR UPDATE OF geom ON public.roads FOR EACH ROW WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.roads_tile();
 
 --
 -- Name: assignments tile_assignments_del; Type: TRIGGER; Schema: public; Owner: -

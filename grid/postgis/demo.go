@@ -35,11 +35,11 @@ func (s *Store) IsEmpty(ctx context.Context) (bool, error) {
 	return empty, mapError(err)
 }
 
-// Reset deletes every grid, building, unit, household, worker and assignment and the city
+// Reset deletes every grid, building, unit, household, worker, assignment and road and the city
 // (the audit log stays, with an entry for the reset).
 func (s *Store) Reset(ctx context.Context, actor string) error {
 	return mapError(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `TRUNCATE edit_ops, user_grids, assignments, workers, households, units, buildings, grid_versions, grids, city RESTART IDENTITY`); err != nil {
+		if _, err := tx.Exec(ctx, `TRUNCATE edit_ops, user_grids, assignments, workers, households, units, buildings, roads, grid_versions, grids, city RESTART IDENTITY`); err != nil {
 			return err
 		}
 		return audit(ctx, tx, actor, "reset", "database", nil, nil, nil)
