@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -80,7 +81,7 @@ func (s *Store) LoadDemo(ctx context.Context, o demo.Options, actor string, prog
 		if err != nil {
 			return err
 		}
-		bounds, err := loadCopies(ctx, tx, o, &sum, progress, start)
+		bounds, err := loadCopies(ctx, tx, o, &sum, progress, start, s.log)
 		if err != nil {
 			return err
 		}
@@ -90,6 +91,13 @@ func (s *Store) LoadDemo(ctx context.Context, o demo.Options, actor string, prog
 			return err
 		}
 		step("checks and indexes restored", t0)
+		// statistics before the tile tables are rebuilt from the new rows: without them the
+		// planner guesses at tables it has never seen
+		t0 = time.Now()
+		if _, err := tx.Exec(ctx, "ANALYZE grids, buildings, units, households, workers, assignments"); err != nil {
+			return err
+		}
+		step("analyzed", t0)
 		t0 = time.Now()
 		if err := finishDemo(ctx, tx, bounds); err != nil {
 			return err
@@ -101,12 +109,6 @@ func (s *Store) LoadDemo(ctx context.Context, o demo.Options, actor string, prog
 	if err != nil {
 		return sum, mapError(err)
 	}
-	progress("demo: analyzing tables")
-	t0 := time.Now()
-	if _, err := s.pool.Exec(ctx, "ANALYZE grids, buildings, units, households, workers, assignments"); err != nil {
-		return sum, mapError(err)
-	}
-	step("analyzed", t0)
 	sum.Elapsed = time.Since(start)
 	return sum, nil
 }
@@ -172,7 +174,7 @@ func lockEmpty(ctx context.Context, tx pgx.Tx) error {
 // loadCopies generates the city's copies, one ahead of the one being copied, copies them one
 // by one, counting them into sum and telling progress the time since start, and returns their
 // boundaries.
-func loadCopies(ctx context.Context, tx pgx.Tx, o demo.Options, sum *DemoSummary, progress func(string), start time.Time) ([]orb.Polygon, error) {
+func loadCopies(ctx context.Context, tx pgx.Tx, o demo.Options, sum *DemoSummary, progress func(string), start time.Time, log *slog.Logger) ([]orb.Polygon, error) {
 	if _, err := tx.Exec(ctx, demoStagingSQL); err != nil {
 		return nil, err
 	}
@@ -191,9 +193,11 @@ func loadCopies(ctx context.Context, tx pgx.Tx, o demo.Options, sum *DemoSummary
 		}
 	}()
 	var bounds []orb.Polygon
+	tm := timings{}
+	defer func() { log.Debug("demo: copies", "ms", tm.ms()) }()
 	for c := range copies {
 		t0 := time.Now()
-		if err := copyDemo(ctx, tx, c); err != nil {
+		if err := copyDemo(ctx, tx, c, tm); err != nil {
 			return nil, fmt.Errorf("copy %d: %w", c.Index+1, err)
 		}
 		bounds = append(bounds, c.Boundary)
@@ -307,10 +311,12 @@ WHERE NOT ST_Covers(b.footprint, u.geom) LIMIT 1`
 )
 
 // copyDemo copies one city copy, parents before children.
-func copyDemo(ctx context.Context, tx pgx.Tx, c *demo.Copy) error {
+func copyDemo(ctx context.Context, tx pgx.Tx, c *demo.Copy, tm timings) error {
+	t0 := time.Now()
 	if err := copyGrids(ctx, tx, c.Grids); err != nil {
 		return err
 	}
+	t0 = tm.add("grids", t0)
 	err := copyRows(ctx, tx, "demo_buildings", []string{"id", "code", "name", "address", "floors", "footprint", "households", "residents"}, len(c.Buildings), func(i int) []any {
 		b := c.Buildings[i]
 		return []any{b.ID, b.Code, b.Name, b.Address, b.Floors, b.Footprint, b.Households, b.Residents}
@@ -321,9 +327,11 @@ func copyDemo(ctx context.Context, tx pgx.Tx, c *demo.Copy) error {
 	if _, err := tx.Exec(ctx, demoBuildingsSQL); err != nil {
 		return fmt.Errorf("buildings: %w", err)
 	}
+	t0 = tm.add("buildings", t0)
 	if err := copyUnits(ctx, tx, c.Units); err != nil {
 		return err
 	}
+	t0 = tm.add("units", t0)
 	tables := []struct {
 		name    string
 		columns []string
@@ -347,8 +355,28 @@ func copyDemo(ctx context.Context, tx pgx.Tx, c *demo.Copy) error {
 		if err := copyRows(ctx, tx, t.name, t.columns, t.n, t.row); err != nil {
 			return err
 		}
+		t0 = tm.add(t.name, t0)
 	}
 	return nil
+}
+
+// timings add up where a load's time goes, per step (logged at debug level).
+type timings map[string]time.Duration
+
+// ms returns the times in milliseconds.
+func (tm timings) ms() map[string]int64 {
+	out := make(map[string]int64, len(tm))
+	for k, d := range tm {
+		out[k] = d.Milliseconds()
+	}
+	return out
+}
+
+// add counts the time since t0 to step and returns the time now.
+func (tm timings) add(step string, t0 time.Time) time.Time {
+	now := time.Now()
+	tm[step] += now.Sub(t0)
+	return now
 }
 
 // copyUnits copies a copy's units through demo_units, checking each entrance against its
