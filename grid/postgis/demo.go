@@ -77,6 +77,12 @@ func (s *Store) LoadDemo(ctx context.Context, o demo.Options, actor string, prog
 		if err := demoSession(ctx, tx); err != nil {
 			return err
 		}
+		// Empty already (no grids, no buildings: nothing can refer to them), but truncated they
+		// get new files, which a server at wal_level minimal (gridmap's own) fills without
+		// writing the rows to the WAL too.
+		if _, err := tx.Exec(ctx, `TRUNCATE grids, grid_versions, user_grids, buildings, units, households, assignments`); err != nil {
+			return err
+		}
 		restore, err := liftDemoChecks(ctx, tx)
 		if err != nil {
 			return err
@@ -126,34 +132,50 @@ func demoSession(ctx context.Context, tx pgx.Tx) error {
 	return err
 }
 
-// liftDemoChecks drops what is cheaper built once than kept row by row while the empty tables
-// fill: the secondary indexes of buildings, units, households and assignments (those backing
-// no constraint), the households' foreign key and unique key, and the households' triggers
-// (whose transition table would hold all 5 million rows at scale 100; the load writes the
+// liftDemoChecks drops what is cheaper built or checked once than kept row by row while the
+// empty tables fill — of buildings, units, households and assignments: the foreign keys (a
+// lookup per row and key; re-added, each is checked by one join), the unique constraints
+// but the primary keys, and the secondary indexes — and turns off the households' triggers
+// (their transition table would hold all 5 million rows at scale 100; the load writes the
 // counts they keep with the units and buildings). It returns the SQL that restores exactly
 // what it dropped, from the catalog's own definitions.
 func liftDemoChecks(ctx context.Context, tx pgx.Tx) (string, error) {
-	rows, _ := tx.Query(ctx, `
-		SELECT c.relname, pg_get_indexdef(i.indexrelid)
-		FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-		WHERE i.indrelid IN ('buildings'::regclass, 'units'::regclass, 'households'::regclass, 'assignments'::regclass)
-		  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
-		ORDER BY c.relname`)
-	var drop, restore strings.Builder
-	var name, def string
-	_, err := pgx.ForEachRow(rows, []any{&name, &def}, func() error {
-		fmt.Fprintf(&drop, "DROP INDEX %s;\n", pgx.Identifier{name}.Sanitize())
-		fmt.Fprintf(&restore, "%s;\n", def)
+	rows, _ := tx.Query(ctx, liftSQL)
+	var drop strings.Builder
+	var restore [3]strings.Builder // unique keys, indexes, foreign keys
+	var dropSQL, restoreSQL string
+	var order int
+	_, err := pgx.ForEachRow(rows, []any{&dropSQL, &restoreSQL, &order}, func() error {
+		drop.WriteString(dropSQL + ";\n")
+		restore[order].WriteString(restoreSQL + ";\n")
 		return nil
 	})
 	if err != nil {
 		return "", err
 	}
-	if _, err := tx.Exec(ctx, dropHouseholdChecks+drop.String()); err != nil {
+	if _, err := tx.Exec(ctx, drop.String()+"ALTER TABLE households DISABLE TRIGGER USER"); err != nil {
 		return "", err
 	}
-	return addHouseholdChecks + restore.String(), nil
+	return restore[0].String() + restore[1].String() + restore[2].String() + "ALTER TABLE households ENABLE TRIGGER USER", nil
 }
+
+// liftSQL lists what liftDemoChecks drops, in the order to drop it (foreign keys first), and
+// how to restore it, with the step to restore it in: unique keys (0), indexes (1), foreign
+// keys (2), which need the keys they refer to.
+const liftSQL = `
+WITH t(rel) AS (VALUES ('buildings'::regclass), ('units'::regclass), ('households'::regclass), ('assignments'::regclass)),
+lifted AS (
+	SELECT CASE k.contype WHEN 'f' THEN 0 ELSE 1 END AS drop_order, CASE k.contype WHEN 'f' THEN 2 ELSE 0 END AS restore_order,
+	       format('ALTER TABLE %s DROP CONSTRAINT %I', k.conrelid::regclass, k.conname) AS drop_sql,
+	       format('ALTER TABLE %s ADD CONSTRAINT %I %s', k.conrelid::regclass, k.conname, pg_get_constraintdef(k.oid)) AS restore_sql,
+	       k.conname AS name
+	FROM pg_constraint k JOIN t ON t.rel = k.conrelid WHERE k.contype IN ('f', 'u')
+	UNION ALL
+	SELECT 2, 1, format('DROP INDEX %s', i.indexrelid::regclass), pg_get_indexdef(i.indexrelid), i.indexrelid::regclass::text
+	FROM pg_index i JOIN t ON t.rel = i.indrelid
+	WHERE NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+)
+SELECT drop_sql, restore_sql, restore_order FROM lifted ORDER BY drop_order, name`
 
 // lockEmpty locks out a concurrent loader, then checks that the database holds no grids and
 // no buildings: ECONFLICT otherwise.
@@ -210,8 +232,7 @@ func loadCopies(ctx context.Context, tx pgx.Tx, o demo.Options, sum *DemoSummary
 }
 
 // finishDemo writes the city (named by the demo, bounded by the copies), rebuilds the tables
-// the skipped triggers keep, moves the id sequences past the generated ids and turns the
-// households' triggers back on.
+// the skipped triggers keep and moves the id sequences past the generated ids.
 func finishDemo(ctx context.Context, tx pgx.Tx, bounds []orb.Polygon) error {
 	if _, err := tx.Exec(ctx, `INSERT INTO city (name, admin_code, boundary)
 		VALUES ($1, $2, ST_Multi(ST_Union($3::geometry[])))
@@ -227,8 +248,7 @@ func finishDemo(ctx context.Context, tx pgx.Tx, bounds []orb.Polygon) error {
 			return err
 		}
 	}
-	_, err := tx.Exec(ctx, `ALTER TABLE households ENABLE TRIGGER USER`)
-	return err
+	return nil
 }
 
 func (sum *DemoSummary) add(c *demo.Copy) {
@@ -245,19 +265,6 @@ func (sum *DemoSummary) add(c *demo.Copy) {
 	sum.Assignments += len(c.Assignments)
 	sum.Defects = append(sum.Defects, c.Defects)
 }
-
-// The household constraints LoadDemo lifts during the load; addHouseholdChecks must restore
-// exactly what migrations/0001_schema.sql declares.
-const (
-	dropHouseholdChecks = `
-ALTER TABLE households DROP CONSTRAINT households_unit_id_fkey, DROP CONSTRAINT households_unit_id_label_key;
-ALTER TABLE households DISABLE TRIGGER USER;
-`
-	addHouseholdChecks = `
-ALTER TABLE households ADD CONSTRAINT households_unit_id_fkey FOREIGN KEY (unit_id) REFERENCES units (id) ON DELETE CASCADE,
-	ADD CONSTRAINT households_unit_id_label_key UNIQUE (unit_id, label);
-`
-)
 
 // polygonsArg passes polygons as a geometry[] parameter.
 func polygonsArg(ps []orb.Polygon) []orb.Geometry {
@@ -295,8 +302,7 @@ LEFT JOIN (
 	ORDER BY d.id, g.level DESC, g.id
 ) c ON c.id = b.id
 LEFT JOIN grids g ON g.id = c.grid_id
-ORDER BY b.id;
-TRUNCATE demo_buildings`
+ORDER BY b.id`
 
 // demoUnitsSQL inserts a copy's units with their Web-Mercator points (units_tile);
 // demoUnitOutsideSQL then finds a unit whose entrance lies outside its building, which
@@ -324,8 +330,13 @@ func copyDemo(ctx context.Context, tx pgx.Tx, c *demo.Copy, tm timings) error {
 	if err != nil {
 		return err
 	}
+	// one statement per Exec: pgx prepares it once for all copies (a multi-statement string
+	// would be planned again for each)
 	if _, err := tx.Exec(ctx, demoBuildingsSQL); err != nil {
 		return fmt.Errorf("buildings: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `TRUNCATE demo_buildings`); err != nil {
+		return err
 	}
 	t0 = tm.add("buildings", t0)
 	if err := copyUnits(ctx, tx, c.Units); err != nil {

@@ -118,31 +118,7 @@ func stageShape(ctx context.Context, tx pgx.Tx, inputs []Input, sh shape, props 
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	batches := make(chan [][]any, 2*runtime.GOMAXPROCS(0))
-	results := make([]parsed, len(inputs))
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < min(runtime.GOMAXPROCS(0), len(inputs)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for n := range jobs {
-				results[n] = parseInput(ctx, n, inputs[n], sh, props, batches)
-			}
-		}()
-	}
-	go func() {
-		defer close(batches)
-		defer wg.Wait()
-		defer close(jobs)
-		for n := range inputs {
-			select {
-			case jobs <- n:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	batches, results := parseAll(ctx, inputs, sh, props)
 	var copyErr error
 	for batch := range batches {
 		if copyErr != nil {
@@ -168,6 +144,37 @@ func stageShape(ctx context.Context, tx pgx.Tx, inputs []Input, sh shape, props 
 		}
 	}
 	return copyErr
+}
+
+// parseAll parses the inputs in parallel (one per core), sending batches of staged rows. The
+// channel closes when every parser is done; results[n] then holds what parsing input n found.
+func parseAll(ctx context.Context, inputs []Input, sh shape, props func(f geo.Feature) (stageProps, error)) (<-chan [][]any, []parsed) {
+	batches := make(chan [][]any, 2*runtime.GOMAXPROCS(0))
+	results := make([]parsed, len(inputs))
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(inputs)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range jobs {
+				results[n] = parseInput(ctx, n, inputs[n], sh, props, batches)
+			}
+		}()
+	}
+	go func() {
+		defer close(batches)
+		defer wg.Wait()
+		defer close(jobs)
+		for n := range inputs {
+			select {
+			case jobs <- n:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return batches, results
 }
 
 // parsed is what parsing one input found besides the staged rows.
