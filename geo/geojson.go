@@ -1,7 +1,6 @@
 package geo
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -158,16 +157,19 @@ func jsonErr(err error) string {
 	return err.Error()
 }
 
-// PolygonIssue says why a GeoJSON geometry could not be read as an area (or a line).
-type PolygonIssue struct {
+// GeometryIssue says why a GeoJSON geometry could not be read as the shape a reader wants.
+type GeometryIssue struct {
 	Reason string
 	err    error // ErrTooManyVertices, or nil
 }
 
-func (e *PolygonIssue) Error() string { return e.Reason }
+func (e *GeometryIssue) Error() string { return e.Reason }
 
 // Unwrap returns ErrTooManyVertices for a geometry over the reader's limit.
-func (e *PolygonIssue) Unwrap() error { return e.err }
+func (e *GeometryIssue) Unwrap() error { return e.err }
+
+// PolygonIssue is the GeometryIssue of ParsePolygonal.
+type PolygonIssue = GeometryIssue
 
 // ErrTooManyVertices is wrapped by the issue of a geometry with more positions than its
 // reader allows.
@@ -270,15 +272,8 @@ type geometry struct {
 
 // geometryMember reads a geometry member: null or absent is an issue, malformed JSON too.
 func geometryMember(raw json.RawMessage) (geometry, error) {
-	var g geometry
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return g, &PolygonIssue{Reason: "no geometry (null)"}
-	}
-	if err := json.Unmarshal(raw, &g); err != nil {
-		return g, &PolygonIssue{Reason: "malformed geometry: " + jsonErr(err)}
-	}
-	return g, nil
+	typ, coords, err := geometryMembers(raw)
+	return geometry{Type: typ, Coordinates: coords}, err
 }
 
 // distinct counts the distinct positions of a ring up to 3, all an area needs: a map of every

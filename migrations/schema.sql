@@ -84,6 +84,21 @@ BEGIN
 END $$;
 
 --
+-- Name: bulk_refresh_derived(bigint[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.bulk_refresh_derived(grids bigint[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF grids IS NULL THEN
+        PERFORM tile_rebuild();
+    ELSIF cardinality(grids) > 0 THEN
+        PERFORM tile_refresh_grids(tile_grid_chain(grids));
+    END IF;
+END $$;
+
+--
 -- Name: data_version_bump(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -134,6 +149,16 @@ CREATE FUNCTION public.gridmap_assign_pieces(ids bigint[], geoms public.geometry
         ORDER BY p.k, ST_Length(ST_Intersection(ST_Boundary(p.geom), o.geom)) DESC NULLS LAST, o.id
     )
     SELECT best.id, ST_Union(best.geom) FROM best GROUP BY best.id
+$$;
+
+--
+-- Name: gridmap_bulk(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gridmap_bulk() RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT coalesce(current_setting('gridmap.bulk', true), '') = 'on'
 $$;
 
 --
@@ -357,6 +382,19 @@ CREATE FUNCTION public.households_default_geom() RETURNS trigger
     AS $$
 BEGIN
     SELECT geom INTO NEW.geom FROM units WHERE id = NEW.unit_id;
+    RETURN NEW;
+END $$;
+
+--
+-- Name: roads_tile(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.roads_tile() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    NEW.geom_3857 := ST_Transform(NEW.geom, 3857);
+    NEW.size_3857 := tile_size(NEW.geom_3857);
     RETURN NEW;
 END $$;
 
@@ -1063,6 +1101,8 @@ CREATE TABLE public.roads (
     geom public.geometry(MultiLineString,4326) NOT NULL,
     source text DEFAULT ''::text NOT NULL,
     source_hash bytea,
+    geom_3857 public.geometry(MultiLineString,3857),
+    size_3857 double precision,
     CONSTRAINT roads_class_check CHECK ((length(class) <= 40)),
     CONSTRAINT roads_geom_check CHECK ((public.st_isvalid(geom) AND (NOT public.st_isempty(geom)))),
     CONSTRAINT roads_name_check CHECK ((length(name) <= 200))
@@ -1572,6 +1612,12 @@ CREATE INDEX households_geom ON public.households USING gist (geom);
 CREATE INDEX roads_geom ON public.roads USING gist (geom);
 
 --
+-- Name: roads_geom_3857; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX roads_geom_3857 ON public.roads USING gist (geom_3857);
+
+--
 -- Name: sessions_token; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1641,13 +1687,13 @@ CREATE TRIGGER audit_log_no_update BEFORE DELETE OR UPDATE ON public.audit_log F
 -- Name: buildings buildings_derive; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER buildings_derive BEFORE INSERT OR UPDATE OF footprint, grid_id ON public.buildings FOR EACH ROW EXECUTE FUNCTION public.buildings_derive();
+CREATE TRIGGER buildings_derive BEFORE INSERT OR UPDATE OF footprint, grid_id ON public.buildings FOR EACH ROW WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.buildings_derive();
 
 --
 -- Name: buildings buildings_tile; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER buildings_tile BEFORE INSERT OR UPDATE OF footprint, grid_id ON public.buildings FOR EACH ROW EXECUTE FUNCTION public.buildings_tile();
+CREATE TRIGGER buildings_tile BEFORE INSERT OR UPDATE OF footprint, grid_id ON public.buildings FOR EACH ROW WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.buildings_tile();
 
 --
 -- Name: assignments data_version_del; Type: TRIGGER; Schema: public; Owner: -
@@ -1851,37 +1897,37 @@ CREATE TRIGGER grids_check_parent BEFORE INSERT OR UPDATE OF parent_id, level, c
 -- Name: grids grids_rederive_del; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER grids_rederive_del AFTER DELETE ON public.grids REFERENCING OLD TABLE AS old_grids FOR EACH STATEMENT EXECUTE FUNCTION public.grids_rederive_del();
+CREATE TRIGGER grids_rederive_del AFTER DELETE ON public.grids REFERENCING OLD TABLE AS old_grids FOR EACH STATEMENT WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.grids_rederive_del();
 
 --
 -- Name: grids grids_rederive_ins; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER grids_rederive_ins AFTER INSERT ON public.grids REFERENCING NEW TABLE AS new_grids FOR EACH STATEMENT EXECUTE FUNCTION public.grids_rederive_ins();
+CREATE TRIGGER grids_rederive_ins AFTER INSERT ON public.grids REFERENCING NEW TABLE AS new_grids FOR EACH STATEMENT WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.grids_rederive_ins();
 
 --
 -- Name: grids grids_rederive_upd; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER grids_rederive_upd AFTER UPDATE ON public.grids REFERENCING OLD TABLE AS old_grids NEW TABLE AS new_grids FOR EACH STATEMENT EXECUTE FUNCTION public.grids_rederive_upd();
+CREATE TRIGGER grids_rederive_upd AFTER UPDATE ON public.grids REFERENCING OLD TABLE AS old_grids NEW TABLE AS new_grids FOR EACH STATEMENT WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.grids_rederive_upd();
 
 --
 -- Name: households households_count_del; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER households_count_del AFTER DELETE ON public.households REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.households_count_del();
+CREATE TRIGGER households_count_del AFTER DELETE ON public.households REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.households_count_del();
 
 --
 -- Name: households households_count_ins; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER households_count_ins AFTER INSERT ON public.households REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.households_count_ins();
+CREATE TRIGGER households_count_ins AFTER INSERT ON public.households REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.households_count_ins();
 
 --
 -- Name: households households_count_upd; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER households_count_upd AFTER UPDATE ON public.households REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.households_count_upd();
+CREATE TRIGGER households_count_upd AFTER UPDATE ON public.households REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.households_count_upd();
 
 --
 -- Name: households households_default_geom; Type: TRIGGER; Schema: public; Owner: -
@@ -1890,46 +1936,52 @@ CREATE TRIGGER households_count_upd AFTER UPDATE ON public.households REFERENCIN
 CREATE TRIGGER households_default_geom BEFORE INSERT ON public.households FOR EACH ROW WHEN ((new.geom IS NULL)) EXECUTE FUNCTION public.households_default_geom();
 
 --
+-- Name: roads roads_tile; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER roads_tile BEFORE INSERT OR UPDATE OF geom ON public.roads FOR EACH ROW WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.roads_tile();
+
+--
 -- Name: assignments tile_assignments_del; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER tile_assignments_del AFTER DELETE ON public.assignments REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.tile_assignments_changed();
+CREATE TRIGGER tile_assignments_del AFTER DELETE ON public.assignments REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.tile_assignments_changed();
 
 --
 -- Name: assignments tile_assignments_ins; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER tile_assignments_ins AFTER INSERT ON public.assignments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.tile_assignments_changed();
+CREATE TRIGGER tile_assignments_ins AFTER INSERT ON public.assignments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.tile_assignments_changed();
 
 --
 -- Name: assignments tile_assignments_upd; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER tile_assignments_upd AFTER UPDATE ON public.assignments REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.tile_assignments_changed();
+CREATE TRIGGER tile_assignments_upd AFTER UPDATE ON public.assignments REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.tile_assignments_changed();
 
 --
 -- Name: buildings tile_buildings_del; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER tile_buildings_del AFTER DELETE ON public.buildings REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.tile_buildings_changed();
+CREATE TRIGGER tile_buildings_del AFTER DELETE ON public.buildings REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.tile_buildings_changed();
 
 --
 -- Name: buildings tile_buildings_ins; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER tile_buildings_ins AFTER INSERT ON public.buildings REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.tile_buildings_changed();
+CREATE TRIGGER tile_buildings_ins AFTER INSERT ON public.buildings REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.tile_buildings_changed();
 
 --
 -- Name: buildings tile_buildings_upd; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER tile_buildings_upd AFTER UPDATE ON public.buildings REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.tile_buildings_changed();
+CREATE TRIGGER tile_buildings_upd AFTER UPDATE ON public.buildings REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.tile_buildings_changed();
 
 --
 -- Name: city tile_city_changed; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER tile_city_changed AFTER INSERT OR DELETE OR UPDATE ON public.city FOR EACH STATEMENT EXECUTE FUNCTION public.tile_city_changed();
+CREATE TRIGGER tile_city_changed AFTER INSERT OR DELETE OR UPDATE ON public.city FOR EACH STATEMENT WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.tile_city_changed();
 
 --
 -- Name: tile_dirty tile_flush; Type: TRIGGER; Schema: public; Owner: -
@@ -1941,19 +1993,19 @@ CREATE CONSTRAINT TRIGGER tile_flush AFTER INSERT ON public.tile_dirty DEFERRABL
 -- Name: grids tile_grids_del; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER tile_grids_del AFTER DELETE ON public.grids REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.tile_grids_del();
+CREATE TRIGGER tile_grids_del AFTER DELETE ON public.grids REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.tile_grids_del();
 
 --
 -- Name: grids tile_grids_ins; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER tile_grids_ins AFTER INSERT ON public.grids REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.tile_grids_ins();
+CREATE TRIGGER tile_grids_ins AFTER INSERT ON public.grids REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.tile_grids_ins();
 
 --
 -- Name: grids tile_grids_upd; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER tile_grids_upd AFTER UPDATE ON public.grids REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.tile_grids_upd();
+CREATE TRIGGER tile_grids_upd AFTER UPDATE ON public.grids REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.tile_grids_upd();
 
 --
 -- Name: assignments tile_truncated; Type: TRIGGER; Schema: public; Owner: -
@@ -1983,19 +2035,19 @@ CREATE TRIGGER tile_truncated AFTER TRUNCATE ON public.grids FOR EACH STATEMENT 
 -- Name: workers tile_workers_changed; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER tile_workers_changed AFTER UPDATE ON public.workers REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.tile_workers_changed();
+CREATE TRIGGER tile_workers_changed AFTER UPDATE ON public.workers REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.tile_workers_changed();
 
 --
 -- Name: units units_check_inside; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER units_check_inside BEFORE INSERT OR UPDATE OF geom, building_id ON public.units FOR EACH ROW EXECUTE FUNCTION public.units_check_inside();
+CREATE TRIGGER units_check_inside BEFORE INSERT OR UPDATE OF geom, building_id ON public.units FOR EACH ROW WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.units_check_inside();
 
 --
 -- Name: units units_tile; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER units_tile BEFORE INSERT OR UPDATE OF geom ON public.units FOR EACH ROW EXECUTE FUNCTION public.units_tile();
+CREATE TRIGGER units_tile BEFORE INSERT OR UPDATE OF geom ON public.units FOR EACH ROW WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.units_tile();
 
 --
 -- Name: api_tokens api_tokens_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -32,7 +32,7 @@ func TestBadInput(t *testing.T) {
 		{"/tiles/1/0/.mvt", 400, "EINVALID"},
 		{"/tiles/1/0/0", 400, "EINVALID"},
 		{"/tiles/1/0/0.png", 400, "EINVALID"},
-		{"/tiles/14/13602/6658.mvt?layers=grids,roads", 400, "EINVALID"},
+		{"/tiles/14/13602/6658.mvt?layers=grids,rivers", 400, "EINVALID"},
 		{"/tiles/1/0", 404, "ENOTFOUND"},
 		{"/tiles/1/0/0/0.mvt", 404, "ENOTFOUND"},
 	} {
@@ -213,7 +213,7 @@ func TestTileJSON(t *testing.T) {
 	if doc.Center[0] <= b[0] || doc.Center[0] >= b[2] || doc.Center[1] <= b[1] || doc.Center[1] >= b[3] {
 		t.Fatalf("center %v outside bounds %v", doc.Center, b)
 	}
-	want := map[string][2]int{"grids": {8, 16}, "coverage": {10, 16}, "density": {0, 13}, "buildings": {14, 16}, "units": {16, 16}}
+	want := map[string][2]int{"grids": {8, 16}, "coverage": {10, 16}, "density": {0, 13}, "buildings": {14, 16}, "units": {16, 16}, "roads": {12, 16}}
 	for _, l := range doc.VectorLayers {
 		z, ok := want[l.ID]
 		if !ok || l.MinZoom == nil || l.MaxZoom == nil || *l.MinZoom != z[0] || *l.MaxZoom != z[1] || len(l.Fields) == 0 {

@@ -13,6 +13,7 @@ type params struct {
 	level                      int // deepest grid level, 0: none
 	buildings, units, coverage bool
 	res                        int // H3 resolution of the density layer, -1: none
+	roads                      roadSet
 }
 
 func (s *Server) params(k cacheKey) params {
@@ -27,11 +28,22 @@ func (s *Server) params(k cacheKey) params {
 	if k.layers.has(LayerDensity) {
 		p.res = s.rules.densityRes(z)
 	}
+	if k.layers.has(LayerRoads) {
+		p.roads = s.rules.roads(z)
+	}
 	return p
 }
 
 func (p params) none() bool {
-	return p.level == 0 && !p.buildings && !p.units && !p.coverage && p.res < 0
+	return p.level == 0 && !p.buildings && !p.units && !p.coverage && p.res < 0 && p.roads == noRoads
+}
+
+// roadClasses is tile.sql's $16: the classes drawn, NULL for every class.
+func (p params) roadClasses() []string {
+	if p.roads == majorRoads {
+		return MajorRoadClasses
+	}
+	return nil
 }
 
 // coarser is how much each retry of an over-cap tile multiplies the simplification tolerance
@@ -128,8 +140,8 @@ func (s *Server) query(ctx context.Context, t Tile, p params, ix *densityIndex, 
 		tolerance = 0 // below a metre (z16 on) no outline is that exact: skip the work
 	}
 	err = s.pool.QueryRow(ctx, tileSQL, t.Z, t.X, t.Y, p.level, p.buildings, p.units, p.coverage,
-		tolerance, px*scale, d.ids, d.h3, d.households, d.buildings, d.hexes,
-	).Scan(&version, &layers[0], &layers[1], &layers[2], &layers[3], &layers[4])
+		tolerance, px*scale, d.ids, d.h3, d.households, d.buildings, d.hexes, p.roads != noRoads, p.roadClasses(),
+	).Scan(&version, &layers[0], &layers[1], &layers[2], &layers[3], &layers[4], &layers[5])
 	if err != nil {
 		return layers, 0, fmt.Errorf("tiles: tile %s: %w", t, err)
 	}

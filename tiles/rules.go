@@ -20,6 +20,9 @@ type Rules struct {
 	Units int
 	// Coverage is the first zoom of the gap and overlap polygons.
 	Coverage int
+	// MajorRoads is the first zoom of the roads of MajorRoadClasses, Roads the first zoom of
+	// every road: the street network is context, drawn where it helps read a grid's edges.
+	MajorRoads, Roads int
 	// MaxZoom is advertised in TileJSON: no layer changes beyond it, so clients overzoom its
 	// tiles instead of fetching deeper ones (which are still served, up to MaxZoom of package).
 	MaxZoom int
@@ -27,19 +30,47 @@ type Rules struct {
 
 // DefaultRules are the zoom rules gridmap serves (README "Vector tiles").
 func DefaultRules() Rules {
-	return Rules{GridLevels: [3]int{8, 11, 13}, Buildings: 14, Units: 16, Coverage: 10, MaxZoom: 16}
+	return Rules{GridLevels: [3]int{8, 11, 13}, Buildings: 14, Units: 16, Coverage: 10,
+		MajorRoads: 12, Roads: 14, MaxZoom: 16}
 }
+
+// MajorRoadClasses are the road classes (OpenStreetMap highway values) drawn from
+// Rules.MajorRoads on: the through roads a city's grids are usually bounded by.
+var MajorRoadClasses = []string{"motorway", "trunk", "primary", "secondary", "tertiary",
+	"motorway_link", "trunk_link", "primary_link", "secondary_link", "tertiary_link"}
+
+// roads says which roads zoom z draws: none, the major classes or all.
+func (r Rules) roads(z int) roadSet {
+	switch {
+	case z >= r.Roads:
+		return allRoads
+	case z >= r.MajorRoads:
+		return majorRoads
+	}
+	return noRoads
+}
+
+type roadSet int
+
+const (
+	noRoads roadSet = iota
+	majorRoads
+	allRoads
+)
 
 // Validate returns an EINVALID error when a zoom is out of 0–MaxZoom or the grid levels
 // don't come in in order.
 func (r Rules) Validate() error {
 	zs := map[string]int{"level-1 grids": r.GridLevels[0], "level-2 grids": r.GridLevels[1],
 		"level-3 grids": r.GridLevels[2], "buildings": r.Buildings, "units": r.Units,
-		"coverage": r.Coverage, "max zoom": r.MaxZoom}
+		"coverage": r.Coverage, "major roads": r.MajorRoads, "roads": r.Roads, "max zoom": r.MaxZoom}
 	for what, z := range zs {
 		if z < 0 || z > MaxZoom {
 			return grid.Errorf(grid.EINVALID, "tiles: %s from zoom %d: out of range 0–%d", what, z, MaxZoom)
 		}
+	}
+	if r.MajorRoads > r.Roads {
+		return grid.Errorf(grid.EINVALID, "tiles: major roads from zoom %d, all roads from %d: the major ones are among all", r.MajorRoads, r.Roads)
 	}
 	if r.GridLevels[0] > r.GridLevels[1] || r.GridLevels[1] > r.GridLevels[2] {
 		return grid.Errorf(grid.EINVALID, "tiles: grid levels from zooms %v: a level cannot come in before its parents", r.GridLevels)
@@ -94,9 +125,11 @@ const (
 	LayerDensity   = "density"
 	LayerBuildings = "buildings"
 	LayerUnits     = "units"
+	LayerRoads     = "roads"
 )
 
-var layerOrder = [...]string{LayerGrids, LayerCoverage, LayerDensity, LayerBuildings, LayerUnits}
+// Roads come last: context, the first layer a tile over its byte cap drops.
+var layerOrder = [...]string{LayerGrids, LayerCoverage, LayerDensity, LayerBuildings, LayerUnits, LayerRoads}
 
 // Layers returns the layers under r, in tile order.
 func (r Rules) Layers() []Layer {
@@ -131,6 +164,13 @@ func (r Rules) Layers() []Layer {
 		Description: "units (entrances)",
 		MinZoom:     r.Units, MaxZoom: max(r.MaxZoom, r.Units),
 		Fields: map[string]string{"label": "String", "households": "Number", "building_code": "String"},
+	}, {
+		ID: LayerRoads,
+		Description: fmt.Sprintf("road centre lines: %s from z%d, every class from z%d",
+			strings.Join(MajorRoadClasses[:5], ", "), r.MajorRoads, r.Roads),
+		MinZoom: r.MajorRoads, MaxZoom: max(r.MaxZoom, r.Roads),
+		Fields: map[string]string{"class": "String: the source's class (OSM highway: primary, residential, footway …)",
+			"name": "String"},
 	}}
 }
 

@@ -9,6 +9,7 @@
 --   $9          smallest feature drawn (Web-Mercator metres across; about a pixel)
 --   $10–$14     density cells computed with H3 in Go: id, h3 index, households, buildings,
 --               hexagon (SRID 4326)
+--   $15, $16    draw roads; the classes drawn (NULL: every class)
 --
 -- Features are those whose geometry intersects the tile grown by the 64-unit buffer (of
 -- 4096): the index finds those whose box does, ST_AsMVTGeom clips them to that area and
@@ -16,7 +17,7 @@
 -- of a z14 buildings tile for the same features; filtering on the NULL would compute
 -- ST_AsMVTGeom twice.)
 --
--- Each layer's gate ($4–$7) is a one-time filter, so a layer not drawn at this zoom costs
+-- Each layer's gate ($4–$7, $15) is a one-time filter, so a layer not drawn at this zoom costs
 -- nothing; the envelopes are computed once (env) and reach the layers as parameters, also in
 -- the generic plan the tile pool forces. Each layer reads one table (the units' building code
 -- aside): joins cost more than the rest of a layer. Features come in id order, so the same
@@ -73,5 +74,16 @@ SELECT
         WHERE $6
           AND u.geom_3857 && env.area
         ORDER BY u.id
-    ) t) AS units
+    ) t) AS units,
+
+    (SELECT coalesce(ST_AsMVT(t, 'roads', 4096, 'geom', 'id'), '') FROM (
+        SELECT r.id, r.class, r.name,
+               ST_AsMVTGeom(CASE WHEN $8::float8 > 0 THEN ST_Simplify(r.geom_3857, $8, true) ELSE r.geom_3857 END,
+                            env.tile, 4096, 64, true) AS geom
+        FROM roads r
+        WHERE $15
+          AND r.geom_3857 && env.area AND r.size_3857 >= $9
+          AND ($16::text[] IS NULL OR r.class = ANY($16::text[]))
+        ORDER BY r.id
+    ) t) AS roads
 FROM (SELECT ST_TileEnvelope($1, $2, $3) AS tile, ST_TileEnvelope($1, $2, $3, margin => 64.0 / 4096) AS area) env

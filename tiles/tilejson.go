@@ -36,7 +36,7 @@ func (s *Server) serveTileJSON(w http.ResponseWriter, r *http.Request) error {
 	doc := TileJSON{
 		TileJSON:     "3.0.0",
 		Name:         "gridmap",
-		Description:  "grid management: grids, buildings, units, coverage gaps and overlaps, household density",
+		Description:  "grid management: grids, buildings, units, coverage gaps and overlaps, household density, roads",
 		Scheme:       "xyz",
 		Tiles:        []string{s.baseURL(r) + "/tiles/{z}/{x}/{y}.mvt"},
 		MinZoom:      0,

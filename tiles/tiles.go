@@ -214,8 +214,8 @@ func (s *Server) Warm(ctx context.Context, conns int) error {
 		var v int64
 		var l [len(layerOrder)][]byte
 		if err := c.QueryRow(ctx, tileSQL, 0, 0, 0, 0, false, false, false, 0.0, 0.0,
-			[]int64(nil), []string(nil), []int32(nil), []int32(nil), []orb.Geometry(nil),
-		).Scan(&v, &l[0], &l[1], &l[2], &l[3], &l[4]); err != nil {
+			[]int64(nil), []string(nil), []int32(nil), []int32(nil), []orb.Geometry(nil), false, []string(nil),
+		).Scan(&v, &l[0], &l[1], &l[2], &l[3], &l[4], &l[5]); err != nil {
 			return fmt.Errorf("tiles: warm: %w", err)
 		}
 	}

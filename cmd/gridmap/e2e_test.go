@@ -164,6 +164,26 @@ func TestImportGrids(t *testing.T) {
 	}
 }
 
+// gridmap import roads prints the summary, takes --class-prop, and with a rejection writes
+// nothing and exits 1 naming the file and feature; --skip-invalid imports the rest.
+func TestImportRoadsCommand(t *testing.T) {
+	requirePostgres(t)
+	t.Parallel()
+	dir := dataDir(t)
+	roads := writeFile(t, "roads.geojson", `{"type":"FeatureCollection","features":[
+{"type":"Feature","properties":{"kind":"primary","name":"A"},"geometry":{"type":"LineString","coordinates":[[9.50,47.10],[9.51,47.11]]}},
+{"type":"Feature","properties":{"kind":"path"},"geometry":{"type":"Point","coordinates":[9.5,47.1]}}]}`)
+	code, stdout, stderr := runCmd(t, "import", "roads", "--class-prop", "kind", "--data-dir", dir, roads)
+	if code != 1 || !strings.Contains(stdout, "roads: read 2, imported 0") || !strings.Contains(stdout, "feature 1: not a line (Point)") ||
+		!strings.Contains(stderr, "nothing was written") {
+		t.Errorf("with a rejection: exit %d, stdout %s, stderr %s", code, stdout, stderr)
+	}
+	stdout, _ = mustRun(t, 0, "import", "roads", "--class-prop", "kind", "--skip-invalid", "--data-dir", dir, roads)
+	if !strings.Contains(stdout, "roads: read 2, imported 1, repaired 0, skipped duplicates 0, rejected 1") {
+		t.Errorf("--skip-invalid: %s", stdout)
+	}
+}
+
 // serve starts its private cluster, answers /healthz, and on cancellation shuts down the HTTP
 // server and the cluster, exiting 0.
 func TestServe(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 
 func cmdImport(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return usageErr("import what? grids or buildings")
+		return usageErr("import what? grids, buildings or roads")
 	}
 	kind, args := args[0], args[1:]
 	fs := flag.NewFlagSet("import "+kind, flag.ContinueOnError)
@@ -22,6 +22,7 @@ func cmdImport(ctx context.Context, e *env, args []string) error {
 	var (
 		gi postgis.GridImport
 		bi postgis.BuildingImport
+		ri postgis.RoadImport
 	)
 	switch kind {
 	case "grids":
@@ -35,8 +36,10 @@ func cmdImport(ctx context.Context, e *env, args []string) error {
 		fs.Float64Var(&bi.StoreyM, "storey-m", 3, "metres per storey (floors = height / storey)")
 		fs.Float64Var(&bi.DwellingM2, "dwelling-m2", 90, "average floor area per dwelling, to estimate households")
 		fs.Float64Var(&bi.HouseholdSize, "household-size", 2.6, "average residents per dwelling, to estimate residents")
+	case "roads":
+		fs.StringVar(&ri.ClassProp, "class-prop", "", "feature property holding the road class (default highway, else class)")
 	default:
-		return usageErr("import %q: want grids or buildings", kind)
+		return usageErr("import %q: want grids, buildings or roads", kind)
 	}
 	files, err := parse(fs, args)
 	if err != nil {
@@ -68,12 +71,16 @@ func cmdImport(ctx context.Context, e *env, args []string) error {
 	}
 	defer closeDB()
 	var sum grid.ImportSummary
-	if kind == "grids" {
+	switch kind {
+	case "grids":
 		gi.SkipInvalid, gi.Actor = *skip, "gridmap import grids"
 		sum, err = store.ImportGrids(ctx, inputs, gi)
-	} else {
+	case "buildings":
 		bi.SkipInvalid, bi.Actor = *skip, "gridmap import buildings"
 		sum, err = store.ImportBuildings(ctx, inputs, bi)
+	default:
+		ri.SkipInvalid, ri.Actor = *skip, "gridmap import roads"
+		sum, err = store.ImportRoads(ctx, inputs, ri)
 	}
 	if sum.Read > 0 || len(sum.Rejected) > 0 {
 		fmt.Fprint(e.stdout, sum.Format())

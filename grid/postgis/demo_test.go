@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"gridmap/grid"
 	"gridmap/grid/demo"
@@ -205,5 +206,82 @@ func TestDemoScaleMultiplies(t *testing.T) {
 	}
 	if n := count(t, s.Pool().QueryRow(ctx, `SELECT count(*) FROM buildings`)); n != sum.Buildings {
 		t.Fatalf("%d buildings stored, summary says %d", n, sum.Buildings)
+	}
+}
+
+// The bulk load of the demo city leaves what the row triggers would: every building and unit
+// written again through buildings_derive, buildings_tile, units_tile and units_check_inside
+// keeps its grid, grid code, straddling flag, point on surface and Web-Mercator copies; the
+// unit and building household counts are those of the household rows; and the schema is back
+// as the migrations built it — the same indexes and constraints, every trigger enabled.
+func TestDemoBulkMatchesTriggers(t *testing.T) {
+	s := testdb.NewDemo(t)
+	ctx := context.Background()
+	var diffs []string
+	err := pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `
+			CREATE TEMP TABLE b0 ON COMMIT DROP AS SELECT id, grid_id, grid_code, straddling, size_3857,
+				footprint_3857::bytea AS f, anchor::bytea AS a FROM buildings;
+			CREATE TEMP TABLE u0 ON COMMIT DROP AS SELECT id, geom_3857::bytea AS g FROM units;
+			UPDATE buildings SET footprint = footprint;
+			UPDATE units SET geom = geom`)
+		if err != nil {
+			return err
+		}
+		rows, _ := tx.Query(ctx, `
+			SELECT 'building ' || b.id FROM buildings b JOIN b0 USING (id)
+			WHERE (b.grid_id, b.grid_code, b.straddling, b.size_3857, b.footprint_3857::bytea, b.anchor::bytea)
+			      IS DISTINCT FROM (b0.grid_id, b0.grid_code, b0.straddling, b0.size_3857, b0.f, b0.a)
+			UNION ALL
+			SELECT 'unit ' || u.id FROM units u JOIN u0 USING (id) WHERE u.geom_3857::bytea IS DISTINCT FROM u0.g
+			UNION ALL
+			SELECT 'unit counts ' || u.id FROM units u
+			LEFT JOIN (SELECT unit_id, count(*)::int AS n, sum(residents)::int AS r FROM households GROUP BY unit_id) h
+			       ON h.unit_id = u.id
+			WHERE (u.households, u.residents) IS DISTINCT FROM (coalesce(h.n, 0), coalesce(h.r, 0))
+			LIMIT 10`)
+		diffs, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		return errors.New("rollback")
+	})
+	if err != nil && err.Error() != "rollback" {
+		t.Fatal(err)
+	}
+	if len(diffs) > 0 {
+		t.Fatalf("the bulk load and the row triggers differ: %v", diffs)
+	}
+
+	const schemaSQL = `
+		SELECT 'index ' || indexdef FROM pg_indexes WHERE schemaname = 'public'
+		UNION ALL
+		SELECT 'constraint ' || conrelid::regclass || ' ' || pg_get_constraintdef(oid) FROM pg_constraint
+		WHERE connamespace = 'public'::regnamespace
+		UNION ALL
+		SELECT 'trigger ' || tgname || ' on ' || tgrelid::regclass || ' ' || tgenabled::text FROM pg_trigger WHERE NOT tgisinternal
+		ORDER BY 1`
+	schema := func(s interface {
+		Pool() *pgxpool.Pool
+	}) []string {
+		rows, _ := s.Pool().Query(ctx, schemaSQL)
+		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	got, want := schema(s), schema(testdb.New(t))
+	if !slices.Equal(got, want) {
+		for _, w := range want {
+			if !slices.Contains(got, w) {
+				t.Errorf("after the load, missing: %s", w)
+			}
+		}
+		for _, g := range got {
+			if !slices.Contains(want, g) {
+				t.Errorf("after the load, extra: %s", g)
+			}
+		}
 	}
 }

@@ -35,7 +35,7 @@ const state = {
   selReport: null,
   geoms: new Map(), // grid code → GeoJSON geometry (from /api/v1/grids)
   locating: false,
-  layers: { grids: true, labels: true, buildings: true, units: true, density: true, defects: true },
+  layers: { grids: true, labels: true, buildings: true, units: true, roads: true, density: true, defects: true },
   dataVersion: null,
 };
 

@@ -16,9 +16,15 @@ export const FONT = ['Noto Sans CJK SC', 'Source Han Sans SC', 'WenQuanYi Micro 
   'Microsoft YaHei', 'sans-serif'];
 
 // Zoom rules (the tiles' own, tiles/rules.go): level-1 grids from z8, level-2 from z11, level-3 from
-// z13, buildings from z14, units from z16. Household density (H3) is drawn only below z13:
-// from there on the level-3 choropleth says the same per grid, and two fills would compete.
-export const ZOOM = { l1: 8, l2: 11, l3: 13, buildings: 14, units: 16, densityMax: 13 };
+// z13, buildings from z14, units from z16, major roads from z12 and every road from z14.
+// Household density (H3) is drawn only below z13: from there on the level-3 choropleth says the
+// same per grid, and two fills would compete.
+export const ZOOM = { l1: 8, l2: 11, l3: 13, buildings: 14, units: 16, densityMax: 13, roads: 12, roadLabels: 15 };
+
+// Roads: thin grey context under the grid outlines, through roads wider (tiles.MajorRoadClasses).
+const MAJOR_ROADS = ['motorway', 'trunk', 'primary', 'secondary', 'tertiary',
+  'motorway_link', 'trunk_link', 'primary_link', 'secondary_link', 'tertiary_link'];
+const major = ['in', ['get', 'class'], ['literal', MAJOR_ROADS]];
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 
@@ -134,6 +140,23 @@ export function overlayLayers({ metric = 'households', band = { target: 300, ban
       id: 'overlap-line', type: 'line', source: 'gridmap', 'source-layer': 'coverage',
       filter: ['==', ['get', 'kind'], 'overlap'],
       paint: { 'line-color': COLORS.defectOverlap, 'line-width': 2, 'line-dasharray': [2, 1] },
+    },
+    {
+      id: 'roads', type: 'line', source: 'gridmap', 'source-layer': 'roads', minzoom: ZOOM.roads,
+      layout: { 'line-cap': 'round', 'line-join': 'round' },
+      paint: {
+        'line-color': '#a3abb3',
+        'line-width': ['interpolate', ['linear'], ['zoom'], 12, ['case', major, 1, 0.4], 17, ['case', major, 4, 1.6]],
+      },
+    },
+    {
+      id: 'roads-label', type: 'symbol', source: 'gridmap', 'source-layer': 'roads', minzoom: ZOOM.roadLabels,
+      filter: ['!=', ['get', 'name'], ''],
+      layout: {
+        'symbol-placement': 'line', 'text-field': ['get', 'name'], 'text-font': FONT, 'text-size': 11,
+        'text-padding': 4,
+      },
+      paint: { 'text-color': '#5f6b75', 'text-halo-color': '#ffffff', 'text-halo-width': 1.5 },
     },
     {
       id: 'buildings', type: 'fill', source: 'gridmap', 'source-layer': 'buildings', minzoom: ZOOM.buildings,
@@ -290,6 +313,7 @@ export const LAYER_GROUPS = {
   labels: ['label-l1', 'label-l2', 'label-l3'],
   buildings: ['buildings', 'buildings-line', 'buildings-sel'],
   units: ['units'],
+  roads: ['roads', 'roads-label'],
   density: ['density'],
   defects: ['gap-fill', 'overlap-fill', 'gap-line', 'overlap-line'],
 };
