@@ -83,7 +83,9 @@ const q = (params) => {
 export const api = {
   health: (o) => getJSON('/healthz', o),
   city: (o) => getJSON('/api/v1/city', o),
-  coverage: (grid, o) => getJSON(`/api/v1/coverage${q({ grid })}`, o),
+  // the report's lists come paged (100 items by default); this UI still builds its tree from
+  // the report's grid list, so it asks for the largest page
+  coverage: (grid, o) => getJSON(`/api/v1/coverage${q({ grid, limit: 10000 })}`, o),
   grids: (params, o) => getJSON(`/api/v1/grids${q(params)}`, o),
   grid: (key, o) => getJSON(`/api/v1/grids/${encodeURIComponent(key)}`, o),
   building: (id, o) => getJSON(`/api/v1/buildings/${encodeURIComponent(id)}`, o),
