@@ -237,9 +237,12 @@ CREATE TABLE coverage_dirty (
     workers bigint[] NOT NULL DEFAULT '{}'  -- workers whose assignments or retirement changed
 );
 
+-- Each refresh says on the gridmap_coverage channel how long it took, in ms, and how many
+-- grids it was asked about (heard at commit): what keeping the report cost the transaction.
 CREATE FUNCTION coverage_flush() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     g bigint[]; s bigint[]; p bigint[]; w bigint[];
+    t0 timestamptz := clock_timestamp();
 BEGIN
     -- the first row's firing takes every row; the later ones find none
     WITH d AS (DELETE FROM coverage_dirty RETURNING *)
@@ -250,6 +253,8 @@ BEGIN
     INTO g, s, p, w;
     IF cardinality(g) + cardinality(s) + cardinality(p) + cardinality(w) > 0 THEN
         PERFORM coverage_refresh(g, s, p, w);
+        PERFORM pg_notify('gridmap_coverage', format('%s %s',
+            round((extract(epoch FROM clock_timestamp() - t0) * 1000)::numeric, 3), cardinality(g) + cardinality(s)));
     END IF;
     RETURN NULL;
 END $$;

@@ -169,6 +169,7 @@ CREATE FUNCTION public.coverage_flush() RETURNS trigger
     AS $$
 DECLARE
     g bigint[]; s bigint[]; p bigint[]; w bigint[];
+    t0 timestamptz := clock_timestamp();
 BEGIN
     -- the first row's firing takes every row; the later ones find none
     WITH d AS (DELETE FROM coverage_dirty RETURNING *)
@@ -179,6 +180,8 @@ BEGIN
     INTO g, s, p, w;
     IF cardinality(g) + cardinality(s) + cardinality(p) + cardinality(w) > 0 THEN
         PERFORM coverage_refresh(g, s, p, w);
+        PERFORM pg_notify('gridmap_coverage', format('%s %s',
+            round((extract(epoch FROM clock_timestamp() - t0) * 1000)::numeric, 3), cardinality(g) + cardinality(s)));
     END IF;
     RETURN NULL;
 END $$;

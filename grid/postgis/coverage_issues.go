@@ -236,7 +236,7 @@ func (s *Store) CoverageIssues(ctx context.Context, q grid.IssueQuery) (*grid.Is
 		return nil, err
 	}
 	list := &grid.IssueList{ByKind: map[string]int{}, Issues: []grid.Issue{}}
-	err := s.readSnapshot(ctx, func(tx pgx.Tx) error {
+	err := s.readKept(ctx, func(tx pgx.Tx) error {
 		sc, err := readScope(ctx, tx, q.Root)
 		if err != nil {
 			return err
