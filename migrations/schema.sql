@@ -84,26 +84,18 @@ BEGIN
 END $$;
 
 --
--- Name: coverage_active(bigint); Type: FUNCTION; Schema: public; Owner: -
---
-
-CREATE FUNCTION public.coverage_active(w bigint) RETURNS boolean
-    LANGUAGE sql STABLE PARALLEL SAFE
-    AS $$
-    SELECT (SELECT retired_at FROM workers WHERE id = w) IS NULL
-$$;
-
---
 -- Name: coverage_assigned(bigint[], bigint[], bigint[], bigint[]); Type: FUNCTION; Schema: public; Owner: -
 --
 
 CREATE FUNCTION public.coverage_assigned(building_ids bigint[], unit_ids bigint[], grid_ids bigint[], worker_ids bigint[]) RETURNS void
-    LANGUAGE sql
+    LANGUAGE plpgsql
     AS $$
-    INSERT INTO coverage_dirty (grids, workers)
-    SELECT coverage_grids_of(building_ids, unit_ids, grid_ids), coalesce(worker_ids, '{}')
-    WHERE cardinality(grid_ids) + cardinality(building_ids) > 0
-$$;
+BEGIN
+    IF cardinality(grid_ids) > 0 THEN
+        INSERT INTO coverage_dirty (grids, workers)
+        VALUES (coverage_grids_of(building_ids, unit_ids, grid_ids), coalesce(worker_ids, '{}'));
+    END IF;
+END $$;
 
 --
 -- Name: coverage_assignments_changed(); Type: FUNCTION; Schema: public; Owner: -
@@ -219,14 +211,16 @@ END $$;
 --
 
 CREATE FUNCTION public.coverage_grids_of(building_ids bigint[], unit_ids bigint[], grid_ids bigint[]) RETURNS bigint[]
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
-    SELECT array(SELECT DISTINCT x FROM (
+BEGIN
+    RETURN array(SELECT DISTINCT x FROM (
         SELECT unnest(grid_ids) AS x
         UNION ALL SELECT b.grid_id FROM buildings b WHERE b.id = ANY(building_ids)
         UNION ALL SELECT b.grid_id FROM units u JOIN buildings b ON b.id = u.building_id WHERE u.id = ANY(unit_ids)
-    ) t WHERE x IS NOT NULL)
-$$;
+    ) t WHERE x IS NOT NULL);
+END $$;
 
 --
 -- Name: coverage_grids_upd(); Type: FUNCTION; Schema: public; Owner: -
@@ -269,19 +263,35 @@ END $$;
 
 CREATE FUNCTION public.coverage_refresh(grids bigint[], shapes bigint[] DEFAULT '{}'::bigint[], parents bigint[] DEFAULT '{}'::bigint[], workers bigint[] DEFAULT '{}'::bigint[]) RETURNS void
     LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE
-    outside bigint[];
+    outside bigint[] := shapes;
 BEGIN
-    PERFORM coverage_refresh_workers(workers || array(
-        SELECT a.worker_id FROM assignments a WHERE a.grid_id = ANY(shapes) AND a.valid_to IS NULL));
-    PERFORM coverage_refresh_own(grids || shapes);
-    PERFORM coverage_refresh_shapes(shapes);
-    SELECT shapes || coalesce(array_agg(g.id), '{}') INTO outside FROM grids g
-    WHERE g.valid_to IS NULL AND (g.parent_id = ANY(parents)
-        OR (g.level = 1 AND array_position(parents, NULL) IS NOT NULL));
-    PERFORM coverage_refresh_outside(outside);
-    PERFORM coverage_refresh_rollup(tile_grid_chain(grids || shapes));
+    IF cardinality(shapes) > 0 THEN
+        workers := workers || array(SELECT a.worker_id FROM assignments a WHERE a.grid_id = ANY(shapes) AND a.valid_to IS NULL);
+    END IF;
+    IF cardinality(workers) > 0 THEN
+        PERFORM coverage_refresh_workers(workers);
+    END IF;
+    IF cardinality(grids) + cardinality(shapes) > 0 THEN
+        PERFORM coverage_refresh_own(grids || shapes);
+    END IF;
+    IF cardinality(shapes) > 0 THEN
+        PERFORM coverage_refresh_shapes(shapes);
+    END IF;
+    IF cardinality(parents) > 0 THEN
+        outside := outside || array(SELECT g.id FROM grids g WHERE g.parent_id = ANY(parents) AND g.valid_to IS NULL);
+    END IF;
+    IF array_position(parents, NULL) IS NOT NULL THEN
+        outside := outside || array(SELECT g.id FROM grids g WHERE g.level = 1 AND g.valid_to IS NULL);
+    END IF;
+    IF cardinality(outside) > 0 THEN
+        PERFORM coverage_refresh_outside(outside);
+    END IF;
+    IF cardinality(grids) + cardinality(shapes) > 0 THEN
+        PERFORM coverage_refresh_rollup(grids || shapes);
+    END IF;
 END $$;
 
 --
@@ -289,8 +299,10 @@ END $$;
 --
 
 CREATE FUNCTION public.coverage_refresh_outside(ids bigint[]) RETURNS void
-    LANGUAGE sql
+    LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
+BEGIN
     DELETE FROM coverage_outside WHERE grid_id = ANY(ids);
     INSERT INTO coverage_outside (grid_id, parent_id, area_m2, geom)
     SELECT o.id, o.parent_id, ST_Area(d.geom::geography), d.geom
@@ -306,15 +318,17 @@ CREATE FUNCTION public.coverage_refresh_outside(ids bigint[]) RETURNS void
     ) o
     CROSS JOIN LATERAL ST_Dump(ST_CollectionExtract(o.diff, 3)) d
     WHERE ST_Area(d.geom::geography) >= 1;
-$$;
+END $$;
 
 --
 -- Name: coverage_refresh_own(bigint[]); Type: FUNCTION; Schema: public; Owner: -
 --
 
 CREATE FUNCTION public.coverage_refresh_own(ids bigint[]) RETURNS void
-    LANGUAGE sql
+    LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
+BEGIN
     DELETE FROM coverage_grids c WHERE c.grid_id = ANY(ids)
         AND NOT EXISTS (SELECT 1 FROM grids g WHERE g.id = c.grid_id AND g.valid_to IS NULL);
     DELETE FROM coverage_outside o WHERE o.grid_id = ANY(ids)
@@ -328,13 +342,15 @@ CREATE FUNCTION public.coverage_refresh_own(ids bigint[]) RETURNS void
         SELECT count(*)::int AS buildings, sum(u.n)::int AS units, sum(b.residents)::int AS residents,
                count(*) FILTER (WHERE NOT EXISTS (
                    SELECT 1 FROM assignments a WHERE a.building_id = b.id AND a.valid_to IS NULL
-                     AND a.role = 'building_leader' AND coverage_active(a.worker_id)))::int AS unstaffed_buildings,
+                     AND a.role = 'building_leader'
+                     AND (SELECT w.retired_at FROM workers w WHERE w.id = a.worker_id) IS NULL))::int AS unstaffed_buildings,
                sum(u.unled)::int AS unstaffed_units
         FROM buildings b
         CROSS JOIN LATERAL (
             SELECT count(*) AS n, count(*) FILTER (WHERE NOT EXISTS (
                        SELECT 1 FROM assignments a WHERE a.unit_id = x.id AND a.valid_to IS NULL
-                         AND a.role = 'unit_leader' AND coverage_active(a.worker_id))) AS unled
+                         AND a.role = 'unit_leader'
+                         AND (SELECT w.retired_at FROM workers w WHERE w.id = a.worker_id) IS NULL)) AS unled
             FROM units x WHERE x.building_id = b.id OFFSET 0) u
         WHERE b.grid_id = g.id
     ) o ON true
@@ -346,51 +362,63 @@ CREATE FUNCTION public.coverage_refresh_own(ids bigint[]) RETURNS void
     WHERE (c.own_buildings, c.own_units, c.own_residents, c.own_unstaffed_buildings, c.own_unstaffed_units)
         IS DISTINCT FROM (excluded.own_buildings, excluded.own_units, excluded.own_residents,
                           excluded.own_unstaffed_buildings, excluded.own_unstaffed_units);
-$$;
+END $$;
 
 --
 -- Name: coverage_refresh_rollup(bigint[]); Type: FUNCTION; Schema: public; Owner: -
 --
 
 CREATE FUNCTION public.coverage_refresh_rollup(ids bigint[]) RETURNS void
-    LANGUAGE sql
+    LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
-    WITH RECURSIVE sub(root, id, level) AS (
-        SELECT id, id, level FROM grids WHERE id = ANY(ids) AND valid_to IS NULL
-        UNION ALL
-        SELECT sub.root, k.id, k.level FROM sub CROSS JOIN LATERAL (
-            SELECT g.id, g.level FROM grids g WHERE g.parent_id = sub.id AND g.valid_to IS NULL OFFSET 0) k
-    ), sums AS (
-        SELECT sub.root, sum(c.own_buildings)::int AS buildings, sum(c.own_units)::int AS units,
-               sum(c.own_residents)::int AS residents, sum(c.own_unstaffed_buildings)::int AS unstaffed_buildings,
-               sum(c.own_unstaffed_units)::int AS unstaffed_units
-        FROM sub JOIN coverage_grids c ON c.grid_id = sub.id
-        GROUP BY sub.root
-    ), carriers AS (
-        SELECT sub.root, count(DISTINCT s.worker_id)::int AS n
-        FROM sub CROSS JOIN LATERAL (
-            SELECT a.worker_id FROM assignments a
-            WHERE a.grid_id = sub.id AND a.valid_to IS NULL AND coverage_active(a.worker_id) OFFSET 0) s
-        WHERE sub.level = 3
-        GROUP BY sub.root
+DECLARE
+    roots bigint[];
+BEGIN
+    WITH RECURSIVE up(id) AS (
+        SELECT x FROM unnest(ids) AS x WHERE x IS NOT NULL
+        UNION
+        SELECT p.parent_id FROM up CROSS JOIN LATERAL (
+            SELECT g.parent_id FROM grids g WHERE g.id = up.id OFFSET 0) p
+        WHERE p.parent_id IS NOT NULL
     )
+    SELECT array_agg(id) INTO roots FROM up;
     UPDATE coverage_grids c SET
         buildings = s.buildings, units = s.units, residents = s.residents,
-        unstaffed_buildings = s.unstaffed_buildings, unstaffed_units = s.unstaffed_units,
-        carriers = coalesce(k.n, 0)
-    FROM sums s LEFT JOIN carriers k ON k.root = s.root
-    WHERE c.grid_id = s.root
+        unstaffed_buildings = s.unstaffed_buildings, unstaffed_units = s.unstaffed_units, carriers = s.carriers
+    FROM unnest(roots) AS r(root)
+    CROSS JOIN LATERAL (
+        WITH RECURSIVE sub(id, level) AS (
+            SELECT g.id, g.level FROM grids g WHERE g.id = r.root AND g.valid_to IS NULL
+            UNION ALL
+            SELECT k.id, k.level FROM sub CROSS JOIN LATERAL (
+                SELECT g.id, g.level FROM grids g WHERE g.parent_id = sub.id AND g.valid_to IS NULL OFFSET 0) k
+        )
+        SELECT sum(o.own_buildings)::int AS buildings, sum(o.own_units)::int AS units,
+               sum(o.own_residents)::int AS residents, sum(o.own_unstaffed_buildings)::int AS unstaffed_buildings,
+               sum(o.own_unstaffed_units)::int AS unstaffed_units,
+               (SELECT count(DISTINCT a.worker_id) FROM sub CROSS JOIN LATERAL (
+                    SELECT a.worker_id FROM assignments a
+                    WHERE a.grid_id = sub.id AND a.valid_to IS NULL
+                      AND (SELECT w.retired_at FROM workers w WHERE w.id = a.worker_id) IS NULL OFFSET 0) a
+                WHERE sub.level = 3)::int AS carriers
+        FROM sub CROSS JOIN LATERAL (
+            SELECT * FROM coverage_grids o WHERE o.grid_id = sub.id OFFSET 0) o
+    ) s
+    WHERE c.grid_id = r.root AND s.buildings IS NOT NULL
       AND (c.buildings, c.units, c.residents, c.unstaffed_buildings, c.unstaffed_units, c.carriers)
-          IS DISTINCT FROM (s.buildings, s.units, s.residents, s.unstaffed_buildings, s.unstaffed_units, coalesce(k.n, 0));
-$$;
+          IS DISTINCT FROM (s.buildings, s.units, s.residents, s.unstaffed_buildings, s.unstaffed_units, s.carriers);
+END $$;
 
 --
 -- Name: coverage_refresh_shapes(bigint[]); Type: FUNCTION; Schema: public; Owner: -
 --
 
 CREATE FUNCTION public.coverage_refresh_shapes(ids bigint[]) RETURNS void
-    LANGUAGE sql
+    LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
+BEGIN
     UPDATE coverage_grids c SET
         area_m2 = m.area, perimeter_m = m.perimeter,
         polsby_popper = CASE WHEN m.perimeter > 0 THEN 4 * pi() * m.area / (m.perimeter * m.perimeter) ELSE 0 END,
@@ -401,31 +429,37 @@ CREATE FUNCTION public.coverage_refresh_shapes(ids bigint[]) RETURNS void
     CROSS JOIN LATERAL (SELECT ST_Scale(g.geom, cos(radians(ST_Y(ST_Centroid(g.geom)))), 1) AS flat) f
     CROSS JOIN LATERAL (SELECT f.flat, (ST_MinimumBoundingRadius(f.flat)).radius) r
     WHERE g.id = ANY(ids) AND g.valid_to IS NULL AND c.grid_id = g.id;
-$$;
+END $$;
 
 --
 -- Name: coverage_refresh_workers(bigint[]); Type: FUNCTION; Schema: public; Owner: -
 --
 
 CREATE FUNCTION public.coverage_refresh_workers(ids bigint[]) RETURNS void
-    LANGUAGE sql
+    LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
+BEGIN
     DELETE FROM coverage_workers WHERE worker_id = ANY(ids);
     INSERT INTO coverage_workers (worker_id)
     SELECT DISTINCT a.worker_id FROM assignments a
-    WHERE a.worker_id = ANY(ids) AND a.valid_to IS NULL AND coverage_active(a.worker_id)
+    WHERE a.worker_id = ANY(ids) AND a.valid_to IS NULL
+      AND (SELECT w.retired_at FROM workers w WHERE w.id = a.worker_id) IS NULL
       AND EXISTS (SELECT 1 FROM grids g WHERE g.id = a.grid_id AND g.valid_to IS NULL);
-$$;
+END $$;
 
 --
 -- Name: coverage_touch(bigint[]); Type: FUNCTION; Schema: public; Owner: -
 --
 
 CREATE FUNCTION public.coverage_touch(ids bigint[]) RETURNS void
-    LANGUAGE sql
+    LANGUAGE plpgsql
     AS $$
-    INSERT INTO coverage_dirty (grids) SELECT ids WHERE cardinality(ids) > 0
-$$;
+BEGIN
+    IF cardinality(ids) > 0 THEN
+        INSERT INTO coverage_dirty (grids) VALUES (ids);
+    END IF;
+END $$;
 
 --
 -- Name: coverage_truncated(); Type: FUNCTION; Schema: public; Owner: -

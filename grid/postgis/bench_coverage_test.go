@@ -16,15 +16,17 @@ import (
 )
 
 // The kept coverage report: what reading it costs, and what keeping it costs an edit. On
-// demo --scale 100, loaded once and reused (bench/coverage.sh does this):
+// demo --scale 100, loaded once and reused (bench/coverage.sh does this; the database is
+// left tracking function times):
 //
 //	GRIDMAP_BENCH_DATABASE_URL='host=/tmp/cov-s100/run user=postgres dbname=gridmap' \
 //	  go test ./grid/postgis -run '^$' -bench 'CoverageKept|CoverageRead' -benchtime 20x
 //
 // Without the variable the city is demo --scale 10, loaded for the run. Each edit benchmark
-// reports the edit's time (ns/op) and, as flush-ms, the refresh the commit ran (heard on the
-// gridmap_coverage channel); its "unkept" variant runs the same edits with the coverage
-// triggers disabled, so the difference is all the keeping costs the edit.
+// reports the edit's time (ns/op), the refresh its commit ran (flush-ms/op, heard on the
+// gridmap_coverage channel) and the time spent in all the coverage triggers per write
+// (coverage-ms/write); its "unkept" variant runs the same edits with the coverage triggers
+// disabled (a comparison of wall times, noisier than the triggers' own time).
 
 var benchCity struct {
 	once  bool
@@ -82,21 +84,25 @@ func coverageTriggers(b *testing.B, s *postgis.Store, on bool) {
 	}
 }
 
-// benchEdit runs edit (timed) and undo (untimed) in a loop, kept and unkept, reporting the
-// refresh time heard after each kept edit.
-func benchEdit(b *testing.B, edit func() error, undo func() error) {
+// benchEdit runs edit (timed) and undo (untimed) in a loop, kept and unkept. Kept, it
+// reports the refresh heard after each edit (flush-ms/op) and all the coverage triggers cost,
+// noting what each statement touched and refreshing it at commit, per write (the edit and,
+// when it writes, the undo: writes per iteration; the warm-up's included), from PostgreSQL's
+// function statistics. Both variants start with an untimed edit and undo.
+func benchEdit(b *testing.B, writes int, edit func() error, undo func() error) {
 	s := benchStore(b)
 	ctx := context.Background()
 	b.Run("kept", func(b *testing.B) {
+		before := coverageTriggerTime(b, s)
 		conn, err := s.Pool().Acquire(ctx)
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer conn.Release()
 		if _, err := conn.Exec(ctx, "LISTEN gridmap_coverage"); err != nil {
 			b.Fatal(err)
 		}
-		defer conn.Exec(ctx, "UNLISTEN gridmap_coverage")
+		warmUp(b, edit, undo)
+		drain(conn.Conn().WaitForNotification)
 		var flush time.Duration
 		for b.Loop() {
 			if err := edit(); err != nil {
@@ -117,11 +123,16 @@ func benchEdit(b *testing.B, edit func() error, undo func() error) {
 			drain(conn.Conn().WaitForNotification)
 			b.StartTimer()
 		}
-		b.ReportMetric(float64(flush.Microseconds())/1000/float64(b.N), "flush-ms/op")
+		conn.Exec(ctx, "UNLISTEN gridmap_coverage")
+		conn.Release()
+		n := float64(b.N)
+		b.ReportMetric(float64(flush.Microseconds())/1000/n, "flush-ms/op")
+		b.ReportMetric((coverageTriggerTime(b, s)-before)/((n+1)*float64(writes)), "coverage-ms/write")
 	})
 	b.Run("unkept", func(b *testing.B) {
 		coverageTriggers(b, s, false)
 		defer coverageTriggers(b, s, true)
+		warmUp(b, edit, undo)
 		for b.Loop() {
 			if err := edit(); err != nil {
 				b.Fatal(err)
@@ -133,6 +144,38 @@ func benchEdit(b *testing.B, edit func() error, undo func() error) {
 			b.StartTimer()
 		}
 	})
+}
+
+// warmUp runs an edit and its undo untimed: the connection's first statements prepare
+// plans (and, after the triggers change, prepare them again).
+func warmUp(b *testing.B, edit, undo func() error) {
+	b.Helper()
+	if err := edit(); err != nil {
+		b.Fatal(err)
+	}
+	if err := undo(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// coverageTriggerTime returns the time PostgreSQL has spent in the coverage trigger
+// functions (each including what it calls), in ms. It has the database track function
+// times, and closes the pool's connections so that each reports its time on the way out.
+func coverageTriggerTime(b *testing.B, s *postgis.Store) float64 {
+	b.Helper()
+	ctx := context.Background()
+	if _, err := s.Pool().Exec(ctx, `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET track_functions = pl', current_database()); END $$`); err != nil {
+		b.Fatal(err)
+	}
+	s.Pool().Reset()
+	time.Sleep(300 * time.Millisecond)
+	var ms float64
+	err := s.Pool().QueryRow(ctx, `SELECT coalesce(sum(f.total_time), 0) FROM pg_stat_user_functions f
+		JOIN pg_proc p ON p.oid = f.funcid WHERE p.proname LIKE 'coverage\_%' AND p.prorettype = 'trigger'::regtype`).Scan(&ms)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ms
 }
 
 // drain reads the notifications already delivered (the undo's).
@@ -154,7 +197,7 @@ func BenchmarkCoverageKeptPaint(b *testing.B) {
 	ctx := context.Background()
 	target, _, moved := pair(b, s, 3)
 	version := target.Version
-	benchEdit(b, func() error {
+	benchEdit(b, 2, func() error {
 		_, err := s.Paint(ctx, planner, grid.Paint{Target: grid.GridKey{ID: target.ID}, IfVersion: version, BuildingIDs: moved})
 		return err
 	}, func() error {
@@ -171,7 +214,7 @@ func BenchmarkCoverageKeptRename(b *testing.B) {
 	ctx := context.Background()
 	target, _, _ := pair(b, s, 1)
 	version, k := target.Version, 0
-	benchEdit(b, func() error {
+	benchEdit(b, 1, func() error {
 		k++
 		name := fmt.Sprintf("%s %d", target.Name, k)
 		_, err := s.PatchGrid(ctx, planner, grid.GridPatch{Key: grid.GridKey{ID: target.ID}, IfVersion: version, Name: &name})
@@ -191,7 +234,7 @@ func BenchmarkCoverageKeptAssign(b *testing.B) {
 		b.Fatal(err)
 	}
 	var id int64
-	benchEdit(b, func() error {
+	benchEdit(b, 2, func() error {
 		a, err := s.Assign(ctx, planner, grid.AssignmentSpec{WorkerID: wk.ID, GridID: &target.ID, Role: grid.RoleGridWorker})
 		id = a.ID
 		return err

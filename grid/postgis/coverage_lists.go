@@ -160,7 +160,7 @@ func buildingsOutsideSQL(sc scopeSQL) listSQL {
 func unstaffedBuildingsSQL(sc scopeSQL) listSQL {
 	return buildingList(sc.candidates(`c.own_unstaffed_buildings > 0`, inBox("b.footprint")+`
     AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.building_id = b.id AND a.valid_to IS NULL
-                    AND a.role = 'building_leader' AND coverage_active(a.worker_id))`))
+                    AND a.role = 'building_leader' AND (SELECT w.retired_at FROM workers w WHERE w.id = a.worker_id) IS NULL)`))
 }
 
 // buildingList lists the buildings of from by code, with their grid and footprint.
@@ -224,7 +224,7 @@ FROM ` + sc.candidates(`c.own_unstaffed_units > 0`, "true") + `
 JOIN units u ON u.building_id = b.id
 WHERE ` + inBox("u.geom") + `
   AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.unit_id = u.id AND a.valid_to IS NULL
-                  AND a.role = 'unit_leader' AND coverage_active(a.worker_id))`
+                  AND a.role = 'unit_leader' AND (SELECT w.retired_at FROM workers w WHERE w.id = a.worker_id) IS NULL)`
 	return listSQL{
 		count: `SELECT count(*)::int` + from,
 		page: `
