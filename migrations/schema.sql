@@ -243,6 +243,16 @@ BEGIN
 END $$;
 
 --
+-- Name: coverage_many(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.coverage_many() RETURNS integer
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT coalesce(nullif(current_setting('gridmap.coverage_many', true), '')::int, 1000)
+$$;
+
+--
 -- Name: coverage_rebuild(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -327,12 +337,51 @@ END $$;
 CREATE FUNCTION public.coverage_refresh_own(ids bigint[]) RETURNS void
     LANGUAGE plpgsql
     SET plan_cache_mode TO 'force_generic_plan'
-    AS $$
+    AS $_$
 BEGIN
     DELETE FROM coverage_grids c WHERE c.grid_id = ANY(ids)
         AND NOT EXISTS (SELECT 1 FROM grids g WHERE g.id = c.grid_id AND g.valid_to IS NULL);
     DELETE FROM coverage_outside o WHERE o.grid_id = ANY(ids)
         AND NOT EXISTS (SELECT 1 FROM grids g WHERE g.id = o.grid_id AND g.valid_to IS NULL);
+    IF cardinality(ids) > coverage_many() THEN
+        -- a bulk load or a rebuild: set-based, planned for these grids (EXECUTE plans with the
+        -- values), hash joins over the tables instead of probes per building and unit
+        EXECUTE $q$
+        INSERT INTO coverage_grids AS c (grid_id, own_buildings, own_units, own_residents,
+            own_unstaffed_buildings, own_unstaffed_units)
+        SELECT g.id, coalesce(o.buildings, 0), coalesce(o.units, 0), coalesce(o.residents, 0),
+               coalesce(o.unstaffed_buildings, 0), coalesce(o.unstaffed_units, 0)
+        FROM grids g
+        LEFT JOIN (
+            SELECT b.grid_id, count(*)::int AS buildings, coalesce(sum(u.n), 0)::int AS units,
+                   sum(b.residents)::int AS residents, count(*) FILTER (WHERE l.building_id IS NULL)::int AS unstaffed_buildings,
+                   coalesce(sum(u.unled), 0)::int AS unstaffed_units
+            FROM buildings b
+            LEFT JOIN (
+                SELECT x.building_id, count(*) AS n, count(*) FILTER (WHERE ul.unit_id IS NULL) AS unled
+                FROM units x LEFT JOIN (
+                    SELECT DISTINCT a.unit_id FROM assignments a JOIN workers w ON w.id = a.worker_id AND w.retired_at IS NULL
+                    WHERE a.role = 'unit_leader' AND a.valid_to IS NULL) ul ON ul.unit_id = x.id
+                GROUP BY x.building_id
+            ) u ON u.building_id = b.id
+            LEFT JOIN (
+                SELECT DISTINCT a.building_id FROM assignments a JOIN workers w ON w.id = a.worker_id AND w.retired_at IS NULL
+                WHERE a.role = 'building_leader' AND a.valid_to IS NULL
+            ) l ON l.building_id = b.id
+            WHERE b.grid_id = ANY($1)
+            GROUP BY b.grid_id
+        ) o ON o.grid_id = g.id
+        WHERE g.id = ANY($1) AND g.valid_to IS NULL
+        ON CONFLICT (grid_id) DO UPDATE SET
+            own_buildings = excluded.own_buildings, own_units = excluded.own_units,
+            own_residents = excluded.own_residents, own_unstaffed_buildings = excluded.own_unstaffed_buildings,
+            own_unstaffed_units = excluded.own_unstaffed_units
+        WHERE (c.own_buildings, c.own_units, c.own_residents, c.own_unstaffed_buildings, c.own_unstaffed_units)
+            IS DISTINCT FROM (excluded.own_buildings, excluded.own_units, excluded.own_residents,
+                              excluded.own_unstaffed_buildings, excluded.own_unstaffed_units)
+        $q$ USING ids;
+        RETURN;
+    END IF;
     INSERT INTO coverage_grids AS c (grid_id, own_buildings, own_units, own_residents,
         own_unstaffed_buildings, own_unstaffed_units)
     SELECT g.id, coalesce(o.buildings, 0), coalesce(o.units, 0), coalesce(o.residents, 0),
@@ -362,7 +411,7 @@ BEGIN
     WHERE (c.own_buildings, c.own_units, c.own_residents, c.own_unstaffed_buildings, c.own_unstaffed_units)
         IS DISTINCT FROM (excluded.own_buildings, excluded.own_units, excluded.own_residents,
                           excluded.own_unstaffed_buildings, excluded.own_unstaffed_units);
-END $$;
+END $_$;
 
 --
 -- Name: coverage_refresh_rollup(bigint[]); Type: FUNCTION; Schema: public; Owner: -
@@ -371,7 +420,7 @@ END $$;
 CREATE FUNCTION public.coverage_refresh_rollup(ids bigint[]) RETURNS void
     LANGUAGE plpgsql
     SET plan_cache_mode TO 'force_generic_plan'
-    AS $$
+    AS $_$
 DECLARE
     roots bigint[];
 BEGIN
@@ -383,6 +432,37 @@ BEGIN
         WHERE p.parent_id IS NOT NULL
     )
     SELECT array_agg(id) INTO roots FROM up;
+    IF cardinality(roots) > coverage_many() THEN
+        -- a bulk load or a rebuild: every current grid with each of its current ancestors,
+        -- joined whole (planned for these grids, as in coverage_refresh_own)
+        EXECUTE $q$
+        WITH RECURSIVE anc(id, root) AS (
+            SELECT g.id, g.id FROM grids g WHERE g.valid_to IS NULL
+            UNION ALL
+            SELECT anc.id, p.id FROM anc JOIN grids g ON g.id = anc.root JOIN grids p ON p.id = g.parent_id AND p.valid_to IS NULL
+        ), sums AS (
+            SELECT anc.root, sum(c.own_buildings)::int AS buildings, sum(c.own_units)::int AS units,
+                   sum(c.own_residents)::int AS residents, sum(c.own_unstaffed_buildings)::int AS unstaffed_buildings,
+                   sum(c.own_unstaffed_units)::int AS unstaffed_units
+            FROM anc JOIN coverage_grids c ON c.grid_id = anc.id
+            GROUP BY anc.root
+        ), carriers AS (
+            SELECT anc.root, count(DISTINCT a.worker_id)::int AS n
+            FROM anc JOIN grids g ON g.id = anc.id AND g.level = 3
+            JOIN assignments a ON a.grid_id = g.id AND a.valid_to IS NULL
+            JOIN workers w ON w.id = a.worker_id AND w.retired_at IS NULL
+            GROUP BY anc.root
+        )
+        UPDATE coverage_grids c SET
+            buildings = s.buildings, units = s.units, residents = s.residents,
+            unstaffed_buildings = s.unstaffed_buildings, unstaffed_units = s.unstaffed_units, carriers = coalesce(k.n, 0)
+        FROM sums s LEFT JOIN carriers k ON k.root = s.root
+        WHERE c.grid_id = s.root AND s.root = ANY($1)
+          AND (c.buildings, c.units, c.residents, c.unstaffed_buildings, c.unstaffed_units, c.carriers)
+              IS DISTINCT FROM (s.buildings, s.units, s.residents, s.unstaffed_buildings, s.unstaffed_units, coalesce(k.n, 0))
+        $q$ USING roots;
+        RETURN;
+    END IF;
     UPDATE coverage_grids c SET
         buildings = s.buildings, units = s.units, residents = s.residents,
         unstaffed_buildings = s.unstaffed_buildings, unstaffed_units = s.unstaffed_units, carriers = s.carriers
@@ -408,7 +488,7 @@ BEGIN
     WHERE c.grid_id = r.root AND s.buildings IS NOT NULL
       AND (c.buildings, c.units, c.residents, c.unstaffed_buildings, c.unstaffed_units, c.carriers)
           IS DISTINCT FROM (s.buildings, s.units, s.residents, s.unstaffed_buildings, s.unstaffed_units, s.carriers);
-END $$;
+END $_$;
 
 --
 -- Name: coverage_refresh_shapes(bigint[]); Type: FUNCTION; Schema: public; Owner: -

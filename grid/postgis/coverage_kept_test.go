@@ -536,11 +536,21 @@ func TestCoverageRebuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	kept := dump()
-	if _, err := s.Pool().Exec(ctx, `SELECT coverage_rebuild()`); err != nil {
-		t.Fatal(err)
-	}
-	if rebuilt := dump(); rebuilt != kept {
-		t.Errorf("rebuilt facts differ from the kept ones")
+	// set-based (as for a bulk load) and grid by grid (as for an edit)
+	for _, many := range []string{"0", "1000000"} {
+		err := pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SELECT set_config('gridmap.coverage_many', $1, true)`, many); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `SELECT coverage_rebuild()`)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rebuilt := dump(); rebuilt != kept {
+			t.Errorf("facts rebuilt with coverage_many %s differ from the kept ones", many)
+		}
 	}
 	if n := q1[int](t, s, `SELECT count(*)::int FROM coverage_outside`); n == 0 {
 		t.Error("no level-1 grid outside the shrunk city")
