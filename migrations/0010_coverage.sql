@@ -338,7 +338,10 @@ BEGIN
     PERFORM coverage_refresh(ids, ids, '{}', '{}');
 END $$;
 
--- What the writes of a transaction leave to refresh, one row per writing statement.
+-- What the writes of a transaction leave to refresh, one row per writing statement. Writers
+-- do not refresh side by side: every writing statement bumps the one data_version row, whose
+-- lock a transaction holds until it ends, so a refresh at commit reads (each statement with a
+-- new snapshot) everything the writers before it committed.
 CREATE TABLE coverage_dirty (
     grids   bigint[] NOT NULL DEFAULT '{}', -- grids whose own facts changed
     shapes  bigint[] NOT NULL DEFAULT '{}', -- grids whose geometry or parent changed

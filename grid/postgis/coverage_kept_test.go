@@ -515,6 +515,45 @@ func TestCoverageKeptAcrossTransactions(t *testing.T) {
 	}
 }
 
+// TestCoverageKeptConcurrentWrites: transactions touching grids of one community at once
+// (they queue on the data version's row, the first writing statement of each); the kept
+// facts hold all of them.
+func TestCoverageKeptConcurrentWrites(t *testing.T) {
+	s, ctx := demoTest(t)
+	a, b, _ := pair(t, s, 1)
+	wk := q1[int64](t, s, `INSERT INTO workers (display_name, role) VALUES ('并发', 'grid_worker') RETURNING id`)
+	for round := 0; round < 4; round++ {
+		writes := []struct {
+			sql  string
+			args []any
+		}{
+			{`INSERT INTO assignments (worker_id, grid_id, role) VALUES ($1, $2, 'grid_worker')`, []any{wk, a.ID}},
+			{`INSERT INTO households (unit_id, label, floor, residents, occupancy)
+			  SELECT u.id, 'C' || $2::int || '-' || u.id, 1, 2, 'occupied' FROM units u JOIN buildings x ON x.id = u.building_id
+			  WHERE x.grid_id = $1`, []any{b.ID, round}},
+			{`UPDATE grids SET geom = ST_Multi(ST_Buffer(geom, 0.00005 * $2::int, 'join=mitre')) WHERE id = $1`, []any{b.ID, round % 2}},
+		}
+		errs := make(chan error, len(writes))
+		for _, w := range writes {
+			go func() {
+				errs <- pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error {
+					_, err := tx.Exec(ctx, w.sql, w.args...)
+					return err
+				})
+			}()
+		}
+		for range writes {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		checkAfter(t, s, fmt.Sprintf("round %d", round), a.ID, b.ID)
+		if _, err := s.Pool().Exec(ctx, `UPDATE assignments SET valid_to = now() WHERE worker_id = $1 AND valid_to IS NULL`, wk); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestCoverageRebuild: coverage_rebuild() (what a bulk loader calls after writing with the
 // triggers off) gives back exactly the kept facts.
 func TestCoverageRebuild(t *testing.T) {
