@@ -11,6 +11,7 @@
 --   estimates, distinct grid staff of the subtree, whether the grid has staff itself;
 -- * gaps and overlaps, one polygon per row, in tile_coverage (0005);
 -- * parts of a grid outside its parent (level 1: outside the city), in coverage_outside;
+-- * the city's grid staff (distinct workers: not a sum over the subdistricts), in coverage_workers;
 -- * buildings straddling their level-3 grid: buildings.straddling (0005).
 -- Workload against a band is computed when read: the band is a question of the reader.
 --
