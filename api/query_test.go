@@ -366,8 +366,15 @@ func TestCoverageAPI(t *testing.T) {
 	var rep grid.CoverageReport
 	s.getJSON(t, "/api/v1/coverage", &rep)
 	want := grid.Findings{Gaps: 1, Overlaps: 1, Straddlers: len(d.Straddlers), UnstaffedGrids: len(d.Unstaffed)}
-	if rep.Findings != want || rep.Root != nil || len(rep.Grids) != 176 {
-		t.Errorf("findings %+v (want %+v), root %v, %d grids", rep.Findings, want, rep.Root, len(rep.Grids))
+	// lists come a page at a time (100 items by default), with their lengths
+	if rep.Findings != want || rep.Root != nil || len(rep.Grids) != 100 || rep.Page.Total.Grids != 176 ||
+		rep.Page.Limit == nil || *rep.Page.Limit != 100 || rep.Page.Total.Findings != want || rep.DataVersion == 0 {
+		t.Errorf("findings %+v (want %+v), root %v, %d grids, page %+v", rep.Findings, want, rep.Root, len(rep.Grids), rep.Page)
+	}
+	var next grid.CoverageReport
+	s.getJSON(t, "/api/v1/coverage?limit=100&offset=100", &next)
+	if len(next.Grids) != 76 || next.Grids[0].Code <= rep.Grids[99].Code || next.Page.Offset != 100 {
+		t.Errorf("second page: %d grids, page %+v", len(next.Grids), next.Page)
 	}
 	// a subtree by code and by id, with a custom band
 	var sub grid.CoverageReport
@@ -375,5 +382,53 @@ func TestCoverageAPI(t *testing.T) {
 	if sub.Root == nil || sub.Root.Code != d.Unstaffed[0] || sub.Options.Target != 250 || sub.Options.Band != 0.1 ||
 		sub.Findings.UnstaffedGrids != 1 || len(sub.Grids) != 1 {
 		t.Errorf("subtree report: root %v options %+v findings %+v", sub.Root, sub.Options, sub.Findings)
+	}
+}
+
+// TestCoverageSummaryAndIssuesAPI: the summary carries the report's figures; the issue list
+// pages through every finding, by kind, scope and box, with geometry when asked.
+func TestCoverageSummaryAndIssuesAPI(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	d := demo.Generate(demo.Options{Scale: 1, Seed: testdb.DemoSeed}, 0, demo.NewIDs()).Defects
+	var rep grid.CoverageReport
+	s.getJSON(t, "/api/v1/coverage?limit=0", &rep)
+	var sum grid.CoverageSummary
+	s.getJSON(t, "/api/v1/coverage/summary", &sum)
+	if sum.Findings != rep.Findings || sum.Totals != rep.Totals || sum.GridsPerLevel != [3]int{5, 37, 134} ||
+		sum.StaffedGrids != 176-len(d.Unstaffed) || sum.HouseholdsPerWorker.Median == nil || sum.DataVersion != rep.DataVersion ||
+		sum.Buildings != rep.Totals.Buildings || sum.BuildingsOneGrid != sum.Buildings-len(d.Straddlers) || sum.Gaps != 1 {
+		t.Errorf("summary %+v, report findings %+v totals %+v", sum, rep.Findings, rep.Totals)
+	}
+	var all grid.IssueList
+	s.getJSON(t, "/api/v1/coverage/issues?limit=3", &all)
+	n := rep.Findings.Total()
+	if all.NumberMatched != n || all.NumberReturned != 3 || all.ByKind[grid.IssueGap] != 1 || all.Issues[0].Kind != grid.IssueGap ||
+		all.Issues[1].Kind != grid.IssueOverlap || all.Issues[0].Geometry != nil || all.Issues[0].AreaM2 == nil {
+		t.Fatalf("issues: %d matched of %d, %+v", all.NumberMatched, n, all.Issues)
+	}
+	var last grid.IssueList
+	s.getJSON(t, fmt.Sprintf("/api/v1/coverage/issues?limit=100&offset=%d", n-2), &last)
+	if last.NumberReturned != 2 || last.Issues[1].Kind != grid.IssueUnstaffed || last.Issues[1].Grids[0].Code != d.Unstaffed[len(d.Unstaffed)-1] {
+		t.Errorf("last page: %+v", last.Issues)
+	}
+	// the gap alone, with its geometry; found again by its box, and not elsewhere
+	var gap grid.IssueList
+	s.getJSON(t, "/api/v1/coverage/issues?kind=gap&geometry=true", &gap)
+	if gap.NumberMatched != 1 || gap.Issues[0].Geometry == nil || gap.Issues[0].Grids[0].Code != d.GapGrid[:12]+"000" {
+		t.Fatalf("gap: %+v", gap)
+	}
+	b := gap.Issues[0].BBox
+	var in, out grid.IssueList
+	s.getJSON(t, fmt.Sprintf("/api/v1/coverage/issues?kind=gap,overlap&bbox=%f,%f,%f,%f", b[0], b[1], b[2], b[3]), &in)
+	s.getJSON(t, "/api/v1/coverage/issues?bbox=100,10,100.1,10.1", &out)
+	if in.ByKind[grid.IssueGap] != 1 || out.NumberMatched != 0 {
+		t.Errorf("by box: %+v; far away: %+v", in.ByKind, out.ByKind)
+	}
+	// a community's issues are its own
+	var sub grid.IssueList
+	s.getJSON(t, "/api/v1/coverage/issues?grid="+d.GapGrid[:12]+"000", &sub)
+	if sub.Root == nil || sub.ByKind[grid.IssueGap] != 1 || sub.ByKind[grid.IssueOverlap] != 0 {
+		t.Errorf("community issues: %+v", sub.ByKind)
 	}
 }

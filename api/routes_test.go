@@ -279,6 +279,8 @@ func routeTable(t *testing.T) []routeRow {
 			}, public: open, private: openPriv},
 		get(v1+"nearest", "/api/v1/nearest?lon=118.70057&lat=32.0006&limit=2", open, openPriv),
 		getf(v1+"coverage", func(c *routeCase) string { return "/api/v1/coverage?grid=" + id(c.place.community) }, open, openPriv),
+		getf(v1+"coverage/summary", func(c *routeCase) string { return "/api/v1/coverage/summary?grid=" + id(c.place.community) }, open, openPriv),
+		getf(v1+"coverage/issues", func(c *routeCase) string { return "/api/v1/coverage/issues?grid=" + id(c.place.community) }, open, openPriv),
 		getf(v1+"balance", func(c *routeCase) string { return "/api/v1/balance?parent=" + id(c.place.community) }, open, openPriv),
 		get(v1+"city", "/api/v1/city", open, openPriv),
 		getf(v1+"export/grids.geojson", func(c *routeCase) string { return "/api/v1/export/grids.geojson?parent=" + id(c.place.community) }, open, openPriv),

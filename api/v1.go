@@ -24,6 +24,8 @@ func (s *Server) routesV1(r chi.Router) {
 	r.With(s.heavyRead()...).Post("/query/within", s.Handle(s.within))
 	r.Get("/nearest", s.Handle(s.nearest))
 	r.With(s.heavyRead()...).Get("/coverage", s.Handle(s.coverage))
+	r.Get("/coverage/summary", s.Handle(s.coverageSummary))
+	r.With(s.heavyRead()...).Get("/coverage/issues", s.Handle(s.coverageIssues))
 	r.With(s.exporting()...).Get("/export/grids.geojson", s.Handle(s.exportGrids))
 	r.With(s.exporting()...).Get("/export/buildings.geojson", s.Handle(s.exportBuildings))
 	r.With(s.exporting()...).Get("/export/assignments.csv", s.Handle(s.exportAssignments))
@@ -320,24 +322,5 @@ func (s *Server) nearest(w http.ResponseWriter, r *http.Request) error {
 			Kind: n.Kind, ID: n.ID, Code: n.Code, Name: n.Name, BuildingID: n.BuildingID, DistanceM: n.DistanceM}}
 	}
 	writeGeoJSON(w, newCollection(len(fs), fs))
-	return nil
-}
-
-// coverage serves the coverage report of a subtree (grid=id|code) or the whole city.
-func (s *Server) coverage(w http.ResponseWriter, r *http.Request) error {
-	var o grid.CoverageOptions
-	var err error
-	if o.Root, err = gridKeyParam(r, "grid"); err != nil {
-		return err
-	}
-	err = optionalFloatParams(r, floatDst{"target", &o.Target}, floatDst{"band", &o.Band}, floatDst{"min_area", &o.MinAreaM2})
-	if err != nil {
-		return err
-	}
-	rep, err := s.store.Coverage(r.Context(), o)
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, rep)
 	return nil
 }

@@ -19,12 +19,18 @@ const (
 	DefaultMinAreaM2 = 1.0
 )
 
-// CoverageOptions choose the report's scope and thresholds.
+// CoverageOptions choose the report's scope, thresholds and page.
 type CoverageOptions struct {
 	Root      *GridKey // nil: the whole city
 	Target    float64  // households per worker
 	Band      float64  // accepted deviation from Target, a fraction (0.2: ±20 %)
-	MinAreaM2 float64  // pieces smaller than this are ignored
+	MinAreaM2 float64  // pieces smaller than this are ignored (at least DefaultMinAreaM2)
+	// Page is the page of each list the report carries (its lengths are always given);
+	// nil: every item.
+	Page *Page
+	// Recompute measures everything from the data instead of reading what the writing
+	// transactions keep: a check of the kept facts, slow (seconds on a large city).
+	Recompute bool
 }
 
 // WithDefaults fills zero fields with the defaults.
@@ -48,8 +54,12 @@ func (o CoverageOptions) Validate() error {
 		return Errorf(EINVALID, "target %v: want households per worker in (0, 1000000]", o.Target)
 	case !(o.Band >= 0 && o.Band < 1):
 		return Errorf(EINVALID, "band %v: want a fraction in [0, 1)", o.Band)
-	case !(o.MinAreaM2 >= 0 && o.MinAreaM2 <= 1e6):
-		return Errorf(EINVALID, "min area %v m²: want [0, 1000000]", o.MinAreaM2)
+	case !(o.MinAreaM2 >= DefaultMinAreaM2 && o.MinAreaM2 <= 1e6):
+		// the kept pieces stop at DefaultMinAreaM2: smaller ones are overlay noise
+		return Errorf(EINVALID, "min area %v m²: want [%g, 1000000]", o.MinAreaM2, DefaultMinAreaM2)
+	}
+	if o.Page != nil {
+		return o.Page.Validate()
 	}
 	return nil
 }
@@ -59,6 +69,11 @@ type CoverageService interface {
 	// Coverage returns the coverage report of o.Root's subtree (or the whole city). EINVALID
 	// for bad options, ENOTFOUND for an unknown root.
 	Coverage(ctx context.Context, o CoverageOptions) (*CoverageReport, error)
+	// CoverageSummary returns the report's key figures only. EINVALID, ENOTFOUND.
+	CoverageSummary(ctx context.Context, o CoverageOptions) (*CoverageSummary, error)
+	// CoverageIssues returns a page of the report's findings as one list, filtered by kind,
+	// subtree and box. EINVALID, ENOTFOUND.
+	CoverageIssues(ctx context.Context, q IssueQuery) (*IssueList, error)
 }
 
 // UnitRef names a unit in replies.
@@ -118,6 +133,7 @@ type GridFact struct {
 	Reock        float64
 	Parts        int
 	Own          Counts // buildings derived into this very grid, their units and households
+	OwnEstimated bool   // some of Own.Households are estimates
 }
 
 // GridStaff is a current assignment of an unretired worker to a grid.
@@ -126,12 +142,8 @@ type GridStaff struct {
 	WorkerID int64
 }
 
-// CoverageFacts are the store's measurements for one report; BuildCoverage turns them into it.
-type CoverageFacts struct {
-	DataVersion        int64
-	Root               *GridRef
-	Grids              []GridFact // every current grid in scope
-	Staff              []GridStaff
+// CoverageLists are the report's lists of places: all of each, or one page of each.
+type CoverageLists struct {
 	Gaps               []Gap
 	Overlaps           []Overlap
 	OutsideParent      []OutsideParent
@@ -140,6 +152,51 @@ type CoverageFacts struct {
 	Straddlers         []Straddler
 	UnstaffedBuildings []BuildingRef
 	UnstaffedUnits     []UnitRef
+}
+
+// CoverageFacts are the store's measurements for one report, taken from scratch;
+// BuildCoverage turns them into it.
+type CoverageFacts struct {
+	DataVersion int64
+	Root        *GridRef
+	Grids       []GridFact // every current grid in scope
+	Staff       []GridStaff
+	Ungridded   int // buildings in no grid (the whole city only)
+	CoverageLists
+}
+
+// GridRollup is one current grid with the facts of its subtree (the grid and every current
+// grid below it): what the report is built from. The store keeps these as the data is
+// written; RollUp computes them from CoverageFacts.
+type GridRollup struct {
+	GridRef
+	ParentID *int64
+	// Counts are the subtree's; Workers counts its distinct grid staff, of every level.
+	Counts
+	HouseholdsEstimated bool // some of the households are estimates
+	// Carriers counts the distinct grid staff of the level-3 grids of the subtree: those
+	// who visit the households (see Workload).
+	Carriers     int
+	Staffed      bool // the grid itself has grid staff
+	AreaM2       float64
+	PerimeterM   float64
+	PolsbyPopper float64
+	Reock        float64
+	Parts        int
+}
+
+// CoverageRead is what a report is assembled from (AssembleCoverage): every grid of the
+// scope rolled up, and the lists of places, each as the page asked for, with their lengths.
+type CoverageRead struct {
+	DataVersion int64
+	Root        *GridRef
+	Grids       []GridRollup // every current grid in scope
+	Workers     int          // distinct grid staff of the scope
+	Ungridded   int          // buildings in no grid (the whole city only)
+	Lists       CoverageLists
+	// Lengths are the lengths of Lists, whatever page of them Lists holds (the counts of
+	// the grid findings are the assembly's).
+	Lengths Findings
 }
 
 // Workload statuses of a grid against the target band.
@@ -205,6 +262,25 @@ type Unstaffed struct {
 	Units     []UnitRef     `json:"units"`
 }
 
+// CoverageTotals are the counts of the scope: its places and its distinct grid staff.
+type CoverageTotals struct {
+	Counts
+	HouseholdsEstimated bool `json:"households_estimated"` // some households are estimates
+}
+
+// ListTotals are the lengths of the report's lists: the findings, and the grids.
+type ListTotals struct {
+	Findings
+	Grids int `json:"grids"`
+}
+
+// CoveragePage says which page of each list a report carries and how long each list is.
+type CoveragePage struct {
+	Limit  *int       `json:"limit"` // null: every item
+	Offset int        `json:"offset"`
+	Total  ListTotals `json:"total"`
+}
+
 // Findings count each kind of defect; all zero means the hierarchy is sound.
 type Findings struct {
 	Gaps               int `json:"gaps"`
@@ -241,7 +317,8 @@ type CoverageReport struct {
 	Options            ReportOptions       `json:"options"`
 	OK                 bool                `json:"ok"`
 	Findings           Findings            `json:"findings"`
-	Totals             Counts              `json:"totals"`
+	Totals             CoverageTotals      `json:"totals"`
+	Page               CoveragePage        `json:"page"`
 	Levels             []LevelSummary      `json:"levels"`
 	Gaps               []Gap               `json:"gaps"`
 	Overlaps           []Overlap           `json:"overlaps"`
@@ -256,110 +333,175 @@ type CoverageReport struct {
 }
 
 // BuildCoverage turns the store's measurements into the report: it rolls counts and staff up
-// the hierarchy, rates each grid's workload against the band, summarises each level and
-// counts the findings. Facts about grids outside the scope are the store's to leave out.
+// the hierarchy (RollUp) and assembles the report (AssembleCoverage) with the page of
+// o.Page. Facts about grids outside the scope are the store's to leave out.
 func BuildCoverage(f CoverageFacts, o CoverageOptions, now time.Time) *CoverageReport {
-	o = o.WithDefaults()
-	r := &CoverageReport{
-		GeneratedAt: now.UTC(),
-		DataVersion: f.DataVersion,
-		Root:        f.Root,
-		Options:     ReportOptions{Target: o.Target, Band: o.Band, MinAreaM2: o.MinAreaM2},
-		Gaps:        nonNil(f.Gaps), Overlaps: nonNil(f.Overlaps), OutsideParent: nonNil(f.OutsideParent),
-		BuildingsOutside: nonNil(f.BuildingsOutside), BuildingsMultiGrid: nonNil(f.MultiGrid),
-		Straddlers:    nonNil(f.Straddlers),
-		Unstaffed:     Unstaffed{Grids: []GridRef{}, Buildings: nonNil(f.UnstaffedBuildings), Units: nonNil(f.UnstaffedUnits)},
-		NonContiguous: []GridRef{},
+	lists := f.CoverageLists
+	read := CoverageRead{DataVersion: f.DataVersion, Root: f.Root, Grids: RollUp(f), Ungridded: f.Ungridded,
+		Lengths: Findings{Gaps: len(lists.Gaps), Overlaps: len(lists.Overlaps), OutsideParent: len(lists.OutsideParent),
+			BuildingsOutside: len(lists.BuildingsOutside), MultiGrid: len(lists.MultiGrid), Straddlers: len(lists.Straddlers),
+			UnstaffedBuildings: len(lists.UnstaffedBuildings), UnstaffedUnits: len(lists.UnstaffedUnits)},
+		Lists: CoverageLists{Gaps: pageOf(lists.Gaps, o.Page), Overlaps: pageOf(lists.Overlaps, o.Page),
+			OutsideParent: pageOf(lists.OutsideParent, o.Page), BuildingsOutside: pageOf(lists.BuildingsOutside, o.Page),
+			MultiGrid: pageOf(lists.MultiGrid, o.Page), Straddlers: pageOf(lists.Straddlers, o.Page),
+			UnstaffedBuildings: pageOf(lists.UnstaffedBuildings, o.Page), UnstaffedUnits: pageOf(lists.UnstaffedUnits, o.Page)},
 	}
-	grids := append([]GridFact(nil), f.Grids...)
-	sort.Slice(grids, func(a, b int) bool { return grids[a].Code < grids[b].Code })
-	index := make(map[int64]int, len(grids))
-	for k, g := range grids {
+	all := map[int64]bool{}
+	for _, s := range f.Staff {
+		all[s.WorkerID] = true
+	}
+	read.Workers = len(all)
+	return AssembleCoverage(read, o, now)
+}
+
+// RollUp computes each grid's subtree facts from the facts of the grids themselves: the
+// counts summed over the subtree, its distinct grid staff (Workers) and level-3 grid staff
+// (Carriers), whether it has staff itself. Subtrees are taken within f.Grids.
+func RollUp(f CoverageFacts) []GridRollup {
+	index := make(map[int64]int, len(f.Grids))
+	for k, g := range f.Grids {
 		index[g.ID] = k
 	}
-	// subtree members of each grid: the grid and its descendants in scope
-	members := make([][]int, len(grids))
-	for k := range grids {
-		for cur, ok := k, true; ok; {
-			members[cur] = append(members[cur], k)
-			p := grids[cur].ParentID
+	staff := map[int64][]int64{} // grid → workers
+	for _, s := range f.Staff {
+		staff[s.GridID] = append(staff[s.GridID], s.WorkerID)
+	}
+	out := make([]GridRollup, len(f.Grids))
+	workers := make([]map[int64]bool, len(f.Grids))
+	carriers := make([]map[int64]bool, len(f.Grids))
+	for k, g := range f.Grids {
+		out[k] = GridRollup{GridRef: g.GridRef, ParentID: g.ParentID, Staffed: len(staff[g.ID]) > 0, AreaM2: g.AreaM2,
+			PerimeterM: g.PerimeterM, PolsbyPopper: g.PolsbyPopper, Reock: g.Reock, Parts: g.Parts}
+		workers[k], carriers[k] = map[int64]bool{}, map[int64]bool{}
+	}
+	// each grid's facts go to it and every ancestor in scope
+	for m, g := range f.Grids {
+		for cur, ok := m, true; ok; {
+			r := &out[cur]
+			r.Buildings += g.Own.Buildings
+			r.Units += g.Own.Units
+			r.Households += g.Own.Households
+			r.Residents += g.Own.Residents
+			r.HouseholdsEstimated = r.HouseholdsEstimated || g.OwnEstimated
+			for _, w := range staff[g.ID] {
+				workers[cur][w] = true
+				if g.Level == LevelGrid {
+					carriers[cur][w] = true
+				}
+			}
+			p := f.Grids[cur].ParentID
 			if p == nil {
 				break
 			}
 			cur, ok = index[*p]
 		}
 	}
-	staff := map[int64][]int64{} // grid → workers
-	for _, s := range f.Staff {
-		staff[s.GridID] = append(staff[s.GridID], s.WorkerID)
+	for k := range out {
+		out[k].Workers, out[k].Carriers = len(workers[k]), len(carriers[k])
+	}
+	return out
+}
+
+// AssembleCoverage builds the report from its read: it rates each grid's workload against
+// the band, with the spread of its level-3 grids below; lists unstaffed and non-contiguous
+// grids; sums the totals over the scope's top grids; summarises each level and counts the
+// findings. The grid lists are paged here, the lists of places come paged in r.
+func AssembleCoverage(r CoverageRead, o CoverageOptions, now time.Time) *CoverageReport {
+	o = o.WithDefaults()
+	rep := &CoverageReport{
+		GeneratedAt: now.UTC(),
+		DataVersion: r.DataVersion,
+		Root:        r.Root,
+		Options:     ReportOptions{Target: o.Target, Band: o.Band, MinAreaM2: o.MinAreaM2},
+		Gaps:        nonNil(r.Lists.Gaps), Overlaps: nonNil(r.Lists.Overlaps), OutsideParent: nonNil(r.Lists.OutsideParent),
+		BuildingsOutside: nonNil(r.Lists.BuildingsOutside), BuildingsMultiGrid: nonNil(r.Lists.MultiGrid),
+		Straddlers: nonNil(r.Lists.Straddlers),
+		Unstaffed:  Unstaffed{Buildings: nonNil(r.Lists.UnstaffedBuildings), Units: nonNil(r.Lists.UnstaffedUnits)},
+	}
+	grids := append([]GridRollup(nil), r.Grids...)
+	sort.Slice(grids, func(a, b int) bool { return grids[a].Code < grids[b].Code })
+	all, unstaffed, noncontiguous := rateGrids(grids, o)
+	scope := make(map[int64]bool, len(grids))
+	for _, g := range grids {
+		scope[g.ID] = true
+	}
+	for _, g := range grids {
+		if g.ParentID != nil && scope[*g.ParentID] {
+			continue
+		}
+		rep.Totals.Buildings += g.Buildings
+		rep.Totals.Units += g.Units
+		rep.Totals.Households += g.Households
+		rep.Totals.Residents += g.Residents
+		rep.Totals.HouseholdsEstimated = rep.Totals.HouseholdsEstimated || g.HouseholdsEstimated
+	}
+	rep.Totals.Workers = r.Workers
+	rep.Levels = summarise(all)
+	rep.Findings = r.Lengths
+	rep.Findings.UnstaffedGrids, rep.Findings.NonContiguous = len(unstaffed), len(noncontiguous)
+	rep.OK = rep.Findings.Total() == 0
+	rep.Grids = nonNil(pageOf(all, o.Page))
+	rep.Unstaffed.Grids = nonNil(pageOf(unstaffed, o.Page))
+	rep.NonContiguous = nonNil(pageOf(noncontiguous, o.Page))
+	rep.Page = CoveragePage{Total: ListTotals{Findings: rep.Findings, Grids: len(all)}}
+	if o.Page != nil {
+		limit := o.Page.Limit
+		rep.Page.Limit, rep.Page.Offset = &limit, o.Page.Offset
+	}
+	return rep
+}
+
+// rateGrids turns rolled-up grids (sorted by code) into the report's grids, and lists those
+// without staff and those in more than one piece.
+func rateGrids(grids []GridRollup, o CoverageOptions) (all []GridCoverage, unstaffed, noncontiguous []GridRef) {
+	index := make(map[int64]int, len(grids))
+	for k, g := range grids {
+		index[g.ID] = k
 	}
 	lo, hi := o.Target*(1-o.Band), o.Target*(1+o.Band)
-	r.Grids = make([]GridCoverage, len(grids))
+	all = make([]GridCoverage, len(grids))
 	for k, g := range grids {
-		gc := GridCoverage{GridRef: g.GridRef, ParentID: g.ParentID, AreaM2: g.AreaM2,
-			PolsbyPopper: g.PolsbyPopper, Reock: g.Reock, Parts: g.Parts}
-		all, carriers := map[int64]bool{}, map[int64]bool{}
-		var perL3 []float64
-		for _, m := range members[k] {
-			own := grids[m].Own
-			gc.Buildings += own.Buildings
-			gc.Units += own.Units
-			gc.Households += own.Households
-			gc.Residents += own.Residents
-			for _, w := range staff[grids[m].ID] {
-				all[w] = true
-				if grids[m].Level == LevelGrid {
-					carriers[w] = true
-				}
-			}
-			if grids[m].Level == LevelGrid && g.Level < LevelGrid {
-				if n := distinct(staff[grids[m].ID]); n > 0 {
-					perL3 = append(perL3, float64(grids[m].Own.Households)/float64(n))
-				}
-			}
-		}
-		gc.Workers = len(all)
-		gc.Workload = rate(gc.Households, len(carriers), o.Target, lo, hi)
-		if len(perL3) > 0 {
-			mn, mx := minMax(perL3)
-			gc.Workload.Min, gc.Workload.Max = &mn, &mx
-		}
-		if len(staff[g.ID]) == 0 {
-			r.Unstaffed.Grids = append(r.Unstaffed.Grids, g.GridRef)
+		all[k] = GridCoverage{GridRef: g.GridRef, ParentID: g.ParentID, Counts: g.Counts, AreaM2: g.AreaM2,
+			PolsbyPopper: g.PolsbyPopper, Reock: g.Reock, Parts: g.Parts,
+			Workload: rate(g.Households, g.Carriers, o.Target, lo, hi)}
+		if !g.Staffed {
+			unstaffed = append(unstaffed, g.GridRef)
 		}
 		if g.Parts > 1 {
-			r.NonContiguous = append(r.NonContiguous, g.GridRef)
+			noncontiguous = append(noncontiguous, g.GridRef)
 		}
-		r.Grids[k] = gc
 	}
-	// totals: the roots of the scope (grids whose parent is not in it)
-	for k, g := range grids {
-		if g.ParentID != nil {
-			if _, in := index[*g.ParentID]; in {
-				continue
+	// the spread below a grid: households per worker of each staffed level-3 grid, carried
+	// up to its ancestors in scope
+	for _, g := range grids {
+		if g.Level != LevelGrid || g.Carriers == 0 || g.ParentID == nil {
+			continue
+		}
+		per := float64(g.Households) / float64(g.Carriers)
+		for p, ok := index[*g.ParentID]; ok; {
+			w := &all[p].Workload
+			if w.Min == nil || per < *w.Min {
+				w.Min = &per
 			}
+			if w.Max == nil || per > *w.Max {
+				w.Max = &per
+			}
+			if all[p].ParentID == nil {
+				break
+			}
+			p, ok = index[*all[p].ParentID]
 		}
-		t := r.Grids[k].Counts
-		r.Totals.Buildings += t.Buildings
-		r.Totals.Units += t.Units
-		r.Totals.Households += t.Households
-		r.Totals.Residents += t.Residents
 	}
-	all := map[int64]bool{}
-	for _, s := range f.Staff {
-		all[s.WorkerID] = true
+	return all, unstaffed, noncontiguous
+}
+
+// pageOf returns the page p of xs (nil p: all of xs).
+func pageOf[T any](xs []T, p *Page) []T {
+	if p == nil {
+		return xs
 	}
-	r.Totals.Workers = len(all)
-	r.Levels = summarise(r.Grids)
-	r.Findings = Findings{
-		Gaps: len(r.Gaps), Overlaps: len(r.Overlaps), OutsideParent: len(r.OutsideParent),
-		BuildingsOutside: len(r.BuildingsOutside), MultiGrid: len(r.BuildingsMultiGrid),
-		Straddlers: len(r.Straddlers), UnstaffedGrids: len(r.Unstaffed.Grids),
-		UnstaffedBuildings: len(r.Unstaffed.Buildings), UnstaffedUnits: len(r.Unstaffed.Units),
-		NonContiguous: len(r.NonContiguous),
-	}
-	r.OK = r.Findings.Total() == 0
-	return r
+	lo := min(p.Offset, len(xs))
+	return xs[lo:min(lo+p.Limit, len(xs))]
 }
 
 // rate returns the workload of households shared by workers against the band [lo, hi].
@@ -448,14 +590,6 @@ func meanOf(xs []float64) float64 {
 		s += x
 	}
 	return s / float64(len(xs))
-}
-
-func distinct(ids []int64) int {
-	seen := map[int64]bool{}
-	for _, id := range ids {
-		seen[id] = true
-	}
-	return len(seen)
 }
 
 // nonNil makes empty lists marshal as [] rather than null: a report reader can always iterate.

@@ -93,9 +93,518 @@ CREATE FUNCTION public.bulk_refresh_derived(grids bigint[]) RETURNS void
 BEGIN
     IF grids IS NULL THEN
         PERFORM tile_rebuild();
+        PERFORM coverage_rebuild();
     ELSIF cardinality(grids) > 0 THEN
         PERFORM tile_refresh_grids(tile_grid_chain(grids));
+        PERFORM coverage_refresh(grids);
     END IF;
+END $$;
+
+--
+-- Name: coverage_assigned(bigint[], bigint[], bigint[], bigint[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.coverage_assigned(building_ids bigint[], unit_ids bigint[], grid_ids bigint[], worker_ids bigint[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF cardinality(grid_ids) > 0 THEN
+        INSERT INTO coverage_dirty (grids, workers)
+        VALUES (coverage_grids_of(building_ids, unit_ids, grid_ids), coalesce(worker_ids, '{}'));
+    END IF;
+END $$;
+
+--
+-- Name: coverage_assignments_changed(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.coverage_assignments_changed() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    -- the workers count as the city's grid staff through grid assignments only
+    IF TG_OP = 'INSERT' THEN
+        PERFORM coverage_assigned(array_agg(building_id), array_agg(unit_id), array_agg(grid_id),
+            array_agg(DISTINCT worker_id) FILTER (WHERE grid_id IS NOT NULL)) FROM new_rows;
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM coverage_assigned(array_agg(building_id), array_agg(unit_id), array_agg(grid_id),
+            array_agg(DISTINCT worker_id) FILTER (WHERE grid_id IS NOT NULL)) FROM old_rows;
+    ELSE
+        PERFORM coverage_assigned(array_agg(building_id), array_agg(unit_id), array_agg(grid_id),
+            array_agg(DISTINCT worker_id) FILTER (WHERE grid_id IS NOT NULL))
+        FROM (SELECT building_id, unit_id, grid_id, worker_id FROM old_rows
+              UNION ALL SELECT building_id, unit_id, grid_id, worker_id FROM new_rows) t;
+    END IF;
+    RETURN NULL;
+END $$;
+
+--
+-- Name: coverage_buildings_changed(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.coverage_buildings_changed() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM coverage_touch(array(SELECT DISTINCT grid_id FROM new_rows WHERE grid_id IS NOT NULL));
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM coverage_touch(array(SELECT DISTINCT grid_id FROM old_rows WHERE grid_id IS NOT NULL));
+    ELSE
+        PERFORM coverage_touch(array(SELECT DISTINCT x FROM (
+            SELECT grid_id AS x FROM old_rows UNION ALL SELECT grid_id FROM new_rows) t WHERE x IS NOT NULL));
+    END IF;
+    RETURN NULL;
+END $$;
+
+--
+-- Name: coverage_city_changed(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.coverage_city_changed() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO coverage_dirty (parents) VALUES (ARRAY[NULL]::bigint[]);
+    RETURN NULL;
+END $$;
+
+--
+-- Name: coverage_flush(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.coverage_flush() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    g bigint[]; s bigint[]; p bigint[]; w bigint[];
+    t0 timestamptz := clock_timestamp();
+BEGIN
+    -- the first row's firing takes every row; the later ones find none
+    WITH d AS (DELETE FROM coverage_dirty RETURNING *)
+    SELECT array(SELECT DISTINCT x FROM d, unnest(d.grids) x WHERE x IS NOT NULL),
+           array(SELECT DISTINCT x FROM d, unnest(d.shapes) x WHERE x IS NOT NULL),
+           array(SELECT DISTINCT x FROM d, unnest(d.parents) x),
+           array(SELECT DISTINCT x FROM d, unnest(d.workers) x WHERE x IS NOT NULL)
+    INTO g, s, p, w;
+    IF cardinality(g) + cardinality(s) + cardinality(p) + cardinality(w) > 0 THEN
+        PERFORM coverage_refresh(g, s, p, w);
+        PERFORM pg_notify('gridmap_coverage', format('%s %s',
+            round((extract(epoch FROM clock_timestamp() - t0) * 1000)::numeric, 3), cardinality(g) + cardinality(s)));
+    END IF;
+    RETURN NULL;
+END $$;
+
+--
+-- Name: coverage_grids_del(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.coverage_grids_del() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO coverage_dirty (grids)
+    SELECT array_agg(id) || coalesce(array_agg(parent_id) FILTER (WHERE parent_id IS NOT NULL), '{}') FROM old_rows
+    HAVING count(*) > 0;
+    RETURN NULL;
+END $$;
+
+--
+-- Name: coverage_grids_ins(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.coverage_grids_ins() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO coverage_dirty (grids, shapes)
+    SELECT coalesce(array_agg(parent_id) FILTER (WHERE parent_id IS NOT NULL), '{}'), array_agg(id) FROM new_rows
+    HAVING count(*) > 0;
+    RETURN NULL;
+END $$;
+
+--
+-- Name: coverage_grids_of(bigint[], bigint[], bigint[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.coverage_grids_of(building_ids bigint[], unit_ids bigint[], grid_ids bigint[]) RETURNS bigint[]
+    LANGUAGE plpgsql STABLE
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+    RETURN array(SELECT DISTINCT x FROM (
+        SELECT unnest(grid_ids) AS x
+        UNION ALL SELECT b.grid_id FROM buildings b WHERE b.id = ANY(building_ids)
+        UNION ALL SELECT b.grid_id FROM units u JOIN buildings b ON b.id = u.building_id WHERE u.id = ANY(unit_ids)
+    ) t WHERE x IS NOT NULL);
+END $$;
+
+--
+-- Name: coverage_grids_upd(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.coverage_grids_upd() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO coverage_dirty (grids, shapes, parents)
+    SELECT coalesce(array_agg(o.parent_id) FILTER (WHERE moved) || array_agg(n.parent_id) FILTER (WHERE moved), '{}'),
+           coalesce(array_agg(n.id) FILTER (WHERE moved), '{}'),
+           coalesce(array_agg(n.id) FILTER (WHERE reshaped), '{}')
+    FROM old_rows o JOIN new_rows n USING (id),
+         LATERAL (SELECT NOT ST_OrderingEquals(o.geom, n.geom) AS reshaped) r,
+         LATERAL (SELECT r.reshaped OR o.valid_to IS DISTINCT FROM n.valid_to
+                      OR o.parent_id IS DISTINCT FROM n.parent_id OR o.level <> n.level AS moved) m
+    HAVING bool_or(m.moved);
+    RETURN NULL;
+END $$;
+
+--
+-- Name: coverage_many(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.coverage_many() RETURNS integer
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT coalesce(nullif(current_setting('gridmap.coverage_many', true), '')::int, 1000)
+$$;
+
+--
+-- Name: coverage_rebuild(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.coverage_rebuild() RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    ids bigint[];
+BEGIN
+    TRUNCATE coverage_grids, coverage_outside, coverage_workers, coverage_dirty;
+    SELECT coalesce(array_agg(id), '{}') INTO ids FROM grids WHERE valid_to IS NULL;
+    PERFORM coverage_refresh(ids, ids, '{}', '{}');
+END $$;
+
+--
+-- Name: coverage_refresh(bigint[], bigint[], bigint[], bigint[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.coverage_refresh(grids bigint[], shapes bigint[] DEFAULT '{}'::bigint[], parents bigint[] DEFAULT '{}'::bigint[], workers bigint[] DEFAULT '{}'::bigint[]) RETURNS void
+    LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE
+    outside bigint[] := shapes;
+BEGIN
+    IF cardinality(shapes) > 0 THEN
+        workers := workers || array(SELECT a.worker_id FROM assignments a WHERE a.grid_id = ANY(shapes) AND a.valid_to IS NULL);
+    END IF;
+    IF cardinality(workers) > 0 THEN
+        PERFORM coverage_refresh_workers(workers);
+    END IF;
+    IF cardinality(grids) + cardinality(shapes) > 0 THEN
+        PERFORM coverage_refresh_own(grids || shapes);
+    END IF;
+    IF cardinality(shapes) > 0 THEN
+        PERFORM coverage_refresh_shapes(shapes);
+    END IF;
+    IF cardinality(parents) > 0 THEN
+        outside := outside || array(SELECT g.id FROM grids g WHERE g.parent_id = ANY(parents) AND g.valid_to IS NULL);
+    END IF;
+    IF array_position(parents, NULL) IS NOT NULL THEN
+        outside := outside || array(SELECT g.id FROM grids g WHERE g.level = 1 AND g.valid_to IS NULL);
+    END IF;
+    IF cardinality(outside) > 0 THEN
+        PERFORM coverage_refresh_outside(outside);
+    END IF;
+    IF cardinality(grids) + cardinality(shapes) > 0 THEN
+        PERFORM coverage_refresh_rollup(grids || shapes);
+    END IF;
+END $$;
+
+--
+-- Name: coverage_refresh_outside(bigint[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.coverage_refresh_outside(ids bigint[]) RETURNS void
+    LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+    DELETE FROM coverage_outside WHERE grid_id = ANY(ids);
+    INSERT INTO coverage_outside (grid_id, parent_id, area_m2, geom)
+    SELECT o.id, o.parent_id, gridmap_area_m2(d.geom), d.geom
+    FROM (
+        SELECT c.id, c.parent_id, ST_Difference(c.geom, p.geom) AS diff
+        FROM grids c JOIN grids p ON p.id = c.parent_id
+        WHERE c.id = ANY(ids) AND c.valid_to IS NULL AND NOT ST_CoveredBy(c.geom, p.geom)
+        UNION ALL
+        SELECT c.id, NULL, ST_Difference(c.geom, city.boundary)
+        FROM grids c, city
+        WHERE c.id = ANY(ids) AND c.valid_to IS NULL AND c.level = 1
+          AND city.boundary IS NOT NULL AND NOT ST_CoveredBy(c.geom, city.boundary)
+    ) o
+    CROSS JOIN LATERAL ST_Dump(ST_CollectionExtract(o.diff, 3)) d
+    WHERE gridmap_area_m2(d.geom) >= 1;
+END $$;
+
+--
+-- Name: coverage_refresh_own(bigint[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.coverage_refresh_own(ids bigint[]) RETURNS void
+    LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $_$
+BEGIN
+    DELETE FROM coverage_grids c WHERE c.grid_id = ANY(ids)
+        AND NOT EXISTS (SELECT 1 FROM grids g WHERE g.id = c.grid_id AND g.valid_to IS NULL);
+    DELETE FROM coverage_outside o WHERE o.grid_id = ANY(ids)
+        AND NOT EXISTS (SELECT 1 FROM grids g WHERE g.id = o.grid_id AND g.valid_to IS NULL);
+    IF cardinality(ids) > coverage_many() THEN
+        -- a bulk load or a rebuild: set-based, planned for these grids (EXECUTE plans with the
+        -- values), hash joins over the tables instead of probes per building and unit
+        EXECUTE $q$
+        INSERT INTO coverage_grids AS c (grid_id, own_buildings, own_units, own_residents,
+            own_unstaffed_buildings, own_unstaffed_units)
+        SELECT g.id, coalesce(o.buildings, 0), coalesce(o.units, 0), coalesce(o.residents, 0),
+               coalesce(o.unstaffed_buildings, 0), coalesce(o.unstaffed_units, 0)
+        FROM grids g
+        LEFT JOIN (
+            SELECT b.grid_id, count(*)::int AS buildings, coalesce(sum(u.n), 0)::int AS units,
+                   sum(b.residents)::int AS residents, count(*) FILTER (WHERE l.building_id IS NULL)::int AS unstaffed_buildings,
+                   coalesce(sum(u.unled), 0)::int AS unstaffed_units
+            FROM buildings b
+            LEFT JOIN (
+                SELECT x.building_id, count(*) AS n, count(*) FILTER (WHERE ul.unit_id IS NULL) AS unled
+                FROM units x LEFT JOIN (
+                    SELECT DISTINCT a.unit_id FROM assignments a JOIN workers w ON w.id = a.worker_id AND w.retired_at IS NULL
+                    WHERE a.role = 'unit_leader' AND a.valid_to IS NULL) ul ON ul.unit_id = x.id
+                GROUP BY x.building_id
+            ) u ON u.building_id = b.id
+            LEFT JOIN (
+                SELECT DISTINCT a.building_id FROM assignments a JOIN workers w ON w.id = a.worker_id AND w.retired_at IS NULL
+                WHERE a.role = 'building_leader' AND a.valid_to IS NULL
+            ) l ON l.building_id = b.id
+            WHERE b.grid_id = ANY($1)
+            GROUP BY b.grid_id
+        ) o ON o.grid_id = g.id
+        WHERE g.id = ANY($1) AND g.valid_to IS NULL
+        ON CONFLICT (grid_id) DO UPDATE SET
+            own_buildings = excluded.own_buildings, own_units = excluded.own_units,
+            own_residents = excluded.own_residents, own_unstaffed_buildings = excluded.own_unstaffed_buildings,
+            own_unstaffed_units = excluded.own_unstaffed_units
+        WHERE (c.own_buildings, c.own_units, c.own_residents, c.own_unstaffed_buildings, c.own_unstaffed_units)
+            IS DISTINCT FROM (excluded.own_buildings, excluded.own_units, excluded.own_residents,
+                              excluded.own_unstaffed_buildings, excluded.own_unstaffed_units)
+        $q$ USING ids;
+        RETURN;
+    END IF;
+    INSERT INTO coverage_grids AS c (grid_id, own_buildings, own_units, own_residents,
+        own_unstaffed_buildings, own_unstaffed_units)
+    SELECT g.id, coalesce(o.buildings, 0), coalesce(o.units, 0), coalesce(o.residents, 0),
+           coalesce(o.unstaffed_buildings, 0), coalesce(o.unstaffed_units, 0)
+    FROM grids g
+    LEFT JOIN LATERAL (
+        SELECT count(*)::int AS buildings, sum(u.n)::int AS units, sum(b.residents)::int AS residents,
+               count(*) FILTER (WHERE NOT EXISTS (
+                   SELECT 1 FROM assignments a WHERE a.building_id = b.id AND a.valid_to IS NULL
+                     AND a.role = 'building_leader'
+                     AND (SELECT w.retired_at FROM workers w WHERE w.id = a.worker_id) IS NULL))::int AS unstaffed_buildings,
+               sum(u.unled)::int AS unstaffed_units
+        FROM buildings b
+        CROSS JOIN LATERAL (
+            SELECT count(*) AS n, count(*) FILTER (WHERE NOT EXISTS (
+                       SELECT 1 FROM assignments a WHERE a.unit_id = x.id AND a.valid_to IS NULL
+                         AND a.role = 'unit_leader'
+                         AND (SELECT w.retired_at FROM workers w WHERE w.id = a.worker_id) IS NULL)) AS unled
+            FROM units x WHERE x.building_id = b.id OFFSET 0) u
+        WHERE b.grid_id = g.id
+    ) o ON true
+    WHERE g.id = ANY(ids) AND g.valid_to IS NULL
+    ON CONFLICT (grid_id) DO UPDATE SET
+        own_buildings = excluded.own_buildings, own_units = excluded.own_units,
+        own_residents = excluded.own_residents, own_unstaffed_buildings = excluded.own_unstaffed_buildings,
+        own_unstaffed_units = excluded.own_unstaffed_units
+    WHERE (c.own_buildings, c.own_units, c.own_residents, c.own_unstaffed_buildings, c.own_unstaffed_units)
+        IS DISTINCT FROM (excluded.own_buildings, excluded.own_units, excluded.own_residents,
+                          excluded.own_unstaffed_buildings, excluded.own_unstaffed_units);
+END $_$;
+
+--
+-- Name: coverage_refresh_rollup(bigint[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.coverage_refresh_rollup(ids bigint[]) RETURNS void
+    LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $_$
+DECLARE
+    roots bigint[];
+BEGIN
+    WITH RECURSIVE up(id) AS (
+        SELECT x FROM unnest(ids) AS x WHERE x IS NOT NULL
+        UNION
+        SELECT p.parent_id FROM up CROSS JOIN LATERAL (
+            SELECT g.parent_id FROM grids g WHERE g.id = up.id OFFSET 0) p
+        WHERE p.parent_id IS NOT NULL
+    )
+    SELECT array_agg(id) INTO roots FROM up;
+    IF cardinality(roots) > coverage_many() THEN
+        -- a bulk load or a rebuild: every current grid with each of its current ancestors,
+        -- joined whole (planned for these grids, as in coverage_refresh_own)
+        EXECUTE $q$
+        WITH RECURSIVE anc(id, root) AS (
+            SELECT g.id, g.id FROM grids g WHERE g.valid_to IS NULL
+            UNION ALL
+            SELECT anc.id, p.id FROM anc JOIN grids g ON g.id = anc.root JOIN grids p ON p.id = g.parent_id AND p.valid_to IS NULL
+        ), sums AS (
+            SELECT anc.root, sum(c.own_buildings)::int AS buildings, sum(c.own_units)::int AS units,
+                   sum(c.own_residents)::int AS residents, sum(c.own_unstaffed_buildings)::int AS unstaffed_buildings,
+                   sum(c.own_unstaffed_units)::int AS unstaffed_units
+            FROM anc JOIN coverage_grids c ON c.grid_id = anc.id
+            GROUP BY anc.root
+        ), carriers AS (
+            SELECT anc.root, count(DISTINCT a.worker_id)::int AS n
+            FROM anc JOIN grids g ON g.id = anc.id AND g.level = 3
+            JOIN assignments a ON a.grid_id = g.id AND a.valid_to IS NULL
+            JOIN workers w ON w.id = a.worker_id AND w.retired_at IS NULL
+            GROUP BY anc.root
+        )
+        UPDATE coverage_grids c SET
+            buildings = s.buildings, units = s.units, residents = s.residents,
+            unstaffed_buildings = s.unstaffed_buildings, unstaffed_units = s.unstaffed_units, carriers = coalesce(k.n, 0)
+        FROM sums s LEFT JOIN carriers k ON k.root = s.root
+        WHERE c.grid_id = s.root AND s.root = ANY($1)
+          AND (c.buildings, c.units, c.residents, c.unstaffed_buildings, c.unstaffed_units, c.carriers)
+              IS DISTINCT FROM (s.buildings, s.units, s.residents, s.unstaffed_buildings, s.unstaffed_units, coalesce(k.n, 0))
+        $q$ USING roots;
+        RETURN;
+    END IF;
+    UPDATE coverage_grids c SET
+        buildings = s.buildings, units = s.units, residents = s.residents,
+        unstaffed_buildings = s.unstaffed_buildings, unstaffed_units = s.unstaffed_units, carriers = s.carriers
+    FROM unnest(roots) AS r(root)
+    CROSS JOIN LATERAL (
+        WITH RECURSIVE sub(id, level) AS (
+            SELECT g.id, g.level FROM grids g WHERE g.id = r.root AND g.valid_to IS NULL
+            UNION ALL
+            SELECT k.id, k.level FROM sub CROSS JOIN LATERAL (
+                SELECT g.id, g.level FROM grids g WHERE g.parent_id = sub.id AND g.valid_to IS NULL OFFSET 0) k
+        )
+        SELECT sum(o.own_buildings)::int AS buildings, sum(o.own_units)::int AS units,
+               sum(o.own_residents)::int AS residents, sum(o.own_unstaffed_buildings)::int AS unstaffed_buildings,
+               sum(o.own_unstaffed_units)::int AS unstaffed_units,
+               (SELECT count(DISTINCT a.worker_id) FROM sub CROSS JOIN LATERAL (
+                    SELECT a.worker_id FROM assignments a
+                    WHERE a.grid_id = sub.id AND a.valid_to IS NULL
+                      AND (SELECT w.retired_at FROM workers w WHERE w.id = a.worker_id) IS NULL OFFSET 0) a
+                WHERE sub.level = 3)::int AS carriers
+        FROM sub CROSS JOIN LATERAL (
+            SELECT * FROM coverage_grids o WHERE o.grid_id = sub.id OFFSET 0) o
+    ) s
+    WHERE c.grid_id = r.root AND s.buildings IS NOT NULL
+      AND (c.buildings, c.units, c.residents, c.unstaffed_buildings, c.unstaffed_units, c.carriers)
+          IS DISTINCT FROM (s.buildings, s.units, s.residents, s.unstaffed_buildings, s.unstaffed_units, s.carriers);
+END $_$;
+
+--
+-- Name: coverage_refresh_shapes(bigint[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.coverage_refresh_shapes(ids bigint[]) RETURNS void
+    LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+    UPDATE coverage_grids c SET
+        area_m2 = m.area, perimeter_m = m.perimeter,
+        polsby_popper = CASE WHEN m.perimeter > 0 THEN 4 * pi() * m.area / (m.perimeter * m.perimeter) ELSE 0 END,
+        reock = CASE WHEN r.radius > 0 THEN ST_Area(r.flat) / (pi() * r.radius * r.radius) ELSE 0 END,
+        parts = ST_NumGeometries(g.geom)
+    FROM grids g
+    CROSS JOIN LATERAL (SELECT ST_Area(g.geom::geography) AS area, ST_Perimeter(g.geom::geography) AS perimeter) m
+    CROSS JOIN LATERAL (SELECT ST_Scale(g.geom, cos(radians(ST_Y(ST_Centroid(g.geom)))), 1) AS flat) f
+    CROSS JOIN LATERAL (SELECT f.flat, (ST_MinimumBoundingRadius(f.flat)).radius) r
+    WHERE g.id = ANY(ids) AND g.valid_to IS NULL AND c.grid_id = g.id;
+END $$;
+
+--
+-- Name: coverage_refresh_workers(bigint[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.coverage_refresh_workers(ids bigint[]) RETURNS void
+    LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+    DELETE FROM coverage_workers WHERE worker_id = ANY(ids);
+    INSERT INTO coverage_workers (worker_id)
+    SELECT DISTINCT a.worker_id FROM assignments a
+    WHERE a.worker_id = ANY(ids) AND a.valid_to IS NULL
+      AND (SELECT w.retired_at FROM workers w WHERE w.id = a.worker_id) IS NULL
+      AND EXISTS (SELECT 1 FROM grids g WHERE g.id = a.grid_id AND g.valid_to IS NULL);
+END $$;
+
+--
+-- Name: coverage_touch(bigint[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.coverage_touch(ids bigint[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF cardinality(ids) > 0 THEN
+        INSERT INTO coverage_dirty (grids) VALUES (ids);
+    END IF;
+END $$;
+
+--
+-- Name: coverage_truncated(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.coverage_truncated() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM coverage_rebuild();
+    RETURN NULL;
+END $$;
+
+--
+-- Name: coverage_units_changed(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.coverage_units_changed() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM coverage_touch(coverage_grids_of(array(SELECT DISTINCT building_id FROM new_rows), '{}', '{}'));
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM coverage_touch(coverage_grids_of(array(SELECT DISTINCT building_id FROM old_rows), '{}', '{}'));
+    ELSE
+        -- household writes update every unit they count in: only a move to another building counts
+        PERFORM coverage_touch(coverage_grids_of(array(
+            SELECT x FROM old_rows o JOIN new_rows n USING (id), LATERAL (VALUES (o.building_id), (n.building_id)) v(x)
+            WHERE o.building_id <> n.building_id), '{}', '{}'));
+    END IF;
+    RETURN NULL;
+END $$;
+
+--
+-- Name: coverage_workers_changed(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.coverage_workers_changed() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM coverage_assigned(array_agg(a.building_id), array_agg(a.unit_id), array_agg(a.grid_id),
+        array_agg(DISTINCT a.worker_id) FILTER (WHERE a.grid_id IS NOT NULL))
+    FROM old_rows o JOIN new_rows n USING (id)
+    JOIN assignments a ON a.worker_id = n.id AND a.valid_to IS NULL
+    WHERE o.retired_at IS DISTINCT FROM n.retired_at;
+    RETURN NULL;
 END $$;
 
 --
@@ -959,6 +1468,74 @@ CREATE TABLE public.city (
 );
 
 --
+-- Name: coverage_dirty; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.coverage_dirty (
+    grids bigint[] DEFAULT '{}'::bigint[] NOT NULL,
+    shapes bigint[] DEFAULT '{}'::bigint[] NOT NULL,
+    parents bigint[] DEFAULT '{}'::bigint[] NOT NULL,
+    workers bigint[] DEFAULT '{}'::bigint[] NOT NULL
+);
+
+--
+-- Name: coverage_grids; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.coverage_grids (
+    grid_id bigint NOT NULL,
+    own_buildings integer DEFAULT 0 NOT NULL,
+    own_units integer DEFAULT 0 NOT NULL,
+    own_residents integer DEFAULT 0 NOT NULL,
+    own_unstaffed_buildings integer DEFAULT 0 NOT NULL,
+    own_unstaffed_units integer DEFAULT 0 NOT NULL,
+    buildings integer DEFAULT 0 NOT NULL,
+    units integer DEFAULT 0 NOT NULL,
+    residents integer DEFAULT 0 NOT NULL,
+    unstaffed_buildings integer DEFAULT 0 NOT NULL,
+    unstaffed_units integer DEFAULT 0 NOT NULL,
+    carriers integer DEFAULT 0 NOT NULL,
+    area_m2 double precision DEFAULT 0 NOT NULL,
+    perimeter_m double precision DEFAULT 0 NOT NULL,
+    polsby_popper double precision DEFAULT 0 NOT NULL,
+    reock double precision DEFAULT 0 NOT NULL,
+    parts integer DEFAULT 0 NOT NULL
+);
+
+--
+-- Name: coverage_outside; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.coverage_outside (
+    id bigint NOT NULL,
+    grid_id bigint NOT NULL,
+    parent_id bigint,
+    area_m2 double precision NOT NULL,
+    geom public.geometry(Polygon,4326) NOT NULL
+);
+
+--
+-- Name: coverage_outside_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.coverage_outside ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.coverage_outside_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: coverage_workers; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.coverage_workers (
+    worker_id bigint NOT NULL
+);
+
+--
 -- Name: data_version; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1360,6 +1937,27 @@ ALTER TABLE ONLY public.city
     ADD CONSTRAINT city_pkey PRIMARY KEY (id);
 
 --
+-- Name: coverage_grids coverage_grids_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.coverage_grids
+    ADD CONSTRAINT coverage_grids_pkey PRIMARY KEY (grid_id);
+
+--
+-- Name: coverage_outside coverage_outside_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.coverage_outside
+    ADD CONSTRAINT coverage_outside_pkey PRIMARY KEY (id);
+
+--
+-- Name: coverage_workers coverage_workers_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.coverage_workers
+    ADD CONSTRAINT coverage_workers_pkey PRIMARY KEY (worker_id);
+
+--
 -- Name: data_version data_version_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1570,6 +2168,30 @@ CREATE INDEX buildings_footprint_geog ON public.buildings USING gist (((footprin
 CREATE INDEX buildings_grid ON public.buildings USING btree (grid_id);
 
 --
+-- Name: buildings_no_grid; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX buildings_no_grid ON public.buildings USING btree (id) WHERE (grid_id IS NULL);
+
+--
+-- Name: buildings_straddling; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX buildings_straddling ON public.buildings USING btree (grid_id) WHERE straddling;
+
+--
+-- Name: coverage_outside_geom; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX coverage_outside_geom ON public.coverage_outside USING gist (geom);
+
+--
+-- Name: coverage_outside_grid; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX coverage_outside_grid ON public.coverage_outside USING btree (grid_id);
+
+--
 -- Name: edit_ops_actor; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1694,6 +2316,132 @@ CREATE TRIGGER buildings_derive BEFORE INSERT OR UPDATE OF footprint, grid_id ON
 --
 
 CREATE TRIGGER buildings_tile BEFORE INSERT OR UPDATE OF footprint, grid_id ON public.buildings FOR EACH ROW WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.buildings_tile();
+
+--
+-- Name: assignments coverage_assignments_del; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER coverage_assignments_del AFTER DELETE ON public.assignments REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.coverage_assignments_changed();
+
+--
+-- Name: assignments coverage_assignments_ins; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER coverage_assignments_ins AFTER INSERT ON public.assignments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.coverage_assignments_changed();
+
+--
+-- Name: assignments coverage_assignments_upd; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER coverage_assignments_upd AFTER UPDATE ON public.assignments REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.coverage_assignments_changed();
+
+--
+-- Name: buildings coverage_buildings_del; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER coverage_buildings_del AFTER DELETE ON public.buildings REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.coverage_buildings_changed();
+
+--
+-- Name: buildings coverage_buildings_ins; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER coverage_buildings_ins AFTER INSERT ON public.buildings REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.coverage_buildings_changed();
+
+--
+-- Name: buildings coverage_buildings_upd; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER coverage_buildings_upd AFTER UPDATE ON public.buildings REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.coverage_buildings_changed();
+
+--
+-- Name: city coverage_city_changed; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER coverage_city_changed AFTER INSERT OR DELETE OR UPDATE ON public.city FOR EACH STATEMENT WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.coverage_city_changed();
+
+--
+-- Name: coverage_dirty coverage_flush; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE CONSTRAINT TRIGGER coverage_flush AFTER INSERT ON public.coverage_dirty DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.coverage_flush();
+
+--
+-- Name: grids coverage_grids_del; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER coverage_grids_del AFTER DELETE ON public.grids REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.coverage_grids_del();
+
+--
+-- Name: grids coverage_grids_ins; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER coverage_grids_ins AFTER INSERT ON public.grids REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.coverage_grids_ins();
+
+--
+-- Name: grids coverage_grids_upd; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER coverage_grids_upd AFTER UPDATE ON public.grids REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.coverage_grids_upd();
+
+--
+-- Name: assignments coverage_truncated; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER coverage_truncated AFTER TRUNCATE ON public.assignments FOR EACH STATEMENT EXECUTE FUNCTION public.coverage_truncated();
+
+--
+-- Name: buildings coverage_truncated; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER coverage_truncated AFTER TRUNCATE ON public.buildings FOR EACH STATEMENT EXECUTE FUNCTION public.coverage_truncated();
+
+--
+-- Name: city coverage_truncated; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER coverage_truncated AFTER TRUNCATE ON public.city FOR EACH STATEMENT EXECUTE FUNCTION public.coverage_truncated();
+
+--
+-- Name: grids coverage_truncated; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER coverage_truncated AFTER TRUNCATE ON public.grids FOR EACH STATEMENT EXECUTE FUNCTION public.coverage_truncated();
+
+--
+-- Name: units coverage_truncated; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER coverage_truncated AFTER TRUNCATE ON public.units FOR EACH STATEMENT EXECUTE FUNCTION public.coverage_truncated();
+
+--
+-- Name: workers coverage_truncated; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER coverage_truncated AFTER TRUNCATE ON public.workers FOR EACH STATEMENT EXECUTE FUNCTION public.coverage_truncated();
+
+--
+-- Name: units coverage_units_del; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER coverage_units_del AFTER DELETE ON public.units REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.coverage_units_changed();
+
+--
+-- Name: units coverage_units_ins; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER coverage_units_ins AFTER INSERT ON public.units REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.coverage_units_changed();
+
+--
+-- Name: units coverage_units_upd; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER coverage_units_upd AFTER UPDATE ON public.units REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.coverage_units_changed();
+
+--
+-- Name: workers coverage_workers_changed; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER coverage_workers_changed AFTER UPDATE ON public.workers REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT WHEN ((NOT public.gridmap_bulk())) EXECUTE FUNCTION public.coverage_workers_changed();
 
 --
 -- Name: assignments data_version_del; Type: TRIGGER; Schema: public; Owner: -

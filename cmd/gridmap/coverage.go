@@ -9,8 +9,8 @@ import (
 	"gridmap/grid"
 )
 
-// cmdCoverage prints the coverage report: the same report as GET /api/v1/coverage, as JSON
-// with --json, else as a summary for people.
+// cmdCoverage prints the coverage report: the same report as GET /api/v1/coverage (a page
+// of each list, --limit and --offset), as JSON with --json, else as a summary for people.
 func cmdCoverage(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("coverage", flag.ContinueOnError)
 	var db dbFlags
@@ -20,7 +20,11 @@ func cmdCoverage(ctx context.Context, e *env, args []string) error {
 	var o grid.CoverageOptions
 	fs.Float64Var(&o.Target, "target", grid.DefaultTarget, "households per worker")
 	fs.Float64Var(&o.Band, "band", grid.DefaultBand, "accepted deviation from the target (0.2: ±20%)")
-	fs.Float64Var(&o.MinAreaM2, "min-area", grid.DefaultMinAreaM2, "ignore gaps, overlaps and overhangs smaller than this (m²)")
+	fs.Float64Var(&o.MinAreaM2, "min-area", grid.DefaultMinAreaM2, "ignore gaps, overlaps and overhangs smaller than this (m², at least 1)")
+	page := grid.Page{}
+	fs.IntVar(&page.Limit, "limit", grid.DefaultLimit, "items of each list to show")
+	fs.IntVar(&page.Offset, "offset", 0, "items of each list to skip")
+	fs.BoolVar(&o.Recompute, "recompute", false, "measure everything from the data instead of reading what is kept (slow; a check)")
 	rest, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -41,6 +45,7 @@ func cmdCoverage(ctx context.Context, e *env, args []string) error {
 	if zero != nil {
 		return zero
 	}
+	o.Page = &page
 	if err := o.Validate(); err != nil {
 		return err
 	}

@@ -40,7 +40,7 @@ Usage:
   gridmap export grids [--level N] [--parent CODE]  > grids.geojson
   gridmap export buildings [--grid CODE]            > buildings.geojson
   gridmap export assignments                        > assignments.csv
-  gridmap coverage [--grid CODE] [--json] [--target 300] [--band 0.2] [--min-area 1]
+  gridmap coverage [--grid CODE] [--json] [--target 300] [--band 0.2] [--min-area 1] [--limit 100] [--offset 0] [--recompute]
   gridmap conform --level N [--parent CODE] [--snap-m 5] [--dry-run] [--json]
   gridmap user add NAME --role viewer|grid_leader|planner|admin [--grids CODE,…]   (prints the API token last)
   gridmap user token NAME [--label L]

@@ -39,6 +39,7 @@ func TestCoverageCLIIsTheAPIReport(t *testing.T) {
 	for _, tc := range []struct{ cli, query string }{
 		{"", ""},
 		{"--grid 990100002003000 --target 250 --band 0.1", "?grid=990100002003000&target=250&band=0.1"},
+		{"--limit 10 --offset 5 --min-area 2", "?limit=10&offset=5&min_area=2"},
 	} {
 		args := append([]string{"coverage", "--json"}, strings.Fields(tc.cli)...)
 		var cli, web map[string]any

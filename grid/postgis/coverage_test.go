@@ -105,7 +105,7 @@ func TestCoverageCounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Totals != want {
+	if r.Totals.Counts != want {
 		t.Errorf("totals %+v, want %+v", r.Totals, want)
 	}
 	list, err := s.Grids(ctx, grid.GridFilter{Page: grid.Page{Limit: grid.MaxLimit}})

@@ -32,7 +32,7 @@ before(async () => {
   for (const [name, role] of [['plan-e2e', 'planner'], ['plan-other', 'planner'], ['view-e2e', 'viewer']]) {
     tokens[name] = server.cli('user', 'add', name, '--role', role).trim().split('\n').pop();
   }
-  const report = await getJSON(server.base, '/api/v1/coverage');
+  const report = await getJSON(server.base, '/api/v1/coverage?limit=10000');
   community = report.grids.find((g) => g.level === 2);
   grids = (await getJSON(server.base, `/api/v1/balance?parent=${community.code}`)).grids;
   assert.ok(grids.length >= 4, `community ${community.code} has ${grids.length} grids`);

@@ -100,7 +100,7 @@ test('dashboard: the map renders from our tiles, no console errors, KPIs equal t
     assert.ok(readyMs < 15000, `ready after ${readyMs} ms`);
 
     // the panel shows the city's coverage report, figure for figure
-    const report = await getJSON(server.base, '/api/v1/coverage');
+    const report = await getJSON(server.base, '/api/v1/coverage?limit=10000');
     assertKPIs(await kpiValues(page), report);
     assert.equal(await page.locator('#sel-title').textContent(), (await getJSON(server.base, '/api/v1/city')).name);
     // the tree lists every subdistrict with its households
@@ -120,7 +120,7 @@ test('dashboard: the map renders from our tiles, no console errors, KPIs equal t
 test('drill-down: choosing a community in the tree changes the URL and the panel; back returns', async () => {
   const { page, context, problems } = await open('/');
   try {
-    const report = await getJSON(server.base, '/api/v1/coverage');
+    const report = await getJSON(server.base, '/api/v1/coverage?limit=10000');
     const l1 = report.grids.find((g) => g.level === 1);
     const l2 = report.grids.find((g) => g.level === 2 && g.parent_id === l1.id);
     await page.click(`#tree .row[data-code="${l1.code}"]`);
@@ -130,7 +130,7 @@ test('drill-down: choosing a community in the tree changes the URL and the panel
     await page.waitForFunction((code) => document.querySelector('#panel')?.dataset.sel === code
       && document.querySelector('#sel-title')?.textContent !== '', l2.code);
     assert.equal(await page.locator('#sel-title').textContent(), l2.name);
-    const sub = await getJSON(server.base, `/api/v1/coverage?grid=${l2.code}`);
+    const sub = await getJSON(server.base, `/api/v1/coverage?grid=${l2.code}&limit=10000`);
     assertKPIs(await kpiValues(page), sub);
     // one balance bar per child grid, and the map fitted to the community
     const bars = await page.$$eval('#panel .bar', (els) => els.map((e) => e.dataset.code));
@@ -186,7 +186,7 @@ test('drill-down: choosing a community in the tree changes the URL and the panel
 test('coverage view: lists the demo gap and overlap, clicking one zooms there', async () => {
   const { page, context, problems } = await open('/?mode=coverage');
   try {
-    const report = await getJSON(server.base, '/api/v1/coverage');
+    const report = await getJSON(server.base, '/api/v1/coverage?limit=10000');
     assert.equal(report.gaps.length, 1);
     assert.equal(report.overlaps.length, 1);
     const gaps = page.locator('#panel [data-defect="gap"]');
@@ -235,7 +235,7 @@ test('coverage view: lists the demo gap and overlap, clicking one zooms there', 
 });
 
 test('export: the downloaded GeoJSON holds as many features as the API reports', async () => {
-  const report = await getJSON(server.base, '/api/v1/coverage');
+  const report = await getJSON(server.base, '/api/v1/coverage?limit=10000');
   const l2 = report.grids.find((g) => g.level === 2);
   const { page, context, problems } = await open(`/?sel=${l2.code}&mode=export`);
   try {
