@@ -1,6 +1,10 @@
 package partition
 
-import "slices"
+import (
+	"slices"
+
+	"gridmap/grid"
+)
 
 // RebalanceOptions configure Rebalance.
 type RebalanceOptions struct {
@@ -87,7 +91,7 @@ func (o RebalanceOptions) withDefaults() RebalanceOptions {
 
 func (o RebalanceOptions) validate() error {
 	if o.MaxMoves < 0 {
-		return errorf(EINVALID, "max moves %d: want 0 (no bound) or a positive count", o.MaxMoves)
+		return grid.Errorf(grid.EINVALID, "max moves %d: want 0 (no bound) or a positive count", o.MaxMoves)
 	}
 	return validateBand(o.Target, o.Band)
 }
@@ -96,12 +100,12 @@ func (o RebalanceOptions) validate() error {
 func planFromParts(g *Graph, opt RebalanceOptions) (*plan, error) {
 	n := len(g.Nodes)
 	if n == 0 {
-		return nil, errorf(EINVALID, "rebalance: no nodes")
+		return nil, grid.Errorf(grid.EINVALID, "rebalance: no nodes")
 	}
 	parts := 0
 	for u, nd := range g.Nodes {
 		if nd.Part < 0 || nd.Part >= n {
-			return nil, errorf(EINVALID, "node %d: part %d out of range [0, %d)", u, nd.Part, n)
+			return nil, grid.Errorf(grid.EINVALID, "node %d: part %d out of range [0, %d)", u, nd.Part, n)
 		}
 		parts = max(parts, nd.Part+1)
 	}
@@ -117,11 +121,11 @@ func planFromParts(g *Graph, opt RebalanceOptions) (*plan, error) {
 		}
 	}
 	if q := slices.Index(p.size, 0); q >= 0 {
-		return nil, errorf(EINVALID, "rebalance: part %d has no nodes; number parts 0..%d", q, parts-1)
+		return nil, grid.Errorf(grid.EINVALID, "rebalance: part %d has no nodes; number parts 0..%d", q, parts-1)
 	}
 	for _, q := range opt.Locked {
 		if q < 0 || q >= parts {
-			return nil, errorf(EINVALID, "rebalance: locked part %d out of range [0, %d)", q, parts)
+			return nil, grid.Errorf(grid.EINVALID, "rebalance: locked part %d out of range [0, %d)", q, parts)
 		}
 		p.locked[q] = true
 	}

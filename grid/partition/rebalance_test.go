@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"gridmap/grid"
 )
 
 // perturbed divides the lattice, writes the division into Node.Part and then redraws the
@@ -180,7 +182,7 @@ func TestRebalanceRefusals(t *testing.T) {
 			if r != nil {
 				t.Errorf("a proposal came with the refusal")
 			}
-			wantCode(t, err, EINVALID)
+			wantCode(t, err, grid.EINVALID)
 		})
 	}
 }
