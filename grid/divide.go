@@ -128,8 +128,8 @@ type ProposedGrid struct {
 	Parts    int `json:"parts"`
 	Exclaves int `json:"exclaves"`
 	// Before a rebalance: the grid's households and whether they were in band.
-	HouseholdsBefore *int            `json:"households_before,omitempty"`
-	InBandBefore     *bool           `json:"in_band_before,omitempty"`
+	HouseholdsBefore *int             `json:"households_before,omitempty"`
+	InBandBefore     *bool            `json:"in_band_before,omitempty"`
 	Geom             orb.MultiPolygon `json:"-"`
 }
 
@@ -162,13 +162,21 @@ type DivideSummary struct {
 	Pieces int `json:"pieces"`
 	// Exclaves counts polygons of children that hold no building and border no other child.
 	Exclaves int `json:"exclaves"`
+	// Unreachable counts children out of band that no division could put in band: they hold
+	// an oversize building, or their piece of the area holds households that no whole number
+	// of grids in band adds up to (409 households with 240–360 a grid: one is too many, two
+	// too few).
+	Unreachable int `json:"unreachable"`
 	// Left lists buildings under the parent that no new child gets: their point on surface lies
 	// in a grid of another parent (an overlap between parents), or outside the parent.
 	Left    []string `json:"left"`
 	Kept    []string `json:"kept"`    // codes of the kept children
 	Retired []string `json:"retired"` // codes of the children a divide retires
-	// Moves (rebalance): how many buildings move; InBandBefore: children in band before.
+	// Moves (rebalance): how many buildings move; Skipped: how many the partition proposed
+	// that were not made, because painting them would have split a grid; InBandBefore:
+	// children in band before.
 	Moves        int `json:"moves"`
+	Skipped      int `json:"skipped"`
 	InBandBefore int `json:"in_band_before"`
 	// Timings, in milliseconds: the cell graph, the partition, the child geometries, the
 	// write with its checks, and all of it.

@@ -109,4 +109,5 @@ type Store interface {
 	StaffEditService
 	BalanceService
 	AuditService
+	DivideService
 }

@@ -83,11 +83,11 @@ type cellFace struct {
 // cellNode is a node: faces of one building group that touch, or that hold its buildings'
 // points on surface.
 type cellNode struct {
-	buildings                []int32
-	weight                   int
-	area, cx, cy, exterior   float64
-	exclave                  bool // its piece of the graph holds no building
-	pindex                   int32
+	buildings              []int32
+	weight                 int
+	area, cx, cy, exterior float64
+	exclave                bool // its piece of the graph holds no building
+	pindex                 int32
 }
 
 // faceLink is a shared boundary between two faces, in metres.

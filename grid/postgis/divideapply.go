@@ -129,6 +129,7 @@ func (dv *dividing) summary(grids []grid.ProposedGrid, lo, hi float64) grid.Divi
 		s.Left = []string{}
 	}
 	rollUp(&s, grids)
+	s.Unreachable = dv.unreachable(grids, lo, hi)
 	for _, n := range dv.div.Summary.Oversize {
 		for _, b := range dv.cg.nodes[dv.cg.pnodes[n]].buildings {
 			s.Oversize = append(s.Oversize, dv.cg.buildings[b].Code)
@@ -141,6 +142,35 @@ func (dv *dividing) summary(grids []grid.ProposedGrid, lo, hi float64) grid.Divi
 		s.Retired = append(s.Retired, r.Code)
 	}
 	return s
+}
+
+// unreachable counts the children out of band that hold an oversize building or whose piece
+// of the graph (a connected part of the area) holds households no whole number of grids in
+// band adds up to.
+func (dv *dividing) unreachable(grids []grid.ProposedGrid, lo, hi float64) int {
+	g := &dv.cg.graph
+	uf := newUnionFind(len(g.Nodes))
+	for _, e := range g.Edges {
+		uf.union(int32(e.A), int32(e.B))
+	}
+	weight := map[int32]float64{}
+	for n, nd := range g.Nodes {
+		weight[uf.find(int32(n))] += float64(nd.Weight)
+	}
+	hopeless := make([]bool, len(grids))
+	for n, q := range dv.div.Assignment {
+		w := weight[uf.find(int32(n))]
+		if math.Ceil(w/hi) > math.Floor(w/lo) || float64(g.Nodes[n].Weight) > hi {
+			hopeless[q] = true
+		}
+	}
+	count := 0
+	for q, gr := range grids {
+		if !gr.InBand && hopeless[q] {
+			count++
+		}
+	}
+	return count
 }
 
 // rollUp adds the grids' buildings, households, band and compactness to s.

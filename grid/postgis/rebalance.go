@@ -1,0 +1,378 @@
+package postgis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"gridmap/grid"
+	"gridmap/grid/partition"
+)
+
+// Rebalance moves few buildings between a grid's children (see grid.Rebalance): the cell graph
+// of the children's buildings with each building's grid as its part, partition.Rebalance for
+// the moves, then one paint per grid that gains buildings, each in a savepoint and undone when
+// it would split a grid into parts, all under one audit and journal entry.
+func (s *Store) Rebalance(ctx context.Context, u *grid.User, r grid.Rebalance) (*grid.DivideResult, error) {
+	r = r.WithDefaults()
+	start := time.Now()
+	var res *grid.DivideResult
+	err := s.write(ctx, u, grid.PermEditGrids, r.Validate, func(tx pgx.Tx) error {
+		rb, err := lockRebalance(ctx, tx, r)
+		if err != nil {
+			return err
+		}
+		if err := rb.propose(ctx, tx); err != nil {
+			return err
+		}
+		if err := rb.paintMoves(ctx, tx); err != nil {
+			return err
+		}
+		if res, err = rb.result(ctx, tx); err != nil {
+			return err
+		}
+		if r.DryRun {
+			return errDryRun
+		}
+		return rb.record(ctx, tx, u, res)
+	})
+	if errors.Is(err, errDryRun) && res != nil {
+		err = nil
+	}
+	if err != nil {
+		s.logInternal(err, "rebalance", r.Parent)
+		return nil, err
+	}
+	res.Elapsed = time.Since(start)
+	res.Summary.ElapsedMS = ms(res.Elapsed)
+	return res, nil
+}
+
+// rebalancing is a rebalance under way.
+type rebalancing struct {
+	opt      grid.Rebalance
+	parent   grid.GridState
+	children []grid.GridState // with buildings, by code: the parts, in order
+	kept     map[int64]bool
+	cg       *cellGraph
+	graph    partition.Graph
+	gnode    []int32 // rebalance node → cell graph node
+	rb       *partition.Rebalanced
+	fp       string
+	moves    []grid.BuildingMove
+	moveTo   map[int64][]int64 // target grid → buildings it gains
+	written  map[int64]gridChange
+	order    []int64 // grids in the order first written
+	skipped  int     // moves undone because their paint would split a grid
+	timing   struct{ graph, partition, geometry time.Duration }
+}
+
+// lockRebalance locks the parent and its children; EINVALID unless the parent is a level-2
+// grid with children.
+func lockRebalance(ctx context.Context, tx pgx.Tx, r grid.Rebalance) (*rebalancing, error) {
+	parent, children, err := lockParent(ctx, tx, r.Parent, r.IfVersion)
+	if err != nil {
+		return nil, err
+	}
+	if parent.Level != grid.LevelCommunity {
+		return nil, grid.Errorf(grid.EINVALID, "rebalance: %s is a level-%d grid: rebalance the level-3 grids of a level-2 grid", parent.Code, parent.Level)
+	}
+	if len(children) == 0 {
+		return nil, grid.Errorf(grid.EINVALID, "rebalance: %s has no level-3 grids: divide it first", parent.Code)
+	}
+	kept, _, err := splitKept(ctx, tx, parent, children, r.Keep)
+	if err != nil {
+		return nil, err
+	}
+	rb := &rebalancing{opt: r, parent: parent, kept: map[int64]bool{}, written: map[int64]gridChange{}, moveTo: map[int64][]int64{}}
+	for _, k := range kept {
+		rb.kept[k.ID] = true
+	}
+	slices.SortFunc(children, func(a, b grid.GridState) int { return cmpString(a.Code, b.Code) })
+	rb.children = children
+	return rb, nil
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// rebalanceBuildingsSQL: the buildings of the children $1 whose points on surface lie in
+// the parent (the region).
+const rebalanceBuildingsSQL = `
+CREATE TEMP TABLE cell_buildings ON COMMIT DROP AS
+SELECT b.id, b.code, b.households, b.grid_id, b.footprint, b.anchor, -1 AS part
+FROM buildings b, cell_region r
+WHERE b.grid_id = ANY($1) AND ST_Contains(r.geom, b.anchor)`
+
+// propose builds the cell graph of the children's buildings and asks partition.Rebalance for
+// the moves.
+func (rb *rebalancing) propose(ctx context.Context, tx pgx.Tx) error {
+	t := time.Now()
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE cell_region ON COMMIT DROP AS SELECT geom FROM grids WHERE id = $1`, rb.parent.ID); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, rebalanceBuildingsSQL, idsOf(rb.children)); err != nil {
+		return err
+	}
+	var err error
+	if rb.cg, err = newCellGraph(ctx, tx, true); err != nil {
+		return err
+	}
+	locked, err := rb.buildGraph()
+	if err != nil {
+		return err
+	}
+	rb.fp = fingerprint(rb.parent, rb.children, rb.cg, fmt.Sprint("rebalance", rb.opt.Target, rb.opt.Band, rb.opt.MaxMoves, locked))
+	if rb.opt.Fingerprint != "" && rb.opt.Fingerprint != rb.fp {
+		return grid.Errorf(grid.ECONFLICT, "rebalance: the buildings, households or grids under %s changed since the preview: preview again", rb.parent.Code)
+	}
+	rb.timing.graph = time.Since(t)
+	t = time.Now()
+	rb.rb, err = partition.Rebalance(&rb.graph, partition.RebalanceOptions{Target: rb.opt.Target, Band: rb.opt.Band, Locked: locked, MaxMoves: rb.opt.MaxMoves})
+	rb.timing.partition = time.Since(t)
+	if err != nil {
+		return err
+	}
+	rb.noteMoves()
+	return nil
+}
+
+// buildGraph keeps the nodes of the cell graph that hold buildings (a paint moves buildings,
+// not area), each in the part of its buildings' grid, and returns the locked parts: the kept
+// children. Children without buildings take no part.
+func (rb *rebalancing) buildGraph() ([]int, error) {
+	cg := rb.cg
+	if len(cg.buildings) == 0 {
+		return nil, grid.Errorf(grid.EINVALID, "rebalance: the level-3 grids of %s hold no buildings", rb.parent.Code)
+	}
+	partOf := map[int64]int{}
+	var parts []grid.GridState
+	index := make([]int32, len(cg.nodes))
+	for n, nd := range cg.nodes {
+		index[n] = -1
+		if len(nd.buildings) == 0 {
+			continue
+		}
+		gid := *cg.buildings[nd.buildings[0]].GridID
+		q, ok := partOf[gid]
+		if !ok {
+			q = len(parts)
+			partOf[gid] = q
+			parts = append(parts, rb.childByID(gid))
+		}
+		index[n] = int32(len(rb.gnode))
+		rb.gnode = append(rb.gnode, int32(n))
+		rb.graph.Nodes = append(rb.graph.Nodes, partition.Node{Weight: nd.weight, Area: nd.area, X: nd.cx, Y: nd.cy,
+			Exterior: nd.exterior, Part: q})
+	}
+	for _, e := range cg.graph.Edges {
+		a, b := index[cg.pnodes[e.A]], index[cg.pnodes[e.B]]
+		if a >= 0 && b >= 0 {
+			rb.graph.Edges = append(rb.graph.Edges, partition.Edge{A: int(a), B: int(b), Length: e.Length, Road: e.Road})
+		}
+	}
+	rb.children = parts
+	var locked []int
+	for q, c := range parts {
+		if rb.kept[c.ID] {
+			locked = append(locked, q)
+		}
+	}
+	return locked, nil
+}
+
+func (rb *rebalancing) childByID(id int64) grid.GridState {
+	for _, c := range rb.children {
+		if c.ID == id {
+			return c
+		}
+	}
+	return grid.GridState{ID: id}
+}
+
+// noteMoves turns the node moves into building moves, grouped by the grid gaining them.
+func (rb *rebalancing) noteMoves() {
+	for _, m := range rb.rb.Moves {
+		from, to := rb.children[m.From], rb.children[m.To]
+		for _, b := range rb.cg.nodes[rb.gnode[m.Node]].buildings {
+			cb := rb.cg.buildings[b]
+			rb.moves = append(rb.moves, grid.BuildingMove{BuildingID: cb.ID, BuildingCode: cb.Code, Households: cb.Households, From: from.Code, To: to.Code})
+			rb.moveTo[to.ID] = append(rb.moveTo[to.ID], cb.ID)
+		}
+	}
+	slices.SortFunc(rb.moves, func(a, b grid.BuildingMove) int { return cmpString(a.BuildingCode, b.BuildingCode) })
+}
+
+// paintMoves paints the moved buildings into each grid gaining some, in code order, with
+// paint's rules; a paint that would split a grid into parts (or that paint refuses) is undone
+// to its savepoint and its moves reported as not made.
+func (rb *rebalancing) paintMoves(ctx context.Context, tx pgx.Tx) error {
+	t := time.Now()
+	defer func() { rb.timing.geometry = time.Since(t) }()
+	for _, c := range rb.children {
+		ids := rb.moveTo[c.ID]
+		if len(ids) == 0 {
+			continue
+		}
+		sp, err := tx.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		written, err := paintInto(ctx, sp, c.ID, ids)
+		if err != nil && grid.ErrorCode(err) != grid.EINVALID {
+			_ = sp.Rollback(ctx)
+			return err
+		}
+		if err != nil {
+			if err := sp.Rollback(ctx); err != nil {
+				return err
+			}
+			rb.undoMoves(c.Code)
+			continue
+		}
+		if err := sp.Commit(ctx); err != nil {
+			return err
+		}
+		rb.noteWritten(written)
+	}
+	return nil
+}
+
+// paintInto paints buildings ids into grid target and writes the result: EINVALID when paint
+// refuses, when a building would land elsewhere, or when a grid would come out in more
+// polygons than it had.
+func paintInto(ctx context.Context, tx pgx.Tx, target int64, ids []int64) ([]gridChange, error) {
+	t, err := peekGrid(ctx, tx, target)
+	if err != nil {
+		return nil, err
+	}
+	pt, err := lockPaint(ctx, tx, grid.Paint{Target: grid.GridKey{ID: target}, IfVersion: t.Version, BuildingIDs: ids, Across: grid.AcrossRefuse})
+	if err != nil {
+		return nil, err
+	}
+	changes, err := pt.redraw(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range changes {
+		if len(c.After.Geom) > max(len(c.Before.Geom), 1) {
+			return nil, grid.Errorf(grid.EINVALID, "paint into %s would split %s", pt.target.Code, c.After.Code)
+		}
+	}
+	written, err := writeGrids(ctx, tx, changes)
+	if err != nil {
+		return nil, err
+	}
+	return written, pt.verify(ctx, tx)
+}
+
+// undoMoves drops the moves into grid code from the report.
+func (rb *rebalancing) undoMoves(code string) {
+	kept := rb.moves[:0]
+	for _, m := range rb.moves {
+		if m.To == code {
+			rb.skipped++
+			continue
+		}
+		kept = append(kept, m)
+	}
+	rb.moves = kept
+}
+
+// noteWritten folds the changes of one paint into the rebalance's: a grid written twice keeps
+// its first before and its last after, so the undo restores it in one step.
+func (rb *rebalancing) noteWritten(written []gridChange) {
+	for _, c := range written {
+		if w, ok := rb.written[c.After.ID]; ok {
+			w.After = c.After
+			rb.written[c.After.ID] = w
+			continue
+		}
+		rb.written[c.After.ID] = c
+		rb.order = append(rb.order, c.After.ID)
+	}
+}
+
+// result measures the children after the moves against their households before.
+func (rb *rebalancing) result(ctx context.Context, tx pgx.Tx) (*grid.DivideResult, error) {
+	lo, hi := rb.opt.Target*(1-rb.opt.Band), rb.opt.Target*(1+rb.opt.Band)
+	grids := make([]grid.ProposedGrid, len(rb.children))
+	for q, c := range rb.children {
+		s, err := peekGrid(ctx, tx, c.ID)
+		if err != nil {
+			return nil, err
+		}
+		g := grid.ProposedGrid{Index: q + 1, ID: s.ID, Code: s.Code, Name: s.Name, Version: s.Version,
+			ETag: grid.ETag(grid.EntityGrid, s.ID, s.Version), Kept: rb.kept[s.ID], Geom: s.Geom}
+		if err := tx.QueryRow(ctx, `SELECT buildings, households FROM gridmap_grid_counts($1)`, s.ID).Scan(&g.Buildings, &g.Households); err != nil {
+			return nil, err
+		}
+		before := rb.rb.Before[q]
+		g.HouseholdsBefore, g.InBandBefore = &before.Households, &before.InBand
+		g.InBand = float64(g.Households) >= lo && float64(g.Households) <= hi
+		g.Exclaves = max(len(g.Geom)-1, 0)
+		grids[q] = g
+	}
+	if err := measure(ctx, tx, grids); err != nil {
+		return nil, err
+	}
+	res := &grid.DivideResult{DryRun: rb.opt.DryRun, Parent: grid.VersionOf(rb.parent), Fingerprint: rb.fp, Grids: grids, Moves: rb.moves}
+	if res.Moves == nil {
+		res.Moves = []grid.BuildingMove{}
+	}
+	res.Summary = grid.DivideSummary{K: len(grids), Target: rb.opt.Target, Band: rb.opt.Band, Low: lo, High: hi,
+		Oversize: []string{}, Left: []string{}, Kept: []string{}, Retired: []string{}, Moves: len(rb.moves),
+		InBandBefore: rb.rb.BeforeSummary.InBand, Skipped: rb.skipped,
+		GraphMS: ms(rb.timing.graph), PartitionMS: ms(rb.timing.partition), GeometryMS: ms(rb.timing.geometry)}
+	rollUp(&res.Summary, grids)
+	for _, n := range rb.rb.AfterSummary.Oversize {
+		for _, b := range rb.cg.nodes[rb.gnode[n]].buildings {
+			res.Summary.Oversize = append(res.Summary.Oversize, rb.cg.buildings[b].Code)
+		}
+	}
+	for _, c := range rb.children {
+		if rb.kept[c.ID] {
+			res.Summary.Kept = append(res.Summary.Kept, c.Code)
+		}
+	}
+	var err error
+	res.DataVersion, err = dataVersion(ctx, tx)
+	if math.IsInf(res.Summary.MinPolsbyPopper, 0) {
+		res.Summary.MinPolsbyPopper = 0
+	}
+	return res, err
+}
+
+// record writes the rebalance's one audit and journal entry: the grids the paints changed,
+// each from its state before the first paint to its state after the last.
+func (rb *rebalancing) record(ctx context.Context, tx pgx.Tx, u *grid.User, res *grid.DivideResult) error {
+	edit := &grid.EditResult{Action: "grid.rebalance"}
+	for _, m := range rb.moves {
+		edit.Moved = append(edit.Moved, m.BuildingID)
+	}
+	var written []gridChange
+	for _, id := range rb.order {
+		written = append(written, rb.written[id])
+	}
+	if err := recordEdit(ctx, tx, u, edit, &rb.parent.ID, written, grid.Restore{}); err != nil {
+		return err
+	}
+	res.Edit = edit
+	if edit.Op == 0 {
+		return nil // nothing moved: nothing written
+	}
+	res.DataVersion = edit.DataVersion
+	return tx.QueryRow(ctx, `SELECT audit_id FROM edit_ops WHERE id = $1`, edit.Op).Scan(&res.AuditID)
+}
