@@ -172,9 +172,9 @@ type DivideSummary struct {
 	Left    []string `json:"left"`
 	Kept    []string `json:"kept"`    // codes of the kept children
 	Retired []string `json:"retired"` // codes of the children a divide retires
-	// Moves (rebalance): how many buildings move; Skipped: how many the partition proposed
-	// that were not made, because painting them would have split a grid; InBandBefore:
-	// children in band before.
+	// Moves (rebalance): how many buildings move; Skipped: how many of the partition's
+	// single-building steps were not made, because painting them would have split a grid;
+	// InBandBefore: children in band before.
 	Moves        int `json:"moves"`
 	Skipped      int `json:"skipped"`
 	InBandBefore int `json:"in_band_before"`

@@ -27,7 +27,11 @@ type Move struct {
 type Rebalanced struct {
 	// Moves are the net moves, by node: a node passed along a chain appears once, from its
 	// first part to its last.
-	Moves         []Move      `json:"moves"`
+	Moves []Move `json:"moves"`
+	// Steps are the single-node moves in the order they were made, each across a boundary
+	// the two parts shared at that moment (a node passed along a chain appears at every hop,
+	// and its net move may join parts that never touched): the order to replay them in.
+	Steps         []Move      `json:"steps"`
 	Assignment    []int       `json:"assignment"` // node → part after the moves
 	Before        []PartStats `json:"before"`
 	After         []PartStats `json:"after"`
@@ -62,14 +66,17 @@ func Rebalance(g *Graph, opt RebalanceOptions) (*Rebalanced, error) {
 		maxMoves = len(g.Nodes)
 	}
 	before := p.pieces()
-	p.rebalance(maxMoves)
+	log := p.rebalance(maxMoves)
 	if err := p.checkPieces(before); err != nil {
 		return nil, err
 	}
 	r.After = p.partStats(lo, hi)
 	r.AfterSummary = summarize(g, r.After, lo, hi)
 	r.Assignment = make([]int, len(g.Nodes))
-	r.Moves = []Move{}
+	r.Moves, r.Steps = []Move{}, make([]Move, len(log))
+	for i, st := range log {
+		r.Steps[i] = Move{Node: int(st.node), From: int(st.from), To: int(st.to)}
+	}
 	for u, q := range p.part {
 		r.Assignment[u] = int(q)
 		if from := g.Nodes[u].Part; from != int(q) {

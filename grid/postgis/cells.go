@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/planar"
 
 	"gridmap/geo"
 	"gridmap/grid"
@@ -90,10 +91,12 @@ type cellNode struct {
 	pindex                 int32
 }
 
-// faceLink is a shared boundary between two faces, in metres.
+// faceLink is a shared boundary between two faces, in metres. Blocked: every edge of it was
+// blocked (cellGraph.blocks), so it joins no nodes in the partition's graph.
 type faceLink struct {
-	a, b int32
-	len  float64
+	a, b    int32
+	len     float64
+	blocked bool
 }
 
 // minEdgeM is the shortest shared boundary, in metres, that joins two cells: shorter contacts
@@ -117,13 +120,19 @@ type cellGraph struct {
 	nodes     []cellNode
 	graph     partition.Graph
 	pnodes    []int32 // partition node → node
+	// blocks, when set, reports whether the cell edge k between the cells of buildings a and
+	// b (indexes) joins no nodes (a rebalance: only edges that cross from one grid into the
+	// other let a building move across).
+	blocks func(a, b int32, k edgeKey) bool
 }
 
 // newCellGraph builds the graph of the buildings in cell_buildings over cell_region (both
-// written by the caller), for Divide or Rebalance. sameGridGroups keeps buildings of
-// different grids in different nodes even when their footprints overlap (a rebalance starts
-// from the grids as they are).
-func newCellGraph(ctx context.Context, tx pgx.Tx, sameGridGroups bool) (*cellGraph, error) {
+// written by the caller). A divide passes no grids. A rebalance passes the grids the buildings
+// are in now: buildings of different grids then stay in different nodes even when their
+// footprints overlap, and two buildings of different grids are joined only through cell
+// edges that cross from one grid into the other — where a paint moving one of them hands its
+// cell to the other grid in one piece (see gridBlocks).
+func newCellGraph(ctx context.Context, tx pgx.Tx, grids map[int64]orb.MultiPolygon) (*cellGraph, error) {
 	cg := &cellGraph{}
 	if err := cg.loadBuildings(ctx, tx); err != nil {
 		return nil, err
@@ -134,8 +143,11 @@ func newCellGraph(ctx context.Context, tx pgx.Tx, sameGridGroups bool) (*cellGra
 	if err := cg.loadCells(ctx, tx); err != nil {
 		return nil, err
 	}
-	if err := cg.groupOverlaps(ctx, tx, sameGridGroups); err != nil {
+	if err := cg.groupOverlaps(ctx, tx, grids != nil); err != nil {
 		return nil, err
+	}
+	if grids != nil {
+		cg.blocks = cg.gridBlocks(grids)
 	}
 	cg.makeFaces()
 	cg.linkFaces()
@@ -369,6 +381,7 @@ func (cg *cellGraph) linkFaces() {
 				continue
 			}
 			l := dist(cg.frame, k.a, k.b)
+			blocked := cg.blocks != nil && cg.blocks(cg.cells[e.c[0]].label, cg.cells[e.c[1]].label, k)
 			for _, fa := range cg.edgeFaces(e.c[0], k) {
 				for _, fb := range cg.edgeFaces(e.c[1], k) {
 					s := overlap(fa.iv, fb.iv) * l
@@ -380,9 +393,10 @@ func (cg *cellGraph) linkFaces() {
 					if !ok {
 						n = len(cg.links)
 						at[p] = n
-						cg.links = append(cg.links, faceLink{a: p[0], b: p[1]})
+						cg.links = append(cg.links, faceLink{a: p[0], b: p[1], blocked: true})
 					}
 					cg.links[n].len += s
+					cg.links[n].blocked = cg.links[n].blocked && blocked
 				}
 			}
 		}
@@ -502,7 +516,7 @@ func (cg *cellGraph) partitionGraph() {
 	at := map[[2]int32]int{}
 	for _, l := range cg.links {
 		a, b := cg.nodes[cg.faces[l.a].node].pindex, cg.nodes[cg.faces[l.b].node].pindex
-		if a == b || a < 0 || b < 0 {
+		if a == b || a < 0 || b < 0 || l.blocked {
 			continue
 		}
 		p := [2]int32{min(a, b), max(a, b)}
@@ -521,6 +535,23 @@ func (cg *cellGraph) partitionGraph() {
 		}
 	}
 	cg.graph.Edges = kept
+}
+
+// gridBlocks returns the edge filter of a rebalance: an edge between the cells of buildings
+// of two grids joins them only when it runs from one grid into the other. A building's cell
+// within its own grid reaches the boundary there, so a paint moving it hands the other grid
+// a piece that touches it; an edge lying wholly inside one grid joins a building to one
+// whose cell spills over the boundary, and moving it would leave an island.
+func (cg *cellGraph) gridBlocks(grids map[int64]orb.MultiPolygon) func(a, b int32, k edgeKey) bool {
+	return func(a, b int32, k edgeKey) bool {
+		ga, gb := cg.buildings[a].GridID, cg.buildings[b].GridID
+		if ga == nil || gb == nil || *ga == *gb {
+			return false
+		}
+		pa, pb := grids[*ga], grids[*gb]
+		in := planar.MultiPolygonContains
+		return !((in(pa, k.a) && in(pb, k.b)) || (in(pa, k.b) && in(pb, k.a)))
+	}
 }
 
 // representative is where a node's edges are drawn from for the road factor: the point on

@@ -211,7 +211,7 @@ func (dv *dividing) propose(ctx context.Context, tx pgx.Tx) error {
 	if dv.left, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
 		return err
 	}
-	if dv.cg, err = newCellGraph(ctx, tx, false); err != nil {
+	if dv.cg, err = newCellGraph(ctx, tx, nil); err != nil {
 		return err
 	}
 	if err := dv.refuseEmpty(ctx, tx); err != nil {

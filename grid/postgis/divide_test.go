@@ -171,3 +171,148 @@ func geojsonGeometry(raw []byte) (orb.Geometry, error) {
 	}
 	return g.Geometry(), nil
 }
+
+// TestDivideRedivideUndo divides a municipality, divides it again keeping two children, undoes
+// and redoes: kept children are untouched, codes are never reused, the retired children's
+// staff come back with them, and undo restores the previous division exactly. The same seed
+// gives the same proposal.
+func TestDivideRedivideUndo(t *testing.T) {
+	t.Parallel()
+	s := liechtenstein(t)
+	ctx := context.Background()
+	id := q1[int64](t, s, `SELECT id FROM grids WHERE name = 'Triesen'`)
+	key := grid.GridKey{ID: id}
+	first, err := s.Divide(ctx, planner, grid.Divide{Parent: key, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := first.Grids[0], first.Grids[1]
+	worker := q1[int64](t, s, `INSERT INTO workers (display_name, role) VALUES ('网格员1', 'grid_worker') RETURNING id`)
+	loose := first.Grids[2] // not kept: its staff's assignment ends with it
+	if _, err := s.Pool().Exec(ctx, `INSERT INTO assignments (worker_id, grid_id, role) VALUES ($1, $2, 'grid_worker')`, worker, loose.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	p1, err := s.Divide(ctx, planner, grid.Divide{Parent: key, Seed: 2, Keep: []grid.GridKey{{Code: a.Code}, {ID: b.ID}}, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := s.Divide(ctx, planner, grid.Divide{Parent: key, Seed: 2, Keep: []grid.GridKey{{Code: a.Code}, {ID: b.ID}}, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p1.Fingerprint != p2.Fingerprint || len(p1.Grids) != len(p2.Grids) {
+		t.Fatalf("same seed, different proposals: %s vs %s", p1.Fingerprint, p2.Fingerprint)
+	}
+	for k := range p1.Grids {
+		if p1.Grids[k].Code != p2.Grids[k].Code || p1.Grids[k].Households != p2.Grids[k].Households || !p1.Grids[k].Geom.Equal(p2.Grids[k].Geom) {
+			t.Errorf("same seed: child %d differs", k)
+		}
+	}
+
+	w := snapshot(t, s)
+	second, err := s.Divide(ctx, planner, grid.Divide{Parent: key, Seed: 2, Keep: []grid.GridKey{{Code: a.Code}, {ID: b.ID}}, IfVersion: p1.Parent.Version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOneWrite(t, s, w, "pat", "grid.divide")
+	divisionChecks(t, s, id, second)
+	for _, k := range []grid.ProposedGrid{a, b} {
+		if st := state(t, s, k.ID); !st.Current || st.Version != k.Version || !st.Geom.Equal(k.Geom) {
+			t.Errorf("kept grid %s changed: version %d → %d", k.Code, k.Version, st.Version)
+		}
+	}
+	maxFirst := first.Grids[len(first.Grids)-1].Code
+	for _, g := range second.Grids {
+		if !g.Kept && g.Code <= maxFirst {
+			t.Errorf("new child %s reuses a code at or below %s", g.Code, maxFirst)
+		}
+	}
+	if st := state(t, s, loose.ID); st.Current {
+		t.Errorf("child %s not retired", loose.Code)
+	}
+	staffed := `SELECT count(*)::int FROM assignments WHERE worker_id = $1 AND grid_id = $2 AND valid_to IS NULL`
+	if n := q1[int](t, s, staffed, worker, loose.ID); n != 0 {
+		t.Errorf("the retired child still has %d current assignments", n)
+	}
+
+	if _, err := s.Undo(ctx, planner); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range first.Grids {
+		if st := state(t, s, g.ID); !st.Current || !st.Geom.Equal(g.Geom) || st.Code != g.Code {
+			t.Errorf("undo: child %s current=%v, geometry restored exactly: %v", g.Code, st.Current, st.Geom.Equal(g.Geom))
+		}
+	}
+	for _, g := range second.Grids {
+		if st := state(t, s, g.ID); !g.Kept && st.Current {
+			t.Errorf("undo: new child %s still current", g.Code)
+		}
+	}
+	if n := q1[int](t, s, staffed, worker, loose.ID); n != 1 {
+		t.Errorf("undo: %d current assignments of the worker on %s, want 1", n, loose.Code)
+	}
+	divisionChecks(t, s, id, first)
+
+	if _, err := s.Redo(ctx, planner); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range second.Grids {
+		if st := state(t, s, g.ID); !st.Current || !st.Geom.Equal(g.Geom) {
+			t.Errorf("redo: child %s current=%v", g.Code, st.Current)
+		}
+	}
+	divisionChecks(t, s, id, second)
+}
+
+// TestDivideRefusals: every refusal is coded and writes nothing.
+func TestDivideRefusals(t *testing.T) {
+	t.Parallel()
+	s := liechtenstein(t)
+	ctx := context.Background()
+	ruggell := q1[int64](t, s, `SELECT id FROM grids WHERE name = 'Ruggell'`)
+	vaduz := q1[int64](t, s, `SELECT id FROM grids WHERE name = 'Vaduz'`)
+	done, err := s.Divide(ctx, planner, grid.Divide{Parent: grid.GridKey{ID: vaduz}, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var allKids []grid.GridKey
+	for _, g := range done.Grids {
+		allKids = append(allKids, grid.GridKey{ID: g.ID})
+	}
+	// an empty community: a square of the Rhine's western bank no building stands on
+	empty := q1[int64](t, s, `INSERT INTO grids (level, parent_id, code, name, geom)
+		SELECT 2, id, '438000001099000', 'Empty', ST_Multi(ST_MakeEnvelope(9.40, 47.20, 9.41, 47.21, 4326))
+		FROM grids WHERE level = 1 ORDER BY code LIMIT 1 RETURNING id`)
+	key := func(id int64) grid.GridKey { return grid.GridKey{ID: id} }
+	for _, c := range []struct {
+		name string
+		u    *grid.User
+		d    grid.Divide
+		code string
+	}{
+		{"k larger than the buildings", planner, grid.Divide{Parent: key(ruggell), K: 500}, grid.EINVALID},
+		{"everything kept", planner, grid.Divide{Parent: key(vaduz), Keep: allKids}, grid.EINVALID},
+		{"no buildings", planner, grid.Divide{Parent: key(empty)}, grid.EINVALID},
+		{"a level-3 parent", planner, grid.Divide{Parent: key(done.Grids[0].ID)}, grid.EINVALID},
+		{"keep a stranger", planner, grid.Divide{Parent: key(ruggell), Keep: []grid.GridKey{key(done.Grids[0].ID)}}, grid.EINVALID},
+		{"band 1.5", planner, grid.Divide{Parent: key(ruggell), Band: 1.5}, grid.EINVALID},
+		{"negative target", planner, grid.Divide{Parent: key(ruggell), Target: -5}, grid.EINVALID},
+		{"negative k", planner, grid.Divide{Parent: key(ruggell), K: -1}, grid.EINVALID},
+		{"viewer", viewer, grid.Divide{Parent: key(ruggell)}, grid.EFORBIDDEN},
+		{"nobody", nil, grid.Divide{Parent: key(ruggell)}, grid.EUNAUTHORIZED},
+		{"unknown parent", planner, grid.Divide{Parent: grid.GridKey{Code: "438000009009000"}}, grid.ENOTFOUND},
+		{"stale parent", planner, grid.Divide{Parent: key(ruggell), IfVersion: 7}, grid.ECONFLICT},
+		{"stale preview", planner, grid.Divide{Parent: key(ruggell), Fingerprint: "0123456789abcdef01234567"}, grid.ECONFLICT},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := snapshot(t, s)
+			_, err := s.Divide(ctx, c.u, c.d)
+			wantCode(t, err, c.code)
+			if grid.ErrorMessage(err) == "" {
+				t.Error("no message")
+			}
+			wantNoWrite(t, s, w)
+		})
+	}
+}

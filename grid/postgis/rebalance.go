@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
 
 	"gridmap/grid"
 	"gridmap/grid/partition"
@@ -65,10 +66,9 @@ type rebalancing struct {
 	rb       *partition.Rebalanced
 	fp       string
 	moves    []grid.BuildingMove
-	moveTo   map[int64][]int64 // target grid → buildings it gains
 	written  map[int64]gridChange
 	order    []int64 // grids in the order first written
-	skipped  int     // moves undone because their paint would split a grid
+	skipped  int     // steps not made: their paint would have split a grid
 	timing   struct{ graph, partition, geometry time.Duration }
 }
 
@@ -89,7 +89,7 @@ func lockRebalance(ctx context.Context, tx pgx.Tx, r grid.Rebalance) (*rebalanci
 	if err != nil {
 		return nil, err
 	}
-	rb := &rebalancing{opt: r, parent: parent, kept: map[int64]bool{}, written: map[int64]gridChange{}, moveTo: map[int64][]int64{}}
+	rb := &rebalancing{opt: r, parent: parent, kept: map[int64]bool{}, written: map[int64]gridChange{}}
 	for _, k := range kept {
 		rb.kept[k.ID] = true
 	}
@@ -127,7 +127,11 @@ func (rb *rebalancing) propose(ctx context.Context, tx pgx.Tx) error {
 		return err
 	}
 	var err error
-	if rb.cg, err = newCellGraph(ctx, tx, true); err != nil {
+	grids := map[int64]orb.MultiPolygon{}
+	for _, c := range rb.children {
+		grids[c.ID] = c.Geom
+	}
+	if rb.cg, err = newCellGraph(ctx, tx, grids); err != nil {
 		return err
 	}
 	locked, err := rb.buildGraph()
@@ -145,7 +149,6 @@ func (rb *rebalancing) propose(ctx context.Context, tx pgx.Tx) error {
 	if err != nil {
 		return err
 	}
-	rb.noteMoves()
 	return nil
 }
 
@@ -202,51 +205,102 @@ func (rb *rebalancing) childByID(id int64) grid.GridState {
 	return grid.GridState{ID: id}
 }
 
-// noteMoves turns the node moves into building moves, grouped by the grid gaining them.
-func (rb *rebalancing) noteMoves() {
-	for _, m := range rb.rb.Moves {
-		from, to := rb.children[m.From], rb.children[m.To]
-		for _, b := range rb.cg.nodes[rb.gnode[m.Node]].buildings {
-			cb := rb.cg.buildings[b]
-			rb.moves = append(rb.moves, grid.BuildingMove{BuildingID: cb.ID, BuildingCode: cb.Code, Households: cb.Households, From: from.Code, To: to.Code})
-			rb.moveTo[to.ID] = append(rb.moveTo[to.ID], cb.ID)
-		}
-	}
-	slices.SortFunc(rb.moves, func(a, b grid.BuildingMove) int { return cmpString(a.BuildingCode, b.BuildingCode) })
-}
-
-// paintMoves paints the moved buildings into each grid gaining some, in code order, with
-// paint's rules; a paint that would split a grid into parts (or that paint refuses) is undone
-// to its savepoint and its moves reported as not made.
+// paintMoves replays the partition's steps — single-node moves, each across a boundary its
+// two grids share at that moment — as paints with paint's rules: consecutive steps into one
+// grid make one paint. A paint that would split a grid into parts (or that paint refuses) is
+// undone to its savepoint; its steps, and later steps of the same buildings, are not made.
 func (rb *rebalancing) paintMoves(ctx context.Context, tx pgx.Tx) error {
 	t := time.Now()
 	defer func() { rb.timing.geometry = time.Since(t) }()
-	for _, c := range rb.children {
-		ids := rb.moveTo[c.ID]
-		if len(ids) == 0 {
-			continue
-		}
-		sp, err := tx.Begin(ctx)
-		if err != nil {
-			return err
-		}
-		written, err := paintInto(ctx, sp, c.ID, ids)
-		if err != nil && grid.ErrorCode(err) != grid.EINVALID {
-			_ = sp.Rollback(ctx)
-			return err
-		}
-		if err != nil {
-			if err := sp.Rollback(ctx); err != nil {
-				return err
-			}
-			rb.undoMoves(c.Code)
-			continue
-		}
-		if err := sp.Commit(ctx); err != nil {
-			return err
-		}
-		rb.noteWritten(written)
+	steps := rb.rb.Steps
+	at := make([]int, len(rb.graph.Nodes)) // node → its grid (part) now
+	for n, nd := range rb.graph.Nodes {
+		at[n] = nd.Part
 	}
+	for i := 0; i < len(steps); {
+		to := steps[i].To
+		var nodes []int
+		var ids []int64
+		for ; i < len(steps) && steps[i].To == to; i++ {
+			if st := steps[i]; at[st.Node] == st.From {
+				nodes = append(nodes, st.Node)
+				for _, b := range rb.cg.nodes[rb.gnode[st.Node]].buildings {
+					ids = append(ids, rb.cg.buildings[b].ID)
+				}
+			} else {
+				rb.skipped++
+			}
+		}
+		ok, err := rb.paintStep(ctx, tx, rb.children[to].ID, ids)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			rb.skipped += len(nodes)
+			continue
+		}
+		for _, n := range nodes {
+			at[n] = to
+		}
+	}
+	return rb.noteMoves(ctx, tx)
+}
+
+// paintStep paints buildings ids into grid target in a savepoint: false (and nothing
+// changed) when paint refuses or the paint would split a grid.
+func (rb *rebalancing) paintStep(ctx context.Context, tx pgx.Tx, target int64, ids []int64) (bool, error) {
+	if len(ids) == 0 {
+		return true, nil
+	}
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return false, err
+	}
+	written, err := paintInto(ctx, sp, target, ids)
+	if err != nil {
+		rerr := sp.Rollback(ctx)
+		if grid.ErrorCode(err) != grid.EINVALID {
+			return false, err
+		}
+		return false, rerr
+	}
+	if err := sp.Commit(ctx); err != nil {
+		return false, err
+	}
+	rb.noteWritten(written)
+	return true, nil
+}
+
+// noteMovesSQL: the grid each building $1 is in now.
+const noteMovesSQL = `SELECT b.id, g.code FROM buildings b JOIN grids g ON g.id = b.grid_id WHERE b.id = ANY($1)`
+
+// noteMoves lists the buildings whose grid changed, from where they were to where they are.
+func (rb *rebalancing) noteMoves(ctx context.Context, tx pgx.Tx) error {
+	ids := make([]int64, len(rb.cg.buildings))
+	for i, b := range rb.cg.buildings {
+		ids[i] = b.ID
+	}
+	now := map[int64]string{}
+	rows, _ := tx.Query(ctx, noteMovesSQL, ids)
+	var id int64
+	var code string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &code}, func() error {
+		now[id] = code
+		return nil
+	}); err != nil {
+		return err
+	}
+	codeOf := map[int64]string{}
+	for _, c := range rb.children {
+		codeOf[c.ID] = c.Code
+	}
+	rb.moves = []grid.BuildingMove{}
+	for _, b := range rb.cg.buildings {
+		if from := codeOf[*b.GridID]; now[b.ID] != from {
+			rb.moves = append(rb.moves, grid.BuildingMove{BuildingID: b.ID, BuildingCode: b.Code, Households: b.Households, From: from, To: now[b.ID]})
+		}
+	}
+	slices.SortFunc(rb.moves, func(a, b grid.BuildingMove) int { return cmpString(a.BuildingCode, b.BuildingCode) })
 	return nil
 }
 
@@ -276,19 +330,6 @@ func paintInto(ctx context.Context, tx pgx.Tx, target int64, ids []int64) ([]gri
 		return nil, err
 	}
 	return written, pt.verify(ctx, tx)
-}
-
-// undoMoves drops the moves into grid code from the report.
-func (rb *rebalancing) undoMoves(code string) {
-	kept := rb.moves[:0]
-	for _, m := range rb.moves {
-		if m.To == code {
-			rb.skipped++
-			continue
-		}
-		kept = append(kept, m)
-	}
-	rb.moves = kept
 }
 
 // noteWritten folds the changes of one paint into the rebalance's: a grid written twice keeps
