@@ -118,7 +118,8 @@ func lockDivide(ctx context.Context, tx pgx.Tx, d grid.Divide) (*dividing, error
 }
 
 // lockParent locks the current grid k names with its own family and its children's, checks
-// it is at version want (0: any), and returns it with its current children, locked.
+// it is at version want (0: any; -1, a tag of another grid, never matches), and returns it
+// with its current children, locked.
 func lockParent(ctx context.Context, tx pgx.Tx, k grid.GridKey, want int) (grid.GridState, []grid.GridState, error) {
 	id, err := resolveCurrent(ctx, tx, k)
 	if err != nil {
@@ -129,7 +130,7 @@ func lockParent(ctx context.Context, tx pgx.Tx, k grid.GridKey, want int) (grid.
 		return grid.GridState{}, nil, err
 	}
 	p := m[id]
-	if want > 0 {
+	if want != 0 {
 		if err := staleOrGone(p, want); err != nil {
 			return p, nil, err
 		}
