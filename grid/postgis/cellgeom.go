@@ -63,30 +63,49 @@ func keyOf(p, q orb.Point) edgeKey {
 	return edgeKey{p, q}
 }
 
-// edgeCells are the (at most two) cells an edge borders.
-type edgeCells struct {
-	c [2]int32
-	n int8
-}
-
-// edgeIndex maps every edge of the given rings to the rings (cells) it borders.
-func edgeIndex(rings []orb.Ring) map[edgeKey]edgeCells {
-	m := make(map[edgeKey]edgeCells, 3*len(rings))
+// edgeIndex returns, for every edge j (ring[j] to ring[j+1]) of every ring i, the other ring
+// sharing it, or -1. Vertices are numbered once through a map and the half-edges sorted by
+// their vertex pair: hashing every edge's four coordinates took several times as long.
+func edgeIndex(rings []orb.Ring) [][]int32 {
+	id := make(map[orb.Point]uint32, 2*len(rings))
+	type half struct {
+		lo, hi uint32
+		ring   int32
+		edge   int32
+	}
+	var halves []half
+	other := make([][]int32, len(rings))
+	vid := func(p orb.Point) uint32 {
+		v, ok := id[p]
+		if !ok {
+			v = uint32(len(id))
+			id[p] = v
+		}
+		return v
+	}
 	for i, r := range rings {
+		other[i] = make([]int32, max(len(r)-1, 0))
 		for j := 0; j+1 < len(r); j++ {
-			if r[j] == r[j+1] {
-				continue
+			other[i][j] = -1
+			a, b := vid(r[j]), vid(r[j+1])
+			if a != b {
+				halves = append(halves, half{lo: min(a, b), hi: max(a, b), ring: int32(i), edge: int32(j)})
 			}
-			k := keyOf(r[j], r[j+1])
-			e := m[k]
-			if e.n < 2 {
-				e.c[e.n] = int32(i)
-			}
-			e.n++
-			m[k] = e
 		}
 	}
-	return m
+	slices.SortFunc(halves, func(x, y half) int {
+		if c := cmp.Compare(x.lo, y.lo); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.hi, y.hi)
+	})
+	for k := 0; k+1 < len(halves); k++ {
+		x, y := halves[k], halves[k+1]
+		if x.lo == y.lo && x.hi == y.hi && x.ring != y.ring {
+			other[x.ring][x.edge], other[y.ring][y.edge] = y.ring, x.ring
+		}
+	}
+	return other
 }
 
 // collinearEps is how far (in degrees, ≈0.1 mm) a piece's segment may lie from a cell edge
@@ -252,9 +271,9 @@ func (ix *pointIndex) nearest(q orb.Point) int {
 	// how far q lies outside the grid: rings are measured from its clamped bucket
 	out := math.Hypot(math.Max(0, math.Max(ix.minX-q[0], q[0]-(ix.minX+float64(ix.nx)*ix.size))),
 		math.Max(0, math.Max(ix.minY-q[1], q[1]-(ix.minY+float64(ix.ny)*ix.size))))
-	best, bestD := -1, math.Inf(1)
+	best, bestD := -1, math.Inf(1) // bestD: squared distance
 	for r := 0; ; r++ {
-		if best >= 0 && float64(r-1)*ix.size-out > bestD {
+		if ring := float64(r-1)*ix.size - out; best >= 0 && ring > 0 && ring*ring > bestD {
 			return best
 		}
 		if r > ix.nx && r > ix.ny {
@@ -267,7 +286,8 @@ func (ix *pointIndex) nearest(q orb.Point) int {
 				}
 				k := y*ix.nx + x
 				for _, i := range ix.items[ix.start[k]:ix.start[k+1]] {
-					d := math.Hypot(ix.pts[i][0]-q[0], ix.pts[i][1]-q[1])
+					dx, dy := ix.pts[i][0]-q[0], ix.pts[i][1]-q[1]
+					d := dx*dx + dy*dy
 					if d < bestD || (d == bestD && int(i) < best) {
 						best, bestD = int(i), d
 					}

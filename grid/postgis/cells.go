@@ -37,19 +37,21 @@ SELECT b.id, true, b.anchor FROM buildings b WHERE b.id = ANY($1)`
 const siteCells = `ST_Dump(ST_VoronoiPolygons((SELECT ST_Collect(pt) FROM cell_sites), 0,
                                          (SELECT ST_Expand(geom, 0.01) FROM r)))`
 
-// cellSites writes the sites of the buildings ids to cell_sites, indexed (an edit may draw
-// cells more than once: a rebalance paints once per grid).
-func cellSites(ctx context.Context, tx pgx.Tx, ids []int64) error {
-	for _, sql := range []string{`DROP TABLE IF EXISTS cell_sites`, cellSitesSQL, `CREATE INDEX ON cell_sites USING gist (pt)`, `ANALYZE cell_sites`} {
-		var args []any
-		if sql == cellSitesSQL {
-			args = []any{ids, paintSeg}
-		}
-		if _, err := tx.Exec(ctx, sql, args...); err != nil {
-			return err
-		}
+// cellSites writes the sites of the buildings ids to cell_sites (an edit may draw cells more
+// than once: a rebalance paints once per grid). indexed adds the GiST index paint labels its
+// cells with; the cell graph labels them in Go and needs none.
+func cellSites(ctx context.Context, tx pgx.Tx, ids []int64, indexed bool) error {
+	if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS cell_sites`); err != nil {
+		return err
 	}
-	return nil
+	if _, err := tx.Exec(ctx, cellSitesSQL, ids, paintSeg); err != nil || !indexed {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `CREATE INDEX ON cell_sites USING gist (pt)`); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `ANALYZE cell_sites`)
+	return err
 }
 
 // cellBuilding is a building of the graph.
@@ -116,7 +118,7 @@ type cellGraph struct {
 	cells     []rawCell
 	faces     []cellFace
 	links     []faceLink
-	edges     map[edgeKey]edgeCells
+	across    [][]int32 // cell, edge → the cell on the other side, or -1 (edgeIndex)
 	nodes     []cellNode
 	graph     partition.Graph
 	pnodes    []int32 // partition node → node
@@ -198,7 +200,7 @@ func (cg *cellGraph) loadCells(ctx context.Context, tx pgx.Tx) error {
 	for i, b := range cg.buildings {
 		ids[i] = b.ID
 	}
-	if err := cellSites(ctx, tx, ids); err != nil {
+	if err := cellSites(ctx, tx, ids, false); err != nil {
 		return err
 	}
 	sites, err := loadSites(ctx, tx, ids)
@@ -216,7 +218,17 @@ func (cg *cellGraph) loadCells(ctx context.Context, tx pgx.Tx) error {
 		return err
 	}
 	// the diagram's order is GEOS's: sort by lowest vertex, so the graph is the same every run
-	slices.SortFunc(cg.cells, func(a, b rawCell) int { return cmpPoint(lowest(a.ring), lowest(b.ring)) })
+	low := make([]orb.Point, len(cg.cells))
+	order := make([]int, len(cg.cells))
+	for i, c := range cg.cells {
+		low[i], order[i] = lowest(c.ring), i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmpPoint(low[a], low[b]) })
+	sorted := make([]rawCell, len(cg.cells))
+	for i, k := range order {
+		sorted[i] = cg.cells[k]
+	}
+	cg.cells = sorted
 	return cg.labelCells(sites)
 }
 
@@ -371,32 +383,26 @@ func (cg *cellGraph) linkFaces() {
 	for i, c := range cg.cells {
 		rings[i] = c.ring
 	}
-	cg.edges = edgeIndex(rings)
+	cg.across = edgeIndex(rings)
 	at := map[[2]int32]int{}
 	for i, c := range cg.cells {
 		for j := 0; j+1 < len(c.ring); j++ {
+			o := cg.across[i][j]
+			if o <= int32(i) {
+				continue // no neighbour, or visited from it
+			}
 			k := keyOf(c.ring[j], c.ring[j+1])
-			e := cg.edges[k]
-			if e.n != 2 || e.c[0] != int32(i) {
+			l := dist(cg.frame, k.a, k.b)
+			blocked := cg.blocks != nil && cg.blocks(c.label, cg.cells[o].label, k)
+			if !c.crossing && !cg.cells[o].crossing { // most edges: two whole cells
+				cg.link(at, c.faces[0], cg.cells[o].faces[0], l, blocked)
 				continue
 			}
-			l := dist(cg.frame, k.a, k.b)
-			blocked := cg.blocks != nil && cg.blocks(cg.cells[e.c[0]].label, cg.cells[e.c[1]].label, k)
-			for _, fa := range cg.edgeFaces(e.c[0], k) {
-				for _, fb := range cg.edgeFaces(e.c[1], k) {
-					s := overlap(fa.iv, fb.iv) * l
-					if s <= 0 {
-						continue
+			for _, fa := range cg.edgeFaces(int32(i), k) {
+				for _, fb := range cg.edgeFaces(o, k) {
+					if s := overlap(fa.iv, fb.iv) * l; s > 0 {
+						cg.link(at, fa.face, fb.face, s, blocked)
 					}
-					p := [2]int32{min(fa.face, fb.face), max(fa.face, fb.face)}
-					n, ok := at[p]
-					if !ok {
-						n = len(cg.links)
-						at[p] = n
-						cg.links = append(cg.links, faceLink{a: p[0], b: p[1], blocked: true})
-					}
-					cg.links[n].len += s
-					cg.links[n].blocked = cg.links[n].blocked && blocked
 				}
 			}
 		}
@@ -408,6 +414,19 @@ func (cg *cellGraph) linkFaces() {
 	for i := range cg.faces {
 		cg.faces[i].exterior = math.Max(cg.faces[i].exterior, 0)
 	}
+}
+
+// link adds s metres of shared boundary between faces a and b.
+func (cg *cellGraph) link(at map[[2]int32]int, a, b int32, s float64, blocked bool) {
+	p := [2]int32{min(a, b), max(a, b)}
+	n, ok := at[p]
+	if !ok {
+		n = len(cg.links)
+		at[p] = n
+		cg.links = append(cg.links, faceLink{a: p[0], b: p[1], blocked: true})
+	}
+	cg.links[n].len += s
+	cg.links[n].blocked = cg.links[n].blocked && blocked
 }
 
 // edgeFace is a face along an edge, with the stretches of the edge it borders.

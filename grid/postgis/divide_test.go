@@ -18,7 +18,7 @@ import (
 // liechtenstein loads the Liechtenstein test data into a new database: the two districts as
 // level 1, the eleven municipalities as level 2 (a plain import), the buildings, and the roads
 // (inserted directly: the roads import is another command's).
-func liechtenstein(t *testing.T) *postgis.Store {
+func liechtenstein(t testing.TB) *postgis.Store {
 	t.Helper()
 	dir := filepath.Join(testdb.DataDir(t), "liechtenstein")
 	s := testdb.New(t)
@@ -314,5 +314,58 @@ func TestDivideRefusals(t *testing.T) {
 			}
 			wantNoWrite(t, s, w)
 		})
+	}
+}
+
+// taipei loads the Taipei test data: districts as level 1, villages as level 2, buildings.
+func taipei(t testing.TB) *postgis.Store {
+	t.Helper()
+	dir := filepath.Join(testdb.DataDir(t), "taipei")
+	s := testdb.New(t)
+	ctx := context.Background()
+	if _, err := s.ImportGrids(ctx, openInputs(t, filepath.Join(dir, "districts.geojson")),
+		postgis.GridImport{Level: 1, NameProp: "TOWNNAME", CityName: "臺北市", AdminCode: "630000"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ImportGrids(ctx, openInputs(t, filepath.Join(dir, "villages.geojson")), postgis.GridImport{Level: 2, NameProp: "VILLAGENAM"}); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "buildings", "*.json"))
+	if _, err := s.ImportBuildings(ctx, openInputs(t, files...), postgis.BuildingImport{}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestDivideTaipei divides every 16th village of Taipei (28 of 448; the benchmark divides them
+// all): villages overlap and leave slivers between them (a plain import), buildings are dense
+// and large, there are no roads.
+func TestDivideTaipei(t *testing.T) {
+	t.Parallel()
+	s := taipei(t)
+	ctx := context.Background()
+	villages := q1[[]int64](t, s, `SELECT array_agg(id ORDER BY code) FROM grids WHERE level = 2`)
+	var children, inBand, unreachable, left int
+	for i := 0; i < len(villages); i += 16 {
+		w := snapshot(t, s)
+		res, err := s.Divide(ctx, planner, grid.Divide{Parent: grid.GridKey{ID: villages[i]}, Seed: 1})
+		if grid.ErrorCode(err) == grid.EINVALID {
+			t.Logf("village %d: %v", villages[i], err) // a village with no buildings of its own
+			wantNoWrite(t, s, w)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("village %d: %v", villages[i], err)
+		}
+		wantOneWrite(t, s, w, "pat", "grid.divide")
+		divisionChecks(t, s, villages[i], res)
+		children += len(res.Grids)
+		inBand += res.Summary.InBand
+		unreachable += res.Summary.Unreachable
+		left += len(res.Summary.Left)
+	}
+	t.Logf("Taipei, every 16th village: %d grids, %d in band, %d cannot be, %d buildings left to overlapping villages", children, inBand, unreachable, left)
+	if float64(inBand) < 0.9*float64(children-unreachable) {
+		t.Errorf("%d of %d grids in band (%d cannot be): want ≥ 90%% of those that can", inBand, children, unreachable)
 	}
 }

@@ -74,15 +74,7 @@ func (cg *cellGraph) boundaries(parts int) []orb.MultiLineString {
 			if c.ring[j] == c.ring[j+1] {
 				continue
 			}
-			e := cg.edges[keyOf(c.ring[j], c.ring[j+1])]
-			other := int32(-1)
-			if e.n == 2 {
-				other = e.c[0]
-				if other == int32(i) {
-					other = e.c[1]
-				}
-			}
-			if other < 0 || cg.cells[other].owner != c.owner {
+			if o := cg.across[i][j]; o < 0 || cg.cells[o].owner != c.owner {
 				out[c.owner] = append(out[c.owner], orb.LineString{c.ring[j], c.ring[j+1]})
 			}
 		}

@@ -12,7 +12,7 @@ import (
 	"gridmap/internal/testdb"
 )
 
-func openInputs(t *testing.T, paths ...string) []postgis.Input {
+func openInputs(t testing.TB, paths ...string) []postgis.Input {
 	t.Helper()
 	var in []postgis.Input
 	for _, p := range paths {

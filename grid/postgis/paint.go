@@ -327,7 +327,7 @@ func (pt *painting) claim(ctx context.Context, tx pgx.Tx) (orb.MultiPolygon, err
 			sites = append(sites, id)
 		}
 	}
-	if err := cellSites(ctx, tx, sites); err != nil {
+	if err := cellSites(ctx, tx, sites, true); err != nil {
 		return nil, err
 	}
 	var claim orb.MultiPolygon
