@@ -369,3 +369,50 @@ func TestDivideTaipei(t *testing.T) {
 		t.Errorf("%d of %d grids in band (%d cannot be): want ≥ 90%% of those that can", inBand, children, unreachable)
 	}
 }
+
+// TestDivideFollowsRoads divides every municipality of Liechtenstein with and without its
+// roads and measures the share of the new boundaries (those inside the municipalities) lying
+// within 10 m of a road: the road factor must raise it.
+func TestDivideFollowsRoads(t *testing.T) {
+	t.Parallel()
+	share := func(withRoads bool) (float64, float64) {
+		s := liechtenstein(t)
+		ctx := context.Background()
+		// the measure reads each road's class from name; without roads, the divide sees them
+		// all as footpaths, which it ignores
+		if _, err := s.Pool().Exec(ctx, `UPDATE roads SET name = class, class = CASE WHEN $1 THEN class ELSE 'footway' END`, withRoads); err != nil {
+			t.Fatal(err)
+		}
+		var pp float64
+		var n int
+		for _, id := range q1[[]int64](t, s, `SELECT array_agg(id ORDER BY code) FROM grids WHERE level = 2`) {
+			res, err := s.Divide(ctx, planner, grid.Divide{Parent: grid.GridKey{ID: id}, Seed: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pp += res.Summary.MeanPolsbyPopper * float64(len(res.Grids))
+			n += len(res.Grids)
+		}
+		// the boundaries siblings share, in pieces of about 5 m, and which of them lie near a road
+		return q1[float64](t, s, `
+			WITH b AS (
+			    SELECT ST_CollectionExtract(ST_Intersection(a.geom, c.geom), 2) AS g
+			    FROM grids a JOIN grids c ON a.parent_id = c.parent_id AND a.id < c.id AND a.geom && c.geom
+			    WHERE a.level = 3 AND a.valid_to IS NULL AND c.valid_to IS NULL
+			), seg AS (
+			    SELECT d.geom AS g, ST_Length(d.geom::geography) AS len
+			    FROM b CROSS JOIN LATERAL ST_DumpSegments(ST_Segmentize(b.g, 0.00005)) d
+			)
+			SELECT sum(len) FILTER (WHERE EXISTS (SELECT 1 FROM roads r WHERE r.name NOT IN ('footway', 'path', 'steps', 'corridor', 'bridleway', 'cycleway')
+			           AND r.geom && ST_Expand(seg.g, 0.0002) AND ST_DWithin(r.geom::geography, ST_Centroid(seg.g)::geography, 10)))
+			       / sum(len)
+			FROM seg`), pp / float64(n)
+	}
+	with, ppWith := share(true)
+	without, ppWithout := share(false)
+	t.Logf("new boundaries within 10 m of a road: %.1f%% with the road factor, %.1f%% without; mean Polsby–Popper %.3f and %.3f",
+		100*with, 100*without, ppWith, ppWithout)
+	if with <= without {
+		t.Errorf("the road factor did not draw boundaries to the roads: %.3f with, %.3f without", with, without)
+	}
+}
