@@ -2,6 +2,7 @@ package postgis_test
 
 import (
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -120,6 +121,34 @@ func planarTiling(t testing.TB, s *postgis.Store, parent int64) (gap, overlap fl
 	return gap * scale, overlap * scale
 }
 
+// logCoverage logs what the coverage report finds among the grids of a level after dividing:
+// gaps and overlaps inside their parents (on the spheroid, pieces ≥ 1 m²) and buildings
+// straddling their grid.
+func logCoverage(t *testing.T, s *postgis.Store, level int) {
+	t.Helper()
+	divided := map[int64]bool{}
+	for _, id := range q1[[]int64](t, s, `SELECT coalesce(array_agg(DISTINCT parent_id), '{}') FROM grids WHERE level = $1 AND valid_to IS NULL`, level) {
+		divided[id] = true
+	}
+	rep, err := s.Coverage(context.Background(), grid.CoverageOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gaps, overlaps []float64
+	for _, g := range rep.Gaps {
+		if g.Parent != nil && divided[g.Parent.ID] {
+			gaps = append(gaps, math.Round(g.AreaM2*10)/10)
+		}
+	}
+	for _, o := range rep.Overlaps {
+		if len(o.Grids) > 0 && o.Grids[0].Level == level {
+			overlaps = append(overlaps, math.Round(o.AreaM2*10)/10)
+		}
+	}
+	t.Logf("coverage report, level %d: gaps in their parents %v m², overlaps %v m², %d buildings straddling their grid",
+		level, gaps, overlaps, len(rep.Straddlers))
+}
+
 // TestDivideLiechtenstein divides every municipality of Liechtenstein (a plain import: their
 // boundaries have exclaves and do not follow the buildings) and checks every promise.
 func TestDivideLiechtenstein(t *testing.T) {
@@ -159,6 +188,7 @@ func TestDivideLiechtenstein(t *testing.T) {
 	}
 	t.Logf("Liechtenstein: %d grids, %d in band, %d out of band where the buildings allow no better, mean Polsby–Popper %.2f",
 		children, inBand, unreachable, pp/float64(children))
+	logCoverage(t, s, 3)
 	if float64(inBand) < 0.9*float64(children-unreachable) {
 		t.Errorf("%d of %d grids in band (%d cannot be): want ≥ 90%% of those that can", inBand, children, unreachable)
 	}
@@ -365,6 +395,7 @@ func TestDivideTaipei(t *testing.T) {
 		left += len(res.Summary.Left)
 	}
 	t.Logf("Taipei, every 16th village: %d grids, %d in band, %d cannot be, %d buildings left to overlapping villages", children, inBand, unreachable, left)
+	logCoverage(t, s, 3)
 	if float64(inBand) < 0.9*float64(children-unreachable) {
 		t.Errorf("%d of %d grids in band (%d cannot be): want ≥ 90%% of those that can", inBand, children, unreachable)
 	}
