@@ -98,7 +98,7 @@ func (dv *dividing) result(ctx context.Context, tx pgx.Tx) (*grid.DivideResult, 
 	if res.DataVersion, err = dataVersion(ctx, tx); err != nil {
 		return nil, err
 	}
-	if err := checkTiling(ctx, tx, dv.parent.ID, grids); err != nil {
+	if err := checkTiling(ctx, tx, dv.parent.ID, dv.geoms, dv.keptGeoms()); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -232,22 +232,31 @@ const maxTilingM2 = 0.01
 
 // checkTiling refuses new children that leave a gap in the parent or overlap. Kept children
 // count for the gap as they are; an overlap among them predates the divide.
-func checkTiling(ctx context.Context, tx pgx.Tx, parent int64, grids []grid.ProposedGrid) error {
-	var all, fresh []orb.Geometry
-	for _, g := range grids {
-		all = append(all, g.Geom)
-		if !g.Kept {
-			fresh = append(fresh, g.Geom)
-		}
+func checkTiling(ctx context.Context, tx pgx.Tx, parent int64, fresh, kept []orb.MultiPolygon) error {
+	var all, nw []orb.Geometry
+	for _, g := range fresh {
+		all, nw = append(all, g), append(nw, g)
+	}
+	for _, g := range kept {
+		all = append(all, g)
 	}
 	var gap, overlap float64
-	if err := tx.QueryRow(ctx, tilingSQL, parent, all, fresh, gridSize).Scan(&gap, &overlap); err != nil {
+	if err := tx.QueryRow(ctx, tilingSQL, parent, all, nw, gridSize).Scan(&gap, &overlap); err != nil {
 		return err
 	}
 	if gap >= maxTilingM2 || overlap >= maxTilingM2 {
 		return grid.Errorf(grid.EINTERNAL, "the children would leave %.4f m² of the parent uncovered and overlap by %.4f m²", gap, overlap)
 	}
 	return nil
+}
+
+// keptGeoms returns the kept children's geometries.
+func (dv *dividing) keptGeoms() []orb.MultiPolygon {
+	out := make([]orb.MultiPolygon, len(dv.kept))
+	for i, k := range dv.kept {
+		out[i] = k.Geom
+	}
+	return out
 }
 
 // apply writes the division: the retiring children retired (their staff's assignments ended,

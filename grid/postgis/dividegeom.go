@@ -164,7 +164,7 @@ func (dv *dividing) drawChildren(ctx context.Context, tx pgx.Tx) error {
 			return grid.Errorf(grid.EINTERNAL, "divide: child %d of %s came out empty", q+1, dv.parent.Code)
 		}
 	}
-	return nil
+	return dv.snapJunctions(ctx, tx)
 }
 
 // setParts writes each building's part to cell_buildings.
