@@ -265,36 +265,46 @@ func (ix *pointIndex) bucket(p orb.Point) int {
 	return cy*ix.nx + cx
 }
 
-// nearest returns the index of the point nearest to q; ties go to the lowest index.
+// nearest returns the index of the point nearest to q; ties go to the lowest index. Rings of
+// buckets are searched outward from q's bucket (q's nearest bucket when q lies outside the
+// grid); a bucket farther from q than the best point so far is skipped, and the search stops
+// after a ring whose every bucket was.
 func (ix *pointIndex) nearest(q orb.Point) int {
 	cx, cy := ix.cellOf(q)
-	// how far q lies outside the grid: rings are measured from its clamped bucket
-	out := math.Hypot(math.Max(0, math.Max(ix.minX-q[0], q[0]-(ix.minX+float64(ix.nx)*ix.size))),
-		math.Max(0, math.Max(ix.minY-q[1], q[1]-(ix.minY+float64(ix.ny)*ix.size))))
 	best, bestD := -1, math.Inf(1) // bestD: squared distance
-	for r := 0; ; r++ {
-		if ring := float64(r-1)*ix.size - out; best >= 0 && ring > 0 && ring*ring > bestD {
-			return best
-		}
-		if r > ix.nx && r > ix.ny {
-			return best
-		}
+	for r := 0; r <= max(ix.nx, ix.ny); r++ {
+		near := false
 		for y := cy - r; y <= cy+r; y++ {
 			for x := cx - r; x <= cx+r; x++ {
 				if (y != cy-r && y != cy+r && x != cx-r && x != cx+r) || x < 0 || y < 0 || x >= ix.nx || y >= ix.ny {
 					continue
 				}
+				if ix.boxDist2(x, y, q) > bestD {
+					continue
+				}
+				near = true
 				k := y*ix.nx + x
 				for _, i := range ix.items[ix.start[k]:ix.start[k+1]] {
 					dx, dy := ix.pts[i][0]-q[0], ix.pts[i][1]-q[1]
-					d := dx*dx + dy*dy
-					if d < bestD || (d == bestD && int(i) < best) {
+					if d := dx*dx + dy*dy; d < bestD || (d == bestD && int(i) < best) {
 						best, bestD = int(i), d
 					}
 				}
 			}
 		}
+		if best >= 0 && !near {
+			break
+		}
 	}
+	return best
+}
+
+// boxDist2 is the squared distance from q to bucket (x, y).
+func (ix *pointIndex) boxDist2(x, y int, q orb.Point) float64 {
+	x0, y0 := ix.minX+float64(x)*ix.size, ix.minY+float64(y)*ix.size
+	dx := math.Max(0, math.Max(x0-q[0], q[0]-(x0+ix.size)))
+	dy := math.Max(0, math.Max(y0-q[1], q[1]-(y0+ix.size)))
+	return dx*dx + dy*dy
 }
 
 // cmpPoint orders points by longitude, then latitude.
@@ -314,4 +324,75 @@ func lowest(r orb.Ring) orb.Point {
 		}
 	}
 	return m
+}
+
+// segmentIndex finds whether a segment crosses any of a set of lines (the roads): their
+// segments in square buckets of a fixed size, each segment in every bucket its box meets.
+type segmentIndex struct {
+	minX, minY, size float64
+	buckets          map[[2]int][]int32
+	segs             [][2]orb.Point
+}
+
+func newSegmentIndex(lines []orb.LineString, size float64) *segmentIndex {
+	ix := &segmentIndex{size: size, buckets: map[[2]int][]int32{}}
+	var all orb.MultiPoint
+	for _, l := range lines {
+		all = append(all, l...)
+	}
+	b := all.Bound()
+	ix.minX, ix.minY = b.Min[0], b.Min[1]
+	for _, l := range lines {
+		for i := 0; i+1 < len(l); i++ {
+			k := int32(len(ix.segs))
+			ix.segs = append(ix.segs, [2]orb.Point{l[i], l[i+1]})
+			ix.each(l[i], l[i+1], func(c [2]int) bool {
+				ix.buckets[c] = append(ix.buckets[c], k)
+				return false
+			})
+		}
+	}
+	return ix
+}
+
+// each calls fn for the buckets the box of a–b meets, until fn returns true; it reports
+// whether fn did.
+func (ix *segmentIndex) each(a, b orb.Point, fn func([2]int) bool) bool {
+	x0, x1 := int(math.Floor((min(a[0], b[0])-ix.minX)/ix.size)), int(math.Floor((max(a[0], b[0])-ix.minX)/ix.size))
+	y0, y1 := int(math.Floor((min(a[1], b[1])-ix.minY)/ix.size)), int(math.Floor((max(a[1], b[1])-ix.minY)/ix.size))
+	for x := x0; x <= x1; x++ {
+		for y := y0; y <= y1; y++ {
+			if fn([2]int{x, y}) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// crosses reports whether segment a–b meets one of the lines.
+func (ix *segmentIndex) crosses(a, b orb.Point) bool {
+	return ix.each(a, b, func(c [2]int) bool {
+		for _, k := range ix.buckets[c] {
+			if s := ix.segs[k]; segmentsMeet(a, b, s[0], s[1]) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// segmentsMeet reports whether the closed segments p1–p2 and q1–q2 share a point.
+func segmentsMeet(p1, p2, q1, q2 orb.Point) bool {
+	orient := func(a, b, c orb.Point) float64 { return (b[0]-a[0])*(c[1]-a[1]) - (b[1]-a[1])*(c[0]-a[0]) }
+	within := func(a, b, c orb.Point) bool { // c on the line a–b: within its box?
+		return min(a[0], b[0]) <= c[0] && c[0] <= max(a[0], b[0]) && min(a[1], b[1]) <= c[1] && c[1] <= max(a[1], b[1])
+	}
+	d1, d2 := orient(q1, q2, p1), orient(q1, q2, p2)
+	d3, d4 := orient(p1, p2, q1), orient(p1, p2, q2)
+	if ((d1 > 0 && d2 < 0) || (d1 < 0 && d2 > 0)) && ((d3 > 0 && d4 < 0) || (d3 < 0 && d4 > 0)) {
+		return true
+	}
+	return (d1 == 0 && within(q1, q2, p1)) || (d2 == 0 && within(q1, q2, p2)) ||
+		(d3 == 0 && within(p1, p2, q1)) || (d4 == 0 && within(p1, p2, q2))
 }

@@ -589,15 +589,8 @@ func (cg *cellGraph) representative(n int32) orb.Point {
 	return cg.frame.LonLat(nd.cx, nd.cy)
 }
 
-// roadsNearSQL: whether any road that divides (not a footpath) meets the region.
-const roadsNearSQL = `SELECT EXISTS (SELECT 1 FROM roads r, cell_region g WHERE r.geom && g.geom
-	AND r.class <> ALL($1) AND ST_Intersects(r.geom, g.geom))`
-
-// roadCrossingsSQL: which of the segments $2 cross a road that divides.
-const roadCrossingsSQL = `
-SELECT x.i FROM unnest($2::geometry[]) WITH ORDINALITY x(seg, i)
-WHERE EXISTS (SELECT 1 FROM roads r WHERE r.geom && x.seg AND r.class <> ALL($1) AND ST_Intersects(r.geom, x.seg))
-ORDER BY x.i`
+// roadsSQL: the roads that divide (not footpaths) meeting the region's box, as lines.
+const roadsSQL = `SELECT (ST_Dump(r.geom)).geom FROM roads r, cell_region g WHERE r.geom && g.geom AND r.class <> ALL($1)`
 
 // pathClasses are road classes (OSM highway) that do not divide neighbourhoods: a footpath
 // between two gardens is no street to cut along.
@@ -607,24 +600,25 @@ var pathClasses = []string{"footway", "path", "steps", "corridor", "bridleway", 
 // buildings crosses a road, else 0. Two houses facing each other across a street get 1, two
 // neighbours on the same side of it 0, so a cut along the street is the cheap one. (The
 // alternative, the share of the shared boundary lying near a road, needs a buffer of every
-// road and an overlay per edge; the crossing needs one index probe per edge.)
+// road and an overlay per edge.) The test runs in Go on the region's road segments in
+// buckets: one index probe per edge in SQL took 170 ms for the 9,000 edges of 3,000 buildings.
 func (cg *cellGraph) roadFactors(ctx context.Context, tx pgx.Tx) error {
 	if len(cg.graph.Edges) == 0 {
 		return nil
 	}
-	var near bool
-	if err := tx.QueryRow(ctx, roadsNearSQL, pathClasses).Scan(&near); err != nil || !near {
+	rows, _ := tx.Query(ctx, roadsSQL, pathClasses)
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[orb.LineString])
+	if err != nil || len(lines) == 0 {
 		return err
 	}
-	segs := make([]orb.Geometry, len(cg.graph.Edges))
+	ix := newSegmentIndex(lines, roadBucket)
 	for i, e := range cg.graph.Edges {
-		segs[i] = orb.LineString{cg.representative(cg.pnodes[e.A]), cg.representative(cg.pnodes[e.B])}
+		if ix.crosses(cg.representative(cg.pnodes[e.A]), cg.representative(cg.pnodes[e.B])) {
+			cg.graph.Edges[i].Road = 1
+		}
 	}
-	rows, _ := tx.Query(ctx, roadCrossingsSQL, pathClasses, segs)
-	var i int
-	_, err := pgx.ForEachRow(rows, []any{&i}, func() error {
-		cg.graph.Edges[i-1].Road = 1
-		return nil
-	})
-	return err
+	return nil
 }
+
+// roadBucket is the side, in degrees (≈50 m), of roadFactors' buckets.
+const roadBucket = 0.0005

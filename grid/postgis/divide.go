@@ -80,9 +80,11 @@ type dividing struct {
 	div      *partition.Division
 	part     []int32 // building index → part
 	geoms    []orb.MultiPolygon
-	fp       string
-	left     []string
-	timing   struct{ graph, partition, geometry time.Duration }
+	// unsnapped: the children before snapJunctions moved their junctions, if it did
+	unsnapped []orb.MultiPolygon
+	fp        string
+	left      []string
+	timing    struct{ graph, partition, geometry time.Duration }
 }
 
 // lockDivide locks the parent (its version checked when given) and its children's family,

@@ -63,7 +63,7 @@ func childName(parent grid.GridState, code string) string {
 // result measures the proposal: the new children with their codes (the next free ones under
 // the parent), then the kept ones, and the summary.
 func (dv *dividing) result(ctx context.Context, tx pgx.Tx) (*grid.DivideResult, error) {
-	if err := dv.checkPieces(); err != nil {
+	if err := dv.checkGeoms(ctx, tx); err != nil {
 		return nil, err
 	}
 	var codes codeAllocator
@@ -96,9 +96,6 @@ func (dv *dividing) result(ctx context.Context, tx pgx.Tx) (*grid.DivideResult, 
 	res := &grid.DivideResult{DryRun: dv.opt.DryRun, Parent: grid.VersionOf(dv.parent), Fingerprint: dv.fp, Grids: grids}
 	res.Summary = dv.summary(grids[:len(dv.geoms)], lo, hi)
 	if res.DataVersion, err = dataVersion(ctx, tx); err != nil {
-		return nil, err
-	}
-	if err := checkTiling(ctx, tx, dv.parent.ID, dv.geoms, dv.keptGeoms()); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -191,6 +188,20 @@ func rollUp(s *grid.DivideSummary, grids []grid.ProposedGrid) {
 	} else {
 		s.MinPolsbyPopper = 0
 	}
+}
+
+// checkGeoms checks the children (checkPieces, checkTiling); when moving their junctions
+// broke them, it goes back to the children as drawn and checks those.
+func (dv *dividing) checkGeoms(ctx context.Context, tx pgx.Tx) error {
+	err := dv.checkPieces()
+	if err == nil {
+		err = checkTiling(ctx, tx, dv.parent.ID, dv.geoms, dv.keptGeoms())
+	}
+	if err != nil && dv.unsnapped != nil && grid.ErrorCode(err) == grid.EINTERNAL {
+		dv.geoms, dv.unsnapped = dv.unsnapped, nil
+		return dv.checkGeoms(ctx, tx)
+	}
+	return err
 }
 
 // checkPieces refuses children whose buildings lie in more than one of their polygons: the

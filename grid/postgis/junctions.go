@@ -45,8 +45,8 @@ func (e parentEdge) onEdge(p orb.Point) (on, end bool) {
 }
 
 // snapJunctions moves the junctions on the region's long edges to the edges' ends (see
-// above) and keeps the result when the children still tile the region, each with its
-// buildings in one polygon; otherwise it leaves them as they were.
+// above), keeping the children as they were in dv.unsnapped: checkGeoms goes back to them
+// when the moved ones do not tile the region with each child's buildings in one polygon.
 func (dv *dividing) snapJunctions(ctx context.Context, tx pgx.Tx) error {
 	var region orb.MultiPolygon
 	if err := tx.QueryRow(ctx, `SELECT geom FROM cell_region`).Scan(&region); err != nil {
@@ -67,11 +67,7 @@ func (dv *dividing) snapJunctions(ctx context.Context, tx pgx.Tx) error {
 	if err != nil {
 		return err
 	}
-	old := dv.geoms
-	dv.geoms = snapped
-	if dv.checkPieces() != nil || checkTiling(ctx, tx, dv.parent.ID, dv.geoms, dv.keptGeoms()) != nil {
-		dv.geoms = old
-	}
+	dv.unsnapped, dv.geoms = dv.geoms, snapped
 	return nil
 }
 
