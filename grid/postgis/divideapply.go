@@ -316,11 +316,14 @@ func (dv *dividing) apply(ctx context.Context, tx pgx.Tx, u *grid.User, res *gri
 }
 
 // derivedWrongSQL: buildings whose derived grid is not the child of their part ($1: child id
-// by part).
+// by part), and buildings the divide did not share out that derived into a new child.
 const derivedWrongSQL = `
-SELECT b.code, coalesce(g.code, '') FROM cell_buildings c JOIN buildings b ON b.id = c.id
-LEFT JOIN grids g ON g.id = b.grid_id
-WHERE b.grid_id IS DISTINCT FROM ($1::bigint[])[c.part + 1] ORDER BY b.code LIMIT 10`
+(SELECT b.code, coalesce(g.code, '') FROM cell_buildings c JOIN buildings b ON b.id = c.id
+ LEFT JOIN grids g ON g.id = b.grid_id
+ WHERE b.grid_id IS DISTINCT FROM ($1::bigint[])[c.part + 1] ORDER BY b.code LIMIT 10)
+UNION ALL
+(SELECT b.code, g.code FROM buildings b JOIN grids g ON g.id = b.grid_id
+ WHERE b.grid_id = ANY($1) AND b.id NOT IN (SELECT id FROM cell_buildings) ORDER BY b.code LIMIT 10)`
 
 // verifyDerived refuses the write when a building did not derive into its part's child.
 func (dv *dividing) verifyDerived(ctx context.Context, tx pgx.Tx, grids []grid.ProposedGrid) error {

@@ -20,8 +20,8 @@ import (
 // between the two children, and their outlines run along the parent's edges whole.
 
 // longEdgeM is the length of a parent edge from which a junction on it is moved: the sliver
-// grows with the cube of the edge's length and is far below 0.01 m² on shorter edges.
-const longEdgeM = 100.0
+// grows with the cube of the edge's length, 0.005 m² on a 100 m edge, far less below 30 m.
+const longEdgeM = 30.0
 
 // junctionEps is how far (degrees) a child's vertex may lie from a parent edge and count as on
 // it: the overlays put junctions on the edge to a few units in the last place.
@@ -174,6 +174,60 @@ func (dv *dividing) vetJunctions(ctx context.Context, tx pgx.Tx, js []junction, 
 		}
 	}
 	agree(js, dv.geoms)
+	return onGeodesics(ctx, tx, js, edges, dv.geoms)
+}
+
+// geodesicSQL: the point at the distance of p$3 from a$1 along the geodesic from a to b$2 —
+// GeographicLib's direct problem, as PostGIS measures edges on the spheroid — and whether the
+// sliver between the straight edge and the geodesic holds a building's point on surface.
+const geodesicSQL = `
+SELECT g.pt, EXISTS (SELECT 1 FROM buildings bd
+                     WHERE bd.anchor && g.tri AND ST_Intersects(g.tri, bd.anchor))
+FROM unnest($1::geometry[], $2::geometry[], $3::geometry[]) WITH ORDINALITY x(a, b, p, i)
+CROSS JOIN LATERAL (SELECT ST_Project(x.a::geography, ST_Distance(x.a::geography, x.p::geography),
+                                      ST_Azimuth(x.a::geography, x.b::geography))::geometry AS pt) q
+CROSS JOIN LATERAL (SELECT q.pt, ST_MakePolygon(ST_MakeLine(ARRAY[x.a, q.pt, x.b, x.a])) AS tri) g
+ORDER BY x.i`
+
+// onGeodesics moves each junction that may not move to an end of its edge onto the edge's
+// geodesic instead: millimetres off the straight line in the plane, but on the spheroid the
+// child's outline then runs along the parent's edge and the report sees no sliver. Both copies
+// of a junction move to the one point computed for the first; none moves when a building's
+// point on surface lies in the sliver it would sweep (it would change grid).
+func onGeodesics(ctx context.Context, tx pgx.Tx, js []junction, edges []parentEdge, geoms []orb.MultiPolygon) error {
+	var as, bs, ps []orb.Geometry
+	first := map[[2]int64]int{}
+	for _, j := range js {
+		if j.through || j.ok {
+			continue
+		}
+		if _, seen := first[junctionKey(j, geoms)]; seen {
+			continue
+		}
+		first[junctionKey(j, geoms)] = len(ps)
+		e := edges[j.edge]
+		as, bs, ps = append(as, e.a), append(bs, e.b), append(ps, geoms[j.child][j.poly][j.ring][j.vertex])
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	rows, _ := tx.Query(ctx, geodesicSQL, as, bs, ps)
+	var to []orb.Point
+	var held []bool
+	var pt orb.Point
+	var h bool
+	if _, err := pgx.ForEachRow(rows, []any{&pt, &h}, func() error {
+		to, held = append(to, pt), append(held, h)
+		return nil
+	}); err != nil {
+		return err
+	}
+	for k := range js {
+		if j := &js[k]; !j.through && !j.ok {
+			n := first[junctionKey(*j, geoms)]
+			j.to, j.ok = to[n], !held[n]
+		}
+	}
 	return nil
 }
 
@@ -260,10 +314,7 @@ func between(w, a, b orb.Point) bool {
 // agree makes the two copies of a junction (one in each child it separates) move together:
 // where one may not move, or they would move to different ends, neither does.
 func agree(js []junction, geoms []orb.MultiPolygon) {
-	key := func(j junction) [2]int64 {
-		v := geoms[j.child][j.poly][j.ring][j.vertex]
-		return [2]int64{int64(math.Round(v[0] / junctionEps)), int64(math.Round(v[1] / junctionEps))}
-	}
+	key := func(j junction) [2]int64 { return junctionKey(j, geoms) }
 	to := map[[2]int64]orb.Point{}
 	blocked := map[[2]int64]bool{}
 	for _, j := range js {
@@ -281,6 +332,12 @@ func agree(js []junction, geoms []orb.MultiPolygon) {
 			js[k].ok = false
 		}
 	}
+}
+
+// junctionKey names the place of a junction, the same for its two copies.
+func junctionKey(j junction, geoms []orb.MultiPolygon) [2]int64 {
+	v := geoms[j.child][j.poly][j.ring][j.vertex]
+	return [2]int64{int64(math.Round(v[0] / junctionEps)), int64(math.Round(v[1] / junctionEps))}
 }
 
 // moveJunctions returns the children with the junctions that may move moved to their edges'

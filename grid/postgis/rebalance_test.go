@@ -36,7 +36,7 @@ func TestRebalanceDemo(t *testing.T) {
 		before[id] = state(t, s, id)
 	}
 	keep := before[kids[0]]
-	gap0, over0 := planarTiling(t, s, parent)
+	gap0, over0 := tiling(t, s, parent)
 	r := grid.Rebalance{Parent: grid.GridKey{ID: parent}, Target: target, Keep: []grid.GridKey{{Code: keep.Code}}}
 
 	w := snapshot(t, s)
@@ -85,7 +85,7 @@ func TestRebalanceDemo(t *testing.T) {
 	if st := state(t, s, keep.ID); st.Version != keep.Version || !st.Geom.Equal(keep.Geom) {
 		t.Errorf("kept grid %s changed", keep.Code)
 	}
-	if gap, over := planarTiling(t, s, parent); gap > gap0+0.01 || over > over0+0.01 {
+	if gap, over := tiling(t, s, parent); gap > gap0+0.01 || over > over0+0.01 {
 		t.Errorf("tiling: gap %.3f → %.3f m², overlap %.3f → %.3f m²", gap0, gap, over0, over)
 	}
 
