@@ -153,9 +153,7 @@ func newCellGraph(ctx context.Context, tx pgx.Tx, grids map[int64]orb.MultiPolyg
 	}
 	cg.makeFaces()
 	cg.linkFaces()
-	if err := cg.makeNodes(); err != nil {
-		return nil, err
-	}
+	cg.makeNodes()
 	cg.partitionGraph()
 	return cg, cg.roadFactors(ctx, tx)
 }
@@ -288,7 +286,7 @@ func (cg *cellGraph) labelCells(s *siteSet) error {
 		}
 	}
 	for _, b := range cg.buildings {
-		if b.face < 0 {
+		if b.face < 0 || (cg.cells[b.face].crossing && len(cg.cells[b.face].pieces) == 0) {
 			return grid.Errorf(grid.EINTERNAL, "cell graph: no cell holds the point on surface of building %s", b.Code)
 		}
 	}
@@ -455,7 +453,7 @@ func (cg *cellGraph) edgeFaces(c int32, k edgeKey) []edgeFace {
 // piece of a building's cells that the region's boundary cut off; a piece of the graph holding
 // no building at all is an exclave (an islet, a detached part of the parent with nothing on
 // it), which no part may be made of and which goes with the building whose cells it is.
-func (cg *cellGraph) makeNodes() error {
+func (cg *cellGraph) makeNodes() {
 	uf := newUnionFind(len(cg.faces))
 	group := func(f int32) int32 { return cg.buildings[cg.cells[cg.faces[f].cell].label].group }
 	for _, l := range cg.links {
@@ -498,7 +496,6 @@ func (cg *cellGraph) makeNodes() error {
 		}
 	}
 	cg.markExclaves()
-	return nil
 }
 
 // markExclaves marks the nodes of the pieces of the graph that hold no building.
