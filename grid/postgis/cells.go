@@ -23,14 +23,22 @@ import (
 // and its road factor.
 
 // cellSitesSQL fills cell_sites with the sites of buildings $1: their footprints' vertices
-// every $2 degrees along the edges, and their points on surface (is_anchor).
+// every $2 degrees along the edges, and their points on surface (is_anchor). The footprints are
+// simplified first by $3 degrees (≈0.5 m), and a ring's closing vertex (its first again) is left
+// out: Taipei's footprints, from a 3D model, carry 25 vertices each, and the Voronoi diagram
+// takes time with every site (68,000 sites took 1.1 s to graph a district, 38,000 0.6 s);
+// cells half a metre different still give every building the space nearest to it.
 const cellSitesSQL = `
 CREATE TEMP TABLE cell_sites ON COMMIT DROP AS
 SELECT b.id AS building_id, false AS is_anchor, d.geom AS pt
-FROM buildings b CROSS JOIN LATERAL ST_DumpPoints(ST_Segmentize(b.footprint, $2)) d
-WHERE b.id = ANY($1)
+FROM buildings b CROSS JOIN LATERAL ST_DumpPoints(ST_Segmentize(ST_SimplifyPreserveTopology(b.footprint, $3), $2)) d
+WHERE b.id = ANY($1) AND d.path[array_upper(d.path, 1)] > 1
 UNION ALL
 SELECT b.id, true, b.anchor FROM buildings b WHERE b.id = ANY($1)`
+
+// siteSimplify is how far (degrees, ≈0.5 m) footprints are simplified before their vertices
+// become sites (cellSitesSQL).
+const siteSimplify = 5e-6
 
 // siteCells are the Voronoi cells of cell_sites over a query's region r (a CTE with one geom),
 // as the rows of ST_Dump: paint and the cell graph divide the space between buildings alike.
@@ -44,7 +52,7 @@ func cellSites(ctx context.Context, tx pgx.Tx, ids []int64, indexed bool) error 
 	if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS cell_sites`); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, cellSitesSQL, ids, paintSeg); err != nil || !indexed {
+	if _, err := tx.Exec(ctx, cellSitesSQL, ids, paintSeg, siteSimplify); err != nil || !indexed {
 		return err
 	}
 	if _, err := tx.Exec(ctx, `CREATE INDEX ON cell_sites USING gist (pt)`); err != nil {
