@@ -283,9 +283,9 @@ func (pt *painting) noteStaying(ctx context.Context, tx pgx.Tx) error {
 
 // What moved buildings take with them: every point of the grids losing buildings (the
 // donors) goes to the donors' building nearest to it — the Voronoi cells of the buildings'
-// sites, their footprints' vertices (every paintSeg degrees along the edges) and points on
-// surface — and the cells of the moved buildings, with their footprints, change hands; the
-// footprints of the buildings that stay never do. The claim is clipped to the affected grids
+// sites, their footprints' vertices (simplified by siteSimplify, every paintSeg degrees along
+// the edges) and points on surface — and the cells of the moved buildings, with their
+// footprints, change hands; the footprints of the buildings that stay never do. The claim is clipped to the affected grids
 // (the donors and the target), so nothing outside them changes.
 //
 // The target's own buildings are no sites: the target only gains, so they can only stop a

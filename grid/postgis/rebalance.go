@@ -58,7 +58,8 @@ func (s *Store) Rebalance(ctx context.Context, u *grid.User, r grid.Rebalance) (
 type rebalancing struct {
 	opt      grid.Rebalance
 	parent   grid.GridState
-	children []grid.GridState // with buildings, by code: the parts, in order
+	children []grid.GridState // all current children, by code
+	parts    []grid.GridState // those holding buildings: the partition's parts, in order
 	kept     map[int64]bool
 	cg       *cellGraph
 	graph    partition.Graph
@@ -138,7 +139,7 @@ func (rb *rebalancing) propose(ctx context.Context, tx pgx.Tx) error {
 	if err != nil {
 		return err
 	}
-	rb.fp = fingerprint(rb.parent, rb.children, rb.cg, fmt.Sprint("rebalance", rb.opt.Target, rb.opt.Band, rb.opt.MaxMoves, locked))
+	rb.fp = fingerprint(rb.parent, rb.parts, rb.cg, fmt.Sprint("rebalance", rb.opt.Target, rb.opt.Band, rb.opt.MaxMoves, locked))
 	if rb.opt.Fingerprint != "" && rb.opt.Fingerprint != rb.fp {
 		return grid.Errorf(grid.ECONFLICT, "rebalance: the buildings, households or grids under %s changed since the preview: preview again", rb.parent.Code)
 	}
@@ -186,7 +187,7 @@ func (rb *rebalancing) buildGraph() ([]int, error) {
 			rb.graph.Edges = append(rb.graph.Edges, partition.Edge{A: int(a), B: int(b), Length: e.Length, Road: e.Road})
 		}
 	}
-	rb.children = parts
+	rb.parts = parts
 	var locked []int
 	for q, c := range parts {
 		if rb.kept[c.ID] {
@@ -231,7 +232,7 @@ func (rb *rebalancing) paintMoves(ctx context.Context, tx pgx.Tx) error {
 				rb.skipped++
 			}
 		}
-		ok, err := rb.paintStep(ctx, tx, rb.children[to].ID, ids)
+		ok, err := rb.paintStep(ctx, tx, rb.parts[to].ID, ids)
 		if err != nil {
 			return err
 		}
@@ -349,6 +350,10 @@ func (rb *rebalancing) noteWritten(written []gridChange) {
 // result measures the children after the moves against their households before.
 func (rb *rebalancing) result(ctx context.Context, tx pgx.Tx) (*grid.DivideResult, error) {
 	lo, hi := rb.opt.Target*(1-rb.opt.Band), rb.opt.Target*(1+rb.opt.Band)
+	part := map[int64]int{}
+	for q, p := range rb.parts {
+		part[p.ID] = q
+	}
 	grids := make([]grid.ProposedGrid, len(rb.children))
 	for q, c := range rb.children {
 		s, err := peekGrid(ctx, tx, c.ID)
@@ -360,9 +365,12 @@ func (rb *rebalancing) result(ctx context.Context, tx pgx.Tx) (*grid.DivideResul
 		if err := tx.QueryRow(ctx, `SELECT buildings, households FROM gridmap_grid_counts($1)`, s.ID).Scan(&g.Buildings, &g.Households); err != nil {
 			return nil, err
 		}
-		before := rb.rb.Before[q]
-		g.HouseholdsBefore, g.InBandBefore = &before.Households, &before.InBand
 		g.InBand = float64(g.Households) >= lo && float64(g.Households) <= hi
+		before := grid.ProposedGrid{Households: g.Households, InBand: g.InBand} // a grid without buildings is no part
+		if p, ok := part[c.ID]; ok {
+			before.Households, before.InBand = rb.rb.Before[p].Households, rb.rb.Before[p].InBand
+		}
+		g.HouseholdsBefore, g.InBandBefore = &before.Households, &before.InBand
 		g.Exclaves = max(len(g.Geom)-1, 0)
 		grids[q] = g
 	}
@@ -375,9 +383,14 @@ func (rb *rebalancing) result(ctx context.Context, tx pgx.Tx) (*grid.DivideResul
 	}
 	res.Summary = grid.DivideSummary{K: len(grids), Target: rb.opt.Target, Band: rb.opt.Band, Low: lo, High: hi,
 		Oversize: []string{}, Left: []string{}, Kept: []string{}, Retired: []string{}, Moves: len(rb.moves),
-		InBandBefore: rb.rb.BeforeSummary.InBand, Skipped: rb.skipped,
+		Skipped: rb.skipped,
 		GraphMS: ms(rb.timing.graph), PartitionMS: ms(rb.timing.partition), GeometryMS: ms(rb.timing.geometry)}
 	rollUp(&res.Summary, grids)
+	for _, g := range grids {
+		if *g.InBandBefore {
+			res.Summary.InBandBefore++
+		}
+	}
 	for _, n := range rb.rb.AfterSummary.Oversize {
 		for _, b := range rb.cg.nodes[rb.gnode[n]].buildings {
 			res.Summary.Oversize = append(res.Summary.Oversize, rb.cg.buildings[b].Code)
