@@ -322,8 +322,14 @@ func routeTable(t *testing.T) []routeRow {
 				ver := func(g int64) int { return q1[int](c.t, c.s.store, `SELECT version FROM grids WHERE id = $1`, g) }
 				return map[string]any{"grids": []map[string]any{{"id": c.f.mergeA, "version": ver(c.f.mergeA)}, {"id": c.f.mergeB, "version": ver(c.f.mergeB)}}}
 			}, public: planners},
+		{route: "POST /api/v1/grids/{id}/divide", method: "POST", path: func(c *routeCase) string { return "/api/v1/grids/" + id(c.place.community) + "/divide" },
+			body: func(*routeCase) any { return map[string]any{"dry_run": true} }, public: planners},
+		{route: "POST /api/v1/grids/{id}/rebalance", method: "POST", path: func(c *routeCase) string { return "/api/v1/grids/" + id(c.place.community) + "/rebalance" },
+			body: func(*routeCase) any { return map[string]any{"dry_run": true} }, public: planners},
 		{route: "POST /api/v1/conform", method: "POST", path: func(*routeCase) string { return "/api/v1/conform" },
-			body: func(c *routeCase) any { return map[string]any{"level": 3, "parent": id(c.place.community), "dry_run": true} }, public: planners},
+			body: func(c *routeCase) any {
+				return map[string]any{"level": 3, "parent": id(c.place.community), "dry_run": true}
+			}, public: planners},
 		{route: "POST /api/v1/grids", method: "POST", path: func(*routeCase) string { return "/api/v1/grids?level=3" },
 			body: func(c *routeCase) any { return importDoc(c.t, c.s.store, c.f.ownGrid) }, public: planners},
 		{route: "POST /api/v1/workers", method: "POST", path: func(*routeCase) string { return "/api/v1/workers" },

@@ -39,6 +39,8 @@ func (s *Server) routesV1(r chi.Router) {
 	r.Post("/grids/{id}/split", s.Handle(s.split))
 	r.Post("/grids/merge", s.Handle(s.merge))
 	r.Post("/conform", s.Handle(s.conform))
+	r.Post("/grids/{id}/divide", s.Handle(s.divide))
+	r.Post("/grids/{id}/rebalance", s.Handle(s.rebalance))
 	r.With(s.heavyRead()...).Get("/balance", s.Handle(s.balance))
 	r.With(s.exporting()...).Get("/export/households.csv", s.Handle(s.exportHouseholds))
 	r.Get("/workers", s.Handle(s.listWorkers))

@@ -110,4 +110,5 @@ type Store interface {
 	StaffEditService
 	BalanceService
 	AuditService
+	DivideService
 }

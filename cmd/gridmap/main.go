@@ -42,6 +42,8 @@ Usage:
   gridmap export assignments                        > assignments.csv
   gridmap coverage [--grid CODE] [--json] [--target 300] [--band 0.2] [--min-area 1] [--limit 100] [--offset 0] [--recompute]
   gridmap conform --level N [--parent CODE] [--snap-m 5] [--dry-run] [--json]
+  gridmap divide   --parent CODE | --level N [--target 300] [--band 0.2] [--k N] [--seed S] [--keep CODE,…] [--dry-run] [--json]
+  gridmap rebalance --parent CODE [--target 300] [--band 0.2] [--keep CODE,…] [--max-moves N] [--dry-run] [--json]
   gridmap user add NAME --role viewer|grid_leader|planner|admin [--grids CODE,…]   (prints the API token last)
   gridmap user token NAME [--label L]
   gridmap user list
@@ -70,14 +72,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmds := map[string]func(context.Context, *env, []string) error{
-		"serve":    cmdServe,
-		"migrate":  cmdMigrate,
-		"demo":     cmdDemo,
-		"import":   cmdImport,
-		"export":   cmdExport,
-		"coverage": cmdCoverage,
-		"conform":  cmdConform,
-		"user":     cmdUser,
+		"serve":     cmdServe,
+		"migrate":   cmdMigrate,
+		"demo":      cmdDemo,
+		"import":    cmdImport,
+		"export":    cmdExport,
+		"coverage":  cmdCoverage,
+		"conform":   cmdConform,
+		"divide":    cmdDivide,
+		"rebalance": cmdRebalance,
+		"user":      cmdUser,
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" {

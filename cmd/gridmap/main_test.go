@@ -59,7 +59,7 @@ func TestRunUsage(t *testing.T) {
 		stdout []string // fragments
 		stderr []string
 	}{
-		{"help", []string{"help"}, 0, []string{"gridmap serve", "gridmap migrate", "gridmap demo", "gridmap import", "gridmap export", "gridmap coverage"}, nil},
+		{"help", []string{"help"}, 0, []string{"gridmap serve", "gridmap migrate", "gridmap demo", "gridmap import", "gridmap export", "gridmap coverage", "gridmap divide", "gridmap rebalance"}, nil},
 		{"--help", []string{"--help"}, 0, []string{"Usage:"}, nil},
 		{"command -h", []string{"demo", "-h"}, 0, []string{"gridmap demo"}, nil},
 		{"no args", nil, 2, nil, []string{"Usage:"}},
@@ -74,6 +74,12 @@ func TestRunUsage(t *testing.T) {
 		{"import buildings no files", []string{"import", "buildings"}, 2, nil, []string{"import buildings", "GeoJSON files"}},
 		{"demo scale 0", []string{"demo", "--scale", "0"}, 1, nil, []string{"scale 0 out of range", "(EINVALID)"}},
 		{"demo scale 200", []string{"demo", "--scale", "200"}, 1, nil, []string{"scale 200 out of range", "(EINVALID)"}},
+		{"divide neither", []string{"divide"}, 2, nil, []string{"--parent CODE or --level N"}},
+		{"divide both", []string{"divide", "--parent", "1", "--level", "2"}, 2, nil, []string{"--parent CODE or --level N"}},
+		{"divide level with k", []string{"divide", "--level", "2", "--k", "3"}, 2, nil, []string{"--k and --keep"}},
+		{"divide bad keep", []string{"divide", "--parent", "1", "--keep", "x"}, 2, nil, []string{"--keep"}},
+		{"divide bad band", []string{"divide", "--parent", "1", "--band", "3"}, 1, nil, []string{"band 3", "(EINVALID)"}},
+		{"rebalance no parent", []string{"rebalance"}, 2, nil, []string{"--parent"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

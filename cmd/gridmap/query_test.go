@@ -106,3 +106,35 @@ func TestExportCLI(t *testing.T) {
 		t.Errorf("unknown grid: exit %d: %s", code, errb.String())
 	}
 }
+
+// TestDivideCLI divides every community of the demo city with --level 2, one transaction
+// each, then rebalances one: a line per parent, a total, one audit entry per parent.
+func TestDivideCLI(t *testing.T) {
+	url := testdb.DemoConnString(t)
+	t.Setenv("DATABASE_URL", url)
+	dry := gridmap(t, "divide", "--parent", "990100001001000", "--dry-run")
+	if !strings.Contains(dry, "990100001001000") || !strings.Contains(dry, "proposal: divided into") {
+		t.Fatalf("dry run:\n%s", dry)
+	}
+	out := gridmap(t, "divide", "--level", "2", "--seed", "1")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 38 || !strings.HasPrefix(lines[37], "total: 37 parents (0 skipped)") ||
+		!strings.Contains(lines[37], "0 grids in more than one part besides exclaves") {
+		t.Fatalf("divide --level 2: %d lines:\n%s", len(lines), out)
+	}
+	st, err := postgis.Open(context.Background(), url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var audits int
+	if err := st.Pool().QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE action = 'grid.divide' AND actor = 'gridmap divide'`).Scan(&audits); err != nil {
+		t.Fatal(err)
+	}
+	if audits != 37 {
+		t.Errorf("%d audit entries, want one per community (37)", audits)
+	}
+	if rb := gridmap(t, "rebalance", "--parent", "990100001001000", "--dry-run"); !strings.Contains(rb, "buildings moved") {
+		t.Errorf("rebalance:\n%s", rb)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	"gridmap/grid"
 )
 
 // Tuning of the spanning-tree bisection; see the package comment for why each exists.
@@ -90,13 +92,13 @@ func (b *bisector) split(nodes []int32, k int, lo, hi float64) (a []int32, ka in
 			bias = 0 // now and then a tree with no preferred direction, for variety
 		}
 		if !b.drawTree(angle, bias) {
-			return nil, 0, nil, 0, errorf(EINTERNAL, "bisect: region of %d nodes is not connected", len(nodes))
+			return nil, 0, nil, 0, grid.Errorf(grid.EINTERNAL, "bisect: region of %d nodes is not connected", len(nodes))
 		}
 		b.scanTree(k, lo, hi, &best)
 		b.work += int64(len(nodes))
 	}
 	if best.side == nil {
-		return nil, 0, nil, 0, errorf(EINTERNAL, "bisect: no cut of %d nodes into %d parts", len(nodes), k)
+		return nil, 0, nil, 0, grid.Errorf(grid.EINTERNAL, "bisect: no cut of %d nodes into %d parts", len(nodes), k)
 	}
 	return best.side, best.k, b.complement(best.side), k - best.k, nil
 }

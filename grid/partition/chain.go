@@ -15,8 +15,8 @@ const (
 // hop is one move of a chain: a node of part from goes to part to.
 type hop struct{ from, to int32 }
 
-// step is a move made, to undo it.
-type step struct{ node, from int32 }
+// step is a move made: to undo it, and to report it (Rebalanced.Steps).
+type step struct{ node, from, to int32 }
 
 // rebalance moves nodes in chains until no part outside its band can be improved or
 // maxMoves moves are made, and returns the moves made. A chain runs from a part outside its
@@ -180,7 +180,7 @@ func (p *plan) realize(chain []hop, over bool) ([]step, bool) {
 		if u < 0 {
 			return moved, false
 		}
-		moved = append(moved, step{node: u, from: h.from})
+		moved = append(moved, step{node: u, from: h.from, to: h.to})
 		p.move(u, h.to)
 	}
 	return moved, true

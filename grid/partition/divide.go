@@ -1,6 +1,10 @@
 package partition
 
-import "math"
+import (
+	"math"
+
+	"gridmap/grid"
+)
 
 // Defaults of Options and RebalanceOptions, gridmap's workload band: 300 households per grid
 // worker, ±20 %.
@@ -89,7 +93,7 @@ func (o Options) withDefaults() Options {
 
 func (o Options) validate() error {
 	if o.K < 0 {
-		return errorf(EINVALID, "k %d: want 0 (from households ÷ target) or a positive count", o.K)
+		return grid.Errorf(grid.EINVALID, "k %d: want 0 (from households ÷ target) or a positive count", o.K)
 	}
 	return validateBand(o.Target, o.Band)
 }
@@ -97,9 +101,9 @@ func (o Options) validate() error {
 func validateBand(target, band float64) error {
 	switch {
 	case !(target > 0 && target <= 1e6):
-		return errorf(EINVALID, "target %v: want households per part in (0, 1000000]", target)
+		return grid.Errorf(grid.EINVALID, "target %v: want households per part in (0, 1000000]", target)
 	case !(band > 0 && band < 1):
-		return errorf(EINVALID, "band %v: want a fraction in (0, 1)", band)
+		return grid.Errorf(grid.EINVALID, "band %v: want a fraction in (0, 1)", band)
 	}
 	return nil
 }
@@ -118,11 +122,11 @@ func checkDividable(g *Graph, k int) error {
 	}
 	switch {
 	case free == 0:
-		return errorf(EINVALID, "divide: no cells to divide (%d nodes, all fixed)", len(g.Nodes))
+		return grid.Errorf(grid.EINVALID, "divide: no cells to divide (%d nodes, all fixed)", len(g.Nodes))
 	case households == 0:
-		return errorf(EINVALID, "divide: the %d cells hold no households", free)
+		return grid.Errorf(grid.EINVALID, "divide: the %d cells hold no households", free)
 	case k > free:
-		return errorf(EINVALID, "divide: k %d is larger than the %d cells to divide", k, free)
+		return grid.Errorf(grid.EINVALID, "divide: k %d is larger than the %d cells to divide", k, free)
 	}
 	return nil
 }

@@ -1,10 +1,11 @@
 package partition
 
 import (
-	"errors"
 	"math"
 	"slices"
 	"testing"
+
+	"gridmap/grid"
 )
 
 func TestDivideLattice(t *testing.T) {
@@ -201,7 +202,7 @@ func TestDividePieces(t *testing.T) {
 	})
 	t.Run("k below the pieces", func(t *testing.T) {
 		_, err := Divide(g, Options{K: 1})
-		wantCode(t, err, EINVALID)
+		wantCode(t, err, grid.EINVALID)
 	})
 	t.Run("k shared by households", func(t *testing.T) {
 		d, err := Divide(g, Options{K: 9, Seed: 3})
@@ -289,18 +290,17 @@ func TestDivideRefusals(t *testing.T) {
 			if d != nil {
 				t.Errorf("a division came with the refusal: %+v", d.Summary)
 			}
-			wantCode(t, err, EINVALID)
+			wantCode(t, err, grid.EINVALID)
 		})
 	}
 }
 
 func wantCode(t *testing.T, err error, code string) {
 	t.Helper()
-	var e *Error
-	if !errors.As(err, &e) || e.Code != code {
+	if grid.ErrorCode(err) != code {
 		t.Fatalf("error %v, want code %s", err, code)
 	}
-	if e.Message == "" {
+	if grid.ErrorMessage(err) == "" {
 		t.Fatalf("error %s without a message", code)
 	}
 }

@@ -1,6 +1,10 @@
 package partition
 
-import "math"
+import (
+	"math"
+
+	"gridmap/grid"
+)
 
 // Node is one cell of the graph: the Voronoi cell of a building (or of a group of buildings)
 // clipped to the parent grid, in a local planar projection measured in metres.
@@ -44,24 +48,24 @@ func (g *Graph) validate() error {
 	for i, nd := range g.Nodes {
 		switch {
 		case nd.Weight < 0:
-			return errorf(EINVALID, "node %d: households %d is negative", i, nd.Weight)
+			return grid.Errorf(grid.EINVALID, "node %d: households %d is negative", i, nd.Weight)
 		case !finiteNonNeg(nd.Area) || !finiteNonNeg(nd.Exterior):
-			return errorf(EINVALID, "node %d: area and exterior length must be finite and ≥ 0", i)
+			return grid.Errorf(grid.EINVALID, "node %d: area and exterior length must be finite and ≥ 0", i)
 		case !finite(nd.X) || !finite(nd.Y):
-			return errorf(EINVALID, "node %d: centroid must be finite", i)
+			return grid.Errorf(grid.EINVALID, "node %d: centroid must be finite", i)
 		}
 	}
 	n := len(g.Nodes)
 	for i, e := range g.Edges {
 		switch {
 		case e.A < 0 || e.A >= n || e.B < 0 || e.B >= n:
-			return errorf(EINVALID, "edge %d: node %d–%d out of range [0, %d)", i, e.A, e.B, n)
+			return grid.Errorf(grid.EINVALID, "edge %d: node %d–%d out of range [0, %d)", i, e.A, e.B, n)
 		case e.A == e.B:
-			return errorf(EINVALID, "edge %d: joins node %d to itself", i, e.A)
+			return grid.Errorf(grid.EINVALID, "edge %d: joins node %d to itself", i, e.A)
 		case !finiteNonNeg(e.Length):
-			return errorf(EINVALID, "edge %d: length must be finite and ≥ 0", i)
+			return grid.Errorf(grid.EINVALID, "edge %d: length must be finite and ≥ 0", i)
 		case !(e.Road >= 0 && e.Road <= 1):
-			return errorf(EINVALID, "edge %d: road factor %v not in [0, 1]", i, e.Road)
+			return grid.Errorf(grid.EINVALID, "edge %d: road factor %v not in [0, 1]", i, e.Road)
 		}
 	}
 	return nil

@@ -1,6 +1,10 @@
 package partition
 
-import "math"
+import (
+	"math"
+
+	"gridmap/grid"
+)
 
 // job is one connected piece of the cells to divide into k parts of [lo, hi] households.
 type job struct {
@@ -71,7 +75,7 @@ func (l *layout) shareParts(opt Options, lo, hi float64) error {
 // and at most one per cell, by the D'Hondt method (ties to the earlier job).
 func (l *layout) dHondt(k int) error {
 	if k < len(l.jobs) {
-		return errorf(EINVALID, "divide: k %d is too small: %d nodes above the band take a part each and %d separate pieces need one each",
+		return grid.Errorf(grid.EINVALID, "divide: k %d is too small: %d nodes above the band take a part each and %d separate pieces need one each",
 			k+len(l.towers), len(l.towers), len(l.jobs))
 	}
 	for i := range l.jobs {
@@ -85,7 +89,7 @@ func (l *layout) dHondt(k int) error {
 			}
 		}
 		if best < 0 {
-			return errorf(EINVALID, "divide: k %d is larger than the parts the cells can make", k+len(l.towers))
+			return grid.Errorf(grid.EINVALID, "divide: k %d is larger than the parts the cells can make", k+len(l.towers))
 		}
 		l.jobs[best].k++
 	}

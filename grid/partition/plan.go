@@ -1,5 +1,7 @@
 package partition
 
+import "gridmap/grid"
+
 // plan is a division in progress: the part of every node and what every part holds. Divide
 // and Rebalance both change it one node at a time through move, and only after canLeave said
 // the node's part stays connected without it.
@@ -231,7 +233,7 @@ func (p *plan) pieces() []int {
 func (p *plan) checkPieces(allowed []int) error {
 	for q, n := range p.pieces() {
 		if n < 1 || n > allowed[q] {
-			return errorf(EINTERNAL, "part %d has %d pieces, want 1 to %d", q, n, allowed[q])
+			return grid.Errorf(grid.EINTERNAL, "part %d has %d pieces, want 1 to %d", q, n, allowed[q])
 		}
 	}
 	return nil

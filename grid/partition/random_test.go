@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"gridmap/grid"
 )
 
 // randomGraph is n random points joined to their three nearest neighbours: irregular, often
@@ -54,7 +56,7 @@ func TestRandomGraphs(t *testing.T) {
 		}
 		d, err := Divide(g, opt)
 		if err != nil {
-			if e, ok := err.(*Error); !ok || e.Code != EINVALID {
+			if grid.ErrorCode(err) != grid.EINVALID {
 				t.Fatalf("graph %d (%d nodes, %+v): %v", i, len(g.Nodes), opt, err)
 			}
 			continue

@@ -1,6 +1,10 @@
 package partition
 
-import "slices"
+import (
+	"slices"
+
+	"gridmap/grid"
+)
 
 // RebalanceOptions configure Rebalance.
 type RebalanceOptions struct {
@@ -23,7 +27,11 @@ type Move struct {
 type Rebalanced struct {
 	// Moves are the net moves, by node: a node passed along a chain appears once, from its
 	// first part to its last.
-	Moves         []Move      `json:"moves"`
+	Moves []Move `json:"moves"`
+	// Steps are the single-node moves in the order they were made, each across a boundary
+	// the two parts shared at that moment (a node passed along a chain appears at every hop,
+	// and its net move may join parts that never touched): the order to replay them in.
+	Steps         []Move      `json:"steps"`
 	Assignment    []int       `json:"assignment"` // node → part after the moves
 	Before        []PartStats `json:"before"`
 	After         []PartStats `json:"after"`
@@ -58,14 +66,17 @@ func Rebalance(g *Graph, opt RebalanceOptions) (*Rebalanced, error) {
 		maxMoves = len(g.Nodes)
 	}
 	before := p.pieces()
-	p.rebalance(maxMoves)
+	log := p.rebalance(maxMoves)
 	if err := p.checkPieces(before); err != nil {
 		return nil, err
 	}
 	r.After = p.partStats(lo, hi)
 	r.AfterSummary = summarize(g, r.After, lo, hi)
 	r.Assignment = make([]int, len(g.Nodes))
-	r.Moves = []Move{}
+	r.Moves, r.Steps = []Move{}, make([]Move, len(log))
+	for i, st := range log {
+		r.Steps[i] = Move{Node: int(st.node), From: int(st.from), To: int(st.to)}
+	}
 	for u, q := range p.part {
 		r.Assignment[u] = int(q)
 		if from := g.Nodes[u].Part; from != int(q) {
@@ -87,7 +98,7 @@ func (o RebalanceOptions) withDefaults() RebalanceOptions {
 
 func (o RebalanceOptions) validate() error {
 	if o.MaxMoves < 0 {
-		return errorf(EINVALID, "max moves %d: want 0 (no bound) or a positive count", o.MaxMoves)
+		return grid.Errorf(grid.EINVALID, "max moves %d: want 0 (no bound) or a positive count", o.MaxMoves)
 	}
 	return validateBand(o.Target, o.Band)
 }
@@ -96,12 +107,12 @@ func (o RebalanceOptions) validate() error {
 func planFromParts(g *Graph, opt RebalanceOptions) (*plan, error) {
 	n := len(g.Nodes)
 	if n == 0 {
-		return nil, errorf(EINVALID, "rebalance: no nodes")
+		return nil, grid.Errorf(grid.EINVALID, "rebalance: no nodes")
 	}
 	parts := 0
 	for u, nd := range g.Nodes {
 		if nd.Part < 0 || nd.Part >= n {
-			return nil, errorf(EINVALID, "node %d: part %d out of range [0, %d)", u, nd.Part, n)
+			return nil, grid.Errorf(grid.EINVALID, "node %d: part %d out of range [0, %d)", u, nd.Part, n)
 		}
 		parts = max(parts, nd.Part+1)
 	}
@@ -117,11 +128,11 @@ func planFromParts(g *Graph, opt RebalanceOptions) (*plan, error) {
 		}
 	}
 	if q := slices.Index(p.size, 0); q >= 0 {
-		return nil, errorf(EINVALID, "rebalance: part %d has no nodes; number parts 0..%d", q, parts-1)
+		return nil, grid.Errorf(grid.EINVALID, "rebalance: part %d has no nodes; number parts 0..%d", q, parts-1)
 	}
 	for _, q := range opt.Locked {
 		if q < 0 || q >= parts {
-			return nil, errorf(EINVALID, "rebalance: locked part %d out of range [0, %d)", q, parts)
+			return nil, grid.Errorf(grid.EINVALID, "rebalance: locked part %d out of range [0, %d)", q, parts)
 		}
 		p.locked[q] = true
 	}

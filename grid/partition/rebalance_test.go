@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"gridmap/grid"
 )
 
 // perturbed divides the lattice, writes the division into Node.Part and then redraws the
@@ -70,6 +72,32 @@ func checkMoves(t *testing.T, g *Graph, r *Rebalanced) {
 	}
 	if moved != len(r.Moves) {
 		t.Fatalf("%d moves listed, %d nodes changed part", len(r.Moves), moved)
+	}
+	checkSteps(t, g, r)
+}
+
+// checkSteps replays the steps from the parts before: each takes its node from the part it
+// is in at that moment to a part it borders then, and together they end at the assignment.
+func checkSteps(t *testing.T, g *Graph, r *Rebalanced) {
+	t.Helper()
+	part := make([]int, len(g.Nodes))
+	for u, nd := range g.Nodes {
+		part[u] = nd.Part
+	}
+	for i, s := range r.Steps {
+		borders := false
+		for _, e := range g.Edges {
+			if (e.A == s.Node && part[e.B] == s.To) || (e.B == s.Node && part[e.A] == s.To) {
+				borders = true
+			}
+		}
+		if part[s.Node] != s.From || !borders {
+			t.Fatalf("step %d %+v: the node is in part %d, borders part %d: %v", i, s, part[s.Node], s.To, borders)
+		}
+		part[s.Node] = s.To
+	}
+	if !slices.Equal(part, r.Assignment) {
+		t.Fatal("the steps do not end at the assignment")
 	}
 }
 
@@ -180,7 +208,7 @@ func TestRebalanceRefusals(t *testing.T) {
 			if r != nil {
 				t.Errorf("a proposal came with the refusal")
 			}
-			wantCode(t, err, EINVALID)
+			wantCode(t, err, grid.EINVALID)
 		})
 	}
 }

@@ -206,7 +206,8 @@ SELECT (SELECT count(*)::int FROM gaps), (SELECT coalesce(sum(area), 0) FROM gap
 // (gridmap_assign_pieces drops such pieces too).
 const overlayNoiseM2 = 0.01
 
-// errDryRun ends a dry run's transaction: everything was computed, nothing is kept.
+// errDryRun ends a dry run's transaction (conform, divide, rebalance): everything was
+// computed in the database — temporary tables, new geometries — and nothing is kept.
 var errDryRun = errors.New("dry run")
 
 // Conform conforms the grids of a level to their parents (see grid.Conform) as one edit.

@@ -148,18 +148,8 @@ func adoptChildren(ctx context.Context, tx pgx.Tx, gone []int64, merged grid.Gri
 // grid to (unless the worker already holds that role there); it returns the undo steps.
 func moveGridStaff(ctx context.Context, tx pgx.Tx, from []int64, to int64) (grid.Restore, error) {
 	var undo grid.Restore
-	rows, _ := tx.Query(ctx, `
-		UPDATE assignments SET valid_to = now()
-		WHERE grid_id = ANY($1) AND valid_to IS NULL
-		RETURNING id, worker_id, grid_id, role`, from)
-	var id, worker, gid int64
-	var role string
-	var ended []grid.AssignmentSpec
-	if _, err := pgx.ForEachRow(rows, []any{&id, &worker, &gid, &role}, func() error {
-		g := gid
-		ended = append(ended, grid.AssignmentSpec{WorkerID: worker, GridID: &g, Role: role})
-		return nil
-	}); err != nil {
+	ended, err := endGridStaff(ctx, tx, from)
+	if err != nil {
 		return undo, err
 	}
 	undo.Start = ended
@@ -179,4 +169,22 @@ func moveGridStaff(ctx context.Context, tx pgx.Tx, from []int64, to int64) (grid
 		undo.End = append(undo.End, nid)
 	}
 	return undo, nil
+}
+
+// endGridStaff ends the current assignments to the grids ids and returns them as specs, which
+// an undo starts again.
+func endGridStaff(ctx context.Context, tx pgx.Tx, ids []int64) ([]grid.AssignmentSpec, error) {
+	rows, _ := tx.Query(ctx, `
+		UPDATE assignments SET valid_to = now()
+		WHERE grid_id = ANY($1) AND valid_to IS NULL
+		RETURNING id, worker_id, grid_id, role`, ids)
+	var id, worker, gid int64
+	var role string
+	var ended []grid.AssignmentSpec
+	_, err := pgx.ForEachRow(rows, []any{&id, &worker, &gid, &role}, func() error {
+		g := gid
+		ended = append(ended, grid.AssignmentSpec{WorkerID: worker, GridID: &g, Role: role})
+		return nil
+	})
+	return ended, err
 }

@@ -27,30 +27,14 @@ func (s *Store) Paint(ctx context.Context, u *grid.User, p grid.Paint) (grid.Edi
 		if err != nil {
 			return err
 		}
-		if res.Skipped, err = pt.sortBuildings(); err != nil {
+		changes, err := pt.redraw(ctx, tx)
+		if err != nil {
 			return err
 		}
-		res.Moved = pt.moved
+		res.Skipped, res.Moved = pt.skipped, pt.moved
 		if len(pt.moved) == 0 {
 			res.Grids = []grid.GridVersion{}
 			res.DataVersion, err = dataVersion(ctx, tx)
-			return err
-		}
-		if err := pt.lockAffected(ctx, tx); err != nil {
-			return err
-		}
-		if err := pt.refuseEmptied(ctx, tx); err != nil {
-			return err
-		}
-		if err := pt.noteStaying(ctx, tx); err != nil {
-			return err
-		}
-		claim, err := pt.claim(ctx, tx)
-		if err != nil {
-			return err
-		}
-		changes, err := pt.newAreas(ctx, tx, claim)
-		if err != nil {
 			return err
 		}
 		if err := saveEdit(ctx, tx, u, res, &pt.target.ID, changes, grid.Restore{}); err != nil {
@@ -60,12 +44,36 @@ func (s *Store) Paint(ctx context.Context, u *grid.User, p grid.Paint) (grid.Edi
 	})
 }
 
+// redraw sorts the buildings the paint found and, when some of them move, locks the grids
+// they affect and returns those grids' new areas, for the caller to write (then verify).
+func (pt *painting) redraw(ctx context.Context, tx pgx.Tx) ([]gridChange, error) {
+	var err error
+	if pt.skipped, err = pt.sortBuildings(); err != nil || len(pt.moved) == 0 {
+		return nil, err
+	}
+	if err := pt.lockAffected(ctx, tx); err != nil {
+		return nil, err
+	}
+	if err := pt.refuseEmptied(ctx, tx); err != nil {
+		return nil, err
+	}
+	if err := pt.noteStaying(ctx, tx); err != nil {
+		return nil, err
+	}
+	claim, err := pt.claim(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	return pt.newAreas(ctx, tx, claim)
+}
+
 // painting is a paint under way: what its steps found and locked so far.
 type painting struct {
 	grid.Paint
 	target   grid.GridState
 	found    []paintBuilding          // the buildings the paint names, read under the locks
 	moved    []int64                  // those that change grid
+	skipped  []int64                  // those of other communities left where they are (across=skip)
 	donors   []int64                  // the grids they leave
 	affected []int64                  // the target and the donors
 	before   map[int64]grid.GridState // the affected grids, locked
@@ -275,9 +283,9 @@ func (pt *painting) noteStaying(ctx context.Context, tx pgx.Tx) error {
 
 // What moved buildings take with them: every point of the grids losing buildings (the
 // donors) goes to the donors' building nearest to it — the Voronoi cells of the buildings'
-// sites, their footprints' vertices (every paintSeg degrees along the edges) and points on
-// surface — and the cells of the moved buildings, with their footprints, change hands; the
-// footprints of the buildings that stay never do. The claim is clipped to the affected grids
+// sites, their footprints' vertices (simplified by siteSimplify, every paintSeg degrees along
+// the edges) and points on surface — and the cells of the moved buildings, with their
+// footprints, change hands; the footprints of the buildings that stay never do. The claim is clipped to the affected grids
 // (the donors and the target), so nothing outside them changes.
 //
 // The target's own buildings are no sites: the target only gains, so they can only stop a
@@ -287,31 +295,17 @@ func (pt *painting) noteStaying(ctx context.Context, tx pgx.Tx) error {
 // overlay (a cell clipped at the target's boundary meets it again off by a rounding error,
 // and the union leaves a hairline gap).
 //
-// The sites go to a temporary table with a GiST index: each Voronoi cell is labelled by the
-// site inside it with an index probe (against a multipoint of all moved sites, labelling 8,000
-// cells took seconds).
-const paintSitesSQL = `
-CREATE TEMP TABLE paint_sites ON COMMIT DROP AS
-WITH bs AS (
-    SELECT b.id, b.footprint, b.anchor, b.id = ANY($2) AS moved
-    FROM buildings b WHERE b.grid_id = ANY($1)
-)
-SELECT bs.moved, d.geom AS pt
-FROM bs CROSS JOIN LATERAL ST_DumpPoints(ST_Segmentize(bs.footprint, $3)) d
-UNION ALL
-SELECT bs.moved, bs.anchor FROM bs`
+// The sites go to a temporary table with a GiST index (cellSites, shared with the cell graph
+// of divide): each Voronoi cell is labelled by the site inside it with an index probe
+// (against a multipoint of all moved sites, labelling 8,000 cells took seconds).
 
 // paintClaimSQL: $1 the affected grids, $2 the moved buildings.
 const paintClaimSQL = `
 WITH r AS MATERIALIZED (SELECT ST_Union(geom) AS geom FROM grids WHERE id = ANY($1)),
-cells AS MATERIALIZED (
-    SELECT d.geom AS cell
-    FROM ST_Dump(ST_VoronoiPolygons((SELECT ST_Collect(pt) FROM paint_sites), 0,
-                                    (SELECT ST_Expand(geom, 0.01) FROM r))) d
-),
+cells AS MATERIALIZED (SELECT d.geom AS cell FROM ` + siteCells + ` d),
 won AS (
     SELECT ST_Union(c.cell) AS geom FROM cells c
-    WHERE EXISTS (SELECT 1 FROM paint_sites s WHERE s.moved AND s.pt && c.cell AND ST_Intersects(c.cell, s.pt))
+    WHERE EXISTS (SELECT 1 FROM cell_sites s WHERE s.building_id = ANY($2) AND s.pt && c.cell AND ST_Intersects(c.cell, s.pt))
 )
 SELECT gridmap_poly(ST_Intersection(
     ST_Difference(
@@ -323,13 +317,17 @@ SELECT gridmap_poly(ST_Intersection(
 
 // claim returns the area the moved buildings take with them from the donors.
 func (pt *painting) claim(ctx context.Context, tx pgx.Tx) (orb.MultiPolygon, error) {
-	if _, err := tx.Exec(ctx, paintSitesSQL, pt.donors, pt.moved, paintSeg); err != nil {
-		return nil, err
+	sites := append([]int64(nil), pt.moved...)
+	donor := map[int64]bool{}
+	for _, d := range pt.donors {
+		donor[d] = true
 	}
-	if _, err := tx.Exec(ctx, `CREATE INDEX ON paint_sites USING gist (pt)`); err != nil {
-		return nil, err
+	for k, id := range pt.stayIDs {
+		if donor[pt.stayGrids[k]] {
+			sites = append(sites, id)
+		}
 	}
-	if _, err := tx.Exec(ctx, `ANALYZE paint_sites`); err != nil {
+	if err := cellSites(ctx, tx, sites, true); err != nil {
 		return nil, err
 	}
 	var claim orb.MultiPolygon
