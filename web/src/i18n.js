@@ -321,6 +321,15 @@ const zh = {
   'assign.staff.unknown': '没有找到人员“{v}”：请从列表中选择',
   'assign.staff.notYours': '这里不在你负责的网格内',
   'assign.since': '自',
+  'empty.community': '这个社区还没有网格 — 用自动划分来生成',
+  'empty.subdistrict': '这个街道还没有社区 — 用自动划分来生成',
+  'empty.all': '还没有三级网格：这里的 {n} 个社区都还没有划分（{hh} 户）— 在“分配”中选择一个社区，用自动划分来生成',
+  'empty.some': '{of} 个社区中有 {n} 个还没有网格（{hh} 户）— 用自动划分来生成',
+  'empty.someL1': '{n} 个街道还没有社区',
+  'empty.go': '自动划分',
+  'empty.go.hint': '在“分配”中打开「{name}」的自动划分',
+  'empty.more': '…还有 {n} 个',
+  'empty.note': '还没有划分的区域不算作缺口，地图上也不标红。',
 };
 
 const en = {
@@ -642,6 +651,15 @@ const en = {
   'assign.staff.unknown': 'No worker “{v}”: pick one from the list',
   'assign.staff.notYours': 'This place is outside your grids',
   'assign.since': 'since',
+  'empty.community': 'No grids in this community yet — use Auto-divide',
+  'empty.subdistrict': 'No communities in this subdistrict yet — use Auto-divide',
+  'empty.all': 'No level-3 grids yet: none of the {n} communities here is divided ({hh} households) — pick one in Assign and use Auto-divide',
+  'empty.some': '{n} of {of} communities have no grids yet ({hh} households) — use Auto-divide',
+  'empty.someL1': '{n} subdistricts have no communities yet',
+  'empty.go': 'Auto-divide',
+  'empty.go.hint': 'Open Auto-divide for {name} in Assign',
+  'empty.more': '… and {n} more',
+  'empty.note': 'Areas not divided yet are not counted as gaps, nor hatched red on the map.',
 };
 
 const dicts = { zh, en };

@@ -18,6 +18,7 @@ import { basemapKind, buildingFill, buildStyle, l2Opacity, l3Opacity, LAYER_GROU
 import { addPatterns } from './patterns.js';
 import * as auth from './session.js';
 import * as ui from './ui.js';
+import * as undivided from './undivided.js';
 
 maplibregl.setWorkerUrl(workerUrl);
 
@@ -176,6 +177,7 @@ function applyLayerVisibility() {
 /** applyStates joins the coverage report to the tiles: feature-state per grid code. */
 function applyStates() {
   if (!map || !state.report) return;
+  undivided.applyMap(map, state.idx);
   const unstaffed = new Set((state.report.unstaffed?.grids || []).map((g) => g.code));
   for (const g of state.report.grids) {
     map.setFeatureState({ source: 'gridmap', sourceLayer: 'grids', id: g.id }, {
@@ -384,7 +386,7 @@ function treeCtx() {
   return { state, select };
 }
 function panelCtx() {
-  return { state, select, flyToGeometry, flyToBuilding, flyToGrid, estimated: householdsEstimated() };
+  return { state, select, setMode, flyToGeometry, flyToBuilding, flyToGrid, estimated: householdsEstimated() };
 }
 
 /**

@@ -33,7 +33,8 @@ export function indexReport(report) {
       issues.set(cur.id, (issues.get(cur.id) || 0) + 1);
     }
   };
-  for (const gap of report.gaps || []) if (gap.parent) bump(gap.parent.id);
+  // a parent with no children is not a defect but an empty level (undivided.js)
+  for (const gap of report.gaps || []) if (gap.parent && children.has(gap.parent.id)) bump(gap.parent.id);
   for (const o of report.overlaps || []) {
     // an overlap is one issue of the lowest common ancestor's subtree; mark both sides
     const a = o.grids[0].id;
@@ -82,11 +83,14 @@ export function kpis(report) {
   const f = report.findings || {};
   const unstaffedGrids = (report.unstaffed?.grids || []).length;
   const staffedShare = grids.length ? (grids.length - unstaffedGrids) / grids.length : null;
-  const outside = (report.buildings_outside || []).length;
-  const multi = (report.buildings_multi_grid || []).length;
-  const straddlers = (report.straddlers || []).length;
-  const allBuildings = (t.buildings || 0) + outside;
-  const oneGrid = allBuildings ? (allBuildings - outside - multi - straddlers) / allBuildings : null;
+  // the counts, not the lists (a page): outside every level-3 grid, those of an empty level too
+  const outside = (f.buildings_outside ?? (report.buildings_outside || []).length) + (report.empty_level?.buildings_outside || 0);
+  const multi = f.buildings_multi_grid ?? (report.buildings_multi_grid || []).length;
+  const straddlers = f.straddlers ?? (report.straddlers || []).length;
+  // totals count the buildings in the selection's grids, and a building outside every
+  // level-3 grid is one of them unless it is in no grid at all
+  const allBuildings = t.buildings || 0;
+  const oneGrid = allBuildings ? Math.max(0, allBuildings - outside - multi - straddlers) / allBuildings : null;
   const per = grids.filter((g) => g.level === 3 && g.workload && g.workload.per_worker != null)
     .map((g) => g.workload.per_worker);
   return {

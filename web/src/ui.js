@@ -12,6 +12,7 @@ import {
 import { ancestors, kpis, shortName } from './model.js';
 import { session } from './session.js';
 import { ZOOM } from './style.js';
+import * as undivided from './undivided.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -244,7 +245,7 @@ function breadcrumb(ctx, g) {
 
 export function renderPanel(ctx) {
   const { state } = ctx;
-  const report = state.selReport;
+  const report = undivided.report(state.selReport, state.idx);
   if (!report) return;
   const g = state.sel ? state.idx?.byCode.get(state.sel) : null;
   const k = kpis(report);
@@ -285,8 +286,9 @@ export function renderPanel(ctx) {
   const defects = renderDefects(ctx, report);
   const bars = renderBars(ctx, g, k);
   const spread = renderSpread(report);
-  const body = state.mode === 'coverage' ? [head, cards, spread, defects, bars] : [head, cards, spread, bars, defects];
-  $('panel').replaceChildren(...body);
+  const empty = undivided.notice(ctx, g);
+  const body = state.mode === 'coverage' ? [head, empty, cards, spread, defects, bars] : [head, empty, cards, spread, bars, defects];
+  $('panel').replaceChildren(...body.filter(Boolean));
   $('panel').dataset.sel = state.sel;
 }
 
@@ -686,7 +688,7 @@ function buildingPopup(map, lngLat, f) {
     attrs.replaceWith(h('table.attrs', null, h('tbody', null, [
       [t('popup.code'), bp.code],
       [t('popup.address'), bp.address || null],
-      [t('popup.floors'), String(bp.floors)],
+      [t('popup.floors'), bp.floors != null ? String(bp.floors) : null],
       [t('popup.households'), h('span', null, fmtInt(bp.households), estMark(est))],
       [t('popup.residents'), h('span', null, fmtResidents(bp), estMark(est))],
       [t('popup.grid.chain'), chain || h('span.bad', null, `✗ ${t('locate.none')}`)],
