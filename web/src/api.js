@@ -116,6 +116,9 @@ export const edit = {
   paint: (id, etag, body) => send('POST', `/api/v1/grids/${id}/paint`, body, { ifMatch: etag }),
   split: (id, etag, body) => send('POST', `/api/v1/grids/${id}/split`, body, { ifMatch: etag }),
   merge: (grids, name) => send('POST', '/api/v1/grids/merge', name ? { grids, name } : { grids }),
+  // auto-divide and rebalance: a dry run needs no If-Match; an apply sends the parent's ETag
+  divide: (id, body, etag) => send('POST', `/api/v1/grids/${id}/divide`, body, { ifMatch: etag }),
+  rebalance: (id, body, etag) => send('POST', `/api/v1/grids/${id}/rebalance`, body, { ifMatch: etag }),
   undo: () => send('POST', '/api/v1/ops/undo'),
   redo: () => send('POST', '/api/v1/ops/redo'),
   dropOp: (id) => send('POST', `/api/v1/ops/${id}/drop`),

@@ -16,6 +16,7 @@ import { canAssignIn, canEditGrids, canWrite, denyReason, session } from './sess
 import { assignBuildingFill, assignGridFill, l3Opacity, ZOOM } from './style.js';
 import { classify, etagGrid, lassoHits, polygonsOf, simplifyPath, swatches, touchesCircle } from './assigntools.js';
 import { bandBar, h, workloadMark } from './ui.js';
+import * as divide from './divide.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -60,6 +61,7 @@ export function init(ctx) {
   C = ctx;
   document.addEventListener('keydown', onKey);
   window.gridmap.assign = { state: A, paint, split, merge, undo, redo, setTool, setTarget, apply, reload, assignStaff, endStaff };
+  divide.init({ app: C, A, write, render, applyMapStyle });
 }
 
 /** attachMap hooks the pointer (once the map is loaded). */
@@ -90,6 +92,7 @@ export function enter() {
 
 export function leave() {
   A.active = false;
+  divide.leave();
   cancelStroke();
   clearStaged();
   A.split = { points: [], done: false };
@@ -642,7 +645,7 @@ function actionName(action) {
  * stack — and reports the time. Errors are shown as the server gave them; a 412 becomes the
  * conflict banner.
  */
-async function write(busy, send, done, grid, replay) {
+async function write(busy, send, done, grid, replay, onError) {
   if (A.busy) return null;
   A.busy = busy;
   A.conflict = null;
@@ -662,7 +665,8 @@ async function write(busy, send, done, grid, replay) {
     if (A.place) loadStaff();
     return res;
   } catch (err) {
-    if (replay && (err.status === 409 || err.status === 412)) refusedReplay(err, replay);
+    if (onError?.(err)) A.note = null; // the caller showed it
+    else if (replay && (err.status === 409 || err.status === 412)) refusedReplay(err, replay);
     else fail(err, grid);
     if (err.status === 412) loadBalance();
     return null;
@@ -967,8 +971,8 @@ function renderPanel() {
       A.note.kind === 'ok' && A.timing ? h('span.timing', { title: t('assign.timing.def') }, ` · ${t('assign.timing', { s: (A.timing.total / 1000).toFixed(2) })}`) : null));
   }
   if (!A.community) {
-    out.push(h('p.empty', null, t('assign.chooseCommunity')));
-    panel.replaceChildren(...out);
+    out.push(h('p.empty', null, t('assign.chooseCommunity')), divide.section());
+    panel.replaceChildren(...out.filter(Boolean));
     panel.dataset.sel = state.sel;
     return;
   }
@@ -978,9 +982,10 @@ function renderPanel() {
     panel.dataset.sel = state.sel;
     return;
   }
-  if (!A.target && !deny) out.push(h('ol.steps', null, h('li', null, t('assign.step1')), h('li', null, t('assign.step2')), h('li', null, t('assign.step3'))));
+  out.push(divide.section());
+  if (!A.target && !deny && grids().length) out.push(h('ol.steps', null, h('li', null, t('assign.step1')), h('li', null, t('assign.step2')), h('li', null, t('assign.step3'))));
   const s = A.balance.summary || {};
-  out.push(h('section.abalance', { dataset: { version: String(A.balance.data_version) } },
+  if (grids().length) out.push(h('section.abalance', { dataset: { version: String(A.balance.data_version) } },
     h('div.ahead', null,
       h('h3', { title: t('assign.balance.hint') }, t('assign.balance')),
       h('button.small#merge-toggle', {
@@ -1017,7 +1022,7 @@ function renderPanel() {
         h('button.small', { type: 'button', onclick: () => { clearStaged(); render(); } }, t('assign.clear')))));
   }
   out.push(renderStaff());
-  panel.replaceChildren(...out);
+  panel.replaceChildren(...out.filter(Boolean));
   panel.dataset.sel = state.sel;
 }
 

@@ -1,5 +1,62 @@
-// Pure helpers of the empty level (undivided.js), kept free of the DOM and of MapLibre so that
-// node --test can check them (test/dividetools.test.js).
+// Pure helpers of the auto-divide panel (divide.js) and of the empty level (undivided.js), kept
+// free of the DOM and of MapLibre so that node --test can check them (test/dividetools.test.js).
+
+/** bandStatus rates a grid's households against the band [low, high]. */
+export function bandStatus(households, low, high) {
+  if (households < low) return 'under';
+  if (households > high) return 'over';
+  return 'within';
+}
+
+/** MARKS pair each status with a sign, so a list never says it by colour alone. */
+export const MARKS = { within: '✓', under: '▼', over: '▲' };
+
+/**
+ * histogram bins households per grid for a chart with the band marked. Bins are laid on the
+ * band's edges — the band is 4, 2 or 1 bins wide, whichever keeps the chart to about 30 bins
+ * up to twice the band's top — so a bin is wholly under, within or over the band and takes that
+ * colour. The axis runs from two bins below the band (or the smallest value, or 0) to two bins
+ * above it (or the largest value, at most twice the band's top); grids beyond that (an oversize
+ * building is a grid of its own) share one last bin, `overflow`.
+ * Returns {bins: [{lo, hi, n, status}], start, top, overflow: {lo, n} | null, width}.
+ */
+export function histogram(values, { low, high }, maxBins = 30) {
+  const span = high - low;
+  let width = 0;
+  for (const j of [4, 2, 1]) {
+    if (span > 0 && (2 * high) / (span / j) <= maxBins) {
+      width = span / j;
+      break;
+    }
+  }
+  // a band too narrow for its scale: bins of a fixed share of the axis, the band drawn over them
+  if (!width) width = Math.max(1, (2 * Math.max(high, 1)) / maxBins);
+  const min = values.length ? Math.min(...values) : low;
+  const max = values.length ? Math.max(...values) : high;
+  // edges lie at low + k·width; the lowest one at or below 0 bounds the axis from below
+  const floor = low - Math.ceil(low / width) * width;
+  const start = Math.max(floor, low - Math.ceil((low - Math.min(min, low - 2 * width)) / width) * width);
+  const end = Math.min(Math.max(max, high + 2 * width), 2 * Math.max(high, width));
+  const bins = [];
+  for (let lo = start; lo < end - 1e-9 || bins.length === 0; lo += width) {
+    const hi = lo + width;
+    const status = hi <= low + 1e-9 ? 'under' : lo >= high - 1e-9 ? 'over' : 'within';
+    bins.push({ lo: Math.max(0, lo), hi, n: 0, status });
+  }
+  const top = bins[bins.length - 1].hi;
+  let overflow = null;
+  for (const v of values) {
+    if (v > top) {
+      overflow ||= { lo: top, n: 0 };
+      overflow.n++;
+      continue;
+    }
+    // a value on an edge goes to the bin above it, the axis' top to the last bin
+    const k = Math.min(bins.length - 1, Math.max(0, Math.floor((v - start) / width)));
+    bins[k].n++;
+  }
+  return { bins, start: bins[0].lo, top, overflow, width };
+}
 
 /**
  * undivided lists the current grids whose level below is still empty — level-1 and level-2

@@ -1,10 +1,55 @@
-// Unit tests of the empty level's rules (src/dividetools.js).
+// Unit tests of the auto-divide panel's histogram and of the empty level's rules (src/dividetools.js).
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { gapFilter, undivided, undividedUnder, withoutEmptyLevel } from '../src/dividetools.js';
+import { bandStatus, gapFilter, histogram, undivided, undividedUnder, withoutEmptyLevel } from '../src/dividetools.js';
 import { indexReport } from '../src/model.js';
+
+const band = { low: 240, high: 360 };
+
+test('bandStatus: under, within (edges included), over', () => {
+  assert.equal(bandStatus(239, 240, 360), 'under');
+  assert.equal(bandStatus(240, 240, 360), 'within');
+  assert.equal(bandStatus(360, 240, 360), 'within');
+  assert.equal(bandStatus(361, 240, 360), 'over');
+});
+
+test('histogram: bins on the band edges, two bins of margin each side, every value counted once', () => {
+  const h = histogram([302, 360, 338, 248, 303], band);
+  assert.equal(h.width, 30, 'the band is four bins');
+  assert.equal(h.start, 180);
+  assert.equal(h.top, 420);
+  assert.deepEqual(h.bins.map((b) => [b.lo, b.n, b.status]), [
+    [180, 0, 'under'], [210, 0, 'under'], [240, 1, 'within'], [270, 0, 'within'],
+    [300, 2, 'within'], [330, 1, 'within'], [360, 1, 'over'], [390, 0, 'over'],
+  ]);
+  assert.equal(h.overflow, null);
+});
+
+test('histogram: the axis reaches 0 for a tiny grid and ends at twice the band top; beyond it one overflow bin', () => {
+  const h = histogram([3, 300, 5000, 4000], band);
+  assert.equal(h.start, 0);
+  assert.equal(h.top, 720);
+  assert.deepEqual(h.overflow, { lo: 720, n: 2 });
+  assert.equal(h.bins.reduce((s, b) => s + b.n, 0) + h.overflow.n, 4);
+  assert.equal(h.bins[0].n, 1);
+  // a value exactly at the axis' top is in the last bin, not the overflow
+  const e = histogram([420], band);
+  assert.equal(e.top, 420);
+  assert.equal(e.overflow, null);
+  assert.equal(e.bins[e.bins.length - 1].n, 1);
+});
+
+test('histogram: a band not on round numbers, and one too narrow to bin, still count every value', () => {
+  const h = histogram([255, 260, 300], { low: 255, high: 345 });
+  assert.ok(h.bins.every((b) => b.status !== 'within' || (b.lo >= 255 - 1e-9 && b.hi <= 345 + 1e-9)), 'within bins inside the band');
+  assert.equal(h.bins.reduce((s, b) => s + b.n, 0), 3);
+  const n = histogram([300, 301, 1], { low: 297, high: 303 });
+  assert.ok(n.bins.length <= 31);
+  assert.equal(n.bins.reduce((s, b) => s + b.n, 0) + (n.overflow?.n || 0), 3);
+  assert.equal(histogram([], band).bins.length, 8, 'no value: the band and its margins');
+});
 
 // a city of two subdistricts: A with community A1 (two grids) and A2 (none), B with none
 const report = {
