@@ -31,7 +31,8 @@ export function buildUI() {
   }
 }
 
-export async function startGridmap({ timeoutMs = 240000, args = [] } = {}) {
+/** startGridmap starts gridmap on the demo city, or (demo: false) on an empty database. */
+export async function startGridmap({ timeoutMs = 240000, args = [], demo = true } = {}) {
   buildUI();
   const dir = mkdtempSync(join(tmpdir(), 'gridmap-ui-'));
   // As root, gridmap runs PostgreSQL as the postgres user, which must reach the data dir.
@@ -41,7 +42,7 @@ export async function startGridmap({ timeoutMs = 240000, args = [] } = {}) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const log = [];
-  const proc = spawn(bin, ['serve', '--demo', '--data-dir', join(dir, 'data'), '--addr', `127.0.0.1:${port}`, ...args], {
+  const proc = spawn(bin, ['serve', ...(demo ? ['--demo'] : []), '--data-dir', join(dir, 'data'), '--addr', `127.0.0.1:${port}`, ...args], {
     cwd: dir, stdio: ['ignore', 'pipe', 'pipe'],
   });
   const keep = (b) => {
