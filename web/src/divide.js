@@ -395,7 +395,7 @@ function gridRows(pv) {
 
 function summaryLine(pv) {
   const s = pv.res.summary;
-  const secs = (s.elapsed_ms / 1000).toFixed(2);
+  const secs = fmtNum((s.elapsed_ms ?? 0) / 1000, 2);
   const parts = pv.mode === 'divide'
     ? [t('divide.sum.k', { k: s.k }), t('divide.sum.inBand', { in: s.in_band, k: s.k })]
     : [t('divide.sum.moves', { n: s.moves }), t('divide.sum.inBandBefore', { in: s.in_band, before: s.in_band_before, k: s.k })];

@@ -808,10 +808,10 @@ export function lang() {
   return current;
 }
 
-/** t translates key, filling {name} placeholders from vars. */
+/** t translates key, filling {name} placeholders from vars (a missing value shows as –, never as "null"). */
 export function t(key, vars) {
   let s = dicts[current][key] ?? dicts.zh[key] ?? key;
-  if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
+  if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k] ?? '–') : m));
   return s;
 }
 
