@@ -189,6 +189,97 @@ func TestGridsPagingAndDetail(t *testing.T) {
 	}
 }
 
+// The hierarchy tree's and the search box's reads: children without outlines (a bbox each),
+// a search by code prefix or by name, and each grid's kept status — staffing, the workers who
+// carry its households, compactness, parts and the issues of its subtree, equal to what the
+// coverage report lists for that subtree.
+func TestGridsSearchStatusAndNoOutlines(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	type list struct {
+		NumberMatched int
+		Features      []struct {
+			BBox       *[4]float64
+			Geometry   json.RawMessage
+			Properties struct {
+				ID           int64
+				Code, Name   string
+				Households   int
+				Staffed      *bool
+				Carriers     *int
+				PolsbyPopper *float64 `json:"polsby_popper"`
+				Parts        *int
+				Issues       *int
+			}
+		}
+	}
+	var kids list
+	s.getJSON(t, "/api/v1/grids?parent=990100001001000&geometry=false", &kids)
+	if kids.NumberMatched < 3 || len(kids.Features) != kids.NumberMatched {
+		t.Fatalf("%d children", kids.NumberMatched)
+	}
+	for _, f := range kids.Features {
+		p := f.Properties
+		if string(f.Geometry) != "null" || f.BBox == nil {
+			t.Fatalf("%s: geometry %.40s, bbox %v: want null and a box", p.Code, f.Geometry, f.BBox)
+		}
+		var box [4]float64
+		if err := s.store.Pool().QueryRow(context.Background(), `SELECT ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom)
+			FROM grids WHERE id = $1`, p.ID).Scan(&box[0], &box[1], &box[2], &box[3]); err != nil {
+			t.Fatal(err)
+		}
+		if *f.BBox != box {
+			t.Errorf("%s: bbox %v, want %v", p.Code, *f.BBox, box)
+		}
+		if p.Staffed == nil || p.Carriers == nil || p.PolsbyPopper == nil || p.Parts == nil || p.Issues == nil {
+			t.Fatalf("%s: status missing: %+v", p.Code, p)
+		}
+		if want := s.sqlInt(t, `SELECT count(*) FROM assignments a JOIN workers w ON w.id = a.worker_id
+			WHERE a.grid_id = $1 AND a.valid_to IS NULL AND w.retired_at IS NULL`, p.ID) > 0; *p.Staffed != want {
+			t.Errorf("%s: staffed %v, want %v", p.Code, *p.Staffed, want)
+		}
+	}
+	// issues of a subtree: what the coverage report lists for it, of the kinds a map shows
+	var subs list
+	s.getJSON(t, "/api/v1/grids?level=1&geometry=false", &subs)
+	var l2 list
+	s.getJSON(t, "/api/v1/grids?level=2&geometry=false&limit=1000", &l2)
+	some := 0
+	for _, f := range append(subs.Features, l2.Features...) {
+		var is struct{ NumberMatched int }
+		s.getJSON(t, "/api/v1/coverage/issues?limit=0&kind=gap,overlap,outside_parent,straddler,unstaffed,noncontiguous&grid="+f.Properties.Code, &is)
+		if *f.Properties.Issues != is.NumberMatched {
+			t.Errorf("%s: %d issues, the report lists %d", f.Properties.Code, *f.Properties.Issues, is.NumberMatched)
+		}
+		some += is.NumberMatched
+	}
+	if some == 0 {
+		t.Error("no issue anywhere: the demo city has some")
+	}
+	// search: by code prefix, by name
+	var byCode list
+	s.getJSON(t, "/api/v1/grids?q=990100001001&geometry=false", &byCode)
+	if want := s.sqlInt(t, `SELECT count(*) FROM grids WHERE valid_to IS NULL AND code LIKE '990100001001%'`); byCode.NumberMatched != want || want < 4 {
+		t.Errorf("q=990100001001: %d grids, want %d", byCode.NumberMatched, want)
+	}
+	name := kids.Features[0].Properties.Name
+	var byName list
+	s.getJSON(t, "/api/v1/grids?geometry=false&q="+url.QueryEscape(name), &byName)
+	if want := s.sqlInt(t, `SELECT count(*) FROM grids WHERE valid_to IS NULL AND strpos(name, $1) > 0`, name); byName.NumberMatched != want || want < 1 {
+		t.Errorf("q=%s: %d grids, want %d", name, byName.NumberMatched, want)
+	}
+	for _, f := range byName.Features {
+		if !strings.Contains(f.Properties.Name, name) {
+			t.Errorf("q=%s found %s", name, f.Properties.Name)
+		}
+	}
+	var none list
+	s.getJSON(t, "/api/v1/grids?q=%25", &none)
+	if none.NumberMatched != 0 {
+		t.Errorf("q=%%: %d grids: the query is text, not a pattern", none.NumberMatched)
+	}
+}
+
 func TestBuildingDetailAggregatesOnly(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)

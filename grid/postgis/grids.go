@@ -31,13 +31,15 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// The filter of grid lists: level ($1), parent id ($2), bbox ($3..$6); NULL skips a term.
+// The filter of grid lists: level ($1), parent id ($2), bbox ($3..$6), what a user typed
+// ($7: a code starting with it or a name holding it, case-insensitive); NULL skips a term.
 const gridsWhere = `
 WHERE g.valid_to IS NULL
   AND ($1::int IS NULL OR g.level = $1)
   AND ($2::bigint IS NULL OR g.parent_id = $2)
   AND ($3::float8 IS NULL OR (g.geom && ST_MakeEnvelope($3, $4, $5, $6, 4326)
-       AND ST_Intersects(g.geom, ST_MakeEnvelope($3, $4, $5, $6, 4326))))`
+       AND ST_Intersects(g.geom, ST_MakeEnvelope($3, $4, $5, $6, 4326))))
+  AND ($7::text IS NULL OR left(g.code, length($7)) = $7 OR strpos(lower(g.name), lower($7)) > 0)`
 
 const gridsCountSQL = `SELECT count(*) FROM grids g` + gridsWhere
 
@@ -45,11 +47,34 @@ const gridsPageSQL = `
 SELECT g.id, g.level, g.parent_id, g.code, g.name, g.geom, g.valid_from, g.version,
        c.buildings, c.units, c.households, c.residents, c.workers
 FROM (SELECT g.* FROM grids g` + gridsWhere + `
-      ORDER BY g.code LIMIT $7 OFFSET $8) g
+      ORDER BY g.code LIMIT $8 OFFSET $9) g
 CROSS JOIN LATERAL gridmap_grid_counts(g.id) c
 ORDER BY g.code`
 
-// Grids returns a page of current grids with their counts and how many match.
+// gridStatusSQL is the kept status of grids $1 (GridStatus): the facts the tile and coverage
+// tables keep per grid, and the issues of each subtree counted from the kept pieces — each an
+// index probe per grid of the subtree, so a page costs what its subtrees hold.
+const gridStatusSQL = `
+SELECT r.id, t.staffed, coalesce(k.carriers, 0), coalesce(k.polsby_popper, 0), coalesce(k.parts, 0), i.n
+FROM unnest($1::bigint[]) r(id)
+JOIN tile_grids t ON t.grid_id = r.id
+LEFT JOIN coverage_grids k ON k.grid_id = r.id
+CROSS JOIN LATERAL (
+    WITH RECURSIVE sub(id) AS (
+        SELECT r.id
+        UNION ALL
+        SELECT x.id FROM sub JOIN grids x ON x.parent_id = sub.id AND x.valid_to IS NULL
+    )
+    SELECT (SELECT count(*) FROM sub JOIN tile_grids s ON s.grid_id = sub.id WHERE NOT s.staffed)
+         + (SELECT count(*) FROM sub JOIN coverage_grids c ON c.grid_id = sub.id WHERE c.parts > 1)
+         + (SELECT count(*) FROM sub JOIN tile_coverage v ON v.kind = 'gap' AND v.parent_id = sub.id)
+         + (SELECT count(*) FROM tile_coverage v WHERE v.kind = 'overlap' AND v.grid_ids && (SELECT array_agg(id) FROM sub))
+         + (SELECT count(*) FROM sub JOIN coverage_outside o ON o.grid_id = sub.id)
+         + (SELECT count(*) FROM sub JOIN buildings b ON b.grid_id = sub.id AND b.straddling) AS n
+) i`
+
+// Grids returns a page of current grids with their counts (and status, when f asks) and how
+// many match.
 func (s *Store) Grids(ctx context.Context, f grid.GridFilter) (grid.GridList, error) {
 	var out grid.GridList
 	if err := f.Validate(); err != nil {
@@ -63,18 +88,49 @@ func (s *Store) Grids(ctx context.Context, f grid.GridFilter) (grid.GridList, er
 	if err != nil {
 		return out, mapError(err)
 	}
-	args := append([]any{level, parent}, bboxArgs(f.BBox)...)
-	b := &pgx.Batch{}
-	b.Queue(gridsCountSQL, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&out.Matched) })
-	b.Queue(gridsPageSQL, append(args, f.Limit, f.Offset)...).Query(func(rows pgx.Rows) error {
-		var err error
-		out.Grids, err = pgx.CollectRows(rows, scanGridInfo)
-		return err
+	var query *string
+	if f.Query != "" {
+		query = &f.Query
+	}
+	args := append(append([]any{level, parent}, bboxArgs(f.BBox)...), query)
+	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(gridsCountSQL, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&out.Matched) })
+		b.Queue(gridsPageSQL, append(args, f.Limit, f.Offset)...).Query(func(rows pgx.Rows) error {
+			var err error
+			out.Grids, err = pgx.CollectRows(rows, scanGridInfo)
+			return err
+		})
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		if !f.Status || len(out.Grids) == 0 {
+			return nil
+		}
+		return readGridStatus(ctx, tx, out.Grids)
 	})
-	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+	if err != nil {
 		return out, mapError(err)
 	}
 	return out, nil
+}
+
+// readGridStatus fills the Status of gs, in the same snapshot as the grids.
+func readGridStatus(ctx context.Context, tx pgx.Tx, gs []grid.GridInfo) error {
+	ids := make([]int64, len(gs))
+	at := make(map[int64]int, len(gs))
+	for k, g := range gs {
+		ids[k], at[g.ID] = g.ID, k
+	}
+	rows, _ := tx.Query(ctx, gridStatusSQL, ids)
+	var id int64
+	var st grid.GridStatus
+	_, err := pgx.ForEachRow(rows, []any{&id, &st.Staffed, &st.Carriers, &st.PolsbyPopper, &st.Parts, &st.Issues}, func() error {
+		v := st
+		gs[at[id]].Status = &v
+		return nil
+	})
+	return err
 }
 
 // bboxArgs passes a box as four parameters, or four NULLs.
