@@ -153,7 +153,8 @@ func (r Rules) Layers() []Layer {
 		MinZoom: r.GridLevels[0], MaxZoom: top,
 		Fields: map[string]string{"level": "Number", "code": "String",
 			"label":      "String: the name, a level-3 grid's without its community's name",
-			"households": "Number", "staffed": "Boolean", "carriers": "Number", "polsby_popper": "Number"},
+			"households": "Number (level 3)", "staffed": "Boolean (level 3)", "carriers": "Number (level 3)",
+			"polsby_popper": "Number (level 3)"},
 	}, {
 		ID:          LayerCoverage,
 		Description: "coverage defects: gaps (part of a parent grid, or of the city, no child covers) and overlaps (two grids of a level sharing area)",

@@ -48,13 +48,16 @@ SELECT
     -- One point per grid (its pole of inaccessibility, 0014_tile_labels.sql) in the one tile
     -- holding it, for grids at least 16 pixels across: one label per grid, whatever tiles its
     -- outline crosses. label is the name without its parent's ("X社区第3网格" under "X社区":
-    -- "第3网格"), the figures are those a label states beside the name.
+    -- "第3网格"); a level-3 grid's label also has the figures it states beside the name (NULL
+    -- leaves a property out: the levels above carry none).
     (SELECT coalesce(ST_AsMVT(t, 'grid_labels', 4096, 'geom', 'id'), '') FROM (
         SELECT g.grid_id AS id, g.level, g.code,
                CASE WHEN g.level = 3 AND length(g.name) > length(p.name) AND left(g.name, length(p.name)) = p.name
                     THEN substr(g.name, length(p.name) + 1) ELSE g.name END AS label,
-               g.households, g.staffed, coalesce(c.carriers, 0) AS carriers,
-               round(coalesce(c.polsby_popper, 0)::numeric, 3)::float8 AS polsby_popper,
+               CASE WHEN g.level = 3 THEN g.households END AS households,
+               CASE WHEN g.level = 3 THEN g.staffed END AS staffed,
+               CASE WHEN g.level = 3 THEN coalesce(c.carriers, 0) END AS carriers,
+               CASE WHEN g.level = 3 THEN round(coalesce(c.polsby_popper, 0)::numeric, 3)::float8 END AS polsby_popper,
                ST_AsMVTGeom(g.label_3857, env.tile, 4096, 64, true) AS geom
         FROM tile_grids g
         LEFT JOIN coverage_grids c ON c.grid_id = g.grid_id
