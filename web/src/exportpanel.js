@@ -11,12 +11,15 @@ import { state } from './state.js';
 const levelName = (level) => t(`level.${level}`);
 const exportChoice = { scope: 'selection', what: 'grids', level: '3' };
 
-/** load reads the summaries the counts need (the selection's and the city's), then draws. */
-export async function load() {
+/**
+ * load reads the summaries the counts need (the selection's and the city's) unless they are
+ * read already — fresh: read them again (the data changed) — then draws.
+ */
+export async function load({ fresh = false } = {}) {
   const sel = state.sel;
   const [s, city] = await Promise.all([
-    sel && state.summary?.root?.code !== sel ? api.summary(sel) : state.summary,
-    state.citySummary || api.summary(),
+    sel && (fresh || state.summary?.root?.code !== sel) ? api.summary(sel) : state.summary,
+    !fresh && state.citySummary ? state.citySummary : api.summary(),
   ]);
   if (sel !== state.sel) return;
   if (sel) state.summary = s;

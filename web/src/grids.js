@@ -67,22 +67,35 @@ async function fetchPage(parent, offset, limit, o) {
   return api.grids({ ...params, geometry: false, limit, offset }, o);
 }
 
+const inflight = new Map(); // `${parent}/${offset}` → the page being loaded
+
 /**
  * loadChildren loads the first page of parent's children (null: the level-1 grids) unless it
- * is loaded; more: the next page.
+ * is loaded; more: the next page. The tree and the selection panel asking for the same page at
+ * once share one request.
  */
-export async function loadChildren(parent, { more = false, signal } = {}) {
+export async function loadChildren(parent, { more = false } = {}) {
   const k = key(parent);
   const p = pages.get(k);
   if (p && !more) return childrenOf(parent);
   const offset = p ? p.loaded : 0;
   if (p && offset >= p.total) return childrenOf(parent);
-  const fc = await fetchPage(parent, offset, PAGE, { signal });
-  const rows = fc.features.map(ingest);
-  const list = offset ? [...childrenOf(parent), ...rows] : rows;
-  idx.children.set(k, list);
-  pages.set(k, { total: fc.numberMatched, loaded: list.length });
-  return list;
+  const id = `${k}/${offset}`;
+  if (!inflight.has(id)) {
+    inflight.set(id, (async () => {
+      try {
+        const fc = await fetchPage(parent, offset, PAGE);
+        const rows = fc.features.map(ingest);
+        const list = offset ? [...childrenOf(parent), ...rows] : rows;
+        idx.children.set(k, list);
+        pages.set(k, { total: fc.numberMatched, loaded: list.length });
+        return list;
+      } finally {
+        inflight.delete(id);
+      }
+    })());
+  }
+  return inflight.get(id);
 }
 
 /** loadUntil pages through parent's children until grid id is among them (or none is left). */

@@ -33,7 +33,7 @@ const L = {
   active: '', // id of the entry flown to
 };
 
-let C; // {state, select, flyToGeometry, fitBBox, viewBBox, map()}
+let C; // {state, focusBBox, outline, viewBBox, map()}
 let el; // the section, kept across renders of the panel
 let abort = null;
 let seq = 0;
@@ -114,7 +114,7 @@ function entryDetail(i) {
 }
 
 /** outline fetches the geometry of issue i: its piece, building or grid. */
-async function outline(i) {
+async function fetchOutline(i) {
   if (BUILDING.has(i.kind) && i.building) {
     const f = await api.building(i.building.id);
     return f.geometry || f.footprint;
@@ -127,15 +127,16 @@ async function outline(i) {
   return near.issues.find((x) => x.id === i.id)?.geometry || null;
 }
 
+/** focus flies to issue i at once (its box is in the list) and outlines it when its outline comes. */
 async function focus(i) {
   L.active = i.id;
   render();
+  C.outline(null);
+  C.focusBBox(i.bbox);
   try {
-    const geom = await outline(i);
-    if (geom) C.flyToGeometry(geom);
-    else C.fitBBox(i.bbox, { maxZoom: 16.5, extra: 90, eventData: { focus: true } });
+    const geom = await fetchOutline(i);
+    if (L.active === i.id) C.outline(geom);
   } catch (err) {
-    C.fitBBox(i.bbox, { maxZoom: 16.5, extra: 90, eventData: { focus: true } });
     window.gridmap.errors.push(err.message);
   }
 }

@@ -21,7 +21,8 @@ import { renderLayers, renderLegend, renderMetricPicker } from './legend.js';
 import { hookLogin } from './login.js';
 import * as liveMap from './map.js';
 import {
-  applyFill, applyLabels, applyLayerVisibility, applySelection, createMap, fitBBox, flyToGeometry, refreshTiles, viewBBox,
+  applyFill, applyLabels, applyLayerVisibility, applySelection, createMap, fitBBox, flyToGeometry, focusBBox, outline,
+  refreshTiles, viewBBox,
 } from './map.js';
 import { ancestors, bbox } from './model.js';
 import * as panel from './panel.js';
@@ -67,8 +68,8 @@ export async function select(code, { push = true, fit = true } = {}) {
   await Promise.all([tree.expandTo(state.sel), loadSelection()]);
 }
 
-function loadSelection() {
-  if (state.mode === 'export') return exportpanel.load().catch((err) => panel.renderPanelError(err, loadSelection));
+function loadSelection({ fresh = false } = {}) {
+  if (state.mode === 'export') return exportpanel.load({ fresh }).catch((err) => panel.renderPanelError(err, loadSelection));
   if (state.mode === 'assign') {
     assign.onSelection();
     return null;
@@ -269,7 +270,7 @@ async function loadCity() {
 async function refreshData() {
   await grids.reloadLoaded();
   const city = state.sel && state.mode !== 'export' ? api.summary().then((s) => { state.citySummary = s; }) : null;
-  await Promise.all([city, state.mode === 'assign' ? null : loadSelection()]);
+  await Promise.all([city, state.mode === 'assign' ? null : loadSelection({ fresh: true })]);
   renderTree();
   applySelection();
   renderAsOf();
@@ -341,7 +342,7 @@ async function main() {
     refreshLabels: applyLabels, renderLegend: legend, renderTree,
   });
   panel.init({ select, renderTree, renderAsOf });
-  issues.init({ state, select, flyToGeometry, fitBBox, viewBBox, map });
+  issues.init({ state, focusBBox, outline, viewBBox, map });
   hookChrome();
   renderChrome();
   panel.renderPanelLoading();

@@ -174,13 +174,23 @@ export function fitBBox(b, { maxZoom = 17, extra = 0, duration = 600, eventData 
   map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: fitPadding(extra), maxZoom, duration }, eventData);
 }
 
+/** focusBBox flies to b, a list entry's extent (its outline follows with outline). */
+export function focusBBox(b) {
+  fitBBox(b, { maxZoom: 16.5, extra: 90, duration: 700, eventData: { focus: true } });
+  window.gridmap.focused = b;
+}
+
+/** outline outlines geom (what a list entry flew to; null: nothing). */
+export function outline(geom) {
+  map?.getSource('focus')?.setData(geom ? { type: 'Feature', geometry: geom, properties: {} } : { type: 'FeatureCollection', features: [] });
+}
+
 /** flyToGeometry flies to geom and outlines it. */
 export function flyToGeometry(geom) {
   const b = bbox(geom);
   if (!b || !map) return;
-  map.getSource('focus')?.setData({ type: 'Feature', geometry: geom, properties: {} });
-  fitBBox(b, { maxZoom: 16.5, extra: 90, duration: 700, eventData: { focus: true } });
-  window.gridmap.focused = b;
+  outline(geom);
+  focusBBox(b);
 }
 
 /** viewBBox is what the map shows: [w, s, e, n], clamped to the globe. */

@@ -55,7 +55,7 @@ export async function load() {
   try {
     const [s] = await Promise.all([
       api.summary(sel || undefined, { signal }),
-      !g || g.level < 3 ? grids.loadChildren(g ? g.id : null, { signal }) : null,
+      !g || g.level < 3 ? grids.loadChildren(g ? g.id : null) : null,
     ]);
     if (mine !== seq) return;
     setSummary(s);

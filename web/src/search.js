@@ -13,6 +13,7 @@ export function hookSearch({ select }) {
   const input = $('search');
   const list = $('search-results');
   let hits = [];
+  let hitsFor = ''; // the query hits answer
   let active = -1;
   let pending = null; // the search under way: {q, promise}
   let abort = null;
@@ -38,6 +39,7 @@ export function hookSearch({ select }) {
     const promise = grids.search(q, { limit: 12, signal: abort.signal }).then((rows) => {
       if (input.value.trim() !== q) return hits;
       hits = rows.sort((a, b) => a.level - b.level || (a.code < b.code ? -1 : 1));
+      hitsFor = q;
       active = hits.length ? 0 : -1;
       render();
       return hits;
@@ -69,7 +71,7 @@ export function hookSearch({ select }) {
         select(q);
         return;
       }
-      const found = list.hidden || pending ? await run(q) : hits;
+      const found = hitsFor === q && !pending ? hits : await run(q);
       if (found[Math.max(0, active)]) choose(found[Math.max(0, active)]);
       return;
     }
