@@ -21,7 +21,10 @@ export async function measureLoad(browser, url, { width = 1366, height = 768 } =
       const s = await req.sizes();
       const res = await req.response();
       const u = new URL(req.url());
-      return { path: u.pathname, search: u.search, status: res?.status() ?? 0, bytes: s.responseBodySize + s.responseHeadersSize };
+      return {
+        url: req.url(), path: u.pathname, search: u.search, status: res?.status() ?? 0,
+        body: s.responseBodySize, bytes: s.responseBodySize + s.responseHeadersSize,
+      };
     })());
   });
   page.on('requestfailed', (r) => {
@@ -38,7 +41,13 @@ export async function measureLoad(browser, url, { width = 1366, height = 768 } =
   await settle(page);
   const drawnMs = Math.round(await page.evaluate(() => performance.now()));
   const all = await Promise.all(sizes);
-  all.forEach((r, k) => { r.before = k < readyAt; });
+  // Chromium tells Playwright no body size for a worker's script (MapLibre's, 0.5 MB): the
+  // page's resource timing has it
+  const timing = new Map(await page.evaluate(() => performance.getEntriesByType('resource').map((e) => [e.name, e.transferSize])));
+  all.forEach((r, k) => {
+    r.before = k < readyAt;
+    if (r.status === 200 && r.body <= 0 && timing.get(r.url) > r.bytes) r.bytes = timing.get(r.url);
+  });
   const sum = (rs) => ({ bytes: rs.reduce((a, r) => a + r.bytes, 0), requests: rs.length });
   return {
     readyMs, ready: sum(all.slice(0, readyAt)), drawnMs, drawn: sum(all), responses: all, problems, page, context,
