@@ -90,7 +90,8 @@ func New(o Options) *Server {
 		r.Get("/tiles.json", t.ServeHTTP)
 	}
 	if o.Web != nil {
-		r.Handle("/*", http.FileServerFS(o.Web))
+		r.With(uiFiles, middleware.Compress(5, "text/html", "text/css", "text/javascript", "application/javascript")).
+			Handle("/*", http.FileServerFS(o.Web))
 	} else {
 		r.Get("/", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")

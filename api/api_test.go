@@ -164,6 +164,8 @@ func TestBadInput(t *testing.T) {
 		{"grids: level not a number", "GET", "/api/v1/grids?level=grid", nil, 400, "EINVALID"},
 		{"grids: bad parent", "GET", "/api/v1/grids?parent=x1", nil, 400, "EINVALID"},
 		{"grids: unknown parent", "GET", "/api/v1/grids?parent=990100999000000", nil, 404, "ENOTFOUND"},
+		{"grids: q too long", "GET", "/api/v1/grids?q=" + strings.Repeat("网", 101), nil, 400, "EINVALID"},
+		{"grids: geometry not a boolean", "GET", "/api/v1/grids?geometry=maybe", nil, 400, "EINVALID"},
 		{"grid: unknown id", "GET", "/api/v1/grids/999999", nil, 404, "ENOTFOUND"},
 		{"grid: unknown code", "GET", "/api/v1/grids/990100999999999", nil, 404, "ENOTFOUND"},
 		{"grid: not an id", "GET", "/api/v1/grids/first", nil, 404, "ENOTFOUND"},

@@ -54,7 +54,8 @@ func (s *Server) coverageSummary(w http.ResponseWriter, r *http.Request) error {
 }
 
 // coverageIssues serves a page of the report's findings as one list, filtered by kind
-// (kind=gap,overlap,…), scope (grid=) and box (bbox=); geometry=true adds each one's geometry.
+// (kind=gap,overlap,…), scope (grid=) and box (bbox=); geometry=true adds each one's geometry,
+// empty_level=false leaves out the empty level's findings (grid.IssueQuery.OmitEmptyLevel).
 func (s *Server) coverageIssues(w http.ResponseWriter, r *http.Request) error {
 	var q grid.IssueQuery
 	var err error
@@ -79,6 +80,13 @@ func (s *Server) coverageIssues(w http.ResponseWriter, r *http.Request) error {
 		if q.Geometry, err = strconv.ParseBool(g); err != nil {
 			return grid.Errorf(grid.EINVALID, "geometry=%q: want true or false", g)
 		}
+	}
+	if e := r.URL.Query().Get("empty_level"); e != "" {
+		with, err := strconv.ParseBool(e)
+		if err != nil {
+			return grid.Errorf(grid.EINVALID, "empty_level=%q: want true or false", e)
+		}
+		q.OmitEmptyLevel = !with
 	}
 	list, err := s.store.CoverageIssues(r.Context(), q)
 	if err != nil {

@@ -25,6 +25,7 @@ type link struct {
 type feature struct {
 	Type       string      `json:"type"`
 	ID         int64       `json:"id"`
+	BBox       *[4]float64 `json:"bbox,omitempty"`
 	Geometry   geo.GeoJSON `json:"geometry"`
 	Properties any         `json:"properties"`
 	Links      []link      `json:"links,omitempty"`
@@ -54,6 +55,7 @@ type gridProps struct {
 	Level    int    `json:"level"`
 	ParentID *int64 `json:"parent_id"`
 	grid.Counts
+	*grid.GridStatus
 	Version   int       `json:"version"`
 	ValidFrom time.Time `json:"valid_from"`
 }
@@ -61,7 +63,7 @@ type gridProps struct {
 func gridFeature(g grid.GridInfo) feature {
 	return feature{Type: "Feature", ID: g.ID, Geometry: geo.GeoJSON{Geometry: g.Geom}, Properties: gridProps{
 		ID: g.ID, Code: g.Code, Name: g.Name, Level: g.Level, ParentID: g.ParentID, Counts: g.Counts,
-		Version: g.Version, ValidFrom: g.ValidFrom.UTC(),
+		GridStatus: g.Status, Version: g.Version, ValidFrom: g.ValidFrom.UTC(),
 	}}
 }
 

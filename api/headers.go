@@ -86,3 +86,16 @@ func viewerCache(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// uiFiles marks the map UI's content-hashed files (/assets/…, named by Vite after their
+// content) as cacheable for good: a page load after the first asks only for index.html. The
+// files are gzipped on the way (middleware.Compress): the bundle and MapLibre's worker are
+// 1.8 MB, 0.5 MB gzipped — most of what a first visit transfers.
+func uiFiles(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/assets/") {
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		}
+		next.ServeHTTP(w, r)
+	})
+}

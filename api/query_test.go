@@ -189,6 +189,97 @@ func TestGridsPagingAndDetail(t *testing.T) {
 	}
 }
 
+// The hierarchy tree's and the search box's reads: children without outlines (a bbox each),
+// a search by code prefix or by name, and each grid's kept status — staffing, the workers who
+// carry its households, compactness, parts and the issues of its subtree, equal to what the
+// coverage report lists for that subtree.
+func TestGridsSearchStatusAndNoOutlines(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	type list struct {
+		NumberMatched int
+		Features      []struct {
+			BBox       *[4]float64
+			Geometry   json.RawMessage
+			Properties struct {
+				ID           int64
+				Code, Name   string
+				Households   int
+				Staffed      *bool
+				Carriers     *int
+				PolsbyPopper *float64 `json:"polsby_popper"`
+				Parts        *int
+				Issues       *int
+			}
+		}
+	}
+	var kids list
+	s.getJSON(t, "/api/v1/grids?parent=990100001001000&geometry=false", &kids)
+	if kids.NumberMatched < 3 || len(kids.Features) != kids.NumberMatched {
+		t.Fatalf("%d children", kids.NumberMatched)
+	}
+	for _, f := range kids.Features {
+		p := f.Properties
+		if string(f.Geometry) != "null" || f.BBox == nil {
+			t.Fatalf("%s: geometry %.40s, bbox %v: want null and a box", p.Code, f.Geometry, f.BBox)
+		}
+		var box [4]float64
+		if err := s.store.Pool().QueryRow(context.Background(), `SELECT ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom)
+			FROM grids WHERE id = $1`, p.ID).Scan(&box[0], &box[1], &box[2], &box[3]); err != nil {
+			t.Fatal(err)
+		}
+		if *f.BBox != box {
+			t.Errorf("%s: bbox %v, want %v", p.Code, *f.BBox, box)
+		}
+		if p.Staffed == nil || p.Carriers == nil || p.PolsbyPopper == nil || p.Parts == nil || p.Issues == nil {
+			t.Fatalf("%s: status missing: %+v", p.Code, p)
+		}
+		if want := s.sqlInt(t, `SELECT count(*) FROM assignments a JOIN workers w ON w.id = a.worker_id
+			WHERE a.grid_id = $1 AND a.valid_to IS NULL AND w.retired_at IS NULL`, p.ID) > 0; *p.Staffed != want {
+			t.Errorf("%s: staffed %v, want %v", p.Code, *p.Staffed, want)
+		}
+	}
+	// issues of a subtree: what the coverage report lists for it, of the kinds a map shows
+	var subs list
+	s.getJSON(t, "/api/v1/grids?level=1&geometry=false", &subs)
+	var l2 list
+	s.getJSON(t, "/api/v1/grids?level=2&geometry=false&limit=1000", &l2)
+	some := 0
+	for _, f := range append(subs.Features, l2.Features...) {
+		var is struct{ NumberMatched int }
+		s.getJSON(t, "/api/v1/coverage/issues?limit=0&empty_level=false&kind=gap,overlap,outside_parent,straddler,unstaffed,noncontiguous&grid="+f.Properties.Code, &is)
+		if *f.Properties.Issues != is.NumberMatched {
+			t.Errorf("%s: %d issues, the report lists %d", f.Properties.Code, *f.Properties.Issues, is.NumberMatched)
+		}
+		some += is.NumberMatched
+	}
+	if some == 0 {
+		t.Error("no issue anywhere: the demo city has some")
+	}
+	// search: by code prefix, by name
+	var byCode list
+	s.getJSON(t, "/api/v1/grids?q=990100001001&geometry=false", &byCode)
+	if want := s.sqlInt(t, `SELECT count(*) FROM grids WHERE valid_to IS NULL AND code LIKE '990100001001%'`); byCode.NumberMatched != want || want < 4 {
+		t.Errorf("q=990100001001: %d grids, want %d", byCode.NumberMatched, want)
+	}
+	name := kids.Features[0].Properties.Name
+	var byName list
+	s.getJSON(t, "/api/v1/grids?geometry=false&q="+url.QueryEscape(name), &byName)
+	if want := s.sqlInt(t, `SELECT count(*) FROM grids WHERE valid_to IS NULL AND strpos(name, $1) > 0`, name); byName.NumberMatched != want || want < 1 {
+		t.Errorf("q=%s: %d grids, want %d", name, byName.NumberMatched, want)
+	}
+	for _, f := range byName.Features {
+		if !strings.Contains(f.Properties.Name, name) {
+			t.Errorf("q=%s found %s", name, f.Properties.Name)
+		}
+	}
+	var none list
+	s.getJSON(t, "/api/v1/grids?q=%25", &none)
+	if none.NumberMatched != 0 {
+		t.Errorf("q=%%: %d grids: the query is text, not a pattern", none.NumberMatched)
+	}
+}
+
 func TestBuildingDetailAggregatesOnly(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
@@ -430,5 +521,58 @@ func TestCoverageSummaryAndIssuesAPI(t *testing.T) {
 	s.getJSON(t, "/api/v1/coverage/issues?grid="+d.GapGrid[:12]+"000", &sub)
 	if sub.Root == nil || sub.ByKind[grid.IssueGap] != 1 || sub.ByKind[grid.IssueOverlap] != 0 {
 		t.Errorf("community issues: %+v", sub.ByKind)
+	}
+}
+
+// TestCoverageEmptyLevelAPI: a community whose grids are all retired is the empty level — the
+// summary counts it and its whole-area gap, the issue list leaves that gap out when asked
+// (empty_level=false), and the grid list does not count it among the community's issues.
+func TestCoverageEmptyLevelAPI(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	var sum grid.CoverageSummary
+	s.getJSON(t, "/api/v1/coverage/summary", &sum)
+	if sum.EmptyLevel.Grids != [2]int{} || sum.EmptyLevel.Gaps != 0 || len(sum.EmptyLevel.First) != 0 {
+		t.Errorf("the demo city has an empty level: %+v", sum.EmptyLevel)
+	}
+	if code, body := s.do(t, "GET", "/api/v1/coverage/issues?empty_level=maybe", nil); code != 400 || !strings.Contains(string(body), "empty_level") {
+		t.Errorf("empty_level=maybe: %d %s", code, body)
+	}
+	var gap grid.IssueList
+	s.getJSON(t, "/api/v1/coverage/issues?kind=gap", &gap)
+	community := gap.Issues[0].Grids[0] // the demo's gap is a real one: its community has grids
+	var other grid.GridRef
+	if err := s.store.Pool().QueryRow(context.Background(), `SELECT id, level, code, name FROM grids
+		WHERE level = 2 AND valid_to IS NULL AND id <> $1 ORDER BY code LIMIT 1`, community.ID).
+		Scan(&other.ID, &other.Level, &other.Code, &other.Name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.store.Pool().Exec(context.Background(), `UPDATE grids SET valid_to = now() WHERE parent_id = $1`, other.ID); err != nil {
+		t.Fatal(err)
+	}
+	s.getJSON(t, "/api/v1/coverage/summary", &sum)
+	e := sum.EmptyLevel
+	if e.Grids != [2]int{0, 1} || e.Gaps != 1 || len(e.First) != 1 || e.First[0] != other || sum.Gaps != 2 {
+		t.Errorf("summary after retiring %s's grids: gaps %d, empty level %+v", other.Code, sum.Gaps, e)
+	}
+	var one grid.CoverageSummary
+	s.getJSON(t, "/api/v1/coverage/summary?grid="+other.Code, &one)
+	if one.EmptyLevel.Grids != [2]int{0, 1} || one.EmptyLevel.Gaps != 1 || one.EmptyLevel.Households[1] != one.Totals.Households {
+		t.Errorf("%s's own summary: %+v (households %d)", other.Code, one.EmptyLevel, one.Totals.Households)
+	}
+	var with, without grid.IssueList
+	s.getJSON(t, "/api/v1/coverage/issues?kind=gap", &with)
+	s.getJSON(t, "/api/v1/coverage/issues?kind=gap&empty_level=false", &without)
+	if with.NumberMatched != 2 || without.NumberMatched != 1 || without.Issues[0].Grids[0] != community {
+		t.Errorf("gaps: %d with the empty level, %d without (%+v)", with.NumberMatched, without.NumberMatched, without.Issues)
+	}
+	type props struct {
+		Code   string
+		Issues *int
+	}
+	var list struct{ Features []struct{ Properties props } }
+	s.getJSON(t, "/api/v1/grids?level=2&geometry=false&limit=1000&q="+other.Code, &list)
+	if len(list.Features) != 1 || list.Features[0].Properties.Issues == nil || *list.Features[0].Properties.Issues != 0 {
+		t.Errorf("%s listed as %+v, want 0 issues", other.Code, list.Features)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/paulmach/orb"
@@ -84,6 +86,14 @@ func (s *Server) listGrids(w http.ResponseWriter, r *http.Request) error {
 	if f.Page, err = pageParams(r); err != nil {
 		return err
 	}
+	f.Query = strings.TrimSpace(r.URL.Query().Get("q"))
+	f.Status = true
+	geometry := true
+	if g := r.URL.Query().Get("geometry"); g != "" {
+		if geometry, err = strconv.ParseBool(g); err != nil {
+			return grid.Errorf(grid.EINVALID, "geometry=%q: want true or false", g)
+		}
+	}
 	list, err := s.store.Grids(r.Context(), f)
 	if err != nil {
 		return err
@@ -91,6 +101,12 @@ func (s *Server) listGrids(w http.ResponseWriter, r *http.Request) error {
 	fs := make([]feature, len(list.Grids))
 	for k, g := range list.Grids {
 		fs[k] = gridFeature(g)
+		if !geometry {
+			// what a list (a tree, search hits) needs to fit the map to a grid, not its outline
+			b := g.Geom.Bound()
+			fs[k].BBox = &[4]float64{b.Min[0], b.Min[1], b.Max[0], b.Max[1]}
+			fs[k].Geometry = geo.GeoJSON{}
+		}
 	}
 	fc := newCollection(list.Matched, fs)
 	fc.Links = pageLinks(r, geoJSONType, f.Page, len(fs), list.Matched)

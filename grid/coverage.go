@@ -197,6 +197,9 @@ type CoverageRead struct {
 	// Lengths are the lengths of Lists, whatever page of them Lists holds (the counts of
 	// the grid findings are the assembly's).
 	Lengths Findings
+	// EmptyLevel holds how many gaps and buildings outside are the empty level's (read for
+	// a summary; its other fields are the summary's to fill).
+	EmptyLevel EmptyLevel
 }
 
 // Workload statuses of a grid against the target band.

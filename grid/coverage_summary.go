@@ -3,6 +3,7 @@ package grid
 import (
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"gridmap/geo"
@@ -37,6 +38,28 @@ type CoverageSummary struct {
 	Findings            Findings       `json:"findings"`
 	FindingsTotal       int            `json:"findings_total"`
 	OK                  bool           `json:"ok"`
+	// EmptyLevel is what of the scope is not divided yet.
+	EmptyLevel EmptyLevel `json:"empty_level"`
+}
+
+// EmptyLevelListed is how many undivided grids a summary names (EmptyLevel.First).
+const EmptyLevelListed = 6
+
+// EmptyLevel is the part of a scope whose level below is still empty: its level-1 and level-2
+// grids with no current child. A real city arrives like this (its districts and villages from
+// official boundaries, no level-3 grid yet), and the report counts each such grid's whole area
+// as a gap and the buildings derived into it as outside every level-3 grid: work not done yet
+// rather than defects, which a view may leave out (the issue list's OmitEmptyLevel). Gaps and
+// BuildingsOutside say how many of the summary's findings are theirs.
+type EmptyLevel struct {
+	// Grids counts the undivided grids of levels 1 and 2; Households, what they hold.
+	Grids            [2]int `json:"grids"`
+	Households       [2]int `json:"households"`
+	Gaps             int    `json:"gaps"`
+	BuildingsOutside int    `json:"buildings_outside"`
+	// First are the first of them by code (at most EmptyLevelListed); a root with no child
+	// is the only one of its scope.
+	First []GridRef `json:"first"`
 }
 
 // WorkloadSpread is households per worker over a set of level-3 grids against the band
@@ -96,7 +119,32 @@ func SummarizeCoverage(r CoverageRead, o CoverageOptions, now time.Time) *Covera
 	f := rep.Findings
 	s.BuildingsOneGrid = max(0, s.Buildings-f.BuildingsOutside-f.MultiGrid-f.Straddlers)
 	s.OneGridShare = share(s.BuildingsOneGrid, s.Buildings)
+	s.EmptyLevel = emptyLevel(rep.Grids, r.EmptyLevel)
 	return s
+}
+
+// emptyLevel finds the undivided grids among a scope's grids (all of its subtree: a grid's
+// children are in scope with it); counted holds the counts of their findings as read.
+func emptyLevel(gs []GridCoverage, counted EmptyLevel) EmptyLevel {
+	e := EmptyLevel{Gaps: counted.Gaps, BuildingsOutside: counted.BuildingsOutside, First: []GridRef{}}
+	parents := make(map[int64]bool, len(gs))
+	for _, g := range gs {
+		if g.ParentID != nil {
+			parents[*g.ParentID] = true
+		}
+	}
+	var undivided []GridRef
+	for _, g := range gs {
+		if g.Level >= LevelGrid || parents[g.ID] {
+			continue
+		}
+		e.Grids[g.Level-1]++
+		e.Households[g.Level-1] += g.Households
+		undivided = append(undivided, g.GridRef)
+	}
+	slices.SortFunc(undivided, func(a, b GridRef) int { return strings.Compare(a.Code, b.Code) })
+	e.First = append(e.First, undivided[:min(len(undivided), EmptyLevelListed)]...)
+	return e
 }
 
 // median of sorted xs.
@@ -141,7 +189,10 @@ type IssueQuery struct {
 	BBox      *BBox    // only issues whose geometry meets the box
 	MinAreaM2 float64  // as CoverageOptions.MinAreaM2
 	Geometry  bool     // with each issue's geometry
-	Page      Page
+	// OmitEmptyLevel leaves out the findings of the empty level (EmptyLevel): the gap of each
+	// level-1 or level-2 grid with no child yet, and the buildings derived into such a grid.
+	OmitEmptyLevel bool
+	Page           Page
 }
 
 // Validate returns EINVALID for an unknown kind, a bad box, area or page.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/paulmach/orb"
 )
@@ -131,10 +132,27 @@ type Counts struct {
 	Workers    int `json:"workers"`
 }
 
-// GridInfo is a current grid with its counts.
+// GridInfo is a current grid with its counts, and its status where a list asked for it.
 type GridInfo struct {
 	Grid
 	Counts
+	Status *GridStatus
+}
+
+// GridStatus is a grid's state as the coverage report keeps it, for a list (the map UI's
+// hierarchy tree and balance bars) that shows it without asking for a report: grid staff of its
+// own, the workers who carry its households (households / carriers is the report's households
+// per worker), Polsby–Popper, parts, and how many issues its subtree holds — gaps, overlaps,
+// parts of grids outside their parent, straddling buildings, grids without staff and grids in
+// more than one piece (the findings about places a map shows; buildings and units without a
+// leader are counted in the report). The gap of a grid with no child yet is its whole area:
+// the empty level (EmptyLevel), work not done rather than an issue, and not counted.
+type GridStatus struct {
+	Staffed      bool    `json:"staffed"`
+	Carriers     int     `json:"carriers"`
+	PolsbyPopper float64 `json:"polsby_popper"`
+	Parts        int     `json:"parts"`
+	Issues       int     `json:"issues"`
 }
 
 // GridDetail is a grid with its place in the hierarchy.
@@ -149,13 +167,24 @@ type GridFilter struct {
 	Level  int      // 1..3; 0: every level
 	Parent *GridKey // children of this grid
 	BBox   *BBox    // grids meeting the box
+	// Query finds grids by what a user types: a code starting with it, or a name holding it
+	// (case-insensitive); empty: every grid.
+	Query string
+	// Status asks for each grid's GridStatus.
+	Status bool
 	Page
 }
 
-// Validate returns EINVALID for an unknown level, a bad box or page.
+// MaxQueryLen is the longest GridFilter.Query, in characters.
+const MaxQueryLen = 100
+
+// Validate returns EINVALID for an unknown level, a bad box or page, or a query too long.
 func (f GridFilter) Validate() error {
 	if f.Level < 0 || f.Level > LevelGrid {
 		return Errorf(EINVALID, "level %d: want 1, 2 or 3", f.Level)
+	}
+	if n := utf8.RuneCountInString(f.Query); n > MaxQueryLen {
+		return Errorf(EINVALID, "q: %d characters, at most %d", n, MaxQueryLen)
 	}
 	if f.BBox != nil {
 		if err := f.BBox.Validate(); err != nil {

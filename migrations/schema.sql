@@ -1092,6 +1092,16 @@ BEGIN
 END $$;
 
 --
+-- Name: tile_label_point(public.geometry); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.tile_label_point(g public.geometry) RETURNS public.geometry
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$
+    SELECT (ST_MaximumInscribedCircle(g)).center
+$$;
+
+--
 -- Name: tile_rebuild(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1777,7 +1787,8 @@ CREATE TABLE public.tile_grids (
     workers integer NOT NULL,
     staffed boolean NOT NULL,
     gap boolean DEFAULT false NOT NULL,
-    overlap boolean DEFAULT false NOT NULL
+    overlap boolean DEFAULT false NOT NULL,
+    label_3857 public.geometry(Point,3857) GENERATED ALWAYS AS (public.tile_label_point(geom_3857)) STORED
 );
 
 --
@@ -2274,6 +2285,12 @@ CREATE INDEX tile_coverage_parent ON public.tile_coverage USING btree (parent_id
 --
 
 CREATE INDEX tile_grids_geom ON public.tile_grids USING gist (geom_3857);
+
+--
+-- Name: tile_grids_label; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX tile_grids_label ON public.tile_grids USING gist (label_3857);
 
 --
 -- Name: units_geom; Type: INDEX; Schema: public; Owner: -

@@ -82,7 +82,7 @@ var wantRes = map[int]int{8: 5, 9: 6, 10: 7, 11: 7, 12: 8, 13: 9}
 
 // expectCounts counts, straight from the base tables, the features each layer of tile tl must
 // hold under the default zoom rules: those intersecting the tile grown by its 64/4096 buffer,
-// polygons at least a pixel (1/512 of the tile) across.
+// polygons at least a pixel (1/512 of the tile) across; grid labels whose grid is 16 pixels across.
 func (e *env) expectCounts(t *testing.T, tl tiles.Tile) map[string]int {
 	t.Helper()
 	ctx := context.Background()
@@ -93,10 +93,14 @@ func (e *env) expectCounts(t *testing.T, tl tiles.Tile) map[string]int {
 		}
 	}
 	px := tl.Width() / 512
-	var n [4]int
+	var n [5]int
 	err := e.pool.QueryRow(ctx, `
 		WITH env AS (SELECT ST_TileEnvelope($1, $2, $3, margin => 64.0 / 4096) AS area)
 		SELECT
+		  (SELECT count(*) FROM grids g, env WHERE g.valid_to IS NULL AND g.level <= $4
+		     AND ST_Intersects((ST_MaximumInscribedCircle(ST_Transform(g.geom, 3857))).center, area)
+		     AND greatest(ST_XMax(ST_Transform(g.geom, 3857)) - ST_XMin(ST_Transform(g.geom, 3857)),
+		                  ST_YMax(ST_Transform(g.geom, 3857)) - ST_YMin(ST_Transform(g.geom, 3857))) >= 16 * $8),
 		  (SELECT count(*) FROM grids g, env WHERE g.valid_to IS NULL AND g.level <= $4
 		     AND ST_Intersects(ST_Transform(g.geom, 3857), area)
 		     AND greatest(ST_XMax(ST_Transform(g.geom, 3857)) - ST_XMin(ST_Transform(g.geom, 3857)),
@@ -107,11 +111,11 @@ func (e *env) expectCounts(t *testing.T, tl tiles.Tile) map[string]int {
 		  (SELECT count(*) FROM units u, env WHERE $6 AND ST_Intersects(ST_Transform(u.geom, 3857), area)),
 		  (SELECT count(*) FROM tile_coverage c, env WHERE $7 AND ST_Intersects(c.geom_3857, area))`,
 		tl.Z, tl.X, tl.Y, level, tl.Z >= 14, tl.Z >= 16, tl.Z >= 10, px,
-	).Scan(&n[0], &n[1], &n[2], &n[3])
+	).Scan(&n[4], &n[0], &n[1], &n[2], &n[3])
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]int{"grids": n[0], "buildings": n[1], "units": n[2], "coverage": n[3]}
+	want := map[string]int{"grids": n[0], "buildings": n[1], "units": n[2], "coverage": n[3], "grid_labels": n[4]}
 	if res, ok := wantRes[tl.Z]; ok {
 		want["density"] = e.countCells(t, tl, res)
 	}

@@ -197,6 +197,9 @@ func TestTileJSON(t *testing.T) {
 			MaxZoom *int              `json:"maxzoom"`
 			Fields  map[string]string `json:"fields"`
 		} `json:"vector_layers"`
+		Gridmap struct {
+			Zooms map[string]any `json:"zooms"`
+		} `json:"gridmap"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil {
 		t.Fatal(err)
@@ -213,7 +216,7 @@ func TestTileJSON(t *testing.T) {
 	if doc.Center[0] <= b[0] || doc.Center[0] >= b[2] || doc.Center[1] <= b[1] || doc.Center[1] >= b[3] {
 		t.Fatalf("center %v outside bounds %v", doc.Center, b)
 	}
-	want := map[string][2]int{"grids": {8, 16}, "coverage": {10, 16}, "density": {0, 13}, "buildings": {14, 16}, "units": {16, 16}, "roads": {12, 16}}
+	want := map[string][2]int{"grids": {8, 16}, "grid_labels": {8, 16}, "coverage": {10, 16}, "density": {0, 13}, "buildings": {14, 16}, "units": {16, 16}, "roads": {12, 16}}
 	for _, l := range doc.VectorLayers {
 		z, ok := want[l.ID]
 		if !ok || l.MinZoom == nil || l.MaxZoom == nil || *l.MinZoom != z[0] || *l.MaxZoom != z[1] || len(l.Fields) == 0 {
@@ -223,5 +226,10 @@ func TestTileJSON(t *testing.T) {
 	}
 	if len(want) > 0 {
 		t.Fatalf("vector layers missing: %v", want)
+	}
+	// the zoom rules a client styles its layers by
+	zooms, _ := json.Marshal(doc.Gridmap.Zooms)
+	if got := string(zooms); got != `{"buildings":14,"coverage":10,"grid_levels":[8,11,13],"major_roads":12,"roads":14,"units":16}` {
+		t.Errorf("gridmap.zooms %s", got)
 	}
 }

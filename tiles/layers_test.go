@@ -62,6 +62,20 @@ func TestZoomRules(t *testing.T) {
 		if !cov {
 			c.layers = strings.Replace(c.layers, "coverage,", "", 1)
 		}
+		// labels where the tile holds the label point of a grid drawn, 16 pixels across
+		deepest := 0
+		if c.levels != "" {
+			deepest = strings.Count(c.levels, ",") + 1
+		}
+		var labelled bool
+		if err := e.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM tile_grids
+			WHERE label_3857 && ST_TileEnvelope($1, $2, $3, margin => 64.0 / 4096)
+			  AND level <= $4 AND size_3857 >= 16 * $5::float8)`, tl.Z, tl.X, tl.Y, deepest, tl.Width()/512).Scan(&labelled); err != nil {
+			t.Fatal(err)
+		}
+		if labelled {
+			c.layers = strings.Replace(c.layers, "grids", "grids,grid_labels", 1)
+		}
 		_, ls := e.tile(t, tl, "")
 		if got := layerNames(ls); got != c.layers {
 			t.Errorf("z%d: layers %s, want %s", c.z, got, c.layers)

@@ -11,6 +11,7 @@ import (
 // params are what the zoom rules and the layers asked for let a tile draw.
 type params struct {
 	level                      int // deepest grid level, 0: none
+	labels                     int // deepest grid level labelled, 0: none
 	buildings, units, coverage bool
 	res                        int // H3 resolution of the density layer, -1: none
 	roads                      roadSet
@@ -21,6 +22,9 @@ func (s *Server) params(k cacheKey) params {
 	p := params{res: -1}
 	if k.layers.has(LayerGrids) {
 		p.level = s.rules.gridLevel(z)
+	}
+	if k.layers.has(LayerGridLabels) {
+		p.labels = s.rules.gridLevel(z)
 	}
 	p.buildings = k.layers.has(LayerBuildings) && z >= s.rules.Buildings
 	p.units = k.layers.has(LayerUnits) && z >= s.rules.Units
@@ -35,7 +39,7 @@ func (s *Server) params(k cacheKey) params {
 }
 
 func (p params) none() bool {
-	return p.level == 0 && !p.buildings && !p.units && !p.coverage && p.res < 0 && p.roads == noRoads
+	return p.level == 0 && p.labels == 0 && !p.buildings && !p.units && !p.coverage && p.res < 0 && p.roads == noRoads
 }
 
 // roadClasses is tile.sql's $16: the classes drawn, NULL for every class.
@@ -141,7 +145,8 @@ func (s *Server) query(ctx context.Context, t Tile, p params, ix *densityIndex, 
 	}
 	err = s.pool.QueryRow(ctx, tileSQL, t.Z, t.X, t.Y, p.level, p.buildings, p.units, p.coverage,
 		tolerance, px*scale, d.ids, d.h3, d.households, d.buildings, d.hexes, p.roads != noRoads, p.roadClasses(),
-	).Scan(&version, &layers[0], &layers[1], &layers[2], &layers[3], &layers[4], &layers[5])
+		p.labels,
+	).Scan(&version, &layers[0], &layers[1], &layers[2], &layers[3], &layers[4], &layers[5], &layers[6])
 	if err != nil {
 		return layers, 0, fmt.Errorf("tiles: tile %s: %w", t, err)
 	}

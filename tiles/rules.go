@@ -120,16 +120,18 @@ type Layer struct {
 // Layer names, in the order they appear in a tile (and are dropped last to first when a tile
 // is over its byte cap).
 const (
-	LayerGrids     = "grids"
-	LayerCoverage  = "coverage"
-	LayerDensity   = "density"
-	LayerBuildings = "buildings"
-	LayerUnits     = "units"
-	LayerRoads     = "roads"
+	LayerGrids      = "grids"
+	LayerGridLabels = "grid_labels"
+	LayerCoverage   = "coverage"
+	LayerDensity    = "density"
+	LayerBuildings  = "buildings"
+	LayerUnits      = "units"
+	LayerRoads      = "roads"
 )
 
-// Roads come last: context, the first layer a tile over its byte cap drops.
-var layerOrder = [...]string{LayerGrids, LayerCoverage, LayerDensity, LayerBuildings, LayerUnits, LayerRoads}
+// Roads come last: context, the first layer a tile over its byte cap drops. The grids' labels
+// come right after the grids they name.
+var layerOrder = [...]string{LayerGrids, LayerGridLabels, LayerCoverage, LayerDensity, LayerBuildings, LayerUnits, LayerRoads}
 
 // Layers returns the layers under r, in tile order.
 func (r Rules) Layers() []Layer {
@@ -140,14 +142,27 @@ func (r Rules) Layers() []Layer {
 		MinZoom:     r.GridLevels[0], MaxZoom: top,
 		Fields: map[string]string{"level": "Number", "code": "String", "name": "String",
 			"households": "Number", "households_estimated": "Boolean", "workers": "Number",
-			"status": "String: ok | unstaffed | gap | overlap"},
+			"status":        "String: ok | unstaffed | gap | overlap (the first that applies)",
+			"staffed":       "Boolean: the grid has grid staff of its own",
+			"carriers":      "Number: grid staff of the level-3 grids of its subtree (households / carriers = households per worker)",
+			"polsby_popper": "Number: compactness 4πA/P², 0–1", "parts": "Number: separate pieces (1: contiguous)"},
+	}, {
+		ID: LayerGridLabels,
+		Description: fmt.Sprintf("one label point per grid (pole of inaccessibility), in the one tile holding it, for grids 16 pixels across or more; levels from the zooms of the grids layer (%d, %d, %d)",
+			r.GridLevels[0], r.GridLevels[1], r.GridLevels[2]),
+		MinZoom: r.GridLevels[0], MaxZoom: top,
+		Fields: map[string]string{"level": "Number", "code": "String",
+			"label":      "String: the name, a level-3 grid's without its community's name",
+			"households": "Number (level 3)", "staffed": "Boolean (level 3)", "carriers": "Number (level 3)",
+			"polsby_popper": "Number (level 3)"},
 	}, {
 		ID:          LayerCoverage,
 		Description: "coverage defects: gaps (part of a parent grid, or of the city, no child covers) and overlaps (two grids of a level sharing area)",
 		MinZoom:     r.Coverage, MaxZoom: max(r.MaxZoom, r.Coverage),
 		Fields: map[string]string{"kind": "String: gap | overlap", "level": "Number",
 			"parent": "String: code of the grid with the gap, empty for the city",
-			"grids":  "String: codes of the overlapping grids, comma-separated", "area_m2": "Number"},
+			"grids":  "String: codes of the overlapping grids, comma-separated", "area_m2": "Number",
+			"undivided": "Boolean: true on the gap of a grid with no child yet (its whole area: the empty level, work not done rather than a defect); absent otherwise"},
 	}, {
 		ID:          LayerDensity,
 		Description: "households per H3 cell (by each building's point on surface), where buildings are not drawn",

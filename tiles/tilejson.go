@@ -19,6 +19,32 @@ type TileJSON struct {
 	Bounds       [4]float64 `json:"bounds"`
 	Center       [3]float64 `json:"center"`
 	VectorLayers []Layer    `json:"vector_layers"`
+	// Gridmap is an extension member (TileJSON allows others): the zoom rules, so a client
+	// styles the layers from the zooms the server cuts them at instead of a copy of its own.
+	Gridmap Extension `json:"gridmap"`
+}
+
+// Extension is TileJSON's gridmap member.
+type Extension struct {
+	Zooms Zooms `json:"zooms"`
+}
+
+// Zooms are Rules as a client reads them: the first zoom of each grid level (also of its
+// labels), of the coverage, building and unit layers, of the major and of all roads. The
+// density layer is drawn below Buildings.
+type Zooms struct {
+	GridLevels [3]int `json:"grid_levels"`
+	Coverage   int    `json:"coverage"`
+	Buildings  int    `json:"buildings"`
+	Units      int    `json:"units"`
+	MajorRoads int    `json:"major_roads"`
+	Roads      int    `json:"roads"`
+}
+
+// Zooms returns r for TileJSON.
+func (r Rules) Zooms() Zooms {
+	return Zooms{GridLevels: r.GridLevels, Coverage: r.Coverage, Buildings: r.Buildings, Units: r.Units,
+		MajorRoads: r.MajorRoads, Roads: r.Roads}
 }
 
 // boundsSQL is the extent of the current grids (the city when there are none yet: the world).
@@ -44,6 +70,7 @@ func (s *Server) serveTileJSON(w http.ResponseWriter, r *http.Request) error {
 		Bounds:       b,
 		Center:       center,
 		VectorLayers: s.rules.Layers(),
+		Gridmap:      Extension{Zooms: s.rules.Zooms()},
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")

@@ -98,6 +98,13 @@ func (s *Store) readCoverage(ctx context.Context, o grid.CoverageOptions, page *
 		straddlerKind.queueReport(b, args, page, &l.Straddlers, &n.Straddlers)
 		unstaffedBuildingKind.queueReport(b, args, page, &l.UnstaffedBuildings, &n.UnstaffedBuildings)
 		unstaffedUnitKind.queueReport(b, args, page, &l.UnstaffedUnits, &n.UnstaffedUnits)
+		if page != nil && page.Limit == 0 {
+			// a summary: how many of those gaps and buildings are the empty level's
+			empty := sc.args(o.MinAreaM2, nil, page)
+			empty["undivided"] = true
+			gapKind.queueCount(b, empty, &read.EmptyLevel.Gaps)
+			buildingOutsideKind.queueCount(b, empty, &read.EmptyLevel.BuildingsOutside)
+		}
 		return tx.SendBatch(ctx, b).Close()
 	})
 	return read, err

@@ -244,10 +244,17 @@ func (s *Store) CoverageIssues(ctx context.Context, q grid.IssueQuery) (*grid.Is
 		list.Root = sc.ref
 		sources := selectedSources(q.Kinds)
 		counts := make([]int, len(sources))
+		args := func(page *grid.Page) pgx.NamedArgs {
+			a := sc.args(q.MinAreaM2, q.BBox, page)
+			if q.OmitEmptyLevel {
+				a["undivided"] = false
+			}
+			return a
+		}
 		b := &pgx.Batch{}
 		b.Queue("SELECT version FROM data_version").QueryRow(func(row pgx.Row) error { return row.Scan(&list.DataVersion) })
 		for k, src := range sources {
-			src.queueCount(b, sc.args(q.MinAreaM2, q.BBox, nil), &counts[k])
+			src.queueCount(b, args(nil), &counts[k])
 		}
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
@@ -259,7 +266,7 @@ func (s *Store) CoverageIssues(ctx context.Context, q grid.IssueQuery) (*grid.Is
 			list.NumberMatched += counts[k]
 			lo, hi := max(q.Page.Offset, at), min(q.Page.Offset+q.Page.Limit, at+counts[k])
 			if lo < hi {
-				src.queueIssues(b, sc.args(q.MinAreaM2, q.BBox, &grid.Page{Limit: hi - lo, Offset: lo - at}), &list.Issues)
+				src.queueIssues(b, args(&grid.Page{Limit: hi - lo, Offset: lo - at}), &list.Issues)
 			}
 			at += counts[k]
 		}

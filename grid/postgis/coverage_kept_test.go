@@ -124,6 +124,57 @@ func sameSummaryAndIssues(t *testing.T, s *postgis.Store, what string, root *gri
 	if issues.NumberMatched != f.Total() || issues.NumberReturned != min(3, f.Total()) {
 		t.Errorf("%s: %d issues matched, %d returned; %d findings", what, issues.NumberMatched, issues.NumberReturned, f.Total())
 	}
+	sameEmptyLevel(t, s, what, root, r, sum)
+}
+
+// sameEmptyLevel: the summary's empty level is the report's grids with no child, their
+// households and gaps; the issue list without it lacks exactly those gaps and buildings.
+func sameEmptyLevel(t *testing.T, s *postgis.Store, what string, root *grid.GridKey, r *grid.CoverageReport, sum *grid.CoverageSummary) {
+	t.Helper()
+	parents := map[int64]bool{}
+	for _, g := range r.Grids {
+		if g.ParentID != nil {
+			parents[*g.ParentID] = true
+		}
+	}
+	var want grid.EmptyLevel
+	undivided := map[int64]bool{}
+	for _, g := range r.Grids {
+		if g.Level < grid.LevelGrid && !parents[g.ID] {
+			undivided[g.ID] = true
+			want.Grids[g.Level-1]++
+			want.Households[g.Level-1] += g.Households
+		}
+	}
+	for _, g := range r.Gaps {
+		if g.Parent != nil && undivided[g.Parent.ID] {
+			want.Gaps++
+		}
+	}
+	e := sum.EmptyLevel
+	if e.Grids != want.Grids || e.Households != want.Households || e.Gaps != want.Gaps || len(e.First) != min(len(undivided), grid.EmptyLevelListed) {
+		t.Errorf("%s: empty level %+v, the report's is %+v", what, e, want)
+	}
+	for _, g := range e.First {
+		if !undivided[g.ID] {
+			t.Errorf("%s: %s listed as undivided", what, g.Code)
+		}
+	}
+	without, err := s.CoverageIssues(context.Background(), grid.IssueQuery{Root: root, OmitEmptyLevel: true,
+		Kinds: []string{grid.IssueGap, grid.IssueBuildingOutside}})
+	if err != nil {
+		t.Fatalf("%s: issues: %v", what, err)
+	}
+	if without.ByKind[grid.IssueGap] != r.Findings.Gaps-e.Gaps ||
+		without.ByKind[grid.IssueBuildingOutside] != r.Findings.BuildingsOutside-e.BuildingsOutside {
+		t.Errorf("%s: without the empty level %v; the report's %d gaps, %d buildings outside less %+v",
+			what, without.ByKind, r.Findings.Gaps, r.Findings.BuildingsOutside, e)
+	}
+	for _, is := range without.Issues {
+		if is.Kind == grid.IssueGap && len(is.Grids) > 0 && undivided[is.Grids[0].ID] {
+			t.Errorf("%s: the gap of undivided %s listed", what, is.Grids[0].Code)
+		}
+	}
 }
 
 func toTree(t *testing.T, r *grid.CoverageReport) any {

@@ -8,6 +8,8 @@ package postgis
 //	@min_area                the smallest piece reported, m² (at least the 1 m² kept)
 //	@xmin @ymin @xmax @ymax  a box in WGS 84 (NULL: anywhere)
 //	@limit @offset           the page (NULL limit: all)
+//	@undivided               the empty level's findings (grid.EmptyLevel): true only those,
+//	                         false none of them, NULL (unset) with the rest
 //
 // Each list comes in two forms, for the whole city and for a subtree: the subtree's grids
 // are resolved first and passed as @ids, so that every plan, generic ones included, starts
@@ -85,12 +87,25 @@ const (
        AND ST_Intersects(` + pieceGeom + `, ` + boxEnv + `)))`
 )
 
+// A grid with no current child: its gap is its whole area, the buildings derived into it are
+// outside every level-3 grid — the empty level (grid.EmptyLevel). childless names the grid's
+// id column; the parent_id index answers.
+func childless(id string) string {
+	return `NOT EXISTS (SELECT 1 FROM grids x WHERE x.parent_id = ` + id + ` AND x.valid_to IS NULL)`
+}
+
+// emptyLevel filters on @undivided by whether the finding is the empty level's.
+func emptyLevel(is string) string {
+	return `(@undivided::bool IS NULL OR @undivided = (` + is + `))`
+}
+
 // gapsSQL: pieces of parents in scope (the city's with the whole city), ordered by parent and
 // position; each with the children of its parent bordering it.
 func gapsSQL(sc scopeSQL) listSQL {
 	from := `
 FROM tile_coverage c
-WHERE c.kind = 'gap' AND c.area_m2 >= @min_area AND ` + sc.gap + ` AND ` + pieceInBox
+WHERE c.kind = 'gap' AND c.area_m2 >= @min_area AND ` + sc.gap + ` AND ` + pieceInBox + `
+  AND ` + emptyLevel(`c.parent_id IS NOT NULL AND `+childless("c.parent_id"))
 	return listSQL{
 		count: `SELECT count(*)::int` + from,
 		page: `
@@ -153,7 +168,8 @@ ORDER BY c.code LIMIT @limit OFFSET @offset`,
 // buildingsOutsideSQL: buildings in no grid, or derived into a level-1 or -2 grid.
 func buildingsOutsideSQL(sc scopeSQL) listSQL {
 	return buildingList(sc.candidates(`g.level < 3 AND c.own_buildings > 0`,
-		`(b.grid_id IS NULL OR (SELECT level FROM grids WHERE id = b.grid_id) < 3) AND `+inBox("b.footprint")))
+		`(b.grid_id IS NULL OR (SELECT level FROM grids WHERE id = b.grid_id) < 3) AND `+inBox("b.footprint")+`
+    AND `+emptyLevel(`b.grid_id IS NOT NULL AND `+childless("b.grid_id"))))
 }
 
 // unstaffedBuildingsSQL: buildings without a current building leader.

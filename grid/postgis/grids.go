@@ -31,13 +31,15 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// The filter of grid lists: level ($1), parent id ($2), bbox ($3..$6); NULL skips a term.
+// The filter of grid lists: level ($1), parent id ($2), bbox ($3..$6), what a user typed
+// ($7: a code starting with it or a name holding it, case-insensitive); NULL skips a term.
 const gridsWhere = `
 WHERE g.valid_to IS NULL
   AND ($1::int IS NULL OR g.level = $1)
   AND ($2::bigint IS NULL OR g.parent_id = $2)
   AND ($3::float8 IS NULL OR (g.geom && ST_MakeEnvelope($3, $4, $5, $6, 4326)
-       AND ST_Intersects(g.geom, ST_MakeEnvelope($3, $4, $5, $6, 4326))))`
+       AND ST_Intersects(g.geom, ST_MakeEnvelope($3, $4, $5, $6, 4326))))
+  AND ($7::text IS NULL OR left(g.code, length($7)) = $7 OR strpos(lower(g.name), lower($7)) > 0)`
 
 const gridsCountSQL = `SELECT count(*) FROM grids g` + gridsWhere
 
@@ -45,11 +47,47 @@ const gridsPageSQL = `
 SELECT g.id, g.level, g.parent_id, g.code, g.name, g.geom, g.valid_from, g.version,
        c.buildings, c.units, c.households, c.residents, c.workers
 FROM (SELECT g.* FROM grids g` + gridsWhere + `
-      ORDER BY g.code LIMIT $7 OFFSET $8) g
+      ORDER BY g.code LIMIT $8 OFFSET $9) g
 CROSS JOIN LATERAL gridmap_grid_counts(g.id) c
 ORDER BY g.code`
 
-// Grids returns a page of current grids with their counts and how many match.
+// gridStatusSQL is the kept status of grids $1 (GridStatus): the facts the tile and coverage
+// tables keep per grid, and the issues of each subtree counted from the kept pieces. Set-based
+// over the page's subtrees (each grid of a subtree once per root), so a page of 10,000 level-3
+// grids costs joins, not 10,000 probes of six tables; an overlap inside a subtree counts once,
+// and the gap of a grid with no child yet (its whole area, the empty level) not at all.
+const gridStatusSQL = `
+WITH RECURSIVE sub(root, id) AS (
+    SELECT id, id FROM unnest($1::bigint[]) id
+    UNION ALL
+    SELECT sub.root, x.id FROM sub JOIN grids x ON x.parent_id = sub.id AND x.valid_to IS NULL
+), own AS (
+    SELECT sub.root, count(*) FILTER (WHERE NOT t.staffed) + count(*) FILTER (WHERE c.parts > 1) AS n
+    FROM sub JOIN tile_grids t ON t.grid_id = sub.id LEFT JOIN coverage_grids c ON c.grid_id = sub.id
+    GROUP BY sub.root
+), pieces AS (
+    SELECT sub.root, count(*) AS n FROM sub JOIN tile_coverage v ON v.kind = 'gap' AND v.parent_id = sub.id
+    WHERE EXISTS (SELECT 1 FROM grids x WHERE x.parent_id = sub.id AND x.valid_to IS NULL)
+    GROUP BY sub.root
+    UNION ALL
+    SELECT sub.root, count(*) FROM sub JOIN coverage_outside o ON o.grid_id = sub.id GROUP BY sub.root
+    UNION ALL
+    SELECT sub.root, count(*) FROM sub JOIN buildings b ON b.grid_id = sub.id AND b.straddling GROUP BY sub.root
+    UNION ALL
+    SELECT sub.root, count(DISTINCT v.id) FROM sub
+    JOIN (SELECT id, unnest(grid_ids) AS grid_id FROM tile_coverage WHERE kind = 'overlap') v ON v.grid_id = sub.id
+    GROUP BY sub.root
+)
+SELECT t.grid_id, t.staffed, coalesce(k.carriers, 0), coalesce(k.polsby_popper, 0), coalesce(k.parts, 0),
+       (coalesce(o.n, 0) + coalesce(p.n, 0))::int
+FROM tile_grids t
+LEFT JOIN coverage_grids k ON k.grid_id = t.grid_id
+LEFT JOIN own o ON o.root = t.grid_id
+LEFT JOIN (SELECT root, sum(n) AS n FROM pieces GROUP BY root) p ON p.root = t.grid_id
+WHERE t.grid_id = ANY($1)`
+
+// Grids returns a page of current grids with their counts (and status, when f asks) and how
+// many match.
 func (s *Store) Grids(ctx context.Context, f grid.GridFilter) (grid.GridList, error) {
 	var out grid.GridList
 	if err := f.Validate(); err != nil {
@@ -63,18 +101,49 @@ func (s *Store) Grids(ctx context.Context, f grid.GridFilter) (grid.GridList, er
 	if err != nil {
 		return out, mapError(err)
 	}
-	args := append([]any{level, parent}, bboxArgs(f.BBox)...)
-	b := &pgx.Batch{}
-	b.Queue(gridsCountSQL, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&out.Matched) })
-	b.Queue(gridsPageSQL, append(args, f.Limit, f.Offset)...).Query(func(rows pgx.Rows) error {
-		var err error
-		out.Grids, err = pgx.CollectRows(rows, scanGridInfo)
-		return err
+	var query *string
+	if f.Query != "" {
+		query = &f.Query
+	}
+	args := append(append([]any{level, parent}, bboxArgs(f.BBox)...), query)
+	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(gridsCountSQL, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&out.Matched) })
+		b.Queue(gridsPageSQL, append(args, f.Limit, f.Offset)...).Query(func(rows pgx.Rows) error {
+			var err error
+			out.Grids, err = pgx.CollectRows(rows, scanGridInfo)
+			return err
+		})
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		if !f.Status || len(out.Grids) == 0 {
+			return nil
+		}
+		return readGridStatus(ctx, tx, out.Grids)
 	})
-	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+	if err != nil {
 		return out, mapError(err)
 	}
 	return out, nil
+}
+
+// readGridStatus fills the Status of gs, in the same snapshot as the grids.
+func readGridStatus(ctx context.Context, tx pgx.Tx, gs []grid.GridInfo) error {
+	ids := make([]int64, len(gs))
+	at := make(map[int64]int, len(gs))
+	for k, g := range gs {
+		ids[k], at[g.ID] = g.ID, k
+	}
+	rows, _ := tx.Query(ctx, gridStatusSQL, ids)
+	var id int64
+	var st grid.GridStatus
+	_, err := pgx.ForEachRow(rows, []any{&id, &st.Staffed, &st.Carriers, &st.PolsbyPopper, &st.Parts, &st.Issues}, func() error {
+		v := st
+		gs[at[id]].Status = &v
+		return nil
+	})
+	return err
 }
 
 // bboxArgs passes a box as four parameters, or four NULLs.

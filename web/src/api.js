@@ -83,18 +83,10 @@ const q = (params) => {
 export const api = {
   health: (o) => getJSON('/healthz', o),
   city: (o) => getJSON('/api/v1/city', o),
-  // the report's lists come paged (100 items by default); this UI still builds its tree from
-  // the report's grid list, so it asks for the largest pages until it has every grid
-  coverage: async (grid, o) => {
-    const report = await getJSON(`/api/v1/coverage${q({ grid, limit: 10000 })}`, o);
-    const total = report.page?.total?.grids ?? 0;
-    for (let offset = report.grids.length; offset < total; offset += 10000) {
-      const next = await getJSON(`/api/v1/coverage${q({ grid, limit: 10000, offset })}`, o);
-      if (!next.grids.length) break;
-      report.grids.push(...next.grids);
-    }
-    return report;
-  },
+  // what the screens show: key figures, a page of issues, a page of grids — each bounded by
+  // its page or by the selection, never the whole city's report
+  summary: (grid, o) => getJSON(`/api/v1/coverage/summary${q({ grid })}`, o),
+  issues: (params, o) => getJSON(`/api/v1/coverage/issues${q(params)}`, o),
   grids: (params, o) => getJSON(`/api/v1/grids${q(params)}`, o),
   grid: (key, o) => getJSON(`/api/v1/grids/${encodeURIComponent(key)}`, o),
   building: (id, o) => getJSON(`/api/v1/buildings/${encodeURIComponent(id)}`, o),

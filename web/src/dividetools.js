@@ -59,69 +59,56 @@ export function histogram(values, { low, high }, maxBins = 30) {
 }
 
 /**
- * undivided lists the current grids whose level below is still empty — level-1 and level-2
- * grids without a current child — in code order. A real city arrives like this (its upper
- * levels from official boundaries, no level-3 grids at all), and the coverage report counts the
- * whole area of each as a gap of the level below: work not done yet, not a defect. idx is
- * model.js's indexReport.
+ * GAP_FILTER is the gap layers' filter: gaps, except the whole area of a grid with no child yet
+ * (the tiles mark it `undivided`): the empty level is work not done, not a defect to hatch.
  */
-export function undivided(idx) {
-  if (!idx) return [];
-  const out = [];
-  for (const g of idx.byId.values()) {
-    if (g.level < 3 && !idx.children.get(g.id)?.length) out.push(g);
+export const GAP_FILTER = ['all', ['==', ['get', 'kind'], 'gap'], ['!', ['has', 'undivided']]];
+
+/**
+ * emptyNotice reads the empty level of a coverage summary (GET /coverage/summary, its
+ * empty_level: the scope's level-1 and level-2 grids with no child yet) for the sentence the
+ * panel shows about selection g (null: the city). null when there is none, or g is a level-3
+ * grid. Returns {parts: [{key, n?, of?, hh?}] (i18n keys and their figures), count,
+ * households, first (the first undivided grids, as buttons), more (how many are not listed)}.
+ */
+export function emptyNotice(s, g) {
+  const e = s?.empty_level;
+  if (!e || g?.level === 3) return null;
+  const [l1, l2] = e.grids || [0, 0];
+  const count = l1 + l2;
+  if (!count) return null;
+  const hh = e.households || [0, 0];
+  const first = e.first || [];
+  const parts = [];
+  if (g && count === 1 && first[0]?.id === g.id) {
+    parts.push({ key: g.level === 1 ? 'empty.subdistrict' : 'empty.community' });
+  } else {
+    // the communities of the scope (level 2), all or some of them undivided; and subdistricts
+    // (level 1) with no community at all
+    const communities = Math.max(l2, s.grids_per_level?.[1] ?? 0);
+    if (l2) parts.push(l2 === communities ? { key: 'empty.all', n: l2, hh: hh[1] } : { key: 'empty.some', n: l2, of: communities, hh: hh[1] });
+    if (l1) parts.push({ key: 'empty.someL1', n: l1 });
   }
-  return out.sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
-}
-
-/** undividedUnder: the undivided grids in g's subtree, g itself included (g null: the city). */
-export function undividedUnder(idx, g) {
-  const all = undivided(idx);
-  if (!g) return all;
-  return all.filter((u) => {
-    for (let cur = u; cur; cur = cur.parent_id != null ? idx.byId.get(cur.parent_id) : null) {
-      if (cur.id === g.id) return true;
-    }
-    return false;
-  });
+  return { parts, count, households: hh[0] + hh[1], first, more: Math.max(0, count - first.length) };
 }
 
 /**
- * gapFilter is the gap layers' filter: gaps, except those of the grids in codes (undivided
- * grids, whose gap is their whole area).
+ * withoutEmptyLevel returns the figures of a coverage summary without the findings the empty
+ * level makes (its whole-area gaps, the buildings derived into an undivided grid), as the issue
+ * list asked with empty_level=false holds them. The summary is not changed; the share of
+ * buildings in exactly one grid is the summary's own (those buildings are in no level-3 grid
+ * all the same).
  */
-export function gapFilter(codes) {
-  const gap = ['==', ['get', 'kind'], 'gap'];
-  if (!codes.length) return gap;
-  return ['all', gap, ['!', ['in', ['get', 'parent'], ['literal', codes]]]];
-}
-
-/**
- * withoutEmptyLevel returns report (a coverage report) without the findings an empty level
- * makes: the gaps of undivided grids, and the buildings outside every level-3 grid because
- * their community has none. Such a building is told by its code: a building's code extends
- * the code of the grid it was first derived into and never changes, and a grid with no
- * children can only have been that grid (a building that came from elsewhere keeps its own
- * code and stays listed). findings counts what is left; the report is not changed.
- */
-export function withoutEmptyLevel(report, codes) {
-  if (!report || !codes.length) return report;
-  const set = new Set(codes);
-  const gaps = (report.gaps || []).filter((gap) => !set.has(gap.parent?.code));
-  const outside = (report.buildings_outside || []).filter((b) => !set.has(String(b.code).slice(0, 15)));
-  const f = report.findings || {};
-  const hiddenGaps = (report.gaps || []).length - gaps.length;
-  const hiddenOutside = (report.buildings_outside || []).length - outside.length;
+export function withoutEmptyLevel(s) {
+  const e = s?.empty_level;
+  if (!e || (!e.gaps && !e.buildings_outside)) return s;
+  const f = s.findings || {};
+  const gaps = Math.min(e.gaps || 0, s.gaps ?? 0);
+  const outside = Math.min(e.buildings_outside || 0, f.buildings_outside ?? 0);
   return {
-    ...report,
-    gaps,
-    buildings_outside: outside,
-    findings: {
-      ...f,
-      gaps: Math.max(0, (f.gaps ?? 0) - hiddenGaps),
-      buildings_outside: Math.max(0, (f.buildings_outside ?? 0) - hiddenOutside),
-    },
-    // what the KPIs must still count: those buildings are in no level-3 grid all the same
-    empty_level: { gaps: hiddenGaps, buildings_outside: hiddenOutside },
+    ...s,
+    gaps: (s.gaps ?? 0) - gaps,
+    findings: { ...f, gaps: Math.max(0, (f.gaps ?? 0) - gaps), buildings_outside: (f.buildings_outside ?? 0) - outside },
+    findings_total: Math.max(0, (s.findings_total ?? 0) - gaps - outside),
   };
 }

@@ -1,9 +1,10 @@
 // Choropleth metrics: one definition per metric gives both the MapLibre paint expression and the
 // legend, so what the map colours and what the legend says can never drift apart.
 //
-// Values come from the coverage report (GET /api/v1/coverage), joined to the tiles' grid
-// features through feature-state keyed by the MVT feature id, which is the grid's database id
-// (ST_AsMVT's feature_id_name). A grid the report does not know stays NODATA grey.
+// Values come from the tiles' grids layer: households, staffed, carriers (the workers who visit
+// the households: households / carriers is households per worker) and polsby_popper, which the
+// server keeps per grid as the coverage report counts them. A grid without the property stays
+// NODATA grey.
 
 export const NODATA = '#d5d9de';
 
@@ -26,7 +27,7 @@ export const METRICS = {
   households: {
     title: 'metric.households',
     definition: 'def.households',
-    state: 'households',
+    prop: 'households',
     breaks: [150, 300, 450, 600],
     colors: ['#eff3ff', '#bdd7e7', '#6baed6', '#3182bd', '#08519c'],
   },
@@ -45,7 +46,7 @@ export const METRICS = {
   compactness: {
     title: 'metric.compactness',
     definition: 'def.compactness',
-    state: 'pp',
+    prop: 'polsby_popper',
     breaks: [0.2, 0.35, 0.5, 0.65],
     colors: ['#54278f', '#756bb1', '#9e9ac8', '#cbc9e2', '#f2f0f7'],
   },
@@ -64,26 +65,37 @@ export const WORKLOAD = {
   unstaffed: '#737373',
 };
 
+/**
+ * perWorker is households per worker of a grid feature (households / carriers); callers tell a
+ * grid no worker carries (carriers 0) apart first.
+ */
+export function perWorker() {
+  return ['/', ['to-number', ['get', 'households'], 0], ['max', ['to-number', ['get', 'carriers'], 0], 1]];
+}
+
 /** fillColor returns the fill-color expression of metric for the given report options. */
 export function fillColor(metric, opts = { target: 300, band: 0.2 }) {
   const m = METRICS[metric];
   if (!m) throw new Error(`unknown metric ${metric}`);
   if (metric === 'workload') {
-    const far = 2 * opts.band;
-    return ['match', ['coalesce', ['feature-state', 'wl'], 'none'],
-      'under', ['step', ['coalesce', ['feature-state', 'dev'], 0], WORKLOAD.farUnder, -far, WORKLOAD.under],
-      'within', WORKLOAD.within,
-      'over', ['step', ['coalesce', ['feature-state', 'dev'], 0], WORKLOAD.over, far, WORKLOAD.farOver],
-      'unstaffed', WORKLOAD.unstaffed,
-      NODATA];
+    // the report's rating (grid.rate) with under and over split at twice the band
+    const { target, band } = opts;
+    const per = perWorker();
+    return ['case',
+      ['!', ['has', 'carriers']], NODATA,
+      ['==', ['to-number', ['get', 'carriers'], 0], 0], WORKLOAD.unstaffed,
+      ['step', per,
+        WORKLOAD.farUnder, target * (1 - 2 * band),
+        WORKLOAD.under, target * (1 - band),
+        WORKLOAD.within, target * (1 + band) + 1e-9,
+        WORKLOAD.over, target * (1 + 2 * band) + 1e-9,
+        WORKLOAD.farOver]];
   }
   if (m.categories) {
-    const out = ['match', ['coalesce', ['feature-state', 'staffing'], 'none']];
-    for (const c of m.categories) out.push(c.value, c.color);
-    out.push(NODATA);
-    return out;
+    return ['case', ['!', ['has', 'staffed']], NODATA,
+      ['to-boolean', ['get', 'staffed']], m.categories[0].color, m.categories[1].color];
   }
-  const v = ['feature-state', m.state];
+  const v = ['get', m.prop];
   const step = ['step', ['to-number', v], m.colors[0]];
   m.breaks.forEach((b, k) => step.push(b, m.colors[k + 1]));
   return ['case', ['==', ['typeof', v], 'number'], step, NODATA];

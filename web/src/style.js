@@ -6,20 +6,43 @@
 // fetched for labels, so the map works offline and Chinese names render with the system's CJK
 // font; no glyph PBFs need shipping (a CJK range set would be tens of MB).
 //
-// Sources: `gridmap` is our vector tiles (TileJSON at /tiles.json); `labels` holds one point
-// per grid (pole of inaccessibility, computed in the browser) so a grid that crosses tile
-// edges is labelled once; `focus` outlines what a list entry flew to.
+// Sources: `gridmap` is our vector tiles — outlines, colours and labels all come from them (the
+// grid_labels layer holds one point per grid, in the one tile holding it, so a grid crossing
+// tile edges is labelled once and symbol collision keeps labels apart); `focus` outlines what a
+// list entry flew to; `draw` and `compare` serve the Assign mode.
 
-import { COLORS, densityColor, fillColor } from './metrics.js';
+import { GAP_FILTER } from './dividetools.js';
+import { t as translate } from './i18n.js';
+import { COLORS, densityColor, fillColor, perWorker } from './metrics.js';
 
 export const FONT = ['Noto Sans CJK SC', 'Source Han Sans SC', 'WenQuanYi Micro Hei', 'PingFang SC',
   'Microsoft YaHei', 'sans-serif'];
 
-// Zoom rules (the tiles' own, tiles/rules.go): level-1 grids from z8, level-2 from z11, level-3 from
-// z13, buildings from z14, units from z16, major roads from z12 and every road from z14.
-// Household density (H3) is drawn only below z13: from there on the level-3 choropleth says the
-// same per grid, and two fills would compete.
-export const ZOOM = { l1: 8, l2: 11, l3: 13, buildings: 14, units: 16, densityMax: 13, roads: 12, roadLabels: 15 };
+/**
+ * zoomRules reads the zooms the tiles are cut at from the TileJSON (its gridmap.zooms member,
+ * else each vector layer's minzoom): level-1, 2 and 3 grids (l1, l2, l3), buildings, units,
+ * coverage, major roads and all roads. The style draws each layer from there. Household
+ * density (H3) is drawn only below l3: from there on the level-3 choropleth says the same per
+ * grid, and two fills would compete.
+ */
+export function zoomRules(tj) {
+  const z = tj?.gridmap?.zooms;
+  const layer = (id) => tj?.vector_layers?.find((l) => l.id === id)?.minzoom;
+  const levels = z?.grid_levels || [layer('grids'), layer('grids'), layer('grids')];
+  const r = {
+    l1: levels[0], l2: levels[1], l3: levels[2],
+    buildings: z?.buildings ?? layer('buildings'),
+    units: z?.units ?? layer('units'),
+    coverage: z?.coverage ?? layer('coverage'),
+    roads: z?.major_roads ?? layer('roads'),
+    allRoads: z?.roads ?? layer('roads'),
+  };
+  for (const [k, v] of Object.entries(r)) {
+    if (!Number.isFinite(v)) throw new Error(`tiles.json: no zoom for ${k}`);
+  }
+  r.densityMax = r.l3;
+  return r;
+}
 
 // Roads: thin grey context under the grid outlines, through roads wider (tiles.MajorRoadClasses).
 const MAJOR_ROADS = ['motorway', 'trunk', 'primary', 'secondary', 'tertiary',
@@ -38,21 +61,18 @@ export function basemapKind(url) {
 }
 
 /**
- * buildStyle returns the style. opts: tilesUrl (absolute TileJSON URL), basemap (XYZ template
- * or ''), metric, report options {target, band}, selected code.
+ * buildStyle returns the style. opts: tiles (the TileJSON, or tilesUrl: its URL), zooms
+ * (zoomRules), basemap (XYZ template or ''), metric, band {target, band}, selected code,
+ * labels (labelField's options).
  */
 export function buildStyle(opts = {}) {
-  const {
-    tilesUrl = 'http://127.0.0.1/tiles.json',
-    basemap = '',
-    metric = 'households',
-    band = { target: 300, band: 0.2 },
-    selected = '',
-    attribution = '',
-  } = opts;
+  const { tiles = null, tilesUrl = 'http://127.0.0.1/tiles.json', basemap = '', attribution = '' } = opts;
+  // the TileJSON the app has read already goes in as it is: MapLibre does not ask for it again
+  const gridmap = tiles
+    ? { type: 'vector', tiles: tiles.tiles, minzoom: tiles.minzoom ?? 0, maxzoom: tiles.maxzoom ?? 22, bounds: tiles.bounds }
+    : { type: 'vector', url: tilesUrl };
   const sources = {
-    gridmap: { type: 'vector', url: tilesUrl },
-    labels: { type: 'geojson', data: EMPTY },
+    gridmap,
     focus: { type: 'geojson', data: EMPTY },
     // Assign mode: what is being drawn (box, lasso, brush, split line), and a stale boundary
     // shown against the current one after a conflict
@@ -64,7 +84,7 @@ export function buildStyle(opts = {}) {
     sources.basemap = { type: 'raster', tiles: [basemap], tileSize: 256, attribution };
     layers.push({ id: 'basemap', type: 'raster', source: 'basemap', paint: { 'raster-opacity': 0.85 } });
   }
-  layers.push(...overlayLayers({ metric, band, selected }));
+  layers.push(...overlayLayers(opts));
   return { version: 8, name: 'gridmap', sources, layers };
 }
 
@@ -91,9 +111,17 @@ export function l2Opacity(metric) {
   return metric === 'households' ? 0 : 0.7;
 }
 
-/** overlayLayers are gridmap's own layers, laid over a background or a basemap style. */
-export function overlayLayers({ metric = 'households', band = { target: 300, band: 0.2 }, selected = '' } = {}) {
+/**
+ * overlayLayers are gridmap's own layers, laid over a background or a basemap style; zooms are
+ * the tiles' (zoomRules), labels labelField's options.
+ */
+export function overlayLayers({
+  metric = 'households', band = { target: 300, band: 0.2 }, selected = '', zooms, labels = {},
+} = {}) {
+  if (!zooms) throw new Error('overlayLayers: zooms (from tiles.json) missing');
+  const ZOOM = zooms;
   const fill = fillColor(metric, band);
+  const text = labelField({ metric, band, ...labels });
   const hover = ['boolean', ['feature-state', 'hover'], false];
   return [
     {
@@ -123,7 +151,7 @@ export function overlayLayers({ metric = 'households', band = { target: 300, ban
     },
     {
       id: 'gap-fill', type: 'fill', source: 'gridmap', 'source-layer': 'coverage',
-      filter: ['==', ['get', 'kind'], 'gap'],
+      filter: GAP_FILTER,
       paint: { 'fill-pattern': 'hatch-gap' },
     },
     {
@@ -133,7 +161,7 @@ export function overlayLayers({ metric = 'households', band = { target: 300, ban
     },
     {
       id: 'gap-line', type: 'line', source: 'gridmap', 'source-layer': 'coverage',
-      filter: ['==', ['get', 'kind'], 'gap'],
+      filter: GAP_FILTER,
       paint: { 'line-color': COLORS.defectGap, 'line-width': 2, 'line-dasharray': [2, 1] },
     },
     {
@@ -150,7 +178,7 @@ export function overlayLayers({ metric = 'households', band = { target: 300, ban
       },
     },
     {
-      id: 'roads-label', type: 'symbol', source: 'gridmap', 'source-layer': 'roads', minzoom: ZOOM.roadLabels,
+      id: 'roads-label', type: 'symbol', source: 'gridmap', 'source-layer': 'roads', minzoom: ZOOM.allRoads + 1,
       filter: ['!=', ['get', 'name'], ''],
       layout: {
         'symbol-placement': 'line', 'text-field': ['get', 'name'], 'text-font': FONT, 'text-size': 11,
@@ -249,37 +277,74 @@ export function overlayLayers({ metric = 'households', band = { target: 300, ban
       id: 'draw-vertex', type: 'circle', source: 'draw', filter: ['==', ['geometry-type'], 'Point'],
       paint: { 'circle-radius': 4, 'circle-color': '#ffffff', 'circle-stroke-color': '#111827', 'circle-stroke-width': 2 },
     },
-    // Placement goes from the top layer down: grid labels win at street zoom, subdistricts
-    // over communities when zoomed out.
+    // One label per grid from its label point; placement goes from the top layer down (grid
+    // labels win at street zoom, subdistricts over communities zoomed out) and symbol collision
+    // drops what would overlap.
     {
-      id: 'label-l2', type: 'symbol', source: 'labels', minzoom: 12.5, maxzoom: 15.6,
-      filter: ['==', ['get', 'level'], 2],
+      id: 'label-l2', type: 'symbol', source: 'gridmap', 'source-layer': 'grid_labels',
+      minzoom: ZOOM.l2 + 1.5, maxzoom: ZOOM.l3 + 2.6,
+      filter: level(2),
       layout: {
-        'text-field': ['get', 'label'], 'text-font': FONT, 'text-size': 13,
-        'text-max-width': 8, 'symbol-sort-key': 1,
+        'text-field': text, 'text-font': FONT, 'text-size': 13,
+        'text-max-width': 8, 'text-padding': 4, 'symbol-sort-key': 1,
       },
       paint: { 'text-color': '#0f172a', 'text-halo-color': '#ffffff', 'text-halo-width': 2 },
     },
     {
-      id: 'label-l1', type: 'symbol', source: 'labels', minzoom: ZOOM.l1, maxzoom: 14.8,
-      filter: ['==', ['get', 'level'], 1],
+      id: 'label-l1', type: 'symbol', source: 'gridmap', 'source-layer': 'grid_labels',
+      minzoom: ZOOM.l1, maxzoom: ZOOM.l3 + 1.8,
+      filter: level(1),
       layout: {
-        'text-field': ['get', 'label'], 'text-font': FONT,
-        'text-size': ['interpolate', ['linear'], ['zoom'], 10, 13, 14, 18], 'text-allow-overlap': false,
+        'text-field': text, 'text-font': FONT,
+        'text-size': ['interpolate', ['linear'], ['zoom'], 10, 13, 14, 18], 'text-padding': 6,
         'symbol-sort-key': 0, 'text-letter-spacing': 0.05,
       },
       paint: { 'text-color': '#111827', 'text-halo-color': '#ffffff', 'text-halo-width': 2.5 },
     },
     {
-      id: 'label-l3', type: 'symbol', source: 'labels', minzoom: 14.6,
-      filter: ['==', ['get', 'level'], 3],
+      id: 'label-l3', type: 'symbol', source: 'gridmap', 'source-layer': 'grid_labels',
+      minzoom: ZOOM.l3 + 1.6,
+      filter: level(3),
       layout: {
-        'text-field': ['get', 'label'], 'text-font': FONT, 'text-size': 11,
+        'text-field': text, 'text-font': FONT, 'text-size': 11,
         'text-max-width': 7, 'text-padding': 2,
       },
       paint: { 'text-color': '#1f2933', 'text-halo-color': '#ffffff', 'text-halo-width': 1.5 },
     },
   ];
+}
+
+/**
+ * labelField is the text of a grid's label (a grid_labels feature): its name, and in Coverage
+ * mode the value its level-3 grids are coloured by (never colour alone); in Assign mode the
+ * households of the community's grids (codes) with a mark on those locked. t translates.
+ */
+export function labelField({
+  mode = 'dashboard', metric = 'households', band = { target: 300, band: 0.2 }, codes = [], locked = [], t = translate,
+} = {}) {
+  const name = ['get', 'label'];
+  const l3 = (expr) => ['case', ['==', ['to-number', ['get', 'level']], 3], expr, name];
+  const unstaffed = ['concat', name, `\n✗ ${t('legend.unstaffed')}`];
+  if (mode === 'assign') {
+    if (!codes.length) return name;
+    const hh = ['number-format', ['to-number', ['get', 'households'], 0], { 'max-fraction-digits': 0 }];
+    const lock = ['case', ['in', ['get', 'code'], ['literal', locked]], ` · ${t('assign.locked')}`, ''];
+    return ['case', ['in', ['get', 'code'], ['literal', codes]],
+      ['concat', name, '\n', hh, ` ${t('unit.households')}`, lock], name];
+  }
+  if (mode !== 'coverage') return name;
+  if (metric === 'staffing') return l3(['case', ['to-boolean', ['get', 'staffed']], name, unstaffed]);
+  if (metric === 'workload') {
+    const per = perWorker();
+    const mark = ['case', ['<', per, band.target * (1 - band.band)], '▼', ['>', per, band.target * (1 + band.band)], '▲', '✓'];
+    return l3(['case', ['>', ['to-number', ['get', 'carriers'], 0], 0],
+      ['concat', name, '\n', mark, ' ', ['to-string', ['round', per]]], unstaffed]);
+  }
+  if (metric === 'compactness') {
+    return l3(['concat', name, '\nPP ',
+      ['number-format', ['to-number', ['get', 'polsby_popper'], 0], { 'min-fraction-digits': 2, 'max-fraction-digits': 2 }]]);
+  }
+  return name;
 }
 
 // Assign mode colours each grid of the community being edited with its swatch, and its

@@ -3,8 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { bandStatus, gapFilter, histogram, undivided, undividedUnder, withoutEmptyLevel } from '../src/dividetools.js';
-import { indexReport } from '../src/model.js';
+import { bandStatus, emptyNotice, GAP_FILTER, histogram, withoutEmptyLevel } from '../src/dividetools.js';
 
 const band = { low: 240, high: 360 };
 
@@ -52,52 +51,62 @@ test('histogram: a band not on round numbers, and one too narrow to bin, still c
 });
 
 // a city of two subdistricts: A with community A1 (two grids) and A2 (none), B with none
-const report = {
-  grids: [
-    { id: 1, level: 1, code: '990100001000000', name: 'A', parent_id: null, households: 900, buildings: 30 },
-    { id: 2, level: 2, code: '990100001001000', name: 'A1', parent_id: 1, households: 600, buildings: 20 },
-    { id: 3, level: 3, code: '990100001001001', name: 'A1-1', parent_id: 2, households: 300, buildings: 10 },
-    { id: 4, level: 3, code: '990100001001002', name: 'A1-2', parent_id: 2, households: 300, buildings: 10 },
-    { id: 5, level: 2, code: '990100001002000', name: 'A2', parent_id: 1, households: 300, buildings: 10 },
-    { id: 6, level: 1, code: '990100002000000', name: 'B', parent_id: null, households: 50, buildings: 2 },
-  ],
-  gaps: [
-    { parent: { id: 2, code: '990100001001000' }, area_m2: 12 },
-    { parent: { id: 5, code: '990100001002000' }, area_m2: 90000 },
-    { parent: { id: 6, code: '990100002000000' }, area_m2: 80000 },
-  ],
-  buildings_outside: [
-    { id: 10, code: '99010000100100100009' }, // in a gap of A1: a real finding
-    { id: 11, code: '99010000100200000001' }, // in A2, which has no grids yet
-    { id: 12, code: '99010000200000000001' }, // in B
-    { id: 13, code: '00000000000000000001' }, // in no grid at all
-  ],
+// The city of the tests below as the server summarizes it: subdistrict A with community A1
+// (two grids, a 12 m² gap) and community A2 (no grid yet), subdistrict B (no community yet).
+// The empty level is A2 and B: their whole areas are two of the three gaps, and the buildings
+// derived into them two of the four outside every level-3 grid.
+const city = {
+  grids_per_level: [2, 2, 2],
+  gaps: 3,
   findings: { gaps: 3, buildings_outside: 4, overlaps: 0 },
+  findings_total: 7,
+  one_grid_share: 0.5,
+  empty_level: {
+    grids: [1, 1], households: [50, 300], gaps: 2, buildings_outside: 2,
+    first: [{ id: 5, level: 2, code: '990100001002000', name: 'A2' }, { id: 6, level: 1, code: '990100002000000', name: 'B' }],
+  },
 };
+const subA = {
+  grids_per_level: [1, 2, 2], gaps: 2, findings: { gaps: 2, buildings_outside: 2 }, findings_total: 4,
+  empty_level: { grids: [0, 1], households: [0, 300], gaps: 1, buildings_outside: 1, first: [city.empty_level.first[0]] },
+};
+const a2 = {
+  grids_per_level: [0, 1, 0], gaps: 1, findings: { gaps: 1, buildings_outside: 1 }, findings_total: 2,
+  empty_level: { grids: [0, 1], households: [0, 300], gaps: 1, buildings_outside: 1, first: [city.empty_level.first[0]] },
+};
+const a1 = { grids_per_level: [0, 1, 2], gaps: 1, findings: { gaps: 1 }, findings_total: 1, empty_level: { grids: [0, 0], households: [0, 0], gaps: 0, buildings_outside: 0, first: [] } };
 
-test('undivided: level-1 and level-2 grids without children; under a grid; the gap filter', () => {
-  const idx = indexReport(report);
-  assert.deepEqual(undivided(idx).map((g) => g.name), ['A2', 'B']);
-  assert.deepEqual(undividedUnder(idx, idx.byId.get(1)).map((g) => g.name), ['A2']);
-  assert.deepEqual(undividedUnder(idx, idx.byId.get(5)).map((g) => g.name), ['A2']);
-  assert.deepEqual(undividedUnder(idx, idx.byId.get(2)), []);
-  assert.deepEqual(undividedUnder(idx, null).map((g) => g.name), ['A2', 'B']);
-  assert.deepEqual(gapFilter([]), ['==', ['get', 'kind'], 'gap']);
-  assert.deepEqual(gapFilter(['x']), ['all', ['==', ['get', 'kind'], 'gap'], ['!', ['in', ['get', 'parent'], ['literal', ['x']]]]]);
-  // the tree counts the real gap only
-  assert.equal(idx.issues.get(2), 1, 'A1: its gap');
-  assert.equal(idx.issues.get(5) || 0, 0, 'A2: no issue for being undivided');
-  assert.equal(idx.issues.get(1), 1, 'A: the gap of A1');
+test('GAP_FILTER: gaps, but not those the tiles mark undivided', () => {
+  assert.deepEqual(GAP_FILTER, ['all', ['==', ['get', 'kind'], 'gap'], ['!', ['has', 'undivided']]]);
+});
+
+test('emptyNotice: the city, a subdistrict with some communities undivided, an undivided community, a divided one', () => {
+  const c = emptyNotice(city, null);
+  assert.deepEqual(c.parts, [{ key: 'empty.some', n: 1, of: 2, hh: 300 }, { key: 'empty.someL1', n: 1 }]);
+  assert.equal(c.count, 2);
+  assert.equal(c.households, 350);
+  assert.deepEqual(c.first.map((g) => g.name), ['A2', 'B']);
+  assert.equal(c.more, 0);
+  const a = emptyNotice(subA, { id: 1, level: 1 });
+  assert.deepEqual(a.parts, [{ key: 'empty.some', n: 1, of: 2, hh: 300 }]);
+  assert.deepEqual(emptyNotice(a2, { id: 5, level: 2 }).parts, [{ key: 'empty.community' }]);
+  assert.deepEqual(emptyNotice({ ...a2, empty_level: { ...a2.empty_level, grids: [1, 0], first: [{ id: 6 }] } }, { id: 6, level: 1 }).parts, [{ key: 'empty.subdistrict' }]);
+  assert.equal(emptyNotice(a1, { id: 2, level: 2 }), null);
+  assert.equal(emptyNotice(city, { id: 3, level: 3 }), null, 'a grid says nothing');
+  assert.equal(emptyNotice({}, null), null, 'a summary without the field');
+  // every community undivided, more of them than are named
+  const all = emptyNotice({ grids_per_level: [1, 9, 0], empty_level: { grids: [0, 9], households: [0, 900], first: city.empty_level.first } }, null);
+  assert.deepEqual(all.parts, [{ key: 'empty.all', n: 9, hh: 900 }]);
+  assert.equal(all.more, 7);
 });
 
 test('withoutEmptyLevel: the gaps and outside buildings of undivided grids go, the rest stays and is counted', () => {
-  const idx = indexReport(report);
-  const r = withoutEmptyLevel(report, undivided(idx).map((g) => g.code));
-  assert.deepEqual(r.gaps.map((g) => g.parent.code), ['990100001001000']);
-  assert.deepEqual(r.buildings_outside.map((b) => b.id), [10, 13]);
+  const r = withoutEmptyLevel(city);
+  assert.equal(r.gaps, 1);
   assert.equal(r.findings.gaps, 1);
   assert.equal(r.findings.buildings_outside, 2);
-  assert.deepEqual(r.empty_level, { gaps: 2, buildings_outside: 2 });
-  assert.equal(report.findings.gaps, 3, 'the report itself is not changed');
-  assert.equal(withoutEmptyLevel(report, []), report);
+  assert.equal(r.findings_total, 3);
+  assert.equal(r.one_grid_share, 0.5, 'those buildings are in no level-3 grid all the same');
+  assert.equal(city.gaps, 3, 'the summary itself is not changed');
+  assert.equal(withoutEmptyLevel(a1), a1);
 });

@@ -52,8 +52,11 @@ async function strays(page) {
       for (const n of el.childNodes) if (n.nodeType === 3 && rx.test(n.textContent)) out.push(`${el.tagName}#${el.id}.${el.className}: ${n.textContent}`);
       if (el.title && rx.test(el.title)) out.push(`title of ${el.tagName}.${el.className}: ${el.title}`);
     }
-    for (const f of window.gridmap.map.getSource('labels').serialize().data.features || []) {
-      if (rx.test(String(f.properties.label))) out.push(`map label: ${f.properties.label}`);
+    // the grid labels come from the tiles (grid_labels): what they carry for the text
+    const m = window.gridmap.map;
+    const layers = ['label-l1', 'label-l2', 'label-l3'].filter((id) => m.getLayer(id));
+    for (const f of m.queryRenderedFeatures({ layers })) {
+      for (const [k, v] of Object.entries(f.properties)) if (rx.test(String(v))) out.push(`map label ${k}: ${v}`);
     }
     return out;
   }, STRAY.source);
@@ -144,8 +147,8 @@ test('empty level: a city with no level-3 grids says so, hatches no community, s
     const kids = await getJSON(server.base, `/api/v1/grids?parent=${vaduz.code}&level=3&limit=1000`);
     assert.equal(kids.numberMatched, k);
     await page.waitForFunction((c) => document.querySelectorAll('.agrid').length === c, k);
-    // the tree and KPIs follow in the background: wait for the report of the write
-    await page.waitForFunction(() => window.gridmap.reportVersion >= window.gridmap.assign.last.data_version, null, { timeout: 30000 });
+    // the tree and KPIs follow in the background: wait for the summary of the write
+    await page.waitForFunction(() => window.gridmap.summaryVersion >= window.gridmap.assign.last.data_version, null, { timeout: 30000 });
     await page.click('#tab-dashboard');
     await page.click('#tree .row.city');
     await page.waitForFunction(() => document.querySelector('#empty-level')?.dataset.count === '10', null, { timeout: 30000 });

@@ -3,7 +3,7 @@
 // waits for /healthz (polling, never a fixed sleep) and stops it afterwards.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,15 +24,34 @@ function freePort() {
   });
 }
 
-/** buildUI builds web/dist when it is missing (make test builds it before npm test). */
+/** newest is the latest modification time of the files under dir (recursively). */
+function newest(dir) {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+/**
+ * buildUI builds web/dist when it is missing or older than the sources (make test builds it
+ * before npm test; a run after editing src/ must not test the UI as it was).
+ */
 export function buildUI() {
-  if (!existsSync(join(webDir, 'dist', 'index.html'))) {
+  const built = join(webDir, 'dist', 'index.html');
+  const src = Math.max(newest(join(webDir, 'src')), statSync(join(webDir, 'index.html')).mtimeMs);
+  if (!existsSync(built) || statSync(built).mtimeMs < src) {
     execFileSync('npx', ['vite', 'build'], { cwd: webDir, stdio: 'inherit' });
   }
 }
 
-/** startGridmap starts gridmap on the demo city, or (demo: false) on an empty database. */
-export async function startGridmap({ timeoutMs = 240000, args = [], demo = true } = {}) {
+/**
+ * startGridmap builds gridmap and serves the demo city (scale: copies of it; loading 10 takes
+ * 10–20 s) from a fresh data directory, or (demo: false) an empty database, or dataDir as it is
+ * (a city loaded before, e.g. gridmap demo --scale 100 --data-dir DIR, which is left in place).
+ */
+export async function startGridmap({ timeoutMs = 240000, args = [], scale = 1, dataDir = '', demo = true } = {}) {
   buildUI();
   const dir = mkdtempSync(join(tmpdir(), 'gridmap-ui-'));
   // As root, gridmap runs PostgreSQL as the postgres user, which must reach the data dir.
@@ -42,7 +61,9 @@ export async function startGridmap({ timeoutMs = 240000, args = [], demo = true 
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const log = [];
-  const proc = spawn(bin, ['serve', ...(demo ? ['--demo'] : []), '--data-dir', join(dir, 'data'), '--addr', `127.0.0.1:${port}`, ...args], {
+  const data = dataDir || join(dir, 'data');
+  const demoArgs = dataDir || !demo ? [] : ['--demo', '--demo-scale', String(scale)];
+  const proc = spawn(bin, ['serve', ...demoArgs, '--data-dir', data, '--addr', `127.0.0.1:${port}`, ...args], {
     cwd: dir, stdio: ['ignore', 'pipe', 'pipe'],
   });
   const keep = (b) => {
@@ -73,7 +94,7 @@ export async function startGridmap({ timeoutMs = 240000, args = [], demo = true 
     log,
     /** cli runs a gridmap command against the running server's cluster. */
     cli(...args) {
-      return execFileSync(bin, [...args, '--data-dir', join(dir, 'data')], { cwd: dir, encoding: 'utf8', stdio: 'pipe' });
+      return execFileSync(bin, [...args, '--data-dir', data], { cwd: dir, encoding: 'utf8', stdio: 'pipe' });
     },
     dir,
     async stop() {

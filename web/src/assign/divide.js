@@ -8,22 +8,24 @@
 // histogram and the summary. Apply sends the same parameters with the parent's ETag and the
 // dry run's fingerprint, so exactly the preview is written — or nothing, when the data changed
 // since (409/412: preview again). The apply is one operation on the server like a paint: the
-// Assign mode's save path (assign.js write) refreshes tiles, tree, KPIs and the balance panel,
+// Assign mode's save path (assign/save.js write) refreshes tiles, tree, KPIs and the balance panel,
 // and its undo (↶, Ctrl+Z) restores the previous division.
 //
 // Grids locked in the Assign mode (□ 锁定) are sent as `keep`: the divide leaves them as they
 // are and divides the rest around them; the rebalance neither moves buildings out of them nor
 // into them.
 
-import { api, edit } from './api.js';
-import { anchor, polygonsOf, swatches } from './assigntools.js';
-import { bandStatus, histogram, MARKS } from './dividetools.js';
-import { errorText, fmtInt, fmtNum, lang, t } from './i18n.js';
-import { WORKLOAD } from './metrics.js';
-import { bbox, labelPoint, shortName } from './model.js';
-import { canEditGrids, denyReason } from './session.js';
-import { assignBuildingFill, FONT } from './style.js';
-import { bandBar, h } from './ui.js';
+import { api, edit } from '../api.js';
+import { anchor, polygonsOf, swatches } from '../assigntools.js';
+import { bandBar } from '../bars.js';
+import { bandStatus, histogram, MARKS } from '../dividetools.js';
+import { h } from '../dom.js';
+import * as loaded from '../grids.js';
+import { errorText, fmtInt, fmtNum, lang, t } from '../i18n.js';
+import { WORKLOAD } from '../metrics.js';
+import { bbox, labelPoint, shortName } from '../model.js';
+import { canEditGrids, denyReason } from '../session.js';
+import { assignBuildingFill, FONT } from '../style.js';
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 const SRC = 'divide-preview'; // the proposed grids
@@ -65,10 +67,16 @@ function parentGrid() {
   return g;
 }
 
-/** children are the parent's current grids: the balance panel's (fresh after each save) for the community being edited. */
+/**
+ * children are the parent's current grids: the balance panel's (fresh after each save) for the
+ * community being edited, else the loaded page of its children (grids.js), asked for the
+ * first time here; null while either is on its way.
+ */
 function children(p) {
-  if (X.A.community?.id === p.id && X.A.balance) return X.A.balance.grids;
-  return X.app.state.idx?.children.get(p.id) || [];
+  if (X.A.community?.id === p.id) return X.A.balance ? X.A.balance.grids : null;
+  if (loaded.page(p.id)) return loaded.childrenOf(p.id);
+  loaded.loadChildren(p.id).then(() => X.render(), () => null);
+  return null;
 }
 
 /** open opens the section in a mode ('divide' or 'rebalance'). */
@@ -103,7 +111,7 @@ function requestBody(mode, p) {
     const v = Number(s);
     return Number.isFinite(v) && v >= 0 ? v * scale : NaN;
   };
-  const kids = children(p);
+  const kids = children(p) || [];
   const body = {
     target: num('target'),
     band: num('band', 0.01),
@@ -472,8 +480,8 @@ export function section() {
     D.mode = '';
     D.note = null;
   }
-  const kids = children(p);
-  const loading = X.A.community?.id === p.id && !X.A.balance;
+  const loading = children(p) === null;
+  const kids = children(p) || [];
   if (!kids.length && !D.mode && !loading) D.mode = 'divide';
   const deny = denyReason();
   const canRebalance = p.level === 2 && kids.length >= 2;
@@ -493,7 +501,7 @@ export function section() {
     h('div.row-buttons', null, modeBtn('divide', '⚄'), modeBtn('rebalance', '⇄'))));
   if (!D.mode) return sec;
 
-  const s0 = X.app.state.report?.options || {};
+  const s0 = X.app.state.band || {};
   const target = Number(D.params.target) || s0.target || 300;
   const auto = Math.max(1, Math.round((p.households || 0) / target));
   const locked = kids.filter((g) => X.A.locked.has(g.code));

@@ -1,0 +1,212 @@
+// The map: built from our vector tiles alone (outlines, colours, labels, defects), styled by
+// mode, metric and selection, with hover and the camera moves the panels ask for.
+//
+// Nothing here holds data of the city: every paint and filter is an expression over the
+// tiles' own properties, so the map's data needs are what is on screen.
+
+import * as maplibregl from 'maplibre-gl';
+import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
+
+import * as assign from './assign.js';
+import { toast } from './dom.js';
+import { t } from './i18n.js';
+import { fillColor } from './metrics.js';
+import { bbox } from './model.js';
+import { addPatterns } from './patterns.js';
+import { activeMetric, state } from './state.js';
+import {
+  basemapKind, buildingFill, buildStyle, l2Opacity, l3Opacity, labelField, LAYER_GROUPS, overlayLayers,
+} from './style.js';
+
+maplibregl.setWorkerUrl(workerUrl);
+
+/** map is the MapLibre map once createMap has made it. */
+export let map = null;
+
+function styleOpts() {
+  return {
+    tiles: state.tiles, zooms: state.zooms, metric: activeMetric(), band: state.band, selected: state.sel,
+    labels: labelOpts(),
+  };
+}
+
+function labelOpts() {
+  return { mode: state.mode, metric: state.metric, band: state.band, ...(state.mode === 'assign' ? assign.labelCodes() : {}) };
+}
+
+async function initialStyle() {
+  const opts = { ...styleOpts(), basemap: state.basemap };
+  if (basemapKind(state.basemap) !== 'style') return buildStyle(opts);
+  // A basemap style: its sources and layers below ours; ours keep their own names.
+  try {
+    const res = await fetch(state.basemap);
+    const base = await res.json();
+    const own = buildStyle({ ...opts, basemap: '' });
+    return { ...base, sources: { ...base.sources, ...own.sources }, layers: [...base.layers, ...overlayLayers(styleOpts())] };
+  } catch (err) {
+    if (!state.basemapRefused) toast(`${t('settings.basemap')}: ${err.message}`);
+    return buildStyle({ ...opts, basemap: '' });
+  }
+}
+
+/** fitPadding keeps fitted shapes clear of the tools (top) and the legend (bottom). */
+export function fitPadding(extra = 0) {
+  const legend = document.getElementById('legend');
+  const bottom = (legend?.offsetHeight || 0) + 20;
+  return { top: 56 + extra, bottom: bottom + extra, left: 24 + extra, right: 24 + extra };
+}
+
+/** createMap makes the map on the city's bounds and resolves once its style is loaded. */
+export async function createMap() {
+  const style = await initialStyle();
+  const bounds = state.city?.bounds;
+  map = new maplibregl.Map({
+    container: 'map',
+    style,
+    bounds: bounds ? [[bounds[0], bounds[1]], [bounds[2], bounds[3]]] : undefined,
+    fitBoundsOptions: { padding: fitPadding() },
+    center: bounds ? undefined : [118.72, 32.013],
+    zoom: bounds ? undefined : 13.5,
+    attributionControl: { compact: true },
+    dragRotate: false,
+    pitchWithRotate: false,
+    maxPitch: 0,
+    // fonts are local (see style.js); CJK also drawn from local fonts
+    localIdeographFontFamily: "'Noto Sans CJK SC', 'Source Han Sans SC', 'WenQuanYi Micro Hei', 'PingFang SC', 'Microsoft YaHei', sans-serif",
+  });
+  window.gridmap.map = map;
+  map.touchZoomRotate.disableRotation();
+  map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'bottom-right');
+  map.setMissingStyleImageResolver((id) => addPatterns(map, id));
+  map.on('error', (e) => {
+    const msg = e?.error?.message || String(e?.error || e);
+    window.gridmap.errors.push(msg);
+    console.warn('map:', msg);
+  });
+  await new Promise((resolve) => map.once('load', resolve));
+  addPatterns(map);
+  applyLayerVisibility();
+  hookHover();
+  return map;
+}
+
+/** applyFill colours the grids and buildings for the mode and metric. */
+export function applyFill() {
+  if (!map) return;
+  if (state.mode === 'assign') {
+    assign.applyMapStyle();
+    return;
+  }
+  map.setPaintProperty('buildings', 'fill-color', buildingFill());
+  map.setPaintProperty('grid-fill-l3', 'fill-opacity', l3Opacity());
+  map.setFilter('assign-lock', ['==', ['get', 'code'], '-']);
+  const expr = fillColor(activeMetric(), state.band);
+  map.setPaintProperty('grid-fill-l3', 'fill-color', expr);
+  map.setPaintProperty('grid-fill-l2', 'fill-color', expr);
+  map.setPaintProperty('grid-fill-l2', 'fill-opacity', l2Opacity(activeMetric()));
+}
+
+/** applySelection outlines the selection and washes out the rest of its level. */
+export function applySelection() {
+  if (!map) return;
+  if (state.mode === 'assign') {
+    assign.applyMapStyle();
+    return;
+  }
+  const f = ['==', ['get', 'code'], state.sel || '-'];
+  map.setFilter('selection-line', f);
+  map.setFilter('selection-halo', f);
+  const g = state.sel ? state.idx?.byCode.get(state.sel) : null;
+  map.setFilter('selection-dim', g
+    ? ['all', ['==', ['to-number', ['get', 'level']], g.level], ['!=', ['get', 'code'], g.code]]
+    : ['==', ['get', 'code'], '-']);
+}
+
+/** applyLabels sets what the grid labels say in the current mode (names, values, households). */
+export function applyLabels() {
+  if (!map) return;
+  const text = labelField(labelOpts());
+  for (const id of LAYER_GROUPS.labels) map.setLayoutProperty(id, 'text-field', text);
+}
+
+export function applyLayerVisibility() {
+  if (!map) return;
+  for (const [group, ids] of Object.entries(LAYER_GROUPS)) {
+    for (const id of ids) {
+      if (map.getLayer(id)) map.setLayoutProperty(id, 'visibility', state.layers[group] ? 'visible' : 'none');
+    }
+  }
+}
+
+let hovered = null;
+function setHover(f) {
+  if (hovered && (!f || hovered.id !== f.id || hovered.sourceLayer !== f.sourceLayer)) {
+    map.setFeatureState({ source: 'gridmap', sourceLayer: hovered.sourceLayer, id: hovered.id }, { hover: false });
+    hovered = null;
+  }
+  if (f && f.id !== undefined && !hovered) {
+    hovered = { id: f.id, sourceLayer: f.sourceLayer };
+    map.setFeatureState({ source: 'gridmap', sourceLayer: f.sourceLayer, id: f.id }, { hover: true });
+  }
+}
+
+function hookHover() {
+  map.on('mousemove', (e) => {
+    if (state.locating || assign.drawing()) {
+      setHover(null);
+      return;
+    }
+    const layers = ['buildings', 'grid-fill-l3', 'grid-fill-l2'].filter((id) => map.getLayer(id));
+    const fs = map.queryRenderedFeatures(e.point, { layers });
+    setHover(fs[0] || null);
+    map.getCanvas().style.cursor = fs.length ? 'pointer' : '';
+  });
+  map.on('mouseout', () => setHover(null));
+}
+
+/**
+ * fitBBox fits the map to b ([w, s, e, n]); eventData rides on the camera's events (the issue
+ * list tells its own flights from the user's moves by it).
+ */
+export function fitBBox(b, { maxZoom = 17, extra = 0, duration = 600, eventData } = {}) {
+  if (!b || !map) return;
+  map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: fitPadding(extra), maxZoom, duration }, eventData);
+}
+
+/** focusBBox flies to b, a list entry's extent (its outline follows with outline). */
+export function focusBBox(b) {
+  fitBBox(b, { maxZoom: 16.5, extra: 90, duration: 700, eventData: { focus: true } });
+  window.gridmap.focused = b;
+}
+
+/** outline outlines geom (what a list entry flew to; null: nothing). */
+export function outline(geom) {
+  map?.getSource('focus')?.setData(geom ? { type: 'Feature', geometry: geom, properties: {} } : { type: 'FeatureCollection', features: [] });
+}
+
+/** flyToGeometry flies to geom and outlines it. */
+export function flyToGeometry(geom) {
+  const b = bbox(geom);
+  if (!b || !map) return;
+  outline(geom);
+  focusBBox(b);
+}
+
+/** viewBBox is what the map shows: [w, s, e, n], clamped to the globe. */
+export function viewBBox() {
+  const b = map.getBounds();
+  const c = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
+  return [c(b.getWest(), -180, 180), c(b.getSouth(), -85, 85), c(b.getEast(), -180, 180), c(b.getNorth(), -85, 85)];
+}
+
+/**
+ * refreshTiles has the map fetch its tiles again. Tiles are served with max-age=0 and an ETag
+ * keyed on the data version, so the reload revalidates each: tiles an edit changed come anew,
+ * the others answer 304.
+ */
+export function refreshTiles() {
+  if (!map?.getSource('gridmap')) return;
+  map.refreshTiles('gridmap');
+  window.gridmap.tileRefreshes = (window.gridmap.tileRefreshes || 0) + 1;
+}

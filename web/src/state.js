@@ -1,0 +1,59 @@
+// The app's state and the URL that carries it.
+//
+// State lives in the URL (?sel=<grid code>&mode=dashboard|coverage|assign|export&metric=…&lang=…
+// &basemap=…): a link reproduces the screen, and every selection or mode change is a history
+// entry so the back button walks back through them.
+
+import { setLang } from './i18n.js';
+import { COVERAGE_METRICS } from './metrics.js';
+
+export const MODES = ['dashboard', 'coverage', 'export', 'assign'];
+
+export const state = {
+  mode: 'dashboard',
+  sel: '',
+  metric: 'workload', // coverage mode's metric; the dashboard colours households
+  basemap: '',
+  basemapRefused: '', // the host the server's allow-list refused, if any
+  city: null, // {name, bounds}
+  zooms: null, // the tiles' zoom rules (TileJSON gridmap.zooms, style.js zoomRules)
+  tiles: null, // the TileJSON
+  summary: null, // /coverage/summary of the selection
+  citySummary: null, // /coverage/summary of the city
+  band: { target: 300, band: 0.2 }, // the coverage options the summaries were rated with
+  idx: null, // the grids loaded so far (grids.js)
+  locating: false,
+  layers: { grids: true, labels: true, buildings: true, units: true, roads: true, density: true, defects: true },
+  dataVersion: null,
+};
+
+export function readURL() {
+  const p = new URLSearchParams(location.search);
+  const mode = p.get('mode');
+  state.mode = MODES.includes(mode) ? mode : 'dashboard';
+  state.sel = /^\d{15}$/.test(p.get('sel') || '') ? p.get('sel') : '';
+  const metric = p.get('metric');
+  if (COVERAGE_METRICS.includes(metric)) state.metric = metric;
+  const l = p.get('lang') || localStorage.getItem('gridmap.lang') || 'zh';
+  setLang(l);
+  state.basemap = p.get('basemap') ?? localStorage.getItem('gridmap.basemap') ?? '';
+}
+
+/** writeURL puts the state in the address: a new history entry when push. */
+export function writeURL(push) {
+  const p = new URLSearchParams(location.search);
+  const set = (k, v) => (v ? p.set(k, v) : p.delete(k));
+  set('sel', state.sel);
+  set('mode', state.mode === 'dashboard' ? '' : state.mode);
+  set('metric', state.mode === 'coverage' ? state.metric : '');
+  const s = p.toString();
+  const url = `${location.pathname}${s ? `?${s}` : ''}${location.hash}`;
+  if (url === `${location.pathname}${location.search}${location.hash}`) return;
+  if (push) history.pushState(null, '', url);
+  else history.replaceState(null, '', url);
+}
+
+/** activeMetric is what the grid fill shows now. */
+export function activeMetric() {
+  return state.mode === 'coverage' ? state.metric : 'households';
+}
