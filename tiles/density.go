@@ -12,16 +12,21 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/uber/h3-go/v4"
 	"golang.org/x/sync/singleflight"
+
+	"gridmap/internal/changelog"
 )
 
 // density aggregates households to H3 cells with h3-go. PostGIS has no H3 here, so the cells
 // are computed in Go from every building's point on surface and handed to the tile statement
-// as arrays; PostGIS still cuts them into the tile. The index belongs to one data version and
-// is rebuilt, once for all waiting requests, when a tile needs a newer one.
+// as arrays; PostGIS still cuts them into the tile. The index belongs to one data version.
+// When a tile needs a newer one, the change log tells whether any building's point or
+// households changed since: if not (renames, paints, staff), the index is the same at the
+// newer version; if so, it is built again, once for all waiting requests.
 type density struct {
 	pool   *pgxpool.Pool
 	res    []int  // resolutions used by some zoom, ascending
 	builds func() // counts builds (metrics)
+	reuses func() // counts indexes carried to a newer version unchanged (metrics)
 
 	mu  sync.Mutex
 	cur *densityIndex
@@ -86,7 +91,7 @@ func (d *density) index(ctx context.Context, atLeast int64) (*densityIndex, erro
 			return cur, nil
 		}
 		// detached from the first caller: the others wait on the same build
-		ix, err := d.build(context.WithoutCancel(ctx))
+		ix, err := d.advance(context.WithoutCancel(ctx), cur)
 		if err != nil {
 			return nil, err
 		}
@@ -111,6 +116,24 @@ func (d *density) index(ctx context.Context, atLeast int64) (*densityIndex, erro
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// advance returns the index at the newest version: cur's cells when the log holds no density
+// change since cur, a new build otherwise.
+func (d *density) advance(ctx context.Context, cur *densityIndex) (*densityIndex, error) {
+	if cur != nil {
+		b, err := changelog.Read(ctx, d.pool, cur.version, changelog.Density)
+		if err != nil {
+			return nil, fmt.Errorf("tiles: density: %w", err)
+		}
+		if b.Complete && !b.Has(changelog.Density) {
+			if d.reuses != nil {
+				d.reuses()
+			}
+			return &densityIndex{version: b.To, cells: cur.cells}, nil
+		}
+	}
+	return d.build(ctx)
 }
 
 // build reads every building's point on surface and households in one snapshot, with the

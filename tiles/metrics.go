@@ -12,7 +12,8 @@ import (
 // /tiles/metrics.
 type metrics struct {
 	hits, misses, notModified, empty, errors atomic.Int64
-	versionReads, densityBuilds              atomic.Int64
+	versionReads, densityBuilds, syncs       atomic.Int64
+	densityReuses                            atomic.Int64
 	simplified, dropped                      atomic.Int64
 	bytesOut                                 atomic.Int64
 
@@ -39,7 +40,7 @@ func (m *metrics) rendered(d time.Duration) {
 }
 
 // write writes every metric; c may be nil (no cache).
-func (m *metrics) write(w io.Writer, c *cache, capacity int64, version int64) {
+func (m *metrics) write(w io.Writer, c *cache, capacity int64) {
 	counter := func(name, help string, v int64) {
 		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", name, help, name, name, v)
 	}
@@ -53,19 +54,22 @@ func (m *metrics) write(w io.Writer, c *cache, capacity int64, version int64) {
 	counter("gridmap_tile_errors_total", "Tile requests that failed with an internal error.", m.errors.Load())
 	counter("gridmap_tile_version_reads_total", "Data version reads (one serves every request waiting for it).", m.versionReads.Load())
 	counter("gridmap_tile_density_builds_total", "Builds of the H3 density index (one per data version that needed one).", m.densityBuilds.Load())
+	counter("gridmap_tile_density_reuses_total", "Density indexes carried to a newer data version unchanged (no building's point or households changed).", m.densityReuses.Load())
 	counter("gridmap_tile_simplified_total", "Tiles over the byte cap rendered again, coarser.", m.simplified.Load())
 	counter("gridmap_tile_layers_dropped_total", "Layers left out of tiles still over the byte cap.", m.dropped.Load())
 	counter("gridmap_tile_response_bytes_total", "Tile bytes written (as sent, compressed or not).", m.bytesOut.Load())
-	var entries int
-	var bytes, evictions int64
+	var st cacheStats
 	if c != nil {
-		entries, bytes, evictions = c.stats()
+		st = c.stats()
 	}
-	counter("gridmap_tile_cache_evictions_total", "Tiles evicted from the cache to stay within its budget.", evictions)
-	gauge("gridmap_tile_cache_entries", "Tiles in the cache.", int64(entries))
-	gauge("gridmap_tile_cache_bytes", "Bytes of the tiles in the cache.", bytes)
+	counter("gridmap_tile_cache_evictions_total", "Tiles evicted from the cache to stay within its budget.", st.evictions)
+	counter("gridmap_tile_cache_invalidated_total", "Tiles dropped from the cache because a logged change reached them.", st.invalidated)
+	counter("gridmap_tile_cache_resets_total", "Times the cache was emptied (the change log no longer reached back to its version).", st.resets)
+	counter("gridmap_tile_cache_syncs_total", "Reads of the change log (one per newer data version seen).", m.syncs.Load())
+	gauge("gridmap_tile_cache_entries", "Tiles in the cache.", int64(st.entries))
+	gauge("gridmap_tile_cache_bytes", "Bytes of the tiles in the cache.", st.bytes)
 	gauge("gridmap_tile_cache_capacity_bytes", "Budget of the cache in bytes (0: cache off).", capacity)
-	gauge("gridmap_tile_data_version", "Newest data version seen.", version)
+	gauge("gridmap_tile_data_version", "Data version the cache has applied the changes of.", st.applied)
 
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -5,11 +5,12 @@
 // simplified to about half a pixel and those under a pixel are left out; a hard cap bounds
 // the bytes of a tile.
 //
-// The tile cache is never stale: every tile carries the data version of the snapshot it was
-// cut from, every request reads the version afresh (see versions), and the cache answers only
-// with a tile of that version. The derived tables the tiles read are kept by database
-// triggers and refreshed at commit of the writing transaction (migrations/0002_tiles.sql,
-// 0005_tiles_tables.sql), so no write path can bypass them.
+// The tile cache is never stale: every request reads the data version afresh (see versions),
+// and before the cache answers it applies the changes logged up to that version
+// (internal/changelog), dropping the tiles they reach (see cache and reach). The derived
+// tables the tiles read, and the change log, are kept by database triggers in the writing
+// transaction (migrations/0002_tiles.sql, 0005_tiles_tables.sql, 0011_data_changes.sql), so
+// no write path can bypass them.
 //
 // Routes (the server owns the URL space under /tiles):
 //
@@ -93,9 +94,12 @@ type Server struct {
 	versions *versions
 	density  *density
 	renders  singleflight.Group
-	m        metrics
-	gzipFast sync.Pool // *gzip.Writer at BestSpeed
-	gzipBest sync.Pool // at DefaultCompression
+	syncs    singleflight.Group // reads of the change log for the cache (sync)
+	// densityGrow is how far a density change reaches at each zoom (reachOf)
+	densityGrow [MaxZoom + 1]float64
+	m           metrics
+	gzipFast    sync.Pool // *gzip.Writer at BestSpeed
+	gzipBest    sync.Pool // at DefaultCompression
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -130,10 +134,11 @@ func New(pool *pgxpool.Pool, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{pool: pool, rules: o.Rules, o: o, log: o.Logger}
+	s := &Server{pool: pool, rules: o.Rules, o: o, log: o.Logger, densityGrow: densityGrowth(o.Rules)}
 	s.versions = &versions{pool: pool, reads: func() { s.m.versionReads.Add(1) }}
 	s.density = newDensity(pool, o.Rules)
 	s.density.builds = func() { s.m.densityBuilds.Add(1) }
+	s.density.reuses = func() { s.m.densityReuses.Add(1) }
 	if o.CacheBytes > 0 {
 		s.cache = newCache(o.CacheBytes)
 	}
@@ -243,7 +248,10 @@ func (s *Server) serveTile(w http.ResponseWriter, r *http.Request) error {
 	}
 	var b *tileBody
 	if s.cache != nil {
-		b = s.cache.get(k, v)
+		if err := s.sync(ctx, v); err != nil {
+			return err
+		}
+		b = s.cache.get(k)
 	}
 	if b != nil {
 		s.m.hits.Add(1)
@@ -399,13 +407,7 @@ func (s *Server) compress(raw []byte, level int) []byte {
 // serveMetrics writes the counters in the Prometheus text format.
 func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	var version int64
-	if s.cache != nil {
-		s.cache.mu.Lock()
-		version = s.cache.version
-		s.cache.mu.Unlock()
-	}
-	s.m.write(w, s.cache, s.o.CacheBytes, version)
+	s.m.write(w, s.cache, s.o.CacheBytes)
 }
 
 // handle adapts a handler that returns an error; errors are written as gridmap's coded JSON.
