@@ -14,6 +14,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"gridmap/grid"
 	"gridmap/web"
@@ -29,6 +31,11 @@ type Options struct {
 	// requests read aggregates and maps, as the demo's dashboard does; writes always need a
 	// signed-in user.
 	Private bool
+	// Metrics is the registry of the process's Prometheus metrics: the server adds its
+	// request metrics and serves the whole registry at GET /metrics (signing in is needed
+	// there as for other reads under Private). Middleware of this package that counts
+	// something registers on it too. nil: no metrics, no /metrics.
+	Metrics *prometheus.Registry
 }
 
 // Server is the HTTP handler of gridmap.
@@ -37,6 +44,7 @@ type Server struct {
 	log     *slog.Logger
 	router  chi.Router
 	private bool
+	metrics *httpMetrics // nil: none
 }
 
 // New returns the server with every route mounted.
@@ -49,6 +57,14 @@ func New(o Options) *Server {
 	r := chi.NewRouter()
 	r.Use(middleware.RealIP, s.logRequests, middleware.Recoverer)
 	r.Get("/healthz", s.Handle(s.health))
+	if o.Metrics != nil {
+		s.metrics = newHTTPMetrics(o.Metrics)
+		var h http.Handler = promhttp.HandlerFor(o.Metrics, promhttp.HandlerOpts{Registry: o.Metrics})
+		if s.private {
+			h = s.authenticate(h)
+		}
+		r.Method(http.MethodGet, "/metrics", h)
+	}
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Use(middleware.GetHead, s.authenticate)
 		r.NotFound(s.Handle(notFound))
@@ -178,14 +194,16 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// logRequests logs one line per request.
+// logRequests logs one line per request and counts it in the metrics.
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		t0 := time.Now()
 		next.ServeHTTP(ww, r)
+		d := time.Since(t0)
+		s.metrics.observe(r, ww.Status(), d)
 		s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", ww.Status(),
-			"bytes", ww.BytesWritten(), "ms", float64(time.Since(t0).Microseconds())/1000)
+			"bytes", ww.BytesWritten(), "ms", float64(d.Microseconds())/1000)
 	})
 }
 

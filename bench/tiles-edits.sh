@@ -123,7 +123,7 @@ edits() {
   done
 }
 
-metric() { curl -s "$url/tiles/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+metric() { curl -s "$url/metrics" | awk -v m="$1" '$1 == m { printf "%.0f\n", $2 }'; }
 run() { # name → appends "name req/s p99" to $OUT/runs
   PATHS=$OUT/tiles.paths wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$OUT/paths.lua" "$url" >"$OUT/$1.wrk"
   grep -q "Non-2xx" "$OUT/$1.wrk" && echo "bench: $1: $(grep Non-2xx "$OUT/$1.wrk")" >&2

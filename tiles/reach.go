@@ -121,7 +121,7 @@ func (s *Server) sync(ctx context.Context, v int64) error {
 				}
 			}
 			s.cache.apply(b.From, b.To, b.Complete, reaches)
-			s.m.syncs.Add(1)
+			s.m.syncs.Inc()
 			return nil, nil
 		})
 		select {

@@ -221,11 +221,11 @@ func (e *env) metric(t *testing.T, name string) int64 {
 	_, body := e.get(t, "/tiles/metrics")
 	for _, line := range strings.Split(string(body), "\n") {
 		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			n, err := strconv.ParseInt(v, 10, 64)
+			n, err := strconv.ParseFloat(v, 64)
 			if err != nil {
 				t.Fatal(err)
 			}
-			return n
+			return int64(n)
 		}
 	}
 	t.Fatalf("metric %s not found in:\n%s", name, body)

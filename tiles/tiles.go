@@ -16,7 +16,7 @@
 //
 //	GET /tiles/{z}/{x}/{y}.mvt[?layers=grids,buildings]  the tile; 204 when it has no feature
 //	GET /tiles.json                                      TileJSON 3.0.0
-//	GET /tiles/metrics                                   Prometheus text format
+//	GET /tiles/metrics                                   Prometheus metrics (Options.Metrics)
 package tiles
 
 import (
@@ -39,6 +39,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/singleflight"
 
 	"gridmap/grid"
@@ -81,6 +83,9 @@ type Options struct {
 	// empty: taken from the request.
 	BaseURL string
 	Logger  *slog.Logger
+	// Metrics is the registry the server's metrics go to and /tiles/metrics serves (the same
+	// as the process's /metrics); nil: a registry of the server's own.
+	Metrics *prometheus.Registry
 }
 
 // Server serves tiles; it is an http.Handler for /tiles/… and /tiles.json.
@@ -135,17 +140,24 @@ func New(pool *pgxpool.Pool, o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{pool: pool, rules: o.Rules, o: o, log: o.Logger, densityGrow: densityGrowth(o.Rules)}
-	s.versions = &versions{pool: pool, reads: func() { s.m.versionReads.Add(1) }}
+	s.versions = &versions{pool: pool, reads: func() { s.m.versionReads.Inc() }}
 	s.density = newDensity(pool, o.Rules)
-	s.density.builds = func() { s.m.densityBuilds.Add(1) }
-	s.density.reuses = func() { s.m.densityReuses.Add(1) }
+	s.density.builds = func() { s.m.densityBuilds.Inc() }
+	s.density.reuses = func() { s.m.densityReuses.Inc() }
 	if o.CacheBytes > 0 {
 		s.cache = newCache(o.CacheBytes)
+	}
+	if o.Metrics == nil {
+		o.Metrics = prometheus.NewRegistry()
+	}
+	if err := s.newMetrics(o.Metrics, s.cache); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("tiles: metrics: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /tiles/{z}/{x}/{y}", s.handle(s.serveTile))
 	mux.HandleFunc("GET /tiles.json", s.handle(s.serveTileJSON))
-	mux.HandleFunc("GET /tiles/metrics", s.serveMetrics)
+	mux.Handle("GET /tiles/metrics", promhttp.HandlerFor(o.Metrics, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/tiles/", s.handle(unknown))
 	s.mux = mux
 	return s, nil
@@ -254,9 +266,9 @@ func (s *Server) serveTile(w http.ResponseWriter, r *http.Request) error {
 		b = s.cache.get(k)
 	}
 	if b != nil {
-		s.m.hits.Add(1)
+		s.m.hits.Inc()
 	} else {
-		s.m.misses.Add(1)
+		s.m.misses.Inc()
 		t0 := time.Now()
 		if b, err = s.renderShared(ctx, k, v); err != nil {
 			return err
@@ -307,12 +319,12 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, b *tileBody) {
 		h.Set("Gridmap-Tile-Reduced", b.reduced)
 	}
 	if etagMatch(r.Header.Get("If-None-Match"), b.etag) {
-		s.m.notModified.Add(1)
+		s.m.notModified.Inc()
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
 	if len(b.raw) == 0 {
-		s.m.empty.Add(1)
+		s.m.empty.Inc()
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
@@ -328,7 +340,7 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, b *tileBody) {
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		n, _ := w.Write(body)
-		s.m.bytesOut.Add(int64(n))
+		s.m.bytesOut.Add(float64(n))
 	}
 }
 
@@ -404,12 +416,6 @@ func (s *Server) compress(raw []byte, level int) []byte {
 	return buf.Bytes()
 }
 
-// serveMetrics writes the counters in the Prometheus text format.
-func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	s.m.write(w, s.cache, s.o.CacheBytes)
-}
-
 // handle adapts a handler that returns an error; errors are written as gridmap's coded JSON.
 func (s *Server) handle(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -449,7 +455,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		if errors.Is(err, context.Canceled) {
 			return // the client went away
 		}
-		s.m.errors.Add(1)
+		s.m.errors.Inc()
 		s.log.Error("tiles: internal error", "path", r.URL.Path, "err", err)
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")

@@ -9,6 +9,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"gridmap/api"
 	"gridmap/grid/demo"
 	"gridmap/tiles"
@@ -54,6 +57,12 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if *tileCacheMB < 0 || *tileMaxKB <= 0 || *tileConns < 0 {
 		return usageErr("--tile-cache-mb and --tile-db-conns must be 0 or more, --tile-max-kb more than 0")
 	}
+	// one registry for the process, served at /metrics (and /tiles/metrics)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := store.Instrument(reg); err != nil {
+		return err
+	}
 	ts, err := tiles.New(store.Pool(), tiles.Options{
 		CacheBytes:   int64(*tileCacheMB) << 20,
 		MaxTileBytes: *tileMaxKB * 1000,
@@ -61,6 +70,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		DBConns:      *tileConns,
 		Private:      *private,
 		Logger:       e.log,
+		Metrics:      reg,
 	})
 	if err != nil {
 		return err
@@ -77,7 +87,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		e.log.Warn("the map UI is not built into this binary (make web)")
 	}
 	srv := &http.Server{
-		Handler:           api.New(api.Options{Store: store, Tiles: ts, Web: ui, Logger: e.log, Private: *private}),
+		Handler:           api.New(api.Options{Store: store, Tiles: ts, Web: ui, Logger: e.log, Private: *private, Metrics: reg}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	ln, err := net.Listen("tcp", *addr)

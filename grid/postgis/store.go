@@ -24,8 +24,9 @@ import (
 
 // Store is the PostGIS-backed store.
 type Store struct {
-	pool *pgxpool.Pool
-	log  *slog.Logger
+	pool   *pgxpool.Pool
+	log    *slog.Logger
+	writes *writeMetrics // nil: not instrumented
 }
 
 // Open migrates the database at connString (see Migrate) and returns a store with a pool
