@@ -5,7 +5,8 @@
 // simplified to about half a pixel and those under a pixel are left out; a hard cap bounds
 // the bytes of a tile.
 //
-// The tile cache is never stale: every request reads the data version afresh (see versions),
+// The tile cache is never stale: every request reads the data version afresh
+// (changelog.Versions),
 // and before the cache answers it applies the changes logged up to that version
 // (internal/changelog), dropping the tiles they reach (see cache and reach). The derived
 // tables the tiles read, and the change log, are kept by database triggers in the writing
@@ -44,6 +45,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"gridmap/grid"
+	"gridmap/internal/changelog"
 )
 
 // tileSQL cuts one composite tile; see the file for its parameters.
@@ -96,7 +98,7 @@ type Server struct {
 	log      *slog.Logger
 	mux      *http.ServeMux
 	cache    *cache // nil: off
-	versions *versions
+	versions *changelog.Versions
 	density  *density
 	renders  singleflight.Group
 	syncs    singleflight.Group // reads of the change log for the cache (sync)
@@ -140,7 +142,7 @@ func New(pool *pgxpool.Pool, o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{pool: pool, rules: o.Rules, o: o, log: o.Logger, densityGrow: densityGrowth(o.Rules)}
-	s.versions = &versions{pool: pool, reads: func() { s.m.versionReads.Inc() }}
+	s.versions = changelog.NewVersions(pool, func() { s.m.versionReads.Inc() })
 	s.density = newDensity(pool, o.Rules)
 	s.density.builds = func() { s.m.densityBuilds.Inc() }
 	s.density.reuses = func() { s.m.densityReuses.Inc() }
@@ -254,7 +256,7 @@ func (s *Server) serveTile(w http.ResponseWriter, r *http.Request) error {
 	// request without either reads its snapshot's data directly and needs no version.
 	var v int64
 	if s.cache != nil || s.params(k).res >= 0 {
-		if v, err = s.versions.current(ctx); err != nil {
+		if v, err = s.versions.Current(ctx); err != nil {
 			return fmt.Errorf("tiles: data version: %w", err)
 		}
 	}

@@ -80,6 +80,9 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		if err := ts.Warm(ctx, 4); err != nil {
 			e.log.Warn("warming the tile server", "err", err)
 		}
+		if err := store.WarmLocate(ctx); err != nil {
+			e.log.Warn("building the locate index", "err", err)
+		}
 	}()
 	ui, built := web.Dist()
 	if !built {

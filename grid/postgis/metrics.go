@@ -9,18 +9,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// writeMetrics time the users' writes: the whole transaction, and its COMMIT alone — where
+// writeMetrics (the store's metrics) time the users' writes: the whole transaction, and its COMMIT alone — where
 // the deferred triggers refresh what the database keeps derived from the data (the tile
 // tables, and whatever else is maintained at commit), so the cost an edit pays for them.
 type writeMetrics struct {
 	total, commit *prometheus.HistogramVec
+	// locate answers by the in-memory index or by SQL
+	located *prometheus.CounterVec
 }
 
 // writeBuckets are the upper bounds (seconds) of the write-time histograms.
 var writeBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
 
-// Instrument registers the store's metrics on reg: its connection pool (pool="api") and the
-// time of each user's write, per action. Call it once, before serving.
+// Instrument registers the store's metrics on reg: its connection pool (pool="api"), the time
+// of each user's write, per action, and how locate was answered. Call it once, before serving.
 func (s *Store) Instrument(reg prometheus.Registerer) error {
 	m := &writeMetrics{
 		total: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gridmap_write_seconds",
@@ -29,8 +31,11 @@ func (s *Store) Instrument(reg prometheus.Registerer) error {
 		commit: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gridmap_write_commit_seconds",
 			Help: "Time of a write's COMMIT, per action: the deferred upkeep of derived tables (tile tables, coverage) it pays for.", Buckets: writeBuckets},
 			[]string{"action"}),
+		located: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gridmap_locate_total",
+			Help: "Locate answers, by=index from memory or by=sql while the index is built (at start, after a bulk write)."},
+			[]string{"by"}),
 	}
-	for _, c := range []prometheus.Collector{m.total, m.commit, pgxpoolprometheus.NewCollector(s.pool, map[string]string{"pool": "api"})} {
+	for _, c := range []prometheus.Collector{m.total, m.commit, m.located, pgxpoolprometheus.NewCollector(s.pool, map[string]string{"pool": "api"})} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}

@@ -27,6 +27,7 @@ type Store struct {
 	pool   *pgxpool.Pool
 	log    *slog.Logger
 	writes *writeMetrics // nil: not instrumented
+	loc    *locator      // Locate from memory
 }
 
 // Open migrates the database at connString (see Migrate) and returns a store with a pool
@@ -65,7 +66,7 @@ func Open(ctx context.Context, connString string, log *slog.Logger) (*Store, err
 	if err != nil {
 		return nil, fmt.Errorf("postgis: %w", err)
 	}
-	return &Store{pool: pool, log: log}, nil
+	return &Store{pool: pool, log: log, loc: newLocator(pool)}, nil
 }
 
 // Close closes the pool.

@@ -60,34 +60,43 @@ type Beginner interface {
 // kinds, only changes of those kinds (and All) are returned. A from of 0 reads no log: it is
 // how a reader that holds nothing yet learns the version to start at (Complete is false).
 func Read(ctx context.Context, db Beginner, from int64, kinds ...string) (Batch, error) {
-	b := Batch{From: from}
+	var b Batch
 	err := pgx.BeginTxFunc(ctx, db, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		var since int64
-		if err := tx.QueryRow(ctx, `SELECT d.version, k.since FROM data_version d, data_changes_kept k`).Scan(&b.To, &since); err != nil {
-			return err
-		}
-		if from <= 0 {
-			return nil
-		}
-		b.Complete = since <= from
-		if b.To <= from {
-			return nil
-		}
-		var filter []string
-		if len(kinds) > 0 {
-			filter = append(append([]string(nil), kinds...), All)
-		}
-		rows, _ := tx.Query(ctx, `SELECT version, kind, level, coalesce(id, 0), minx IS NULL,
-			coalesce(minx, 0), coalesce(miny, 0), coalesce(maxx, 0), coalesce(maxy, 0)
-			FROM data_changes WHERE version > $1 AND ($2::text[] IS NULL OR kind = ANY($2))
-			ORDER BY version`, from, filter)
-		var c Change
-		_, err := pgx.ForEachRow(rows, []any{&c.Version, &c.Kind, &c.Level, &c.ID, &c.Everywhere,
-			&c.Box.MinX, &c.Box.MinY, &c.Box.MaxX, &c.Box.MaxY}, func() error {
-			b.Changes = append(b.Changes, c)
-			return nil
-		})
+		var err error
+		b, err = ReadTx(ctx, tx, from, kinds...)
 		return err
+	})
+	return b, err
+}
+
+// ReadTx is Read in tx, which must be REPEATABLE READ (or SERIALIZABLE) for the version and
+// the changes to be of one snapshot — and, with them, whatever else the caller reads in tx.
+func ReadTx(ctx context.Context, tx pgx.Tx, from int64, kinds ...string) (Batch, error) {
+	b := Batch{From: from}
+	var since int64
+	if err := tx.QueryRow(ctx, `SELECT d.version, k.since FROM data_version d, data_changes_kept k`).Scan(&b.To, &since); err != nil {
+		return b, fmt.Errorf("changelog: %w", err)
+	}
+	if from <= 0 {
+		return b, nil
+	}
+	b.Complete = since <= from
+	if b.To <= from {
+		return b, nil
+	}
+	var filter []string
+	if len(kinds) > 0 {
+		filter = append(append([]string(nil), kinds...), All)
+	}
+	rows, _ := tx.Query(ctx, `SELECT version, kind, level, coalesce(id, 0), minx IS NULL,
+		coalesce(minx, 0), coalesce(miny, 0), coalesce(maxx, 0), coalesce(maxy, 0)
+		FROM data_changes WHERE version > $1 AND ($2::text[] IS NULL OR kind = ANY($2))
+		ORDER BY version`, from, filter)
+	var c Change
+	_, err := pgx.ForEachRow(rows, []any{&c.Version, &c.Kind, &c.Level, &c.ID, &c.Everywhere,
+		&c.Box.MinX, &c.Box.MinY, &c.Box.MaxX, &c.Box.MaxY}, func() error {
+		b.Changes = append(b.Changes, c)
+		return nil
 	})
 	if err != nil {
 		return b, fmt.Errorf("changelog: %w", err)
