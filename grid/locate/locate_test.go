@@ -44,6 +44,7 @@ func TestIndexLocate(t *testing.T) {
 	ix.PutGrid(grid.GridRef{ID: 5, Level: 3}, box(8, 0, 12, 2)) // overlaps both
 	ix.PutBuilding(grid.BuildingRef{ID: 9}, box(1, 1, 2, 2))
 	ix.SetCity(box(-5, -5, 30, 30))
+	ix.Pack()
 	for _, c := range []struct {
 		p        orb.Point
 		status   string
@@ -78,6 +79,11 @@ func TestIndexLocate(t *testing.T) {
 	}
 	ix.DeleteGrid(5)
 	ix.DeleteBuilding(9)
+	ix.PutBuilding(grid.BuildingRef{ID: 10, Code: "x"}, box(12, 1, 13, 2))
+	if loc := ix.Locate(12.5, 1.5); loc.Building == nil || loc.Building.Code != "x" || loc.Chain[2].ID != 4 {
+		t.Errorf("a building put after Pack: %+v", loc)
+	}
+	ix.DeleteBuilding(10)
 	if loc := ix.Locate(10, 1); loc.Status != grid.LocatedOK || loc.Building != nil {
 		t.Errorf("after deletes: %+v", loc)
 	}

@@ -272,6 +272,7 @@ func (l *locator) build(ctx context.Context) error {
 		ix.SetCity(city)
 		return err
 	})
+	ix.Pack()
 	if err != nil {
 		return fmt.Errorf("postgis: locate index: %w", err)
 	}
