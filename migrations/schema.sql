@@ -84,6 +84,16 @@ BEGIN
 END $$;
 
 --
+-- Name: data_changes_3857(public.box2d); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.data_changes_3857(box public.box2d) RETURNS public.box2d
+    LANGUAGE sql IMMUTABLE STRICT
+    AS $$
+    SELECT box2d(ST_Transform(ST_SetSRID(box::geometry, 4326), 3857))
+$$;
+
+--
 -- Name: data_changes_add(text, smallint[], bigint[], public.geometry[]); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -96,20 +106,10 @@ BEGIN
     IF coalesce(cardinality(ids), 0) = 0 THEN
         RETURN;
     END IF;
-    IF cardinality(ids) > 1000 THEN
-        INSERT INTO data_changes (version, kind, level, id, minx, miny, maxx, maxy)
-        SELECT v, kind, l, NULL, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
-        FROM (SELECT l, CASE WHEN bool_or(g IS NULL) THEN NULL ELSE ST_Extent(g) END AS e
-              FROM unnest(levels, geoms) AS t(l, g) GROUP BY l) t;
-    ELSE
-        INSERT INTO data_changes (version, kind, level, id, minx, miny, maxx, maxy)
-        SELECT DISTINCT v, kind, l, i, ST_XMin(g), ST_YMin(g), ST_XMax(g), ST_YMax(g)
-        FROM unnest(levels, ids, geoms) AS t(l, i, g);
-    END IF;
-    -- one index probe when there is nothing to prune
-    WITH gone AS (DELETE FROM data_changes WHERE version <= v - 100000 RETURNING version)
-    UPDATE data_changes_kept SET since = greatest(since, (SELECT max(version) FROM gone))
-    WHERE EXISTS (SELECT 1 FROM gone);
+    INSERT INTO data_changes (version, kind, level, id, minx, miny, maxx, maxy)
+    SELECT DISTINCT v, kind, l, i, ST_XMin(g), ST_YMin(g), ST_XMax(g), ST_YMax(g)
+    FROM unnest(levels, ids, geoms) AS t(l, i, g);
+    PERFORM data_changes_prune(v);
 END $$;
 
 --
@@ -121,13 +121,28 @@ CREATE FUNCTION public.data_changes_buildings() RETURNS trigger
     AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
+        IF (SELECT count(*) FROM new_rows) > data_changes_bulk_rows() THEN
+            PERFORM data_changes_bulk('building', ST_Extent(footprint_3857)),
+                    data_changes_bulk('density', data_changes_3857(ST_Extent(anchor))) FROM new_rows;
+            RETURN NULL;
+        END IF;
         PERFORM data_changes_add('building', array_agg(0::smallint), array_agg(id), array_agg(footprint_3857)),
                 data_changes_add('density', array_agg(0::smallint), array_agg(id), array_agg(ST_Transform(anchor, 3857)))
         FROM new_rows;
     ELSIF TG_OP = 'DELETE' THEN
+        IF (SELECT count(*) FROM old_rows) > data_changes_bulk_rows() THEN
+            PERFORM data_changes_bulk('building', ST_Extent(footprint_3857)),
+                    data_changes_bulk('density', data_changes_3857(ST_Extent(anchor))) FROM old_rows;
+            RETURN NULL;
+        END IF;
         PERFORM data_changes_add('building', array_agg(0::smallint), array_agg(id), array_agg(footprint_3857)),
                 data_changes_add('density', array_agg(0::smallint), array_agg(id), array_agg(ST_Transform(anchor, 3857)))
         FROM old_rows;
+    ELSIF (SELECT count(*) FROM new_rows) > data_changes_bulk_rows() THEN
+        -- households counted into many buildings (an import), a bulk update: every kind, one box
+        PERFORM data_changes_bulk('building', ST_Extent(x)), data_changes_bulk('unit', ST_Extent(x)),
+                data_changes_bulk('density', ST_Extent(x))
+        FROM (SELECT footprint_3857 FROM old_rows UNION ALL SELECT footprint_3857 FROM new_rows) t(x);
     ELSE
         PERFORM data_changes_add('building', array_agg(0::smallint), array_agg(o.id), array_agg(x.g))
         FROM old_rows o JOIN new_rows n USING (id)
@@ -145,6 +160,29 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
+
+--
+-- Name: data_changes_bulk(text, public.box2d); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.data_changes_bulk(kind text, box public.box2d) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v bigint := (SELECT version FROM data_version);
+BEGIN
+    INSERT INTO data_changes (version, kind, level, id, minx, miny, maxx, maxy)
+    VALUES (v, kind, 0, NULL, ST_XMin(box), ST_YMin(box), ST_XMax(box), ST_YMax(box));
+    PERFORM data_changes_prune(v);
+END $$;
+
+--
+-- Name: data_changes_bulk_rows(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.data_changes_bulk_rows() RETURNS integer
+    LANGUAGE sql IMMUTABLE
+    AS $$SELECT 1000$$;
 
 --
 -- Name: data_changes_city(); Type: FUNCTION; Schema: public; Owner: -
@@ -191,10 +229,24 @@ DECLARE
     l smallint[]; i bigint[]; g geometry[];
 BEGIN
     IF TG_OP = 'INSERT' THEN
+        IF (SELECT count(*) FROM new_rows) > data_changes_bulk_rows() THEN
+            PERFORM data_changes_bulk('grid', (SELECT ST_Extent(geom_3857) FROM new_rows));
+            RETURN NULL;
+        END IF;
         SELECT array_agg(level), array_agg(grid_id), array_agg(geom_3857) INTO l, i, g FROM new_rows;
     ELSIF TG_OP = 'DELETE' THEN
+        IF (SELECT count(*) FROM old_rows) > data_changes_bulk_rows() THEN
+            PERFORM data_changes_bulk('grid', (SELECT ST_Extent(geom_3857) FROM old_rows));
+            RETURN NULL;
+        END IF;
         SELECT array_agg(level), array_agg(grid_id), array_agg(geom_3857) INTO l, i, g FROM old_rows;
     ELSE
+        IF (SELECT count(*) FROM new_rows) > data_changes_bulk_rows() THEN
+            PERFORM data_changes_bulk('grid', (SELECT ST_Extent(x) FROM (SELECT geom_3857 FROM old_rows
+                UNION ALL SELECT geom_3857 FROM new_rows) t(x)));
+            PERFORM data_changes_bulk('coverage', (SELECT ST_Extent(geom_3857) FROM new_rows));
+            RETURN NULL;
+        END IF;
         SELECT array_agg(x.level), array_agg(o.grid_id), array_agg(x.geom) INTO l, i, g
         FROM old_rows o JOIN new_rows n USING (grid_id)
         CROSS JOIN LATERAL (VALUES (o.level, o.geom_3857), (n.level, n.geom_3857)) x(level, geom)
@@ -211,6 +263,18 @@ BEGIN
 END $$;
 
 --
+-- Name: data_changes_prune(bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.data_changes_prune(v bigint) RETURNS void
+    LANGUAGE sql
+    AS $$
+    WITH gone AS (DELETE FROM data_changes WHERE version <= v - 100000 RETURNING version)
+    UPDATE data_changes_kept SET since = greatest(since, (SELECT max(version) FROM gone))
+    WHERE EXISTS (SELECT 1 FROM gone);
+$$;
+
+--
 -- Name: data_changes_roads(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -219,10 +283,18 @@ CREATE FUNCTION public.data_changes_roads() RETURNS trigger
     AS $$
 BEGIN
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        PERFORM data_changes_add('road', array_agg(0::smallint), array_agg(id), array_agg(ST_Transform(geom, 3857))) FROM new_rows;
+        IF (SELECT count(*) FROM new_rows) > data_changes_bulk_rows() THEN
+            PERFORM data_changes_bulk('road', data_changes_3857(ST_Extent(geom))) FROM new_rows;
+        ELSE
+            PERFORM data_changes_add('road', array_agg(0::smallint), array_agg(id), array_agg(ST_Transform(geom, 3857))) FROM new_rows;
+        END IF;
     END IF;
     IF TG_OP IN ('DELETE', 'UPDATE') THEN
-        PERFORM data_changes_add('road', array_agg(0::smallint), array_agg(id), array_agg(ST_Transform(geom, 3857))) FROM old_rows;
+        IF (SELECT count(*) FROM old_rows) > data_changes_bulk_rows() THEN
+            PERFORM data_changes_bulk('road', data_changes_3857(ST_Extent(geom))) FROM old_rows;
+        ELSE
+            PERFORM data_changes_add('road', array_agg(0::smallint), array_agg(id), array_agg(ST_Transform(geom, 3857))) FROM old_rows;
+        END IF;
     END IF;
     RETURN NULL;
 END $$;
@@ -235,7 +307,7 @@ CREATE FUNCTION public.data_changes_truncated() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-    PERFORM data_changes_add('all', '{0}', '{0}', ARRAY[NULL]::geometry[]);
+    PERFORM data_changes_bulk('all', NULL);
     RETURN NULL;
 END $$;
 
@@ -248,9 +320,20 @@ CREATE FUNCTION public.data_changes_units() RETURNS trigger
     AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
+        IF (SELECT count(*) FROM new_rows) > data_changes_bulk_rows() THEN
+            PERFORM data_changes_bulk('unit', ST_Extent(geom_3857)) FROM new_rows;
+            RETURN NULL;
+        END IF;
         PERFORM data_changes_add('unit', array_agg(0::smallint), array_agg(id), array_agg(geom_3857)) FROM new_rows;
     ELSIF TG_OP = 'DELETE' THEN
+        IF (SELECT count(*) FROM old_rows) > data_changes_bulk_rows() THEN
+            PERFORM data_changes_bulk('unit', ST_Extent(geom_3857)) FROM old_rows;
+            RETURN NULL;
+        END IF;
         PERFORM data_changes_add('unit', array_agg(0::smallint), array_agg(id), array_agg(geom_3857)) FROM old_rows;
+    ELSIF (SELECT count(*) FROM new_rows) > data_changes_bulk_rows() THEN
+        PERFORM data_changes_bulk('unit', ST_Extent(x))
+        FROM (SELECT geom_3857 FROM old_rows UNION ALL SELECT geom_3857 FROM new_rows) t(x);
     ELSE
         PERFORM data_changes_add('unit', array_agg(0::smallint), array_agg(o.id), array_agg(x.g))
         FROM old_rows o JOIN new_rows n USING (id)

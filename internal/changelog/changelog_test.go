@@ -71,11 +71,16 @@ func TestLog(t *testing.T) {
 	if d := read(b.From, changelog.Density); len(d.Changes) != 1 || !d.Has(changelog.Density) || d.Has(changelog.Grid) {
 		t.Errorf("density only: %+v", d)
 	}
-	// a bulk write: one box around it all
+	// a bulk write: one box around it all, for each kind it may change
 	exec(`UPDATE buildings SET floors = floors + 1`)
 	b = read(b.To)
-	if len(b.Changes) != 1 || b.Changes[0].ID != 0 || b.Changes[0].Everywhere {
+	if len(b.Changes) != 3 || count(b, changelog.Building)+count(b, changelog.Unit)+count(b, changelog.Density) != 3 {
 		t.Fatalf("after a bulk write: %+v", b.Changes)
+	}
+	for _, c := range b.Changes {
+		if c.ID != 0 || c.Everywhere || c.Box.MaxX-c.Box.MinX < 1000 {
+			t.Errorf("bulk change %+v: want a box around the city and no id", c)
+		}
 	}
 	// TRUNCATE: all
 	exec(`TRUNCATE roads`)
