@@ -80,8 +80,11 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		if err := ts.Warm(ctx, 4); err != nil {
 			e.log.Warn("warming the tile server", "err", err)
 		}
+		t0 := time.Now()
 		if err := store.WarmLocate(ctx); err != nil {
 			e.log.Warn("building the locate index", "err", err)
+		} else {
+			e.log.Info("locate index built", "seconds", time.Since(t0).Seconds())
 		}
 	}()
 	ui, built := web.Dist()
