@@ -1,6 +1,6 @@
 // Package api is gridmap's HTTP interface: the JSON API under /api/v1, OGC API – Features
-// under /ogc, vector tiles (mounted from package tiles), the health check and the embedded
-// map UI. Handlers return errors; one adapter (Handle) writes them as
+// under /ogc, vector tiles (mounted from package tiles), the health check, Prometheus metrics
+// at /metrics and the embedded map UI. Handlers return errors; one adapter (Handle) writes them as
 // {"error":{"code","message"}} with the status of the code.
 package api
 
