@@ -144,7 +144,7 @@ type BuildingMove struct {
 
 // DivideSummary rolls a division or a rebalance up.
 type DivideSummary struct {
-	K                int     `json:"k"` // children (new and kept)
+	K                int     `json:"k"` // a divide: the new children (kept grids are in Kept); a rebalance: every child
 	InBand           int     `json:"in_band"`
 	MeanPolsbyPopper float64 `json:"mean_polsby_popper"`
 	MinPolsbyPopper  float64 `json:"min_polsby_popper"`

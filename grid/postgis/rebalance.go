@@ -28,6 +28,12 @@ func (s *Store) Rebalance(ctx context.Context, u *grid.User, r grid.Rebalance) (
 		if err != nil {
 			return err
 		}
+		// the version the proposal is computed on: the rehearsal paints below bump it in a
+		// transaction a dry run rolls back, so reading it after them would name a version
+		// that never existed
+		if rb.base, err = dataVersion(ctx, tx); err != nil {
+			return err
+		}
 		if err := rb.propose(ctx, tx); err != nil {
 			return err
 		}
@@ -57,6 +63,7 @@ func (s *Store) Rebalance(ctx context.Context, u *grid.User, r grid.Rebalance) (
 // rebalancing is a rebalance under way.
 type rebalancing struct {
 	opt      grid.Rebalance
+	base     int64 // the data version the rebalance starts from
 	parent   grid.GridState
 	children []grid.GridState // all current children, by code
 	parts    []grid.GridState // those holding buildings: the partition's parts, in order
@@ -402,7 +409,7 @@ func (rb *rebalancing) result(ctx context.Context, tx pgx.Tx) (*grid.DivideResul
 		}
 	}
 	var err error
-	res.DataVersion, err = dataVersion(ctx, tx)
+	res.DataVersion = rb.base
 	if math.IsInf(res.Summary.MinPolsbyPopper, 0) {
 		res.Summary.MinPolsbyPopper = 0
 	}

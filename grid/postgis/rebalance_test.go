@@ -47,6 +47,9 @@ func TestRebalanceDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantNoWrite(t, s, w)
+	if v := dataVersion(t, s); prop.DataVersion != v {
+		t.Errorf("dry run: data_version %d, want %d (the version it was computed on, not its rolled-back rehearsal's)", prop.DataVersion, v)
+	}
 	if prop.Summary.Moves == 0 || prop.Summary.InBand <= prop.Summary.InBandBefore {
 		t.Fatalf("dry run: %d moves (%d skipped), in band %d → %d of %d: %+v", prop.Summary.Moves, prop.Summary.Skipped, prop.Summary.InBandBefore, prop.Summary.InBand, prop.Summary.K, prop.Grids)
 	}
