@@ -19,3 +19,27 @@ $$;
 ALTER TABLE tile_grids ADD COLUMN label_3857 geometry(Point, 3857)
     GENERATED ALWAYS AS (tile_label_point(geom_3857)) STORED;
 CREATE INDEX tile_grids_label ON tile_grids USING gist (label_3857);
+
+-- The grids and grid_labels layers also draw what coverage_grids keeps per grid (carriers,
+-- Polsby–Popper as drawn, parts): a change of those changes the grid's tiles as much as a
+-- change of its own columns, so it is logged as a change of the grid (0011_data_changes.sql
+-- logs tile_grids; label_3857 follows geom_3857, whose change that already logs). A grid's
+-- row is inserted and deleted with its tile_grids row, which logs it then.
+CREATE FUNCTION data_changes_coverage_grids() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    l smallint[]; i bigint[]; g geometry[];
+BEGIN
+    IF (SELECT count(*) FROM new_rows) > data_changes_bulk_rows() THEN
+        PERFORM data_changes_bulk('grid', (SELECT ST_Extent(t.geom_3857) FROM new_rows n JOIN tile_grids t USING (grid_id)));
+        RETURN NULL;
+    END IF;
+    SELECT array_agg(t.level), array_agg(t.grid_id), array_agg(t.geom_3857) INTO l, i, g
+    FROM old_rows o JOIN new_rows n USING (grid_id) JOIN tile_grids t USING (grid_id)
+    WHERE (o.carriers, round(o.polsby_popper::numeric, 3), o.parts)
+          IS DISTINCT FROM (n.carriers, round(n.polsby_popper::numeric, 3), n.parts);
+    PERFORM data_changes_add('grid', l, i, g);
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER log_changes_upd AFTER UPDATE ON coverage_grids REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION data_changes_coverage_grids();

@@ -743,6 +743,28 @@ BEGIN
 END $$;
 
 --
+-- Name: data_changes_coverage_grids(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.data_changes_coverage_grids() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    l smallint[]; i bigint[]; g geometry[];
+BEGIN
+    IF (SELECT count(*) FROM new_rows) > data_changes_bulk_rows() THEN
+        PERFORM data_changes_bulk('grid', (SELECT ST_Extent(t.geom_3857) FROM new_rows n JOIN tile_grids t USING (grid_id)));
+        RETURN NULL;
+    END IF;
+    SELECT array_agg(t.level), array_agg(t.grid_id), array_agg(t.geom_3857) INTO l, i, g
+    FROM old_rows o JOIN new_rows n USING (grid_id) JOIN tile_grids t USING (grid_id)
+    WHERE (o.carriers, round(o.polsby_popper::numeric, 3), o.parts)
+          IS DISTINCT FROM (n.carriers, round(n.polsby_popper::numeric, 3), n.parts);
+    PERFORM data_changes_add('grid', l, i, g);
+    RETURN NULL;
+END $$;
+
+--
 -- Name: data_changes_grids(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -3119,6 +3141,12 @@ CREATE TRIGGER log_changes_upd AFTER UPDATE ON public.buildings REFERENCING OLD 
 --
 
 CREATE TRIGGER log_changes_upd AFTER UPDATE ON public.city REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.data_changes_city();
+
+--
+-- Name: coverage_grids log_changes_upd; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER log_changes_upd AFTER UPDATE ON public.coverage_grids REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.data_changes_coverage_grids();
 
 --
 -- Name: roads log_changes_upd; Type: TRIGGER; Schema: public; Owner: -

@@ -28,8 +28,9 @@ func (b *tileBody) size() int64 {
 }
 
 // entryOverhead is what an entry costs beside its bytes — the tileBody, the list element,
-// the cacheEntry and the map slot — as measured by TestCacheCountsItsMemory.
-const entryOverhead = 232
+// the cacheEntry and the map slots (a tile's setBits among them) — as measured by
+// TestCacheCountsItsMemory.
+const entryOverhead = 264
 
 // recentBatches is how many applied batches of changes the cache remembers, to tell whether a
 // tile rendered from an older snapshot may still go in (put).
@@ -52,8 +53,8 @@ type cache struct {
 	m       map[cacheKey]*list.Element
 	// by zoom, the layer sets cached for each tile, one bit per set: a change finds the
 	// entries it reaches by tile ranges, or by scanning a zoom when its range holds more
-	// tiles than the zoom has entries (six layers make 63 sets: bits of a uint64)
-	zooms  [MaxZoom + 1]map[Tile]uint64
+	// tiles than the zoom has entries (seven layers make 127 sets: setBits)
+	zooms  [MaxZoom + 1]map[Tile]setBits
 	recent []appliedBatch // oldest first; each begins where the one before ended
 
 	evictions, invalidated, resets int64
@@ -73,7 +74,7 @@ type cacheEntry struct {
 func newCache(maxBytes int64) *cache {
 	c := &cache{max: maxBytes, ll: list.New(), m: map[cacheKey]*list.Element{}}
 	for z := range c.zooms {
-		c.zooms[z] = map[Tile]uint64{}
+		c.zooms[z] = map[Tile]setBits{}
 	}
 	return c
 }
@@ -110,7 +111,9 @@ func (c *cache) put(k cacheKey, b *tileBody) {
 		c.remove(el)
 	}
 	c.m[k] = c.ll.PushFront(&cacheEntry{key: k, body: b})
-	c.zooms[k.t.Z][k.t] |= 1 << k.layers
+	sets := c.zooms[k.t.Z][k.t]
+	sets.add(k.layers)
+	c.zooms[k.t.Z][k.t] = sets
 	c.size += b.size()
 	for c.size > c.max {
 		c.remove(c.ll.Back())
@@ -181,7 +184,7 @@ func (c *cache) evict(r reach) {
 		if (x1-x0+1)*(y1-y0+1) <= len(tiles) {
 			for x := x0; x <= x1; x++ {
 				for y := y0; y <= y1; y++ {
-					if t := (Tile{z, x, y}); tiles[t] != 0 {
+					if t := (Tile{z, x, y}); tiles[t] != (setBits{}) {
 						c.drop(t, r.layers)
 					}
 				}
@@ -200,7 +203,7 @@ func (c *cache) evict(r reach) {
 func (c *cache) drop(t Tile, layers layerSet) {
 	sets := c.zooms[t.Z][t]
 	for s := layerSet(1); s <= allLayers; s++ {
-		if sets&(1<<s) != 0 && s&layers != 0 {
+		if sets.has(s) && s&layers != 0 {
 			c.remove(c.m[cacheKey{t: t, layers: s}])
 			c.invalidated++
 		}
@@ -219,14 +222,23 @@ func (c *cache) reset() {
 	c.resets++
 }
 
-// a seventh layer needs a wider set of sets than zooms' uint64: this fails to compile then
-const _ uint64 = 1 << allLayers
+// setBits has one bit per layer set: which sets of a tile are cached.
+type setBits [2]uint64
+
+func (b *setBits) add(s layerSet)     { b[s/64] |= 1 << (s % 64) }
+func (b *setBits) remove(s layerSet)  { b[s/64] &^= 1 << (s % 64) }
+func (b setBits) has(s layerSet) bool { return b[s/64]&(1<<(s%64)) != 0 }
+
+// an eighth layer needs a wider setBits: this fails to compile then (a negative array length)
+var _ [len(setBits{})*64 - 1 - int(allLayers)]struct{}
 
 func (c *cache) remove(el *list.Element) {
 	e := c.ll.Remove(el).(*cacheEntry)
 	delete(c.m, e.key)
 	z := c.zooms[e.key.t.Z]
-	if sets := z[e.key.t] &^ (1 << e.key.layers); sets != 0 {
+	sets := z[e.key.t]
+	sets.remove(e.key.layers)
+	if sets != (setBits{}) {
 		z[e.key.t] = sets
 	} else {
 		delete(z, e.key.t)

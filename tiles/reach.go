@@ -33,7 +33,8 @@ func (s *Server) reachOf(c changelog.Change) (reach, bool) {
 	switch c.Kind {
 	case changelog.Grid:
 		// a grid of an unknown level is taken as level 1, drawn from the lowest zoom
-		r.minZ, r.layers = rules.GridLevels[0], layerBit(LayerGrids)
+		// the grid and its label point (whose text also holds the figures the grids layer has)
+		r.minZ, r.layers = rules.GridLevels[0], layerBit(LayerGrids)|layerBit(LayerGridLabels)
 		if c.Level >= 1 && c.Level <= 3 {
 			r.minZ = rules.GridLevels[c.Level-1]
 		}
