@@ -59,8 +59,11 @@ for _ in $(seq 300); do
 done
 
 serve() { # port [args] — cache off: every request renders its tile
-  as_pg env DATABASE_URL="$PRIMARY" "$OUT/gridmap" serve --addr 127.0.0.1:"$1" --tile-cache-mb 0 "${@:2}" >"$OUT/serve-$1.log" 2>&1 &
-  pids+=($!)
+  # runuser does not pass a kill on to its child: the server writes its own pid, for cleanup
+  as_pg env DATABASE_URL="$PRIMARY" sh -c 'echo $$ >"$0"; exec "$@"' "$OUT/serve-$1.pid" \
+    "$OUT/gridmap" serve --addr 127.0.0.1:"$1" --tile-cache-mb 0 "${@:2}" >"$OUT/serve-$1.log" 2>&1 &
+  for _ in $(seq 50); do [ -s "$OUT/serve-$1.pid" ] && break; sleep 0.1; done
+  pids+=("$(cat "$OUT/serve-$1.pid")")
   for _ in $(seq 600); do curl -sf -o /dev/null "http://127.0.0.1:$1/healthz" && return 0; sleep 0.1; done
   echo "bench: gridmap did not come up (log: $OUT/serve-$1.log)"; exit 1
 }
