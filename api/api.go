@@ -20,6 +20,7 @@ import (
 
 	"gridmap/grid"
 	"gridmap/internal/httperr"
+	"gridmap/internal/replica"
 	"gridmap/web"
 )
 
@@ -44,6 +45,11 @@ type Options struct {
 	// there as for other reads under Private). Middleware of this package that counts
 	// something registers on it too. nil: no metrics, no /metrics.
 	Metrics *prometheus.Registry
+	// Replica routes reads between the primary and a streaming replica (the store's
+	// Replica()): requests may name the WAL position they must see (Gridmap-Min-LSN, or the
+	// gridmap_lsn cookie), and writes answer with the primary's position (Gridmap-LSN,
+	// Gridmap-Data-Version). nil: no such headers.
+	Replica *replica.Router
 }
 
 // Server is the HTTP handler of gridmap.
@@ -58,6 +64,7 @@ type Server struct {
 	exports *gate                           // exports streaming at once
 	anon    func(http.Handler) http.Handler // the anonymous clients' rate limit, shared by every heavy route
 	metrics *httpMetrics                    // nil: none
+	replica *replica.Router                 // nil: none
 }
 
 // New returns the server with every route mounted.
@@ -67,12 +74,15 @@ func New(o Options) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	lim := o.Limits.WithDefaults()
-	s := &Server{store: o.Store, log: log, private: o.Private, limits: lim, proxies: o.Proxies,
+	s := &Server{store: o.Store, log: log, private: o.Private, limits: lim, proxies: o.Proxies, replica: o.Replica,
 		heavy: newGate("heavy reads", lim.Heavy, lim.QueueWait), exports: newGate("exports", lim.Exports, lim.QueueWait)}
 	s.anon = s.anonRate(lim.AnonHeavyPerMinute)
 	r := chi.NewRouter()
 	r.Use(o.Proxies.strip, o.Proxies.clientIPs(), securityHeaders(contentSecurityPolicy(o.BasemapHosts)), s.logRequests,
 		middleware.Recoverer, s.deadline)
+	if o.Replica != nil {
+		r.Use(s.readYourWrites)
+	}
 	r.Get("/healthz", s.Handle(s.health))
 	if o.Metrics != nil {
 		s.metrics = newHTTPMetrics(o.Metrics)

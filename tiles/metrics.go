@@ -65,7 +65,10 @@ func (s *Server) newMetrics(reg prometheus.Registerer, c *cache) error {
 			Help: "Budget of the cache in bytes (0: cache off)."}, func() float64 { return float64(s.o.CacheBytes) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gridmap_tile_data_version",
 			Help: "Data version up to which the cache has applied the logged changes."}, stat(func(s cacheStats) int64 { return s.applied })),
-		pgxpoolprometheus.NewCollector(s.pool, map[string]string{"pool": "tiles"}),
+		pgxpoolprometheus.NewCollector(s.primary.pool, map[string]string{"pool": "tiles"}),
+	}
+	if s.replica != nil {
+		cs = append(cs, pgxpoolprometheus.NewCollector(s.replica.pool, map[string]string{"pool": "tiles-replica"}))
 	}
 	for _, col := range cs {
 		if err := reg.Register(col); err != nil {

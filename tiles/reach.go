@@ -110,11 +110,11 @@ func (r reach) touches(k cacheKey) bool {
 // sync brings the cache up to data version v: it reads the changes logged since the version
 // the cache is at and evicts what they reach. Requests arriving during a read wait for it and
 // share it (or the next one, when theirs is newer than what it read).
-func (s *Server) sync(ctx context.Context, v int64) error {
+func (s *Server) sync(ctx context.Context, src *source, v int64) error {
 	for s.cache.version() < v {
 		ch := s.syncs.DoChan("sync", func() (any, error) {
 			from := s.cache.version()
-			b, err := changelog.Read(context.WithoutCancel(ctx), s.pool, from)
+			b, err := changelog.Read(context.WithoutCancel(ctx), src.pool, from)
 			if err != nil {
 				return nil, err
 			}

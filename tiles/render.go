@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // params are what the zoom rules and the layers asked for let a tile draw.
@@ -67,10 +69,11 @@ func (s *Server) render(ctx context.Context, k cacheKey, v int64) (*tileBody, er
 	if p.none() {
 		return s.finish(v, nil, ""), nil
 	}
+	src := s.sourceOf(ctx)
 	var ix *densityIndex
 	var err error
 	if p.res >= 0 {
-		if ix, err = s.density.index(ctx, v); err != nil {
+		if ix, err = src.density.index(ctx, v); err != nil {
 			return nil, err
 		}
 	}
@@ -79,7 +82,7 @@ func (s *Server) render(ctx context.Context, k cacheKey, v int64) (*tileBody, er
 	var reduced []string
 	scale := 1.0
 	for attempt := 0; ; {
-		layers, version, err = s.query(ctx, k.t, p, ix, scale)
+		layers, version, err = s.query(ctx, src.pool, k.t, p, ix, scale)
 		if err != nil {
 			return nil, err
 		}
@@ -88,7 +91,7 @@ func (s *Server) render(ctx context.Context, k cacheKey, v int64) (*tileBody, er
 			if attempt++; attempt > 3 {
 				version = 0
 			} else {
-				if ix, err = s.density.index(ctx, version); err != nil {
+				if ix, err = src.density.index(ctx, version); err != nil {
 					return nil, err
 				}
 				continue
@@ -133,7 +136,7 @@ func total(layers [len(layerOrder)][]byte) int {
 
 // query runs tile.sql. scale multiplies the simplification tolerance (half a pixel of a
 // 512-pixel tile) and the smallest feature drawn (one such pixel).
-func (s *Server) query(ctx context.Context, t Tile, p params, ix *densityIndex, scale float64) (layers [len(layerOrder)][]byte, version int64, err error) {
+func (s *Server) query(ctx context.Context, db *pgxpool.Pool, t Tile, p params, ix *densityIndex, scale float64) (layers [len(layerOrder)][]byte, version int64, err error) {
 	px := t.Width() / 512
 	var d densityArgs
 	if p.res >= 0 {
@@ -143,7 +146,7 @@ func (s *Server) query(ctx context.Context, t Tile, p params, ix *densityIndex, 
 	if tolerance < 1 {
 		tolerance = 0 // below a metre (z16 on) no outline is that exact: skip the work
 	}
-	err = s.pool.QueryRow(ctx, tileSQL, t.Z, t.X, t.Y, p.level, p.buildings, p.units, p.coverage,
+	err = db.QueryRow(ctx, tileSQL, t.Z, t.X, t.Y, p.level, p.buildings, p.units, p.coverage,
 		tolerance, px*scale, d.ids, d.h3, d.households, d.buildings, d.hexes, p.roads != noRoads, p.roadClasses(),
 		p.labels,
 	).Scan(&version, &layers[0], &layers[1], &layers[2], &layers[3], &layers[4], &layers[5], &layers[6])

@@ -55,7 +55,8 @@ FROM (SELECT ST_Extent(geom) AS e FROM grids WHERE valid_to IS NULL) x`
 // serveTileJSON answers GET /tiles.json.
 func (s *Server) serveTileJSON(w http.ResponseWriter, r *http.Request) error {
 	var b [4]float64
-	if err := s.pool.QueryRow(r.Context(), boundsSQL).Scan(&b[0], &b[1], &b[2], &b[3]); err != nil {
+	ctx, src := s.pick(r.Context())
+	if err := src.pool.QueryRow(ctx, boundsSQL).Scan(&b[0], &b[1], &b[2], &b[3]); err != nil {
 		return fmt.Errorf("tiles: bounds: %w", err)
 	}
 	center := [3]float64{(b[0] + b[2]) / 2, (b[1] + b[3]) / 2, float64(s.rules.GridLevels[1])}

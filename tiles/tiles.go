@@ -44,8 +44,8 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"gridmap/grid"
-	"gridmap/internal/changelog"
 	"gridmap/internal/httperr"
+	"gridmap/internal/replica"
 )
 
 // tileSQL cuts one composite tile; see the file for its parameters.
@@ -58,6 +58,10 @@ const ContentType = "application/vnd.mapbox-vector-tile"
 
 // DefaultMaxTileBytes is the default hard cap on a tile's uncompressed bytes.
 const DefaultMaxTileBytes = 500_000
+
+// VersionHeader is the response header naming the data version a tile is current at, read
+// from the database the tile came from (a replica's is its own).
+const VersionHeader = "Gridmap-Data-Version"
 
 // DefaultMaxQueued is the default of Options.MaxQueued: a few screens' worth of tiles.
 const DefaultMaxQueued = 64
@@ -96,6 +100,11 @@ type Options struct {
 	// or any client could have gridmap hand out tile URLs on a host of its choosing.
 	Forwarded bool
 	Logger    *slog.Logger
+	// Replica, when its router has a replica, sends tile reads there: each request reads
+	// its data version, the change log and its tile from the replica, or from the primary when
+	// it names a WAL position (replica.WithMinLSN) the replica has not replayed within the
+	// router's wait. The primary is the pool given to New. nil: every read goes to that pool.
+	Replica *replica.Router
 	// Metrics is the registry the server's metrics go to and /tiles/metrics serves (the same
 	// as the process's /metrics); nil: a registry of the server's own.
 	Metrics *prometheus.Registry
@@ -103,16 +112,15 @@ type Options struct {
 
 // Server serves tiles; it is an http.Handler for /tiles/… and /tiles.json.
 type Server struct {
-	pool     *pgxpool.Pool
-	rules    Rules
-	o        Options
-	log      *slog.Logger
-	mux      *http.ServeMux
-	cache    *cache // nil: off
-	versions *changelog.Versions
-	density  *density
-	renders  flights
-	syncs    singleflight.Group // reads of the change log for the cache (sync)
+	primary *source // the pool given to New (a pool of the tile server's own on its database)
+	replica *source // nil: no replica (Options.Replica)
+	rules   Rules
+	o       Options
+	log     *slog.Logger
+	mux     *http.ServeMux
+	cache   *cache // nil: off
+	renders flights
+	syncs   singleflight.Group // reads of the change log for the cache (sync)
 	// densityGrow is how far a density change reaches at each zoom (reachOf)
 	densityGrow [MaxZoom + 1]float64
 	m           metrics
@@ -158,12 +166,16 @@ func New(pool *pgxpool.Pool, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{pool: pool, rules: o.Rules, o: o, log: o.Logger, densityGrow: densityGrowth(o.Rules)}
+	s := &Server{rules: o.Rules, o: o, log: o.Logger, densityGrow: densityGrowth(o.Rules)}
 	s.renders = flights{m: map[flightKey]*flight{}, max: int64(o.DBConns + o.MaxQueued), render: s.render}
-	s.versions = changelog.NewVersions(pool, func() { s.m.versionReads.Inc() })
-	s.density = newDensity(pool, o.Rules)
-	s.density.builds = func() { s.m.densityBuilds.Inc() }
-	s.density.reuses = func() { s.m.densityReuses.Inc() }
+	s.primary = s.newSource(pool)
+	if rp := o.Replica.Replica(); rp != nil {
+		if rp, err = tilePool(rp, o.DBConns); err != nil {
+			pool.Close()
+			return nil, err
+		}
+		s.replica = s.newSource(rp)
+	}
 	if o.CacheBytes > 0 {
 		s.cache = newCache(o.CacheBytes)
 	}
@@ -171,7 +183,7 @@ func New(pool *pgxpool.Pool, o Options) (*Server, error) {
 		o.Metrics = prometheus.NewRegistry()
 	}
 	if err := s.newMetrics(o.Metrics, s.cache); err != nil {
-		pool.Close()
+		s.Close()
 		return nil, fmt.Errorf("tiles: metrics: %w", err)
 	}
 	mux := http.NewServeMux()
@@ -208,14 +220,21 @@ func tilePool(base *pgxpool.Pool, conns int) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
-// Close closes the server's database pool.
-func (s *Server) Close() { s.pool.Close() }
+// Close closes the server's database pools.
+func (s *Server) Close() {
+	s.primary.pool.Close()
+	if s.replica != nil {
+		s.replica.pool.Close()
+	}
+}
 
 // Warm readies the server for its first requests: it builds the density index and prepares
 // the tile statement on up to conns pooled connections (held at once, so they are distinct),
-// so that early tiles pay for neither.
+// so that early tiles pay for neither — on the database requests read from (the replica, when
+// there is one).
 func (s *Server) Warm(ctx context.Context, conns int) error {
-	if _, err := s.density.index(ctx, 0); err != nil {
+	src := s.reads()
+	if _, err := src.density.index(ctx, 0); err != nil {
 		return err
 	}
 	var held []*pgxpool.Conn
@@ -224,8 +243,8 @@ func (s *Server) Warm(ctx context.Context, conns int) error {
 			c.Release()
 		}
 	}()
-	for range min(conns, int(s.pool.Config().MaxConns)) {
-		c, err := s.pool.Acquire(ctx)
+	for range min(conns, int(src.pool.Config().MaxConns)) {
+		c, err := src.pool.Acquire(ctx)
 		if err != nil {
 			return fmt.Errorf("tiles: warm: %w", err)
 		}
@@ -273,18 +292,18 @@ func (s *Server) serveTile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
+	ctx, src := s.pick(r.Context())
 	// The fresh version keys the cache and bounds the density index's age; a tile cut for a
 	// request without either reads its snapshot's data directly and needs no version.
 	var v int64
 	if s.cache != nil || s.params(k).res >= 0 {
-		if v, err = s.versions.Current(ctx); err != nil {
+		if v, err = src.versions.Current(ctx); err != nil {
 			return fmt.Errorf("tiles: data version: %w", err)
 		}
 	}
 	var b *tileBody
 	if s.cache != nil {
-		if err := s.sync(ctx, v); err != nil {
+		if err := s.sync(ctx, src, v); err != nil {
 			return err
 		}
 		b = s.cache.get(k)
@@ -299,6 +318,9 @@ func (s *Server) serveTile(w http.ResponseWriter, r *http.Request) error {
 		}
 		w.Header().Set("Server-Timing", fmt.Sprintf("render;dur=%.2f", float64(time.Since(t0).Microseconds())/1000))
 	}
+	// the data version the answer is current at: the one this request read (the cache was
+	// brought up to it), else the tile's own snapshot
+	w.Header().Set(VersionHeader, strconv.FormatInt(max(v, b.version), 10))
 	s.respond(w, r, b)
 	return nil
 }

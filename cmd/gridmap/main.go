@@ -30,7 +30,8 @@ Usage:
                    [--anon-heavy-per-min 300] [--write-stall 15s] [--write-timeout 60s]
                    [--statement-timeout 30s] [--export-timeout 10m]
                    [--basemap-hosts HOST,…] [--trusted-proxies CIDR,…]
-                   (limits: see README, "Hardening / limits")
+                   [--replica-url URL] [--replica-wait 2s]
+                   (limits: see README, "Hardening / limits"; replicas: "Scaling out")
   gridmap migrate  [--data-dir ./data]
   gridmap demo     [--scale N] [--seed S] [--reset] [--data-dir ./data]
   gridmap import grids --level N [--name-prop P] [--city NAME] [--admin-code CODE] [--skip-invalid]
@@ -53,7 +54,8 @@ Usage:
 Database: with DATABASE_URL set, gridmap uses that PostgreSQL/PostGIS server. Without it,
 gridmap runs its own private PostgreSQL cluster under --data-dir (created on first use, open
 to no other OS user). Commands run while serve is up share its cluster; the last gridmap
-process using it stops it. serve restarts a cluster that dies.
+process using it stops it. serve restarts a cluster that dies. serve reads from a streaming
+replica given by --replica-url or DATABASE_REPLICA_URL.
 `
 
 func main() {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +16,7 @@ import (
 	"gridmap/api"
 	"gridmap/grid/demo"
 	"gridmap/grid/postgis"
+	"gridmap/internal/replica"
 	"gridmap/tiles"
 	"gridmap/web"
 )
@@ -31,6 +33,8 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	private := fs.Bool("private", false, "require signing in for reads too (default: anonymous users read aggregates and maps)")
 	tileMaxAge := fs.Duration("tile-max-age", 0, "how long clients may keep a tile without revalidating (0: revalidate every time)")
 	tileConns := fs.Int("tile-db-conns", 0, "database connections for vector tiles (0: max(4, CPUs))")
+	replicaURL := fs.String("replica-url", os.Getenv("DATABASE_REPLICA_URL"), "a streaming replica (hot standby) of the database to read from (default $DATABASE_REPLICA_URL; none: read from the primary)")
+	replicaWait := fs.Duration("replica-wait", replica.DefaultWait, "how long a read naming a write's WAL position (Gridmap-Min-LSN) waits for the replica before it reads from the primary")
 	var lim serveLimits
 	lim.register(fs)
 	if _, err := parse(fs, args); err != nil {
@@ -39,6 +43,9 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if err := lim.check(); err != nil {
 		return err
 	}
+	if *replicaWait <= 0 {
+		return usageErr("--replica-wait must be more than 0")
+	}
 	lim.api.RequestTimeout = lim.writeTimeout // an answer that cannot be written is not worth waiting for
 	t0 := time.Now()
 	store, cluster, closeDB, err := db.openCluster(ctx, e, lim.store)
@@ -46,6 +53,12 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer closeDB()
+	if *replicaURL != "" {
+		if err := store.OpenReplica(ctx, *replicaURL, *replicaWait); err != nil {
+			return err
+		}
+		e.log.Info("reading from a replica", "wait", replicaWait.String())
+	}
 	if *withDemo {
 		empty, err := store.IsEmpty(ctx)
 		if err != nil {
@@ -80,6 +93,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		Forwarded:    len(lim.proxies) > 0,
 		Logger:       e.log,
 		Metrics:      reg,
+		Replica:      store.Replica(),
 	})
 	if err != nil {
 		return err
@@ -103,7 +117,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	}
 	srv := &http.Server{
 		Handler: api.New(api.Options{Store: store, Tiles: ts, Web: ui, Logger: e.log, Private: *private,
-			Limits: lim.api, Proxies: lim.proxies, BasemapHosts: lim.basemaps, Metrics: reg}),
+			Limits: lim.api, Proxies: lim.proxies, BasemapHosts: lim.basemaps, Metrics: reg, Replica: store.Replica()}),
 		ReadHeaderTimeout: 10 * time.Second,
 		// every response must be written within it; streamed exports set a deadline per chunk
 		WriteTimeout:   lim.writeTimeout,

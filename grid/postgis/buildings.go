@@ -41,7 +41,8 @@ func (s *Store) Buildings(ctx context.Context, f grid.BuildingFilter) (grid.Buil
 	if err := f.Validate(); err != nil {
 		return out, err
 	}
-	root, err := optionalGridID(ctx, s.pool, f.Grid)
+	db := s.read(ctx)
+	root, err := optionalGridID(ctx, db, f.Grid)
 	if err != nil {
 		return out, mapError(err)
 	}
@@ -53,7 +54,7 @@ func (s *Store) Buildings(ctx context.Context, f grid.BuildingFilter) (grid.Buil
 		out.Buildings, err = pgx.CollectRows(rows, scanBuildingInfo)
 		return err
 	})
-	return out, mapError(s.pool.SendBatch(ctx, b).Close())
+	return out, mapError(db.SendBatch(ctx, b).Close())
 }
 
 const buildingSQL = `SELECT ` + buildingColumns + ` FROM buildings b WHERE b.id = $1`
@@ -72,7 +73,7 @@ ORDER BY h.unit_id, h.floor, h.label`
 // when v may see them: a viewer without the right never has them in memory, let alone a reply.
 func (s *Store) Building(ctx context.Context, id int64, v grid.Viewer) (grid.BuildingDetail, error) {
 	var d grid.BuildingDetail
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+	err := pgx.BeginTxFunc(ctx, s.read(ctx), pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, buildingSQL, id)
 		var err error
 		d.BuildingInfo, err = pgx.CollectExactlyOneRow(rows, scanBuildingInfo)
@@ -166,12 +167,12 @@ func (s *Store) Units(ctx context.Context, f grid.UnitFilter) (grid.UnitList, er
 		out.Units, err = pgx.CollectRows(rows, scanUnitInfo)
 		return err
 	})
-	return out, mapError(s.pool.SendBatch(ctx, b).Close())
+	return out, mapError(s.read(ctx).SendBatch(ctx, b).Close())
 }
 
 // Unit returns one unit. ENOTFOUND for an unknown id.
 func (s *Store) Unit(ctx context.Context, id int64) (grid.UnitInfo, error) {
-	rows, _ := s.pool.Query(ctx, unitSQL, id)
+	rows, _ := s.read(ctx).Query(ctx, unitSQL, id)
 	u, err := pgx.CollectExactlyOneRow(rows, scanUnitInfo)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return u, grid.Errorf(grid.ENOTFOUND, "unit %d not found", id)

@@ -112,7 +112,7 @@ func (s *Store) readCoverage(ctx context.Context, o grid.CoverageOptions, page *
 
 // readSnapshot runs fn in a read-only transaction that sees one snapshot throughout.
 func (s *Store) readSnapshot(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	return mapError(pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, fn))
+	return mapError(pgx.BeginTxFunc(ctx, s.read(ctx), pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, fn))
 }
 
 // readKept is readSnapshot for reads of the kept coverage facts. Their statements run with

@@ -100,7 +100,7 @@ var assignmentColumns = []string{
 // provenance is the version of exactly the rows exported. Its statements may run for
 // Limits.ExportTimeout, as the rows stream while the client reads them.
 func (s *Store) export(ctx context.Context, fn func(tx pgx.Tx, e grid.Export) error, e grid.Export) error {
-	return mapError(pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+	return mapError(pgx.BeginTxFunc(ctx, s.read(ctx), pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
 		if d := s.limits.ExportTimeout; d > 0 {
 			if err := statementTimeout(ctx, tx, d); err != nil {
 				return err

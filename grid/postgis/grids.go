@@ -97,7 +97,8 @@ func (s *Store) Grids(ctx context.Context, f grid.GridFilter) (grid.GridList, er
 	if f.Level != 0 {
 		level = &f.Level
 	}
-	parent, err := optionalGridID(ctx, s.pool, f.Parent)
+	db := s.read(ctx)
+	parent, err := optionalGridID(ctx, db, f.Parent)
 	if err != nil {
 		return out, mapError(err)
 	}
@@ -106,7 +107,7 @@ func (s *Store) Grids(ctx context.Context, f grid.GridFilter) (grid.GridList, er
 		query = &f.Query
 	}
 	args := append(append([]any{level, parent}, bboxArgs(f.BBox)...), query)
-	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+	err = pgx.BeginTxFunc(ctx, db, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		b.Queue(gridsCountSQL, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&out.Matched) })
 		b.Queue(gridsPageSQL, append(args, f.Limit, f.Offset)...).Query(func(rows pgx.Rows) error {
@@ -181,7 +182,9 @@ SELECT id, level, code, name FROM grids
 WHERE parent_id = $1 AND valid_to IS NULL
 ORDER BY code`
 
-// Grid returns a current grid with its counts, ancestors and children.
+// Grid returns a current grid with its counts, ancestors and children. It reads from the
+// primary even with a replica: its version is the ETag an edit names in If-Match, and one
+// read from a replica behind would have the edit refused as stale.
 func (s *Store) Grid(ctx context.Context, k grid.GridKey) (grid.GridDetail, error) {
 	var d grid.GridDetail
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {

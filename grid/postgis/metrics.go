@@ -21,8 +21,10 @@ type writeMetrics struct {
 // writeBuckets are the upper bounds (seconds) of the write-time histograms.
 var writeBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
 
-// Instrument registers the store's metrics on reg: its connection pool (pool="api"), the time
-// of each user's write, per action, and how locate was answered. Call it once, before serving.
+// Instrument registers the store's metrics on reg: its connection pools (pool="api", and
+// pool="replica" with a replica), the time of each user's write, per action, how locate was
+// answered, and the replica router's (reads per database, waits, the replica's lag). Call it
+// once, after OpenReplica, before serving.
 func (s *Store) Instrument(reg prometheus.Registerer) error {
 	m := &writeMetrics{
 		total: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gridmap_write_seconds",
@@ -35,10 +37,17 @@ func (s *Store) Instrument(reg prometheus.Registerer) error {
 			Help: "Locate answers, by=index from memory or by=sql while the index is built (at start, after a bulk write)."},
 			[]string{"by"}),
 	}
-	for _, c := range []prometheus.Collector{m.total, m.commit, m.located, pgxpoolprometheus.NewCollector(s.pool, map[string]string{"pool": "api"})} {
+	cs := []prometheus.Collector{m.total, m.commit, m.located, pgxpoolprometheus.NewCollector(s.pool, map[string]string{"pool": "api"})}
+	if r := s.router.Replica(); r != nil {
+		cs = append(cs, pgxpoolprometheus.NewCollector(r, map[string]string{"pool": "replica"}))
+	}
+	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
+	}
+	if err := s.router.Instrument(reg); err != nil {
+		return err
 	}
 	s.writes = m
 	return nil

@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"gridmap/grid"
 	"gridmap/grid/locate"
@@ -33,16 +34,20 @@ func (s *Store) Locate(ctx context.Context, lon, lat float64) (grid.Location, er
 	if err := grid.CheckPoint(lon, lat); err != nil {
 		return grid.Location{Lon: lon, Lat: lat, Overlapping: []grid.GridRef{}}, err
 	}
-	loc, ok, err := s.loc.locate(ctx, lon, lat)
-	if err != nil {
-		return loc, mapError(err)
-	}
-	if ok {
-		s.counted("index")
-		return loc, nil
+	// the index follows one database; a read the router sends to the other asks it by SQL
+	db := s.read(ctx)
+	if db == s.loc.pool {
+		loc, ok, err := s.loc.locate(ctx, lon, lat)
+		if err != nil {
+			return loc, mapError(err)
+		}
+		if ok {
+			s.counted("index")
+			return loc, nil
+		}
 	}
 	s.counted("sql")
-	return s.locateSQL(ctx, lon, lat)
+	return s.locateSQL(ctx, db, lon, lat)
 }
 
 // counted counts a locate answered by.
@@ -53,8 +58,8 @@ func (s *Store) counted(by string) {
 }
 
 // locateSQL is Locate asking the database.
-func (s *Store) locateSQL(ctx context.Context, lon, lat float64) (grid.Location, error) {
-	rows, _ := s.pool.Query(ctx, locateSQL, lon, lat)
+func (s *Store) locateSQL(ctx context.Context, db *pgxpool.Pool, lon, lat float64) (grid.Location, error) {
+	rows, _ := db.Query(ctx, locateSQL, lon, lat)
 	var hits []locate.Hit
 	var b *grid.BuildingRef
 	var kind string
@@ -71,7 +76,7 @@ func (s *Store) locateSQL(ctx context.Context, lon, lat float64) (grid.Location,
 		return grid.Location{Lon: lon, Lat: lat, Overlapping: []grid.GridRef{}}, mapError(err)
 	}
 	loc, err := locate.Resolve(lon, lat, hits, b, func() (in bool, err error) {
-		err = s.pool.QueryRow(ctx, inCitySQL, lon, lat).Scan(&in)
+		err = db.QueryRow(ctx, inCitySQL, lon, lat).Scan(&in)
 		return in, err
 	})
 	return loc, mapError(err)
@@ -112,7 +117,7 @@ func (s *Store) Within(ctx context.Context, q grid.WithinQuery) (grid.WithinResu
 	if err := q.Validate(); err != nil {
 		return out, err
 	}
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+	err := pgx.BeginTxFunc(ctx, s.read(ctx), pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
 		var valid bool
 		var reason string
 		if err := tx.QueryRow(ctx, validitySQL, q.Area).Scan(&valid, &reason); err != nil {
@@ -163,7 +168,7 @@ func (s *Store) Nearest(ctx context.Context, q grid.NearestQuery) ([]grid.Nearby
 	if q.Kind == grid.KindUnit {
 		sql = nearestUnitsSQL
 	}
-	rows, _ := s.pool.Query(ctx, sql, q.Lon, q.Lat, q.Limit)
+	rows, _ := s.read(ctx).Query(ctx, sql, q.Lon, q.Lat, q.Limit)
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (grid.Nearby, error) {
 		n := grid.Nearby{Kind: q.Kind}
 		err := row.Scan(&n.ID, &n.Code, &n.Name, &n.BuildingID, &n.DistanceM, &n.Geom)
@@ -185,13 +190,14 @@ const (
 // Extent returns the box around every current grid of a level, every building or every unit.
 func (s *Store) Extent(ctx context.Context, kind string, level int) (*grid.BBox, error) {
 	var row pgx.Row
+	db := s.read(ctx)
 	switch kind {
 	case grid.KindGrid:
-		row = s.pool.QueryRow(ctx, gridExtentSQL, level)
+		row = db.QueryRow(ctx, gridExtentSQL, level)
 	case grid.KindBuilding:
-		row = s.pool.QueryRow(ctx, buildingExtentSQL)
+		row = db.QueryRow(ctx, buildingExtentSQL)
 	case grid.KindUnit:
-		row = s.pool.QueryRow(ctx, unitExtentSQL)
+		row = db.QueryRow(ctx, unitExtentSQL)
 	default:
 		return nil, grid.Errorf(grid.EINVALID, "extent of %q: want grid, building or unit", kind)
 	}

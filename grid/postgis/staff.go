@@ -85,7 +85,7 @@ CROSS JOIN data_version v`
 func (s *Store) City(ctx context.Context) (grid.City, error) {
 	var c grid.City
 	var x0, y0, x1, y1 *float64
-	err := s.pool.QueryRow(ctx, citySQL).Scan(&c.Name, &c.AdminCode, &x0, &y0, &x1, &y1, &c.DataVersion, &c.ChangedAt)
+	err := s.read(ctx).QueryRow(ctx, citySQL).Scan(&c.Name, &c.AdminCode, &x0, &y0, &x1, &y1, &c.DataVersion, &c.ChangedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, grid.Errorf(grid.ENOTFOUND, "no city loaded yet: import grids or load the demo")
 	}

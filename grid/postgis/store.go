@@ -21,6 +21,7 @@ import (
 
 	"gridmap/geo/pgxgeo"
 	"gridmap/grid"
+	"gridmap/internal/replica"
 	"gridmap/migrations"
 )
 
@@ -31,7 +32,11 @@ type Store struct {
 	log    *slog.Logger
 	limits Limits
 	writes *writeMetrics // nil: not instrumented
-	loc    *locator      // Locate from memory
+	loc    *locator      // Locate from memory, following the database reads go to
+	// router sends the reads of public data (grids, buildings, coverage, exports, locate,
+	// queries, the city) to a streaming replica when there is one (OpenReplica); writes, sign-in
+	// and the planners' own reads stay on the primary.
+	router *replica.Router
 }
 
 // Limits bound what one request may cost the database; gridmap serve sets them (the CLI's
@@ -103,8 +108,42 @@ func Open(ctx context.Context, connString string, log *slog.Logger, limits ...Li
 		pool.Close()
 		return nil, fmt.Errorf("postgis: %w", err)
 	}
-	return &Store{pool: pool, health: health, log: log, limits: lim, loc: newLocator(pool)}, nil
+	return &Store{pool: pool, health: health, log: log, limits: lim, loc: newLocator(pool), router: replica.New(pool, nil, 0)}, nil
 }
+
+// OpenReplica has the store read from a PostgreSQL streaming replica of its database at
+// connString (a hot standby: it is refused otherwise): the reads of public data go there, a
+// read whose context names a WAL position (replica.WithMinLSN) waits up to wait (0:
+// replica.DefaultWait) for the replica to replay it and otherwise goes to the primary. The
+// locate index then follows the replica. Call it before serving.
+func (s *Store) OpenReplica(ctx context.Context, connString string, wait time.Duration) error {
+	cfg, err := poolConfig(connString, s.limits)
+	if err != nil {
+		return err
+	}
+	cfg.ConnConfig.RuntimeParams["application_name"] = "gridmap-replica"
+	if cfg.MaxConns < 8 {
+		cfg.MaxConns = 8
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("postgis: replica: %w", err)
+	}
+	if err := replica.Check(ctx, pool); err != nil {
+		pool.Close()
+		return err
+	}
+	s.router = replica.New(s.pool, pool, wait)
+	s.loc = newLocator(pool)
+	return nil
+}
+
+// Replica returns the router that decides between the primary and the replica; without a
+// replica every read goes to the primary. The tile server and the API share it.
+func (s *Store) Replica() *replica.Router { return s.router }
+
+// read is the pool a read of public data made with ctx goes to (see replica.Router).
+func (s *Store) read(ctx context.Context) *pgxpool.Pool { return s.router.Read(ctx) }
 
 // poolConfig is the pool configuration for connString: the geometry type registered, JIT off,
 // the statement timeout and session settings above, and cancellation that reaches the server.
@@ -177,6 +216,9 @@ func serverMajor(pc *pgconn.PgConn) int {
 func (s *Store) Close() {
 	s.pool.Close()
 	s.health.Close()
+	if r := s.router.Replica(); r != nil {
+		r.Close()
+	}
 }
 
 // Pool returns the connection pool, for packages that run their own SQL against the same

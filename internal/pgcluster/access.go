@@ -34,8 +34,11 @@ func (c *Cluster) private() map[string]string {
 func (c *Cluster) writeAccess() error {
 	hba := "# Written by gridmap on every start; edits are lost. Unix socket only, peer authentication\n" +
 		"# through the " + identMap + " map in pg_ident.conf; anything else is refused.\n" +
-		"local all all peer map=" + identMap + "\n" +
-		"host  all all all reject\n"
+		"local all all peer map=" + identMap + "\n"
+	if c.repl {
+		hba += "local replication all peer map=" + identMap + "\n"
+	}
+	hba += "host  all all all reject\n"
 	ident := "# Written by gridmap on every start; edits are lost.\n# MAPNAME  SYSTEM-USERNAME  PG-USERNAME\n"
 	for _, name := range c.owner.admins() {
 		ident += fmt.Sprintf("%s  %q  %s\n", identMap, name, superuser)

@@ -128,6 +128,10 @@ type Options struct {
 	// reused by the next gridmap and stopped by the last one to leave. Otherwise (a test's
 	// throwaway cluster) a server this process started shuts down when the process dies.
 	Shared bool
+	// Replication lets standbys stream from the server (Standby): WAL for replication
+	// (wal_level replica, wal senders) and a replication line in pg_hba.conf — over the same
+	// Unix socket and peer map as every other connection, so the server stays private.
+	Replication bool
 }
 
 // Cluster is a running private PostgreSQL server.
@@ -137,6 +141,7 @@ type Cluster struct {
 	pgdata   string
 	settings map[string]string
 	shared   bool
+	repl     bool // Options.Replication
 	owner    osUser
 	log      *slog.Logger
 	started  bool     // Start started the server
@@ -202,7 +207,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 			}
 		}
 	}
-	c := &Cluster{bin: bin, dir: dir, pgdata: filepath.Join(dir, "pg"), settings: opts.Settings, shared: opts.Shared, owner: owner, log: log}
+	c := &Cluster{bin: bin, dir: dir, pgdata: filepath.Join(dir, "pg"), settings: opts.Settings, shared: opts.Shared, repl: opts.Replication, owner: owner, log: log}
 	unlock, err := c.lock(ctx)
 	if err != nil {
 		return nil, err
@@ -390,6 +395,9 @@ func (c *Cluster) start() error {
 	settings := map[string]string{}
 	for k, v := range defaults {
 		settings[k] = v
+	}
+	if c.repl {
+		settings["wal_level"], settings["max_wal_senders"] = "replica", "4"
 	}
 	for k, v := range c.settings {
 		settings[k] = v
@@ -627,4 +635,49 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, " | ")
+}
+
+// Standby makes a hot standby of c in opts.Dir — a base backup taken with pg_basebackup -R
+// over c's socket, which also writes the standby's primary_conninfo — and starts it: it
+// streams c's WAL and answers reads. c must have been started with Options.Replication. A
+// standby already made in opts.Dir is started as it is.
+func (c *Cluster) Standby(ctx context.Context, opts Options) (*Cluster, error) {
+	exe := filepath.Join(c.bin.BinDir, "pg_basebackup")
+	if _, err := os.Stat(exe); err != nil {
+		return nil, fmt.Errorf("%w: pg_basebackup not found in %s: install it with `apt-get install postgresql-%d`", ErrMissing, c.bin.BinDir, c.bin.Version)
+	}
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("pgcluster: %w", err)
+	}
+	pgdata := filepath.Join(dir, "pg")
+	if _, err := os.Stat(filepath.Join(pgdata, "PG_VERSION")); err != nil {
+		// as initdb: into a scratch directory renamed when whole
+		scratch := pgdata + ".basebackup"
+		if err := os.RemoveAll(scratch); err != nil {
+			return nil, fmt.Errorf("pgcluster: %w", err)
+		}
+		if err := os.Mkdir(scratch, 0o700); err != nil {
+			return nil, fmt.Errorf("pgcluster: %w", err)
+		}
+		if err := c.owner.chown(scratch); err != nil {
+			return nil, err
+		}
+		sock, port := c.socket()
+		cmd := exec.CommandContext(ctx, exe, "-D", scratch, "-R", "-X", "stream", "-c", "fast", "--no-sync",
+			"-d", fmt.Sprintf("host=%s port=%d user=%s", sock, port, superuser))
+		c.owner.apply(cmd)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			_ = os.RemoveAll(scratch)
+			return nil, fmt.Errorf("pgcluster: pg_basebackup into %s failed: %v: %s", scratch, err, lastLines(string(out), 5))
+		}
+		_ = os.Remove(filepath.Join(scratch, "postgres.log")) // the primary's, copied with the rest
+		if err := os.Rename(scratch, pgdata); err != nil {
+			return nil, fmt.Errorf("pgcluster: %w", err)
+		}
+	}
+	return Start(ctx, opts)
 }
