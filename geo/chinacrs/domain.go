@@ -83,9 +83,13 @@ var ErrCRSConflict = errors.New("chinacrs: conflicting CRSs")
 // (declared; "" when it has none — GeoJSON 2008's {"type":"name","properties":{"name":…}},
 // which GDAL writes): the one that is set, both when they name the same CRS, CRS84 when
 // neither is. CRS84 and EPSG:4326 count as the same (a GeoJSON file is longitude first either
-// way). A declared name Parse does not know wraps ErrUnknownCRS; two different CRSs wrap
+// way). A declared name Parse does not know, or a given CRS that is not Valid, wraps
+// ErrUnknownCRS; two different CRSs wrap
 // ErrCRSConflict, naming both.
 func Resolve(given CRS, declared string) (CRS, error) {
+	if given != "" && !given.Valid() {
+		return "", unknown(string(given))
+	}
 	if declared == "" {
 		if given == "" {
 			return CRS84, nil

@@ -63,6 +63,7 @@ func TestResolve(t *testing.T) {
 		{chinacrs.GCJ02, "urn:ogc:def:crs:OGC:1.3:CRS84", "", chinacrs.ErrCRSConflict},
 		{"", "urn:ogc:def:crs:EPSG::3857", "", chinacrs.ErrUnknownCRS},
 		{chinacrs.WGS84, "urn:ogc:def:crs:EPSG::3857", "", chinacrs.ErrUnknownCRS},
+		{"EPSG:3857", "", "", chinacrs.ErrUnknownCRS},
 	}
 	for _, tt := range tests {
 		got, err := chinacrs.Resolve(tt.given, tt.declared)
