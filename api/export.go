@@ -14,7 +14,7 @@ import (
 // Exports stream from the store to the client: the handlers read their filters, stream
 // writes the headers (with the provenance) when the store opens the output.
 
-// exportGrids streams the current grids (level=, parent=) as GeoJSON.
+// exportGrids streams the current grids (level=, parent=) as GeoJSON, in crs= (WGS 84).
 func (s *Server) exportGrids(w http.ResponseWriter, r *http.Request) error {
 	var f grid.GridExport
 	var err error
@@ -24,16 +24,22 @@ func (s *Server) exportGrids(w http.ResponseWriter, r *http.Request) error {
 	if f.Parent, err = gridKeyParam(r, "parent"); err != nil {
 		return err
 	}
+	if f.CRS, err = crsParam(r, "crs", ""); err != nil {
+		return err
+	}
 	return s.stream(w, r, "grids.geojson", geoJSONType, func(ctx context.Context, open func(grid.Export) (io.Writer, error)) (int, error) {
 		return s.store.ExportGrids(ctx, f, open)
 	})
 }
 
-// exportBuildings streams the buildings (grid=) as GeoJSON.
+// exportBuildings streams the buildings (grid=) as GeoJSON, in crs= (WGS 84).
 func (s *Server) exportBuildings(w http.ResponseWriter, r *http.Request) error {
 	f := grid.BuildingExport{Viewer: s.viewer(r)}
 	var err error
 	if f.Grid, err = gridKeyParam(r, "grid"); err != nil {
+		return err
+	}
+	if f.CRS, err = crsParam(r, "crs", ""); err != nil {
 		return err
 	}
 	return s.stream(w, r, "buildings.geojson", geoJSONType, func(ctx context.Context, open func(grid.Export) (io.Writer, error)) (int, error) {

@@ -39,8 +39,8 @@ Usage:
   gridmap import roads [--class-prop highway] [--skip-invalid] [--crs CRS] FILE.geojson...
                    (CRS: wgs84 (default), gcj02, bd09, EPSG:4490, EPSG:4513–4554 or an OGC URI;
                    a file's own crs member is read too)
-  gridmap export grids [--level N] [--parent CODE]  > grids.geojson
-  gridmap export buildings [--grid CODE]            > buildings.geojson
+  gridmap export grids [--level N] [--parent CODE] [--crs CRS]  > grids.geojson
+  gridmap export buildings [--grid CODE] [--crs CRS]            > buildings.geojson
   gridmap export assignments                        > assignments.csv
   gridmap coverage [--grid CODE] [--json] [--target 300] [--band 0.2] [--min-area 1] [--limit 100] [--offset 0] [--recompute]
   gridmap conform --level N [--parent CODE] [--snap-m 5] [--dry-run] [--json]

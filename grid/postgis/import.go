@@ -224,7 +224,7 @@ func parseInput(ctx context.Context, n int, in Input, sh shape, props func(f geo
 		return c.resolve(in, name, before)
 	}, func(f geo.Feature) error {
 		r.read++
-		g, fixed, err := sh.parse(f.Geometry, c.check)
+		g, fixed, err := sh.parse(f.Geometry, c.Check)
 		if err == nil {
 			g, err = c.toWGS84(g)
 		}
@@ -246,37 +246,27 @@ func parseInput(ctx context.Context, n int, in Input, sh shape, props func(f geo
 	if r.err == nil && len(batch) > 0 {
 		r.err = send()
 	}
-	r.crs = c.crs
+	r.crs = c.CRS
 	return r
 }
 
 // crsReader is the CRS one document is read in: how its positions are checked, converted in Go
 // (GCJ-02, BD-09) and staged (with the SRID PostGIS transforms from).
 type crsReader struct {
-	crs   chinacrs.CRS
-	check geo.PositionCheck
-	srid  int
+	grid.DocumentCRS
+	srid int
 }
 
-// resolve sets the document's CRS from its input's and the name its crs member declares (""
-// before the member is met), read after before features: EINVALID naming the file when the
-// two disagree, the member names a CRS gridmap does not read, or it comes after features that
-// were read in another CRS.
+// resolve declares the document's crs member (see grid.DocumentCRS.Declare): EINVALID naming
+// the file.
 func (c *crsReader) resolve(in Input, declared string, before int) error {
-	crs, err := chinacrs.Resolve(in.CRS, declared)
-	if err != nil {
-		return grid.Errorf(grid.EINVALID, "%s: %v", in.Name, strings.TrimPrefix(err.Error(), "chinacrs: "))
+	c.Given = in.CRS
+	if err := c.Declare(declared, before); err != nil {
+		return grid.Errorf(grid.EINVALID, "%s: %s", in.Name, grid.ErrorMessage(err))
 	}
-	if before > 0 && datum(crs) != datum(c.crs) {
-		return grid.Errorf(grid.EINVALID, "%s: the crs member names %s after %d features were read as %s: put it before the features, or give the CRS (--crs)",
-			in.Name, crs, before, c.crs)
-	}
-	c.crs, c.check, c.srid = crs, geo.CheckLonLat, geo.SRID
-	if crs.Projected() {
-		c.check = crs.CheckPosition
-	}
-	if crs.NeedsPostGIS() {
-		c.srid = crs.EPSG()
+	c.srid = geo.SRID
+	if c.CRS.NeedsPostGIS() {
+		c.srid = c.CRS.EPSG()
 	}
 	return nil
 }
@@ -284,10 +274,10 @@ func (c *crsReader) resolve(in Input, declared string, before int) error {
 // toWGS84 converts g from a CRS converted in Go (GCJ-02, BD-09) to WGS 84, in place; other
 // CRSs are left to PostGIS (prepSQL) or are WGS 84 already.
 func (c *crsReader) toWGS84(g orb.Geometry) (orb.Geometry, error) {
-	if c.crs.NeedsPostGIS() || datum(c.crs) == chinacrs.WGS84 {
+	if c.CRS.NeedsPostGIS() || datum(c.CRS) == chinacrs.WGS84 {
 		return g, nil
 	}
-	return chinacrs.Convert(g, c.crs, chinacrs.WGS84)
+	return chinacrs.Convert(g, c.CRS, chinacrs.WGS84)
 }
 
 // datum names CRS84 and EPSG:4326 alike: the same coordinates in a GeoJSON document.
