@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"gridmap/grid"
+	"gridmap/tiles/archive"
 )
 
 // Exports stream from the store to the client: the handlers read their filters, stream
@@ -110,5 +111,50 @@ func (s *Server) exportHouseholds(w http.ResponseWriter, r *http.Request) error 
 	}
 	return s.stream(w, r, "households.csv", "text/csv; charset=utf-8", func(ctx context.Context, open func(grid.Export) (io.Writer, error)) (int, error) {
 		return s.store.ExportHouseholds(ctx, u, f, open)
+	})
+}
+
+// exportOffline writes an offline package of a grid (grid=, maxzoom=): a PMTiles archive of
+// gridmap's tiles over it, for a grid worker's tablet. Planners and admins any grid, grid
+// leaders their own; the archive holds what the tiles carry, no household row.
+func (s *Server) exportOffline(w http.ResponseWriter, r *http.Request) error {
+	u, err := s.writer(w, r, grid.PermExportOffline)
+	if err != nil {
+		return err
+	}
+	if s.offline == nil {
+		return grid.Errorf(grid.EUNAVAILABLE, "this server renders no tiles, so no offline packages")
+	}
+	k, err := gridKeyParam(r, "grid")
+	if err != nil {
+		return err
+	}
+	if k == nil {
+		return grid.Errorf(grid.EINVALID, "grid= is required: the grid (id or code) the package covers")
+	}
+	top := s.offline.Rules().MaxZoom
+	var o archive.Options
+	if o.MaxZoom, err = intParam(r, "maxzoom", top, 0, top); err != nil {
+		return err
+	}
+	d, err := s.store.Grid(r.Context(), *k)
+	if err != nil {
+		return err
+	}
+	chain := []int64{d.ID}
+	for _, a := range d.Ancestors {
+		chain = append(chain, a.ID)
+	}
+	if err := u.MayIn(grid.PermExportOffline, chain, "grid "+d.Code); err != nil {
+		return err
+	}
+	o.Area, o.Name = d.Geom, d.Code+" "+d.Name
+	o.Provenance = map[string]any{"grid": d.GridRef}
+	return s.stream(w, r, "gridmap-"+d.Code+".pmtiles", archive.ContentType, func(ctx context.Context, open func(grid.Export) (io.Writer, error)) (int, error) {
+		sum, err := archive.Write(ctx, s.offline, o, func(sum archive.Summary) (io.Writer, error) {
+			w.Header().Set("Content-Length", strconv.FormatInt(sum.Bytes, 10))
+			return open(grid.Export{DataVersion: sum.DataVersion, ExportedAt: sum.ExportedAt})
+		})
+		return sum.Tiles, err
 	})
 }

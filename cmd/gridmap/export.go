@@ -13,9 +13,12 @@ import (
 // row by row as the database sends them.
 func cmdExport(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return usageErr("export what? grids, buildings or assignments")
+		return usageErr("export what? grids, buildings, assignments or pmtiles")
 	}
 	kind, args := args[0], args[1:]
+	if kind == "pmtiles" {
+		return cmdExportPMTiles(ctx, e, args)
+	}
 	fs := flag.NewFlagSet("export "+kind, flag.ContinueOnError)
 	var db dbFlags
 	db.register(fs)
@@ -24,7 +27,7 @@ func cmdExport(ctx context.Context, e *env, args []string) error {
 	gridKey := fs.String("grid", "", "buildings: only those of this grid and the grids below it (id or code)")
 	crsName := fs.String("crs", "", "grids, buildings: the coordinates' CRS — wgs84 (default), gcj02, bd09, EPSG:4490, EPSG:4513–4554 or an OGC URI")
 	if kind != "grids" && kind != "buildings" && kind != "assignments" {
-		return usageErr("export %q: want grids, buildings or assignments", kind)
+		return usageErr("export %q: want grids, buildings, assignments or pmtiles", kind)
 	}
 	rest, err := parse(fs, args)
 	if err != nil {

@@ -42,6 +42,7 @@ Usage:
   gridmap export grids [--level N] [--parent CODE] [--crs CRS]  > grids.geojson
   gridmap export buildings [--grid CODE] [--crs CRS]            > buildings.geojson
   gridmap export assignments                        > assignments.csv
+  gridmap export pmtiles --grid CODE | --bbox MINLON,MINLAT,MAXLON,MAXLAT [--maxzoom 16] [--workers N] FILE.pmtiles
   gridmap coverage [--grid CODE] [--json] [--target 300] [--band 0.2] [--min-area 1] [--limit 100] [--offset 0] [--recompute]
   gridmap conform --level N [--parent CODE] [--snap-m 5] [--dry-run] [--json]
   gridmap divide   --parent CODE | --level N [--target 300] [--band 0.2] [--k N] [--seed S] [--keep CODE,…] [--dry-run] [--json]
