@@ -27,7 +27,7 @@ import (
 // Options wire the server.
 type Options struct {
 	Store grid.Store
-	Tiles http.Handler // serves /tiles/* and /tiles.json; nil: not mounted
+	Tiles http.Handler // serves /tiles/*, /tiles.json and /style.json; nil: not mounted
 	// Offline renders the tiles of offline packages (/export/offline.pmtiles): the tile
 	// server. nil: that export answers EUNAVAILABLE.
 	Offline archive.Source
@@ -109,6 +109,7 @@ func New(o Options) *Server {
 		}
 		r.Mount("/tiles", t)
 		r.Get("/tiles.json", t.ServeHTTP)
+		r.Get("/style.json", t.ServeHTTP)
 	}
 	if o.Web != nil {
 		r.Handle("/*", http.FileServerFS(o.Web))

@@ -314,6 +314,8 @@ func routeTable(t *testing.T) []routeRow {
 		getf("* /tiles/*", func(c *routeCase) string { return tileOf(c, c.f.target) }, tilesPub, openPriv),
 		get("* /tiles/*", "/tiles/metrics", tilesPub, openPriv),
 		get("GET /tiles.json", "/tiles.json", tilesPub, openPriv),
+		get("GET /style.json", "/style.json", tilesPub, openPriv),
+		get("* /tiles/*", "/tiles/sprite@2x.png", tilesPub, openPriv),
 		{route: "GET /healthz", method: "GET", path: func(*routeCase) string { return "/healthz" }, public: noCreds, check: healthBody},
 		get("* /*", "/", noCreds, ""),
 
