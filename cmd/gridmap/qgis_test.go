@@ -201,4 +201,3 @@ func nearColor(a, b color.RGBA, tol int) bool {
 	d := func(x, y uint8) bool { return int(x)-int(y) <= tol && int(y)-int(x) <= tol }
 	return d(a.R, b.R) && d(a.G, b.G) && d(a.B, b.B)
 }
-
