@@ -87,6 +87,10 @@ func cmdExportPMTiles(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// CreateTemp makes it 0600; a package is meant to be copied to a tablet like any file
+	if err := tmp.Chmod(0o644); err != nil {
+		return err
+	}
 	if err := tmp.Close(); err != nil {
 		return err
 	}
