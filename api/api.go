@@ -21,15 +21,19 @@ import (
 	"gridmap/grid"
 	"gridmap/internal/httperr"
 	"gridmap/internal/replica"
+	"gridmap/tiles/archive"
 	"gridmap/web"
 )
 
 // Options wire the server.
 type Options struct {
-	Store  grid.Store
-	Tiles  http.Handler // serves /tiles/* and /tiles.json; nil: not mounted
-	Web    fs.FS        // the built map UI; nil: a placeholder page
-	Logger *slog.Logger
+	Store grid.Store
+	Tiles http.Handler // serves /tiles/*, /tiles.json and /style.json; nil: not mounted
+	// Offline renders the tiles of offline packages (/export/offline.pmtiles): the tile
+	// server. nil: that export answers EUNAVAILABLE.
+	Offline archive.Source
+	Web     fs.FS // the built map UI; nil: a placeholder page
+	Logger  *slog.Logger
 	// Private requires signing in for reads too (API, OGC, tiles). By default anonymous
 	// requests read aggregates and maps, as the demo's dashboard does; writes always need a
 	// signed-in user.
@@ -62,6 +66,7 @@ type Server struct {
 	proxies Proxies
 	heavy   *gate                           // heavy reads running at once
 	exports *gate                           // exports streaming at once
+	offline archive.Source                  // nil: no offline packages
 	anon    func(http.Handler) http.Handler // the anonymous clients' rate limit, shared by every heavy route
 	metrics *httpMetrics                    // nil: none
 	replica *replica.Router                 // nil: none
@@ -74,7 +79,7 @@ func New(o Options) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	lim := o.Limits.WithDefaults()
-	s := &Server{store: o.Store, log: log, private: o.Private, limits: lim, proxies: o.Proxies, replica: o.Replica,
+	s := &Server{store: o.Store, log: log, private: o.Private, limits: lim, proxies: o.Proxies, replica: o.Replica, offline: o.Offline,
 		heavy: newGate("heavy reads", lim.Heavy, lim.QueueWait), exports: newGate("exports", lim.Exports, lim.QueueWait)}
 	s.anon = s.anonRate(lim.AnonHeavyPerMinute)
 	r := chi.NewRouter()
@@ -114,6 +119,7 @@ func New(o Options) *Server {
 		}
 		r.Mount("/tiles", t)
 		r.Get("/tiles.json", t.ServeHTTP)
+		r.Get("/style.json", t.ServeHTTP)
 	}
 	if o.Web != nil {
 		r.With(uiFiles, middleware.Compress(5, "text/html", "text/css", "text/javascript", "application/javascript")).

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"gridmap/geo"
+	"gridmap/geo/chinacrs"
 	"gridmap/grid"
 )
 
@@ -315,7 +317,7 @@ func (s *Server) importGrids(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fs, err := readGridFeatures(w, r, level)
+	fs, err := s.readGridFeatures(w, r, level)
 	if err != nil {
 		return err
 	}
@@ -333,12 +335,21 @@ func (s *Server) importGrids(w http.ResponseWriter, r *http.Request) error {
 const maxImportVertices = 1_000_000
 
 // readGridFeatures reads the imported features of the body, each validated; level is the
-// default level of new grids (?level=).
-func readGridFeatures(w http.ResponseWriter, r *http.Request, level int) ([]grid.GridFeature, error) {
+// default level of new grids (?level=). Coordinates are in the CRS of ?crs= or the body's crs
+// member (WGS 84 by default) and come back in WGS 84.
+func (s *Server) readGridFeatures(w http.ResponseWriter, r *http.Request, level int) ([]grid.GridFeature, error) {
 	var fs []grid.GridFeature
+	var err error
+	var crs grid.DocumentCRS
+	if crs.Given, err = crsParam(r, "crs", ""); err != nil {
+		return nil, err
+	}
+	if err := crs.Declare("", 0); err != nil {
+		return nil, err
+	}
 	left := maxImportVertices
-	err := geo.ReadFeatures(http.MaxBytesReader(w, r.Body, maxImportBytes), func(f geo.Feature) error {
-		gf, err := importedFeature(f, level, left)
+	err = geo.ReadFeaturesCRS(http.MaxBytesReader(w, r.Body, maxImportBytes), crs.Declare, func(f geo.Feature) error {
+		gf, err := importedFeature(f, level, left, crs.Check)
 		if err != nil {
 			return err
 		}
@@ -352,8 +363,29 @@ func readGridFeatures(w http.ResponseWriter, r *http.Request, level int) ([]grid
 		return nil, grid.Errorf(grid.EINVALID, "import larger than %d MB: use gridmap import for big files", maxImportBytes>>20)
 	case errors.Is(err, geo.ErrNotGeoJSON):
 		return nil, grid.Errorf(grid.EINVALID, "%s", strings.TrimPrefix(err.Error(), geo.ErrNotGeoJSON.Error()+": "))
+	case err != nil:
+		return nil, err
 	}
-	return fs, err
+	return fs, s.featuresToWGS84(r, fs, crs.CRS)
+}
+
+// featuresToWGS84 moves the geometries of fs from crs to WGS 84, in place.
+func (s *Server) featuresToWGS84(r *http.Request, fs []grid.GridFeature, crs chinacrs.CRS) error {
+	geoms := make([]orb.Geometry, len(fs))
+	for k, f := range fs {
+		geoms[k] = f.Geom
+	}
+	if err := grid.ConvertGeometries(r.Context(), s.store, geoms, crs, chinacrs.WGS84); err != nil {
+		return err
+	}
+	for k, g := range geoms {
+		mp, ok := g.(orb.MultiPolygon)
+		if !ok {
+			return fmt.Errorf("api: %s converted a MultiPolygon into a %T", crs, g)
+		}
+		fs[k].Geom = mp
+	}
+	return nil
 }
 
 // featureProps reads the properties of an imported feature. The first bad one is kept in
@@ -416,10 +448,10 @@ func (f *featureProps) num(k string) int64 {
 
 // importedFeature reads one imported feature; left is how many vertices the import may still
 // hold.
-func importedFeature(f geo.Feature, level, left int) (grid.GridFeature, error) {
+func importedFeature(f geo.Feature, level, left int, check geo.PositionCheck) (grid.GridFeature, error) {
 	gf := grid.GridFeature{Index: f.Index, Level: level}
 	limit := min(left, grid.MaxEditVertices)
-	mp, _, err := geo.ParsePolygonalMax(f.Geometry, max(limit, 1))
+	mp, _, err := geo.ParsePolygonalIn(f.Geometry, max(limit, 1), check)
 	if errors.Is(err, geo.ErrTooManyVertices) && limit < grid.MaxEditVertices {
 		return gf, grid.Errorf(grid.EINVALID, "feature %d: the import holds more than %d vertices in all: use gridmap import for big files", f.Index, maxImportVertices)
 	}

@@ -53,7 +53,7 @@ func newEditServer(t *testing.T) *editServer {
 		t.Fatal(err)
 	}
 	s := &editServer{store: st, tokens: map[string]string{}}
-	s.Server = httptest.NewServer(api.New(api.Options{Store: st, Tiles: ts}))
+	s.Server = httptest.NewServer(api.New(api.Options{Store: st, Tiles: ts, Offline: ts}))
 	t.Cleanup(s.Close)
 	return s
 }

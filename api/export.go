@@ -9,12 +9,13 @@ import (
 	"strconv"
 
 	"gridmap/grid"
+	"gridmap/tiles/archive"
 )
 
 // Exports stream from the store to the client: the handlers read their filters, stream
 // writes the headers (with the provenance) when the store opens the output.
 
-// exportGrids streams the current grids (level=, parent=) as GeoJSON.
+// exportGrids streams the current grids (level=, parent=) as GeoJSON, in crs= (WGS 84).
 func (s *Server) exportGrids(w http.ResponseWriter, r *http.Request) error {
 	var f grid.GridExport
 	var err error
@@ -24,16 +25,22 @@ func (s *Server) exportGrids(w http.ResponseWriter, r *http.Request) error {
 	if f.Parent, err = gridKeyParam(r, "parent"); err != nil {
 		return err
 	}
+	if f.CRS, err = crsParam(r, "crs", ""); err != nil {
+		return err
+	}
 	return s.stream(w, r, "grids.geojson", geoJSONType, func(ctx context.Context, open func(grid.Export) (io.Writer, error)) (int, error) {
 		return s.store.ExportGrids(ctx, f, open)
 	})
 }
 
-// exportBuildings streams the buildings (grid=) as GeoJSON.
+// exportBuildings streams the buildings (grid=) as GeoJSON, in crs= (WGS 84).
 func (s *Server) exportBuildings(w http.ResponseWriter, r *http.Request) error {
 	f := grid.BuildingExport{Viewer: s.viewer(r)}
 	var err error
 	if f.Grid, err = gridKeyParam(r, "grid"); err != nil {
+		return err
+	}
+	if f.CRS, err = crsParam(r, "crs", ""); err != nil {
 		return err
 	}
 	return s.stream(w, r, "buildings.geojson", geoJSONType, func(ctx context.Context, open func(grid.Export) (io.Writer, error)) (int, error) {
@@ -104,5 +111,50 @@ func (s *Server) exportHouseholds(w http.ResponseWriter, r *http.Request) error 
 	}
 	return s.stream(w, r, "households.csv", "text/csv; charset=utf-8", func(ctx context.Context, open func(grid.Export) (io.Writer, error)) (int, error) {
 		return s.store.ExportHouseholds(ctx, u, f, open)
+	})
+}
+
+// exportOffline writes an offline package of a grid (grid=, maxzoom=): a PMTiles archive of
+// gridmap's tiles over it, for a grid worker's tablet. Planners and admins any grid, grid
+// leaders their own; the archive holds what the tiles carry, no household row.
+func (s *Server) exportOffline(w http.ResponseWriter, r *http.Request) error {
+	u, err := s.writer(w, r, grid.PermExportOffline)
+	if err != nil {
+		return err
+	}
+	if s.offline == nil {
+		return grid.Errorf(grid.EUNAVAILABLE, "this server renders no tiles, so no offline packages")
+	}
+	k, err := gridKeyParam(r, "grid")
+	if err != nil {
+		return err
+	}
+	if k == nil {
+		return grid.Errorf(grid.EINVALID, "grid= is required: the grid (id or code) the package covers")
+	}
+	top := s.offline.Rules().MaxZoom
+	var o archive.Options
+	if o.MaxZoom, err = intParam(r, "maxzoom", top, 0, top); err != nil {
+		return err
+	}
+	d, err := s.store.Grid(r.Context(), *k)
+	if err != nil {
+		return err
+	}
+	chain := []int64{d.ID}
+	for _, a := range d.Ancestors {
+		chain = append(chain, a.ID)
+	}
+	if err := u.MayIn(grid.PermExportOffline, chain, "grid "+d.Code); err != nil {
+		return err
+	}
+	o.Area, o.Name = d.Geom, d.Code+" "+d.Name
+	o.Provenance = map[string]any{"grid": d.GridRef}
+	return s.stream(w, r, "gridmap-"+d.Code+".pmtiles", archive.ContentType, func(ctx context.Context, open func(grid.Export) (io.Writer, error)) (int, error) {
+		sum, err := archive.Write(ctx, s.offline, o, func(sum archive.Summary) (io.Writer, error) {
+			w.Header().Set("Content-Length", strconv.FormatInt(sum.Bytes, 10))
+			return open(grid.Export{DataVersion: sum.DataVersion, ExportedAt: sum.ExportedAt})
+		})
+		return sum.Tiles, err
 	})
 }

@@ -13,7 +13,8 @@ import (
 )
 
 // OGC API – Features – Part 1: Core, with the GeoJSON and OpenAPI 3.0 conformance classes,
-// so GIS clients (QGIS, GDAL's OAPIF driver, ArcGIS) read gridmap's layers without a plugin.
+// and Part 2 (CRS by reference, ogccrs.go), so GIS clients (QGIS, GDAL's OAPIF driver,
+// ArcGIS) read gridmap's layers without a plugin.
 // Replies follow the standard's JSON shapes; errors keep gridmap's coded JSON (the standard
 // only asks for the status codes).
 
@@ -88,7 +89,7 @@ func (s *Server) ogcLanding(w http.ResponseWriter, r *http.Request) error {
 }
 
 func ogcConformance(w http.ResponseWriter, r *http.Request) error {
-	WriteJSON(w, http.StatusOK, map[string]any{"conformsTo": []string{confCore, confOAS30, confGeoJSON}})
+	WriteJSON(w, http.StatusOK, map[string]any{"conformsTo": []string{confCore, confOAS30, confGeoJSON, confCRS}})
 	return nil
 }
 
@@ -105,6 +106,7 @@ type ogcCollectionDoc struct {
 	Description string     `json:"description"`
 	ItemType    string     `json:"itemType"`
 	CRS         []string   `json:"crs"`
+	StorageCRS  string     `json:"storageCrs"`
 	Extent      *ogcExtent `json:"extent,omitempty"`
 	Links       []link     `json:"links"`
 }
@@ -112,7 +114,7 @@ type ogcCollectionDoc struct {
 func (s *Server) collectionDoc(r *http.Request, c ogcCollection) (ogcCollectionDoc, error) {
 	base := baseURL(r) + "/ogc/collections/" + c.ID
 	d := ogcCollectionDoc{ID: c.ID, Title: c.Title, Description: c.Description, ItemType: "feature",
-		CRS: []string{crs84}, Links: []link{
+		CRS: ogcCRSList(), StorageCRS: crs84, Links: []link{
 			{Href: base, Rel: "self", Type: jsonType, Title: c.Title},
 			{Href: base + "/items", Rel: "items", Type: geoJSONType, Title: c.Title + " (GeoJSON)"},
 		}}
@@ -180,7 +182,7 @@ func (s *Server) ogcItems(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	bbox, err := bboxParam(r)
+	bbox, err := s.ogcBBox(r)
 	if err != nil {
 		return err
 	}
@@ -188,15 +190,22 @@ func (s *Server) ogcItems(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	crs, err := ogcCRS(r)
+	if err != nil {
+		return err
+	}
 	fs, matched, err := s.items(r, c, bbox, page)
 	if err != nil {
+		return err
+	}
+	if err := s.featuresInCRS(r, fs, crs); err != nil {
 		return err
 	}
 	fc := newCollection(matched, fs)
 	fc.TimeStamp = time.Now().UTC().Format(time.RFC3339)
 	fc.Links = append(pageLinks(r, geoJSONType, page, len(fs), matched),
 		link{Href: baseURL(r) + "/ogc/collections/" + c.ID, Rel: "collection", Type: jsonType})
-	writeGeoJSON(w, fc)
+	writeFeaturesIn(w, crs, fc)
 	return nil
 }
 
@@ -261,15 +270,24 @@ func (s *Server) ogcItem(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	crs, err := ogcCRS(r)
+	if err != nil {
+		return err
+	}
 	f, err := s.item(r, c, id)
 	if err != nil {
 		return err
 	}
+	fs := []feature{f}
+	if err := s.featuresInCRS(r, fs, crs); err != nil {
+		return err
+	}
+	f = fs[0]
 	base := baseURL(r) + "/ogc/collections/" + c.ID
 	f.Links = []link{
 		{Href: base + "/items/" + strconv.FormatInt(id, 10), Rel: "self", Type: geoJSONType},
 		{Href: base, Rel: "collection", Type: jsonType},
 	}
-	writeGeoJSON(w, f)
+	writeFeaturesIn(w, crs, f)
 	return nil
 }

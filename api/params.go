@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"gridmap/geo/chinacrs"
 	"gridmap/grid"
 	"gridmap/internal/httperr"
 )
@@ -78,27 +79,37 @@ func lonLatParams(r *http.Request) (lon, lat float64, err error) {
 // form: minLon,minLat,minZ,maxLon,maxLat,maxZ) are accepted and the heights ignored. Each
 // number is parsed at full double precision: clients send the exact edges of their tiles.
 func bboxParam(r *http.Request) (*grid.BBox, error) {
+	v, ok, err := bboxNumbers(r)
+	if !ok || err != nil {
+		return nil, err
+	}
+	b := grid.BBox{MinLon: v[0], MinLat: v[1], MaxLon: v[2], MaxLat: v[3]}
+	return &b, b.Validate()
+}
+
+// bboxNumbers reads bbox= as its two corners' first two coordinates (a 6-number box's
+// heights dropped); ok is false when it is absent.
+func bboxNumbers(r *http.Request) (v [4]float64, ok bool, err error) {
 	s := r.URL.Query().Get("bbox")
 	if s == "" {
-		return nil, nil
+		return v, false, nil
 	}
 	parts := strings.Split(s, ",")
 	if len(parts) != 4 && len(parts) != 6 {
-		return nil, grid.Errorf(grid.EINVALID, "bbox=%q: want 4 numbers minLon,minLat,maxLon,maxLat", s)
+		return v, true, grid.Errorf(grid.EINVALID, "bbox=%q: want 4 numbers minLon,minLat,maxLon,maxLat", s)
 	}
-	v := make([]float64, len(parts))
+	all := make([]float64, len(parts))
 	for k, p := range parts {
 		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
 		if err != nil {
-			return nil, grid.Errorf(grid.EINVALID, "bbox=%q: %q is not a number", s, p)
+			return v, true, grid.Errorf(grid.EINVALID, "bbox=%q: %q is not a number", s, p)
 		}
-		v[k] = f
+		all[k] = f
 	}
-	b := grid.BBox{MinLon: v[0], MinLat: v[1], MaxLon: v[2], MaxLat: v[3]}
-	if len(v) == 6 {
-		b = grid.BBox{MinLon: v[0], MinLat: v[1], MaxLon: v[3], MaxLat: v[4]}
+	if len(all) == 6 {
+		return [4]float64{all[0], all[1], all[3], all[4]}, true, nil
 	}
-	return &b, b.Validate()
+	return [4]float64(all), true, nil
 }
 
 // intParam reads an integer in [min, max], def when absent.
@@ -247,4 +258,10 @@ func ifMatch(r *http.Request, entity string, id int64) (int, error) {
 		}
 	}
 	return -1, nil
+}
+
+// crsParam reads a CRS parameter (crs=, bbox-crs=): any name chinacrs.Parse takes, EINVALID
+// naming the accepted ones otherwise; absent is def.
+func crsParam(r *http.Request, name string, def chinacrs.CRS) (chinacrs.CRS, error) {
+	return grid.ParseCRS(name, r.URL.Query().Get(name), def)
 }

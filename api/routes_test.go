@@ -134,7 +134,7 @@ func newRouteServer(t *testing.T, private bool) (*editServer, *api.Server) {
 		t.Fatal(err)
 	}
 	ui := fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>gridmap</title>")}}
-	h := api.New(api.Options{Store: st, Tiles: ts, Web: ui, Private: private})
+	h := api.New(api.Options{Store: st, Tiles: ts, Offline: ts, Web: ui, Private: private})
 	s := &editServer{Server: httptest.NewServer(h), store: st, tokens: map[string]string{}}
 	t.Cleanup(s.Close)
 	return s, h
@@ -289,6 +289,14 @@ func routeTable(t *testing.T) []routeRow {
 		// household rows: planners anywhere, a grid leader inside their grids
 		getf(v1+"export/households.csv", func(c *routeCase) string { return "/api/v1/export/households.csv?grid=" + id(c.place.community) },
 			"401 403 200 403 200 200 401 401 401", ""),
+		// offline packages: planners any grid, a grid leader their own grids
+		{route: v1 + "export/offline.pmtiles", method: "GET", path: func(c *routeCase) string {
+			return "/api/v1/export/offline.pmtiles?maxzoom=14&grid=" + id(c.place.community)
+		}, public: "401 403 200 403 200 200 401 401 401", check: func(t *testing.T, c *routeCase, status int, body []byte) {
+			if status == 200 && !bytes.HasPrefix(body, []byte("PMTiles\x03")) {
+				t.Errorf("offline package: %.20q is no PMTiles v3 archive", body)
+			}
+		}},
 		// the staff directory: signed-in users
 		getf(v1+"staff", func(c *routeCase) string { return "/api/v1/staff?grid=" + id(c.place.grid) }, signedIn, ""),
 		get(v1+"workers", "/api/v1/workers?limit=5", signedIn, ""),
@@ -306,6 +314,8 @@ func routeTable(t *testing.T) []routeRow {
 		getf("* /tiles/*", func(c *routeCase) string { return tileOf(c, c.f.target) }, tilesPub, openPriv),
 		get("* /tiles/*", "/tiles/metrics", tilesPub, openPriv),
 		get("GET /tiles.json", "/tiles.json", tilesPub, openPriv),
+		get("GET /style.json", "/style.json", tilesPub, openPriv),
+		get("* /tiles/*", "/tiles/sprite@2x.png", tilesPub, openPriv),
 		{route: "GET /healthz", method: "GET", path: func(*routeCase) string { return "/healthz" }, public: noCreds, check: healthBody},
 		get("* /*", "/", noCreds, ""),
 

@@ -45,6 +45,7 @@ func (s *Server) routesV1(r chi.Router) {
 	r.Post("/grids/{id}/rebalance", s.Handle(s.rebalance))
 	r.With(s.heavyRead()...).Get("/balance", s.Handle(s.balance))
 	r.With(s.exporting()...).Get("/export/households.csv", s.Handle(s.exportHouseholds))
+	r.With(s.exporting()...).Get("/export/offline.pmtiles", s.Handle(s.exportOffline))
 	r.Get("/workers", s.Handle(s.listWorkers))
 	r.Post("/workers", s.Handle(s.createWorker))
 	r.Get("/workers/{id}", s.Handle(s.getWorker))

@@ -28,6 +28,17 @@ var ErrNotGeoJSON = errors.New("geo: not a GeoJSON FeatureCollection")
 // (malformed or truncated JSON, wrong top-level type) wrap ErrNotGeoJSON and name the feature
 // index where reading stopped; an error returned by fn stops reading and is returned as is.
 func ReadFeatures(r io.Reader, fn func(Feature) error) error {
+	return ReadFeaturesCRS(r, nil, fn)
+}
+
+// ReadFeaturesCRS is ReadFeatures that also hands the CRS name of the document's "crs" member
+// (GeoJSON 2008, which GDAL still writes for a CRS other than WGS 84:
+// {"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::4490"}}) to crs, with the number
+// of features read before it: GDAL writes the member before the features, and a reader that
+// met features first read them without it. A "crs" of null (no CRS) is not handed on; a
+// member of another shape is a document error. crs may be nil; an error it returns stops
+// reading and is returned as is.
+func ReadFeaturesCRS(r io.Reader, crs func(name string, featuresBefore int) error, fn func(Feature) error) error {
 	src := &readErr{r: r}
 	dec := json.NewDecoder(src)
 	dec.UseNumber()
@@ -101,6 +112,20 @@ func ReadFeatures(r io.Reader, fn func(Feature) error) error {
 			if err := dec.Decode(&single.Properties); err != nil {
 				return docErr(0, "%v", jsonErr(err))
 			}
+		case "crs":
+			var m *crsMember
+			if err := dec.Decode(&m); err != nil {
+				return docErr(-1, "member \"crs\": %v", jsonErr(err))
+			}
+			if m == nil || crs == nil {
+				continue
+			}
+			if m.Type != "name" || m.Properties.Name == "" {
+				return docErr(-1, `member "crs": want {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4490"}} (a linked CRS is not read)`)
+			}
+			if err := crs(m.Properties.Name, n); err != nil {
+				return err
+			}
 		default:
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {
@@ -138,6 +163,14 @@ func (e *readErr) Read(p []byte) (int, error) {
 		e.err = err
 	}
 	return n, err
+}
+
+// crsMember is the "crs" member of a GeoJSON 2008 document naming its CRS.
+type crsMember struct {
+	Type       string `json:"type"`
+	Properties struct {
+		Name string `json:"name"`
+	} `json:"properties"`
 }
 
 type rawFeature struct {
@@ -189,11 +222,22 @@ func ParsePolygonal(raw json.RawMessage) (mp orb.MultiPolygon, fixed bool, err e
 // (a *PolygonIssue "more than N vertices"), so a body of coordinates costs memory in
 // proportion to the limit, not to its length.
 func ParsePolygonalMax(raw json.RawMessage, maxVertices int) (mp orb.MultiPolygon, fixed bool, err error) {
+	return ParsePolygonalIn(raw, maxVertices, CheckLonLat)
+}
+
+// PositionCheck returns an error saying why x, y is not a position the reader accepts; a
+// reader keeps the first one as the geometry's issue.
+type PositionCheck func(x, y float64) error
+
+// ParsePolygonalIn is ParsePolygonalMax with check deciding which positions are valid, for
+// coordinates in a CRS other than WGS 84 (metres of a projected CRS, say): chinacrs.CRS's
+// CheckPosition.
+func ParsePolygonalIn(raw json.RawMessage, maxVertices int, check PositionCheck) (mp orb.MultiPolygon, fixed bool, err error) {
 	g, err := geometryMember(raw)
 	if err != nil {
 		return nil, false, err
 	}
-	p := posParser{b: g.Coordinates, max: maxVertices}
+	p := posParser{b: g.Coordinates, max: maxVertices, check: check}
 	var polys [][]orb.Ring
 	switch g.Type {
 	case "Polygon":
@@ -303,6 +347,7 @@ type posParser struct {
 	i     int
 	max   int
 	n     int
+	check PositionCheck // nil: CheckLonLat
 	issue string
 }
 
@@ -413,11 +458,18 @@ func (p *posParser) position() (orb.Point, error) {
 	if p.issue == "" {
 		if k < 2 {
 			p.issue = "a position has fewer than 2 numbers"
-		} else if err := CheckLonLat(pt[0], pt[1]); err != nil {
+		} else if err := p.checkPosition(pt[0], pt[1]); err != nil {
 			p.issue = "coordinates out of range: " + err.Error()
 		}
 	}
 	return pt, nil
+}
+
+func (p *posParser) checkPosition(x, y float64) error {
+	if p.check == nil {
+		return CheckLonLat(x, y)
+	}
+	return p.check(x, y)
 }
 
 func (p *posParser) number() (float64, error) {

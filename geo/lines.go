@@ -13,11 +13,17 @@ import (
 // (fixed reports it). The error is a *GeometryIssue naming the problem: not a line, empty,
 // out-of-range coordinates, malformed coordinates.
 func ParseLineal(raw json.RawMessage) (ml orb.MultiLineString, fixed bool, err error) {
+	return ParseLinealIn(raw, CheckLonLat)
+}
+
+// ParseLinealIn is ParseLineal with check deciding which positions are valid (see
+// ParsePolygonalIn).
+func ParseLinealIn(raw json.RawMessage, check PositionCheck) (ml orb.MultiLineString, fixed bool, err error) {
 	g, err := geometryMember(raw)
 	if err != nil {
 		return nil, false, err
 	}
-	p := posParser{b: g.Coordinates}
+	p := posParser{b: g.Coordinates, check: check}
 	var lines []orb.Ring
 	switch g.Type {
 	case "LineString":

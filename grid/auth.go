@@ -43,6 +43,9 @@ const (
 	// PermReadStaff: read the staff directory — workers, who is assigned where, assignment
 	// history. Any signed-in user; anonymous readers get staff counts only (aggregates).
 	PermReadStaff
+	// PermExportOffline: export an offline map package of a grid (grid leaders: their own
+	// grids only, checked against the grid by MayIn) — for walking it without a connection.
+	PermExportOffline
 )
 
 // User is who is signed in. Grids are the current grids a grid leader leads (resolved
@@ -61,8 +64,8 @@ type User struct {
 func SystemUser(name string) User { return User{Name: name, Role: UserAdmin, System: true} }
 
 // Require returns nil when u may do p, EUNAUTHORIZED for nobody (a nil user: not signed in)
-// and EFORBIDDEN otherwise. For PermAssign and PermExportHouseholds a grid leader passes
-// here; the place is checked with MayAssignIn / MaySeeHouseholds.
+// and EFORBIDDEN otherwise. For PermAssign, PermExportHouseholds and PermExportOffline a grid
+// leader passes here; the place is checked with MayIn / MaySeeHouseholds.
 func (u *User) Require(p Permission) error {
 	if u == nil {
 		return Errorf(EUNAUTHORIZED, "sign in first: send Authorization: Bearer <token> or log in")
@@ -74,7 +77,7 @@ func (u *User) Require(p Permission) error {
 	case UserPlanner:
 		ok = p != PermAdmin
 	case UserGridLeader:
-		ok = p == PermWrite || p == PermAssign || p == PermExportHouseholds || p == PermReadStaff
+		ok = p == PermWrite || p == PermAssign || p == PermExportHouseholds || p == PermReadStaff || p == PermExportOffline
 	case UserViewer:
 		ok = p == PermReadStaff
 	}
@@ -100,6 +103,8 @@ func (p Permission) String() string {
 		return "manage users and tokens"
 	case PermReadStaff:
 		return "read the staff directory"
+	case PermExportOffline:
+		return "export offline map packages"
 	}
 	return "do that"
 }
@@ -113,7 +118,14 @@ func (u *User) Everywhere() bool {
 // that grid's ancestors, any order) is chain: planners anywhere, grid leaders inside their
 // own grids. EFORBIDDEN names the place.
 func (u *User) MayAssignIn(chain []int64, place string) error {
-	if err := u.Require(PermAssign); err != nil {
+	return u.MayIn(PermAssign, chain, place)
+}
+
+// MayIn returns nil when u may do p at a place whose grid chain (its grid and that grid's
+// ancestors, any order) is chain: planners anywhere, grid leaders inside their own grids.
+// EUNAUTHORIZED for nobody; EFORBIDDEN names the place.
+func (u *User) MayIn(p Permission, chain []int64, place string) error {
+	if err := u.Require(p); err != nil {
 		return err
 	}
 	if u.Everywhere() || u.Viewer().MaySeeHouseholds(chain) {

@@ -52,13 +52,13 @@ func TestStaleError(t *testing.T) {
 
 // TestRequire is the role × permission matrix: which role may do what.
 func TestRequire(t *testing.T) {
-	perms := []Permission{PermWrite, PermEditGrids, PermEditStaff, PermAssign, PermExportHouseholds, PermAdmin, PermReadStaff}
+	perms := []Permission{PermWrite, PermEditGrids, PermEditStaff, PermAssign, PermExportHouseholds, PermAdmin, PermReadStaff, PermExportOffline}
 	want := map[string][]string{ // code per permission, in the order above
-		"":             {EUNAUTHORIZED, EUNAUTHORIZED, EUNAUTHORIZED, EUNAUTHORIZED, EUNAUTHORIZED, EUNAUTHORIZED, EUNAUTHORIZED},
-		UserViewer:     {EFORBIDDEN, EFORBIDDEN, EFORBIDDEN, EFORBIDDEN, EFORBIDDEN, EFORBIDDEN, ""},
-		UserGridLeader: {"", EFORBIDDEN, EFORBIDDEN, "", "", EFORBIDDEN, ""},
-		UserPlanner:    {"", "", "", "", "", EFORBIDDEN, ""},
-		UserAdmin:      {"", "", "", "", "", "", ""},
+		"":             {EUNAUTHORIZED, EUNAUTHORIZED, EUNAUTHORIZED, EUNAUTHORIZED, EUNAUTHORIZED, EUNAUTHORIZED, EUNAUTHORIZED, EUNAUTHORIZED},
+		UserViewer:     {EFORBIDDEN, EFORBIDDEN, EFORBIDDEN, EFORBIDDEN, EFORBIDDEN, EFORBIDDEN, "", EFORBIDDEN},
+		UserGridLeader: {"", EFORBIDDEN, EFORBIDDEN, "", "", EFORBIDDEN, "", ""},
+		UserPlanner:    {"", "", "", "", "", EFORBIDDEN, "", ""},
+		UserAdmin:      {"", "", "", "", "", "", "", ""},
 	}
 	for role, codes := range want {
 		var u *User
@@ -74,6 +74,11 @@ func TestRequire(t *testing.T) {
 	leader := &User{Name: "l", Role: UserGridLeader, Grids: []int64{7}}
 	if leader.MayAssignIn([]int64{1, 7, 30}, "grid x") != nil || ErrorCode(leader.MayAssignIn([]int64{1, 8, 31}, "grid y")) != EFORBIDDEN {
 		t.Error("grid leader scope")
+	}
+	if leader.MayIn(PermExportOffline, []int64{7}, "grid x") != nil || ErrorCode(leader.MayIn(PermExportOffline, []int64{8}, "grid y")) != EFORBIDDEN ||
+		ErrorCode((&User{Role: UserViewer}).MayIn(PermExportOffline, []int64{7}, "grid x")) != EFORBIDDEN ||
+		(&User{Role: UserPlanner}).MayIn(PermExportOffline, []int64{8}, "grid y") != nil {
+		t.Error("offline packages: scope")
 	}
 	if !(&User{Role: UserPlanner}).Viewer().AllHouseholds || (&User{Role: UserViewer}).Viewer().MaySeeHouseholds([]int64{7}) ||
 		!leader.Viewer().MaySeeHouseholds([]int64{7}) || (*User)(nil).Viewer().Name != "anonymous" {

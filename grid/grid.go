@@ -111,4 +111,5 @@ type Store interface {
 	BalanceService
 	AuditService
 	DivideService
+	CRSService
 }

@@ -28,6 +28,7 @@ type ImportSummary struct {
 	Rejected   []Rejection
 	Estimated  int             // buildings whose households were estimated
 	Conform    *ConformSummary // grids imported with conform: what it changed
+	CRS        []string        // the CRSs other than WGS 84 coordinates were read in and converted from
 	Committed  bool            // false when rejections (or an error) rolled the import back
 	Elapsed    time.Duration
 }
@@ -42,6 +43,9 @@ func (s ImportSummary) Format() string {
 	}
 	if secs := s.Elapsed.Seconds(); secs > 0 {
 		fmt.Fprintf(&b, " in %.2fs (%.0f features/s)", secs, float64(s.Read)/secs)
+	}
+	if len(s.CRS) > 0 {
+		fmt.Fprintf(&b, "; coordinates converted to WGS 84 from %s", strings.Join(s.CRS, ", "))
 	}
 	b.WriteString("\n")
 	for _, r := range s.Rejected {

@@ -2,7 +2,7 @@
 # Installs what gridmap needs on Debian/Ubuntu when it is missing. Idempotent and quiet when
 # everything is present. Usage: scripts/setup.sh [run|test|bench]
 #   run   PostgreSQL server binaries + PostGIS (what `make run` needs)
-#   test  run + GDAL (interoperability tests) + Chromium and a CJK font (UI tests)
+#   test  run + GDAL (interoperability tests) + Chromium and a CJK font (UI tests) + PyQGIS
 #   bench test + wrk (loopback load generator)
 set -euo pipefail
 what=${1:-run}
@@ -38,6 +38,9 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
   # Chinese names rather than empty boxes.
   { command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list :lang=zh 2>/dev/null)" ]; } || pkgs+=(fonts-wqy-microhei)
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
+  # QGIS's Python bindings, for the test that has QGIS draw the city from /style.json and the
+  # OGC collections (cmd/gridmap/qgis_test.go): 195 MB to download, 930 MB installed.
+  /usr/bin/python3 -c 'import qgis.core' >/dev/null 2>&1 || pkgs+=(python3-qgis)
 fi
 if [ "$what" = bench ]; then
   command -v wrk >/dev/null 2>&1 || pkgs+=(wrk)

@@ -189,6 +189,12 @@ func New(pool *pgxpool.Pool, o Options) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /tiles/{z}/{x}/{y}", s.handle(s.serveTile))
 	mux.HandleFunc("GET /tiles.json", s.handle(s.serveTileJSON))
+	mux.HandleFunc("GET /style.json", s.handle(s.serveStyle))
+	for _, ratio := range []int{1, 2} {
+		name := "/tiles/sprite" + map[int]string{1: "", 2: "@2x"}[ratio]
+		mux.HandleFunc("GET "+name+".json", s.handle(serveSprite(ratio, false)))
+		mux.HandleFunc("GET "+name+".png", s.handle(serveSprite(ratio, true)))
+	}
 	mux.Handle("GET /tiles/metrics", promhttp.HandlerFor(o.Metrics, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/tiles/", s.handle(unknown))
 	s.mux = mux

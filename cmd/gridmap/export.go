@@ -13,17 +13,21 @@ import (
 // row by row as the database sends them.
 func cmdExport(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return usageErr("export what? grids, buildings or assignments")
+		return usageErr("export what? grids, buildings, assignments or pmtiles")
 	}
 	kind, args := args[0], args[1:]
+	if kind == "pmtiles" {
+		return cmdExportPMTiles(ctx, e, args)
+	}
 	fs := flag.NewFlagSet("export "+kind, flag.ContinueOnError)
 	var db dbFlags
 	db.register(fs)
 	level := fs.Int("level", 0, "grids: only this level (1, 2 or 3)")
 	parent := fs.String("parent", "", "grids: only the subtree under this grid (id or code)")
 	gridKey := fs.String("grid", "", "buildings: only those of this grid and the grids below it (id or code)")
+	crsName := fs.String("crs", "", "grids, buildings: the coordinates' CRS — wgs84 (default), gcj02, bd09, EPSG:4490, EPSG:4513–4554 or an OGC URI")
 	if kind != "grids" && kind != "buildings" && kind != "assignments" {
-		return usageErr("export %q: want grids, buildings or assignments", kind)
+		return usageErr("export %q: want grids, buildings, assignments or pmtiles", kind)
 	}
 	rest, err := parse(fs, args)
 	if err != nil {
@@ -32,10 +36,17 @@ func cmdExport(ctx context.Context, e *env, args []string) error {
 	if len(rest) > 0 {
 		return usageErr("export %s: unexpected argument %q (the export goes to stdout)", kind, rest[0])
 	}
-	var gf grid.GridExport
+	crs, err := grid.ParseCRS("--crs", *crsName, "")
+	if err != nil {
+		return err
+	}
+	if crs != "" && kind == "assignments" {
+		return usageErr("export assignments: --crs goes with grids and buildings (the CSV has no coordinates)")
+	}
+	gf := grid.GridExport{CRS: crs}
 	// the command line reads the database it was given: every count as it is
 	actor := grid.SystemUser("gridmap export")
-	bf := grid.BuildingExport{Viewer: actor.Viewer()}
+	bf := grid.BuildingExport{Viewer: actor.Viewer(), CRS: crs}
 	switch {
 	case kind == "grids":
 		gf.Level = *level

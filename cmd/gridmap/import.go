@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
+	"gridmap/geo/chinacrs"
 	"gridmap/grid"
 	"gridmap/grid/postgis"
 )
@@ -19,6 +21,7 @@ func cmdImport(ctx context.Context, e *env, args []string) error {
 	var db dbFlags
 	db.register(fs)
 	skip := fs.Bool("skip-invalid", false, "import the valid features and report the rejected ones (default: all or nothing)")
+	crsName := fs.String("crs", "", "the files' coordinates: wgs84, gcj02, bd09, EPSG:4490, EPSG:4513–4554 or an OGC URI (default: each file's crs member, else WGS 84)")
 	var (
 		gi postgis.GridImport
 		bi postgis.BuildingImport
@@ -56,6 +59,12 @@ func cmdImport(ctx context.Context, e *env, args []string) error {
 	if snap && !gi.Conform {
 		return usageErr("import grids: --snap-m goes with --conform")
 	}
+	var crs chinacrs.CRS
+	if *crsName != "" {
+		if crs, err = chinacrs.Parse(*crsName); err != nil {
+			return grid.Errorf(grid.EINVALID, "--crs: %s", strings.TrimPrefix(err.Error(), "chinacrs: "))
+		}
+	}
 	var inputs []postgis.Input
 	for _, name := range files {
 		f, err := os.Open(name)
@@ -63,7 +72,7 @@ func cmdImport(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		defer f.Close()
-		inputs = append(inputs, postgis.Input{Name: name, R: f})
+		inputs = append(inputs, postgis.Input{Name: name, R: f, CRS: crs})
 	}
 	store, closeDB, err := db.open(ctx, e)
 	if err != nil {

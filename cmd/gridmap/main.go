@@ -35,12 +35,15 @@ Usage:
   gridmap migrate  [--data-dir ./data]
   gridmap demo     [--scale N] [--seed S] [--reset] [--data-dir ./data]
   gridmap import grids --level N [--name-prop P] [--city NAME] [--admin-code CODE] [--skip-invalid]
-                       [--conform [--snap-m 5]] FILE.geojson...
-  gridmap import buildings [--skip-invalid] [--dwelling-m2 90] [--storey-m 3] FILE.geojson...
-  gridmap import roads [--class-prop highway] [--skip-invalid] FILE.geojson...
-  gridmap export grids [--level N] [--parent CODE]  > grids.geojson
-  gridmap export buildings [--grid CODE]            > buildings.geojson
+                       [--conform [--snap-m 5]] [--crs CRS] FILE.geojson...
+  gridmap import buildings [--skip-invalid] [--dwelling-m2 90] [--storey-m 3] [--crs CRS] FILE.geojson...
+  gridmap import roads [--class-prop highway] [--skip-invalid] [--crs CRS] FILE.geojson...
+                   (CRS: wgs84 (default), gcj02, bd09, EPSG:4490, EPSG:4513–4554 or an OGC URI;
+                   a file's own crs member is read too)
+  gridmap export grids [--level N] [--parent CODE] [--crs CRS]  > grids.geojson
+  gridmap export buildings [--grid CODE] [--crs CRS]            > buildings.geojson
   gridmap export assignments                        > assignments.csv
+  gridmap export pmtiles --grid CODE | --bbox MINLON,MINLAT,MAXLON,MAXLAT [--maxzoom 16] [--workers N] FILE.pmtiles
   gridmap coverage [--grid CODE] [--json] [--target 300] [--band 0.2] [--min-area 1] [--limit 100] [--offset 0] [--recompute]
   gridmap conform --level N [--parent CODE] [--snap-m 5] [--dry-run] [--json]
   gridmap divide   --parent CODE | --level N [--target 300] [--band 0.2] [--k N] [--seed S] [--keep CODE,…] [--dry-run] [--json]

@@ -79,6 +79,9 @@ func TestRunUsage(t *testing.T) {
 		{"divide level with k", []string{"divide", "--level", "2", "--k", "3"}, 2, nil, []string{"--k and --keep"}},
 		{"divide bad keep", []string{"divide", "--parent", "1", "--keep", "x"}, 2, nil, []string{"--keep"}},
 		{"divide bad band", []string{"divide", "--parent", "1", "--band", "3"}, 1, nil, []string{"band 3", "(EINVALID)"}},
+		{"export pmtiles no file", []string{"export", "pmtiles", "--grid", "1"}, 2, nil, []string{"output FILE.pmtiles"}},
+		{"export pmtiles grid and bbox", []string{"export", "pmtiles", "--grid", "1", "--bbox", "1,2,3,4", "x.pmtiles"}, 2, nil, []string{"--grid CODE or --bbox"}},
+		{"export pmtiles bad bbox", []string{"export", "pmtiles", "--bbox", "1,2,3", "x.pmtiles"}, 1, nil, []string{"minlon,minlat,maxlon,maxlat", "(EINVALID)"}},
 		{"rebalance no parent", []string{"rebalance"}, 2, nil, []string{"--parent"}},
 	}
 	for _, tt := range tests {

@@ -4,10 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/protomaps/go-pmtiles/pmtiles"
 
 	"gridmap/api"
 	"gridmap/grid"
@@ -136,5 +142,74 @@ func TestDivideCLI(t *testing.T) {
 	}
 	if rb := gridmap(t, "rebalance", "--parent", "990100001001000", "--dry-run"); !strings.Contains(rb, "buildings moved") {
 		t.Errorf("rebalance:\n%s", rb)
+	}
+}
+
+// TestExportPMTilesCLI: `gridmap export pmtiles` writes a valid PMTiles archive of a grid (or
+// a box) with the grid in its metadata, only when complete: a failed export leaves no file.
+func TestExportPMTilesCLI(t *testing.T) {
+	t.Setenv("DATABASE_URL", testdb.DemoConnString(t))
+	dir := t.TempDir()
+	const community = "990100001001000"
+	file := filepath.Join(dir, "c.pmtiles")
+	var errb bytes.Buffer
+	if code := run(context.Background(), []string{"export", "pmtiles", "--grid", community, "--maxzoom", "15", file}, &bytes.Buffer{}, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "tiles") || !strings.Contains(errb.String(), "data version") {
+		t.Errorf("summary: %s", errb.String())
+	}
+	var verifyLog strings.Builder
+	if err := pmtiles.Verify(log.New(&verifyLog, "", 0), file); err != nil || strings.Contains(verifyLog.String(), "Invalid") {
+		t.Errorf("pmtiles verify: %v\n%s", err, verifyLog.String())
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := pmtiles.DeserializeHeader(b[:pmtiles.HeaderV3LenBytes])
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta, err := pmtiles.DeserializeMetadata(bytes.NewReader(b[h.MetadataOffset:h.MetadataOffset+h.MetadataLength]), h.InternalCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _ := meta["grid"].(map[string]any)
+	if h.MaxZoom != 15 || h.AddressedTilesCount < 16 || g["code"] != community || meta["data_version"] == nil || meta["exported_at"] == nil {
+		t.Errorf("header %+v, metadata %v", h, meta)
+	}
+
+	// the community's box holds at least the tiles meeting the community
+	box := filepath.Join(dir, "box.pmtiles")
+	lon0, lat0, lon1, lat1 := float64(h.MinLonE7)/1e7, float64(h.MinLatE7)/1e7, float64(h.MaxLonE7)/1e7, float64(h.MaxLatE7)/1e7
+	gridmap(t, "export", "pmtiles", "--bbox", fmt.Sprintf("%f,%f,%f,%f", lon0, lat0, lon1, lat1), "--maxzoom", "15", box)
+	bb, err := os.ReadFile(box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hb, _ := pmtiles.DeserializeHeader(bb[:pmtiles.HeaderV3LenBytes])
+	if hb.AddressedTilesCount < h.AddressedTilesCount {
+		t.Errorf("the community's box holds %d tiles, the community %d", hb.AddressedTilesCount, h.AddressedTilesCount)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--grid", "990100999000000"}, 1, grid.ENOTFOUND},
+		{[]string{"--grid", community, "--maxzoom", "17"}, 1, "want 0 to 16"},
+		{[]string{"--bbox", "60,10,140,55"}, 1, "more than"},
+	} {
+		errb.Reset()
+		out := filepath.Join(dir, "failed.pmtiles")
+		args := append(append([]string{"export", "pmtiles"}, tc.args...), out)
+		if code := run(context.Background(), args, &bytes.Buffer{}, &errb); code != tc.code || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("%v: exit %d: %s", tc.args, code, errb.String())
+		}
+		if left, _ := filepath.Glob(filepath.Join(dir, "*failed*")); len(left) > 0 {
+			t.Errorf("%v left %v", tc.args, left)
+		}
 	}
 }

@@ -116,7 +116,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		e.log.Warn("the map UI is not built into this binary (make web)")
 	}
 	srv := &http.Server{
-		Handler: api.New(api.Options{Store: store, Tiles: ts, Web: ui, Logger: e.log, Private: *private,
+		Handler: api.New(api.Options{Store: store, Tiles: ts, Offline: ts, Web: ui, Logger: e.log, Private: *private,
 			Limits: lim.api, Proxies: lim.proxies, BasemapHosts: lim.basemaps, Metrics: reg, Replica: store.Replica()}),
 		ReadHeaderTimeout: 10 * time.Second,
 		// every response must be written within it; streamed exports set a deadline per chunk

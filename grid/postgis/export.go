@@ -1,33 +1,42 @@
 package postgis
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/ewkb"
 
 	"gridmap/geo"
+	"gridmap/geo/chinacrs"
 	"gridmap/grid"
 )
 
 // exportGridsSQL makes each feature in PostGIS (ST_AsGeoJSON, json_build_object): the rows go
 // from the database to the writer without being decoded. $1 level, $2 subtree root (the root
-// itself excluded); NULL skips a term.
+// itself excluded); NULL skips a term. %[1]s and %[2]s are the geometry member and the
+// geometry to convert in Go (exportGeometry).
 const exportGridsSQL = `
 SELECT json_build_object(
     'type', 'Feature',
     'id', g.id,
-    'geometry', ST_AsGeoJSON(g.geom)::json,
+    'geometry', %[1]s,
     'properties', json_build_object(
         'id', g.id, 'code', g.code, 'name', g.name, 'level', g.level,
         'parent_id', g.parent_id, 'parent_code', p.code,
         'buildings', c.buildings, 'units', c.units, 'households', c.households,
         'residents', c.residents, 'workers', c.workers,
-        'version', g.version, 'valid_from', g.valid_from))::text
+        'version', g.version, 'valid_from', g.valid_from))::text, %[2]s
 FROM grids g
 LEFT JOIN grids p ON p.id = g.parent_id
 CROSS JOIN LATERAL gridmap_grid_counts(g.id) c
@@ -37,12 +46,13 @@ WHERE g.valid_to IS NULL
 ORDER BY g.code`
 
 // exportBuildingsSQL: $1 subtree root (NULL: every building), $2 the smallest resident count
-// shown (grid.Viewer.ResidentsFloor: smaller ones are null with residents_suppressed).
+// shown (grid.Viewer.ResidentsFloor: smaller ones are null with residents_suppressed); %[1]s
+// and %[2]s as in exportGridsSQL.
 const exportBuildingsSQL = `
 SELECT json_build_object(
     'type', 'Feature',
     'id', b.id,
-    'geometry', ST_AsGeoJSON(b.footprint)::json,
+    'geometry', %[1]s,
     'properties', json_build_object(
         'id', b.id, 'code', b.code, 'name', b.name, 'address', b.address, 'floors', b.floors,
         'height_m', b.height_m, 'grid_id', b.grid_id, 'grid_code', g.code,
@@ -50,7 +60,7 @@ SELECT json_build_object(
         'households', b.households,
         'residents', CASE WHEN b.residents >= $2::int THEN b.residents END,
         'residents_suppressed', b.residents < $2::int,
-        'households_estimated', b.households_estimated))::text
+        'households_estimated', b.households_estimated))::text, %[2]s
 FROM buildings b
 LEFT JOIN grids g ON g.id = b.grid_id
 WHERE $1::bigint IS NULL OR b.grid_id IN (SELECT id FROM gridmap_subtree($1))
@@ -118,16 +128,84 @@ func (s *Store) export(ctx context.Context, fn func(tx pgx.Tx, e grid.Export) er
 // layer name GDAL and QGIS show.
 type geojsonMembers struct {
 	Name        string         `json:"name"`
+	CRS         *crsMember     `json:"crs,omitempty"`
 	Generator   string         `json:"generator"`
 	ExportedAt  time.Time      `json:"exported_at"`
 	DataVersion int64          `json:"data_version"`
 	Filters     map[string]any `json:"filters"`
 }
 
-// streamFeatures writes the one-column rows of sql as the features of a FeatureCollection.
-// Rows are read with RawValues: each feature's bytes go from the connection buffer to the
-// writer without a copy.
-func streamFeatures(ctx context.Context, tx pgx.Tx, e grid.Export, open func(grid.Export) (io.Writer, error), sql string, args ...any) (int, error) {
+// crsMember is GeoJSON 2008's named CRS, which GDAL and gridmap's import read.
+type crsMember struct {
+	Type       string            `json:"type"`
+	Properties map[string]string `json:"properties"`
+}
+
+// exportCRS returns the crs member of an export in c: none for WGS 84 (GeoJSON's own), the
+// EPSG URN GDAL reads for an EPSG CRS, gridmap's name for GCJ-02 and BD-09.
+func exportCRS(c chinacrs.CRS) *crsMember {
+	name := c.String()
+	switch {
+	case c == "" || c == chinacrs.CRS84 || c == chinacrs.WGS84:
+		return nil
+	case c.EPSG() != 0:
+		name = fmt.Sprintf("urn:ogc:def:crs:EPSG::%d", c.EPSG())
+	}
+	return &crsMember{Type: "name", Properties: map[string]string{"name": name}}
+}
+
+// exportGeometry returns the SQL of an export's geometry member and of the geometry its
+// features get in Go instead, for the column geom in CRS c: PostGIS writes WGS 84 and the
+// CRSs it converts (ST_Transform, the SRID coming from a validated CRS), Go converts GCJ-02
+// and BD-09 (the member is null in SQL and filled in by fillGeometry).
+func exportGeometry(geom string, c chinacrs.CRS) (member, inGo string) {
+	switch {
+	case c.NeedsPostGIS():
+		return fmt.Sprintf("ST_AsGeoJSON(ST_Transform(%s, %d))::json", geom, c.EPSG()), "NULL::geometry"
+	case c == "" || c == chinacrs.CRS84 || c == chinacrs.WGS84:
+		return fmt.Sprintf("ST_AsGeoJSON(%s)::json", geom), "NULL::geometry"
+	}
+	return "NULL::json", geom
+}
+
+// nullGeometry is how json_build_object writes the null geometry member fillGeometry fills:
+// the first member with that text in a feature whose type and id come before it.
+var nullGeometry = []byte(`"geometry" : null`)
+
+// fillGeometry returns feature (json_build_object's text) with its null geometry member
+// replaced by the EWKB geometry raw converted from WGS 84 to c, with ST_AsGeoJSON's 9
+// decimals.
+func fillGeometry(buf, feature, raw []byte, c chinacrs.CRS) ([]byte, error) {
+	i := bytes.Index(feature, nullGeometry)
+	if i < 0 {
+		return nil, errors.New("postgis: export: a feature without its null geometry member")
+	}
+	if raw[0] == '0' { // hex text, as the simple protocol sends it (binary EWKB starts 0x00 or 0x01)
+		if raw, err := hex.DecodeString(string(raw)); err == nil {
+			return fillGeometry(buf, feature, raw, c)
+		}
+	}
+	g, _, err := ewkb.Unmarshal(raw)
+	if err != nil {
+		return nil, fmt.Errorf("postgis: export: %w", err)
+	}
+	if g, err = chinacrs.Convert(g, chinacrs.WGS84, c); err != nil {
+		return nil, err
+	}
+	member, err := json.Marshal(geo.GeoJSON{Geometry: orb.Round(g, 1e9)})
+	if err != nil {
+		return nil, err
+	}
+	buf = append(buf[:0], feature[:i+len(nullGeometry)-len("null")]...)
+	buf = append(buf, member...)
+	return append(buf, feature[i+len(nullGeometry):]...), nil
+}
+
+// streamFeatures writes the rows of sql as the features of a FeatureCollection in CRS c: the
+// feature, and the geometry to convert in Go when c needs that (exportGeometry). Rows are read
+// with RawValues: each feature's bytes go from the connection buffer to the writer without a
+// copy.
+func streamFeatures(ctx context.Context, tx pgx.Tx, e grid.Export, c chinacrs.CRS, open func(grid.Export) (io.Writer, error), sql string, args ...any) (int, error) {
 	rows, err := tx.Query(ctx, sql, args...)
 	if err != nil {
 		return 0, err
@@ -142,13 +220,21 @@ func streamFeatures(ctx context.Context, tx pgx.Tx, e grid.Export, open func(gri
 	if err != nil {
 		return 0, err
 	}
-	fw, err := geo.NewFeatureWriter(w, geojsonMembers{Name: e.Kind, Generator: "gridmap",
+	fw, err := geo.NewFeatureWriter(w, geojsonMembers{Name: e.Kind, CRS: exportCRS(c), Generator: "gridmap",
 		ExportedAt: e.ExportedAt, DataVersion: e.DataVersion, Filters: e.Filters})
 	if err != nil {
 		return 0, err
 	}
+	var buf []byte
 	for ; more; more = rows.Next() {
-		if err := fw.Add(rows.RawValues()[0]); err != nil {
+		feature := rows.RawValues()[0]
+		if raw := rows.RawValues()[1]; raw != nil {
+			if buf, err = fillGeometry(buf, feature, raw, c); err != nil {
+				return fw.Count(), err
+			}
+			feature = buf
+		}
+		if err := fw.Add(feature); err != nil {
 			return fw.Count(), err
 		}
 	}
@@ -175,7 +261,8 @@ func (s *Store) ExportGrids(ctx context.Context, f grid.GridExport, open func(gr
 		if err != nil {
 			return err
 		}
-		n, err = streamFeatures(ctx, tx, e, open, exportGridsSQL, level, root)
+		member, inGo := exportGeometry("g.geom", f.CRS)
+		n, err = streamFeatures(ctx, tx, e, f.CRS, open, fmt.Sprintf(exportGridsSQL, member, inGo), level, root)
 		return err
 	}, e)
 	return n, err
@@ -197,6 +284,9 @@ func exportScope(ctx context.Context, tx pgx.Tx, e grid.Export, name string, k *
 
 // ExportBuildings streams the buildings matching f, by code.
 func (s *Store) ExportBuildings(ctx context.Context, f grid.BuildingExport, open func(grid.Export) (io.Writer, error)) (int, error) {
+	if err := f.Validate(); err != nil {
+		return 0, err
+	}
 	e := grid.Export{Kind: "buildings", Filters: map[string]any{}}
 	n := 0
 	err := s.export(ctx, func(tx pgx.Tx, e grid.Export) error {
@@ -204,7 +294,8 @@ func (s *Store) ExportBuildings(ctx context.Context, f grid.BuildingExport, open
 		if err != nil {
 			return err
 		}
-		n, err = streamFeatures(ctx, tx, e, open, exportBuildingsSQL, root, f.Viewer.ResidentsFloor())
+		member, inGo := exportGeometry("b.footprint", f.CRS)
+		n, err = streamFeatures(ctx, tx, e, f.CRS, open, fmt.Sprintf(exportBuildingsSQL, member, inGo), root, f.Viewer.ResidentsFloor())
 		return err
 	}, e)
 	return n, err

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"gridmap/geo"
+	"gridmap/geo/chinacrs"
 	"gridmap/grid"
 )
 
@@ -24,6 +26,11 @@ import (
 type Input struct {
 	Name string // shown in rejections, e.g. the file path
 	R    io.Reader
+	// CRS is the CRS the document's coordinates are in, as its user said (--crs); empty: the
+	// one its "crs" member names, else WGS 84. A member naming another CRS is refused
+	// (chinacrs.Resolve). Coordinates in GCJ-02 and BD-09 are converted in Go, those of
+	// CGCS2000 and its Gauss–Krüger zones by PostGIS as they are staged.
+	CRS chinacrs.CRS
 }
 
 // BuildingImport configures ImportBuildings.
@@ -67,7 +74,7 @@ const stageBatch = 2000
 
 // shape is the kind of geometry an import reads: areas (grids, buildings) or lines (roads).
 type shape struct {
-	parse func(json.RawMessage) (orb.Geometry, bool, error)
+	parse func(json.RawMessage, geo.PositionCheck) (orb.Geometry, bool, error)
 	// extract is the ST_CollectionExtract type a repaired geometry keeps: 3 polygons, 2 lines
 	extract int
 	// measure is the SQL function by which a feature must have a size, after repair
@@ -78,15 +85,15 @@ type shape struct {
 }
 
 var (
-	areas = shape{parse: func(raw json.RawMessage) (orb.Geometry, bool, error) {
-		mp, fixed, err := geo.ParsePolygonal(raw)
+	areas = shape{parse: func(raw json.RawMessage, check geo.PositionCheck) (orb.Geometry, bool, error) {
+		mp, fixed, err := geo.ParsePolygonalIn(raw, 0, check)
 		return mp, fixed, err
 	}, extract: 3, measure: "ST_Area", derive: "NULL::geometry, NULL::geometry"}
 	// footprints are areas that get their points on surface and Web-Mercator copies
 	footprints = shape{parse: areas.parse, extract: 3, measure: "ST_Area",
 		derive: "ST_PointOnSurface(r.g), ST_Transform(r.g, 3857)"}
-	lines = shape{parse: func(raw json.RawMessage) (orb.Geometry, bool, error) {
-		ml, fixed, err := geo.ParseLineal(raw)
+	lines = shape{parse: func(raw json.RawMessage, check geo.PositionCheck) (orb.Geometry, bool, error) {
+		ml, fixed, err := geo.ParseLinealIn(raw, check)
 		return ml, fixed, err
 	}, extract: 2, measure: "ST_Length", derive: "NULL::geometry, ST_Transform(r.g, 3857)"}
 )
@@ -107,7 +114,8 @@ func stageShape(ctx context.Context, tx pgx.Tx, inputs []Input, sh shape, props 
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE import_stage (
 		file_no int NOT NULL, file text NOT NULL, idx int NOT NULL,
 		geom geometry NOT NULL, fixed boolean NOT NULL,
-		name text, address text, floors int, height real, households int, class text
+		name text, address text, floors int, height real, households int, class text,
+		srid int NOT NULL
 	) ON COMMIT DROP;
 	CREATE TEMP TABLE import_prep ON COMMIT DROP AS
 	SELECT file_no, file, idx, fixed, name, address, floors, height, households, class,
@@ -115,7 +123,7 @@ func stageShape(ctx context.Context, tx pgx.Tx, inputs []Input, sh shape, props 
 	FROM import_stage WITH NO DATA`); err != nil {
 		return err
 	}
-	cols := []string{"file_no", "file", "idx", "geom", "fixed", "name", "address", "floors", "height", "households", "class"}
+	cols := []string{"file_no", "file", "idx", "geom", "fixed", "name", "address", "floors", "height", "households", "class", "srid"}
 	prep := fmt.Sprintf(prepSQL, sh.extract, sh.measure, sh.derive)
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -138,10 +146,17 @@ func stageShape(ctx context.Context, tx pgx.Tx, inputs []Input, sh shape, props 
 	for n, r := range results {
 		sum.Read += r.read
 		sum.Rejected = append(sum.Rejected, r.rejected...)
-		if r.err != nil && copyErr == nil {
-			if errors.Is(r.err, geo.ErrNotGeoJSON) {
-				return grid.Errorf(grid.EINVALID, "%s: %s", inputs[n].Name, strings.TrimPrefix(r.err.Error(), geo.ErrNotGeoJSON.Error()+": "))
-			}
+		if r.crs != "" && datum(r.crs) != chinacrs.WGS84 && !slices.Contains(sum.CRS, r.crs.String()) {
+			sum.CRS = append(sum.CRS, r.crs.String())
+		}
+		var ge *grid.Error
+		switch {
+		case r.err == nil || copyErr != nil:
+		case errors.Is(r.err, geo.ErrNotGeoJSON):
+			return grid.Errorf(grid.EINVALID, "%s: %s", inputs[n].Name, strings.TrimPrefix(r.err.Error(), geo.ErrNotGeoJSON.Error()+": "))
+		case errors.As(r.err, &ge):
+			return r.err
+		default:
 			return fmt.Errorf("%s: %w", inputs[n].Name, r.err)
 		}
 	}
@@ -183,6 +198,7 @@ func parseAll(ctx context.Context, inputs []Input, sh shape, props func(f geo.Fe
 type parsed struct {
 	read     int
 	rejected []grid.Rejection
+	crs      chinacrs.CRS // the CRS the document's coordinates were read in
 	err      error
 }
 
@@ -199,9 +215,19 @@ func parseInput(ctx context.Context, n int, in Input, sh shape, props func(f geo
 			return ctx.Err()
 		}
 	}
-	r.err = geo.ReadFeatures(in.R, func(f geo.Feature) error {
+	var c crsReader
+	if err := c.resolve(in, "", 0); err != nil {
+		r.err = err
+		return r
+	}
+	r.err = geo.ReadFeaturesCRS(in.R, func(name string, before int) error {
+		return c.resolve(in, name, before)
+	}, func(f geo.Feature) error {
 		r.read++
-		g, fixed, err := sh.parse(f.Geometry)
+		g, fixed, err := sh.parse(f.Geometry, c.Check)
+		if err == nil {
+			g, err = c.toWGS84(g)
+		}
 		var p stageProps
 		if err == nil {
 			p, err = props(f)
@@ -211,7 +237,7 @@ func parseInput(ctx context.Context, n int, in Input, sh shape, props func(f geo
 			return nil
 		}
 		batch = append(batch, []any{n, in.Name, f.Index, g, fixed,
-			p.name, p.address, p.floors, p.height, p.households, p.class})
+			p.name, p.address, p.floors, p.height, p.households, p.class, c.srid})
 		if len(batch) == stageBatch {
 			return send()
 		}
@@ -220,7 +246,46 @@ func parseInput(ctx context.Context, n int, in Input, sh shape, props func(f geo
 	if r.err == nil && len(batch) > 0 {
 		r.err = send()
 	}
+	r.crs = c.CRS
 	return r
+}
+
+// crsReader is the CRS one document is read in: how its positions are checked, converted in Go
+// (GCJ-02, BD-09) and staged (with the SRID PostGIS transforms from).
+type crsReader struct {
+	grid.DocumentCRS
+	srid int
+}
+
+// resolve declares the document's crs member (see grid.DocumentCRS.Declare): EINVALID naming
+// the file.
+func (c *crsReader) resolve(in Input, declared string, before int) error {
+	c.Given = in.CRS
+	if err := c.Declare(declared, before); err != nil {
+		return grid.Errorf(grid.EINVALID, "%s: %s", in.Name, grid.ErrorMessage(err))
+	}
+	c.srid = geo.SRID
+	if c.CRS.NeedsPostGIS() {
+		c.srid = c.CRS.EPSG()
+	}
+	return nil
+}
+
+// toWGS84 converts g from a CRS converted in Go (GCJ-02, BD-09) to WGS 84, in place; other
+// CRSs are left to PostGIS (prepSQL) or are WGS 84 already.
+func (c *crsReader) toWGS84(g orb.Geometry) (orb.Geometry, error) {
+	if c.CRS.NeedsPostGIS() || datum(c.CRS) == chinacrs.WGS84 {
+		return g, nil
+	}
+	return chinacrs.Convert(g, c.CRS, chinacrs.WGS84)
+}
+
+// datum names CRS84 and EPSG:4326 alike: the same coordinates in a GeoJSON document.
+func datum(c chinacrs.CRS) chinacrs.CRS {
+	if c == chinacrs.CRS84 {
+		return chinacrs.WGS84
+	}
+	return c
 }
 
 // stageProps are the properties an import reads; nil fields were not given.
@@ -231,7 +296,9 @@ type stageProps struct {
 	households           *int
 }
 
-// prepSQL prepares a batch of staged features: it repairs invalid geometries (ST_MakeValid,
+// prepSQL prepares a batch of staged features: it moves those staged in another CRS to WGS 84
+// (ST_Transform from the SRID they came with: CGCS2000 and its Gauss–Krüger zones), repairs
+// invalid geometries (ST_MakeValid,
 // keeping the part of the import's shape), hashes the result after normalization (vertex order
 // and start, and a line's direction, do not matter) when it has a size, and derives what the
 // shape asks for; each function once per row (OFFSET 0 keeps the planner from inlining a
@@ -243,9 +310,12 @@ SELECT r.*, CASE WHEN NOT ST_IsEmpty(r.g) AND %[2]s(r.g) > 0
                  THEN decode(md5(ST_AsBinary(ST_Normalize(r.g))), 'hex') END, %[3]s
 FROM (
 	SELECT s.file_no, s.file, s.idx, s.fixed, s.name, s.address, s.floors, s.height, s.households, s.class, v.valid,
-	       CASE WHEN v.valid THEN ST_Multi(s.geom)
-	            ELSE ST_Multi(ST_CollectionExtract(ST_MakeValid(s.geom, 'method=structure keepcollapsed=false'), %[1]d)) END AS g
-	FROM import_stage s CROSS JOIN LATERAL (SELECT ST_IsValid(s.geom) AS valid OFFSET 0) v
+	       CASE WHEN v.valid THEN ST_Multi(t.geom)
+	            ELSE ST_Multi(ST_CollectionExtract(ST_MakeValid(t.geom, 'method=structure keepcollapsed=false'), %[1]d)) END AS g
+	FROM import_stage s
+	CROSS JOIN LATERAL (SELECT CASE WHEN s.srid = 4326 THEN s.geom
+	                                ELSE ST_Transform(ST_SetSRID(s.geom, s.srid), 4326) END AS geom OFFSET 0) t
+	CROSS JOIN LATERAL (SELECT ST_IsValid(t.geom) AS valid OFFSET 0) v
 	OFFSET 0) r;
 TRUNCATE import_stage`
 
@@ -461,6 +531,9 @@ func auditImport(ctx context.Context, tx pgx.Tx, actor, entity string, inputs []
 	}
 	doc := map[string]any{"files": files, "read": sum.Read, "imported": sum.Imported,
 		"repaired": sum.Repaired, "duplicates": sum.Duplicates, "rejected": len(sum.Rejected), "estimated": sum.Estimated}
+	if len(sum.CRS) > 0 {
+		doc["crs"] = sum.CRS
+	}
 	if sum.Conform != nil {
 		doc["conform"] = sum.Conform
 	}

@@ -319,6 +319,11 @@ func mapError(err error) error {
 			return grid.Errorf(grid.EINVALID, "%s", constraintMessage(pe))
 		case "40001", "40P01":
 			return grid.Errorf(grid.ECONFLICT, "concurrent update, try again")
+		case "XX000":
+			// PROJ refusing a position (ST_Transform into a CRS a client asked for)
+			if strings.HasPrefix(pe.Message, "transform:") {
+				return grid.Errorf(grid.EINVALID, "a position cannot be expressed in the CRS asked for (PostGIS: %s)", pe.Message)
+			}
 		}
 	}
 	return err
