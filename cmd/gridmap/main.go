@@ -30,6 +30,7 @@ Usage:
                    [--anon-heavy-per-min 300] [--write-stall 15s] [--write-timeout 60s]
                    [--statement-timeout 30s] [--export-timeout 10m]
                    [--basemap-hosts HOST,…] [--trusted-proxies CIDR,…]
+                   [--basemap URL [--basemap-crs wgs84|gcj02] [--basemap-key NAME=VALUE,…] [--basemap-attribution TEXT]]
                    (limits: see README, "Hardening / limits")
   gridmap migrate  [--data-dir ./data]
   gridmap demo     [--scale N] [--seed S] [--reset] [--data-dir ./data]
