@@ -75,3 +75,15 @@ test('the per-tile affine warp is within a small fraction of a pixel of the exac
   console.log('affine warp, largest error in pixels by zoom:', Object.entries(worst).map(([z, e]) => `z${z} ${e.toFixed(4)}`).join(', '));
   for (const [z, e] of Object.entries(worst)) assert.ok(e < (z >= 14 ? 0.1 : 1.5), `z${z}: ${e} px`);
 });
+
+test('the warp\'s canvas transform takes provider pixels from a nearby origin back to the tile', () => {
+  const { forward, transform, tiles } = tileWarp(17, 108754, 53227);
+  const [ox, oy] = [tiles[0][0] * 256, tiles[0][1] * 256];
+  const [a, b, c, d, e, f] = transform(ox, oy);
+  assert.ok(Math.abs(e) < 1024 && Math.abs(f) < 1024, 'small numbers only: canvas transforms are single precision');
+  for (const [px, py] of [[0, 0], [256, 0], [17, 200], [128, 128]]) {
+    const [qx, qy] = forward(px, py);
+    const [lx, ly] = [qx - ox, qy - oy];
+    near([a * lx + c * ly + e, b * lx + d * ly + f], [px, py], 'inverse', 1e-6);
+  }
+});
