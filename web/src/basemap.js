@@ -102,16 +102,17 @@ export function tileURL(template, z, x, y) {
 const CACHE = 96;
 const images = new Map();
 
-function image(url, signal) {
+function image(url) {
   let p = images.get(url);
   if (p) {
     images.delete(url); // most recent last
   } else {
-    p = fetch(url, { signal, credentials: 'omit' }).then(async (res) => {
+    // not cancelled with the tile that asked first: its neighbours may be waiting for it too
+    p = fetch(url, { credentials: 'omit' }).then(async (res) => {
       if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
       return createImageBitmap(await res.blob());
     });
-    // a failure or an abort is not kept
+    // a failure is not kept
     p.catch(() => images.delete(url));
   }
   images.set(url, p);
@@ -126,7 +127,7 @@ export async function load(params, abort) {
   const [z, x, y] = [Number(m[1]), Number(m[2]), Number(m[3])];
   const template = decodeURIComponent(m[4]);
   const { transform, tiles } = tileWarp(z, x, y);
-  const got = await Promise.allSettled(tiles.map(([tx, ty]) => image(tileURL(template, z, tx, ty), abort.signal)));
+  const got = await Promise.allSettled(tiles.map(([tx, ty]) => image(tileURL(template, z, tx, ty))));
   if (abort.signal.aborted) throw new DOMException('aborted', 'AbortError');
   if (got.length && got.every((g) => g.status === 'rejected')) throw got[0].reason;
   // the provider's tiles side by side first, at whole pixels, then warped as one image: warped
