@@ -44,6 +44,8 @@ type Options struct {
 	Proxies Proxies
 	// BasemapHosts are the hosts the UI may load a basemap from (ParseBasemapHosts).
 	BasemapHosts []string
+	// Basemap is the UI's default basemap (ParseBasemap), whose host is allowed too; nil: none.
+	Basemap *Basemap
 	// Metrics is the registry of the process's Prometheus metrics: the server adds its
 	// request metrics and serves the whole registry at GET /metrics (signing in is needed
 	// there as for other reads under Private). Middleware of this package that counts
@@ -70,6 +72,7 @@ type Server struct {
 	anon    func(http.Handler) http.Handler // the anonymous clients' rate limit, shared by every heavy route
 	metrics *httpMetrics                    // nil: none
 	replica *replica.Router                 // nil: none
+	basemap *Basemap                        // the UI's default basemap; nil: none
 }
 
 // New returns the server with every route mounted.
@@ -80,10 +83,11 @@ func New(o Options) *Server {
 	}
 	lim := o.Limits.WithDefaults()
 	s := &Server{store: o.Store, log: log, private: o.Private, limits: lim, proxies: o.Proxies, replica: o.Replica, offline: o.Offline,
-		heavy: newGate("heavy reads", lim.Heavy, lim.QueueWait), exports: newGate("exports", lim.Exports, lim.QueueWait)}
+		heavy: newGate("heavy reads", lim.Heavy, lim.QueueWait), exports: newGate("exports", lim.Exports, lim.QueueWait),
+		basemap: o.Basemap}
 	s.anon = s.anonRate(lim.AnonHeavyPerMinute)
 	r := chi.NewRouter()
-	r.Use(o.Proxies.strip, o.Proxies.clientIPs(), securityHeaders(contentSecurityPolicy(o.BasemapHosts)), s.logRequests,
+	r.Use(o.Proxies.strip, o.Proxies.clientIPs(), securityHeaders(contentSecurityPolicy(basemapHosts(o))), s.logRequests,
 		middleware.Recoverer, s.deadline)
 	if o.Replica != nil {
 		r.Use(s.readYourWrites)

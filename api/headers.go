@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -33,6 +34,15 @@ func ParseBasemapHosts(list string) ([]string, error) {
 		hosts = append(hosts, h)
 	}
 	return hosts, nil
+}
+
+// basemapHosts are the hosts the CSP allows: the operator's list and the default basemap's.
+func basemapHosts(o Options) []string {
+	hosts := o.BasemapHosts
+	if o.Basemap != nil && o.Basemap.Host() != "" {
+		hosts = append(slices.Clip(hosts), o.Basemap.Host())
+	}
+	return hosts
 }
 
 // contentSecurityPolicy is the policy for the UI's own origin and the basemap hosts. MapLibre

@@ -33,6 +33,7 @@ func (s *Server) routesV1(r chi.Router) {
 	r.With(s.exporting()...).Get("/export/assignments.csv", s.Handle(s.exportAssignments))
 	r.Get("/staff", s.Handle(s.staff))
 	r.Get("/city", s.Handle(s.city))
+	r.Get("/config", s.Handle(s.config))
 
 	// editing: see edit.go, staffedit.go, auth.go
 	r.Post("/grids", s.Handle(s.importGrids))

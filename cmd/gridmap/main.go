@@ -31,6 +31,7 @@ Usage:
                    [--statement-timeout 30s] [--export-timeout 10m]
                    [--basemap-hosts HOST,…] [--trusted-proxies CIDR,…]
                    [--replica-url URL] [--replica-wait 2s]
+                   [--basemap URL [--basemap-crs wgs84|gcj02] [--basemap-key NAME=VALUE,…] [--basemap-attribution TEXT]]
                    (limits: see README, "Hardening / limits"; replicas: "Scaling out")
   gridmap migrate  [--data-dir ./data]
   gridmap demo     [--scale N] [--seed S] [--reset] [--data-dir ./data]

@@ -117,7 +117,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	}
 	srv := &http.Server{
 		Handler: api.New(api.Options{Store: store, Tiles: ts, Offline: ts, Web: ui, Logger: e.log, Private: *private,
-			Limits: lim.api, Proxies: lim.proxies, BasemapHosts: lim.basemaps, Metrics: reg, Replica: store.Replica()}),
+			Limits: lim.api, Proxies: lim.proxies, BasemapHosts: lim.basemaps, Basemap: lim.basemap, Metrics: reg, Replica: store.Replica()}),
 		ReadHeaderTimeout: 10 * time.Second,
 		// every response must be written within it; streamed exports set a deadline per chunk
 		WriteTimeout:   lim.writeTimeout,
@@ -164,7 +164,10 @@ type serveLimits struct {
 	writeTimeout           time.Duration
 	basemapList, proxyList string
 	basemaps               []string
-	proxies                api.Proxies
+	// the UI's default basemap: template, coordinate system, key parameters, attribution
+	basemapURL, basemapCRS, basemapKeys, basemapAttribution string
+	basemap                                                 *api.Basemap
+	proxies                                                 api.Proxies
 }
 
 func (l *serveLimits) register(fs *flag.FlagSet) {
@@ -178,6 +181,10 @@ func (l *serveLimits) register(fs *flag.FlagSet) {
 	fs.DurationVar(&l.store.ExportTimeout, "export-timeout", 10*time.Minute, "the longest an export's query may run")
 	fs.IntVar(&l.tileQueue, "tile-queue", tiles.DefaultMaxQueued, "tile renders that may wait for a connection before 503")
 	fs.StringVar(&l.basemapList, "basemap-hosts", "", "hosts the map UI may load a basemap from (?basemap=), comma-separated; none by default")
+	fs.StringVar(&l.basemapURL, "basemap", "", "the map UI's default basemap: an XYZ raster template ({z}/{x}/{y}, {name} for a --basemap-key) or a MapLibre style URL; its host is allowed; none by default")
+	fs.StringVar(&l.basemapCRS, "basemap-crs", "", "the --basemap's coordinate system: wgs84 (also cgcs2000, e.g. Tianditu) or gcj02 (e.g. AMap), which the UI shifts onto WGS 84 (default wgs84)")
+	fs.StringVar(&l.basemapKeys, "basemap-key", "", "key parameters filled into the --basemap template, name=value,… (e.g. tk=… for Tianditu's {tk}); default $GRIDMAP_BASEMAP_KEY")
+	fs.StringVar(&l.basemapAttribution, "basemap-attribution", "", "the --basemap's attribution, shown on the map")
 	fs.StringVar(&l.proxyList, "trusted-proxies", "", "addresses or CIDRs of reverse proxies whose X-Forwarded-For/-Proto/-Host count; none by default")
 }
 
@@ -191,6 +198,13 @@ func (l *serveLimits) check() error {
 	var err error
 	if l.basemaps, err = api.ParseBasemapHosts(l.basemapList); err != nil {
 		return usageErr("--basemap-hosts: %v", err)
+	}
+	keys := l.basemapKeys
+	if keys == "" && l.basemapURL != "" {
+		keys = os.Getenv("GRIDMAP_BASEMAP_KEY") // kept out of the process list
+	}
+	if l.basemap, err = api.ParseBasemap(l.basemapURL, l.basemapCRS, keys, l.basemapAttribution); err != nil {
+		return usageErr("--basemap: %v", err)
 	}
 	if l.proxies, err = api.ParseProxies(l.proxyList); err != nil {
 		return usageErr("--trusted-proxies: %v", err)

@@ -83,6 +83,8 @@ const q = (params) => {
 export const api = {
   health: (o) => getJSON('/healthz', o),
   city: (o) => getJSON('/api/v1/city', o),
+  // the server's settings for the UI: the operator's default basemap
+  config: (o) => getJSON('/api/v1/config', o),
   // what the screens show: key figures, a page of issues, a page of grids — each bounded by
   // its page or by the selection, never the whole city's report
   summary: (grid, o) => getJSON(`/api/v1/coverage/summary${q({ grid })}`, o),

@@ -30,7 +30,7 @@ import { showFeaturePopup, showLocate } from './popup.js';
 import { hookSearch } from './search.js';
 import * as auth from './session.js';
 import { hookSettings, renderSettings } from './settings.js';
-import { activeMetric, MODES, readURL, state, writeURL } from './state.js';
+import { activeMetric, MODES, readBasemap, readURL, state, writeURL } from './state.js';
 import { zoomRules } from './style.js';
 import * as tree from './tree.js';
 
@@ -254,10 +254,12 @@ function hookMapEvents() {
 // ---- data ------------------------------------------------------------------------------
 
 async function loadCity() {
-  const [tj, city] = await Promise.all([
+  const [tj, city, config] = await Promise.all([
     api.tileJSON(),
     api.city().catch(() => null), // older servers have no /api/v1/city: the TileJSON says enough
+    api.config().catch(() => null), // nor /api/v1/config: no default basemap then
   ]);
+  readBasemap(config);
   state.tiles = tj;
   state.zooms = zoomRules(tj);
   let name = tj?.name && tj.name !== 'gridmap' ? tj.name : '';

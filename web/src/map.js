@@ -8,6 +8,7 @@ import * as maplibregl from 'maplibre-gl';
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
 
 import * as assign from './assign.js';
+import { load as loadShifted, PROTOCOL as SHIFT_PROTOCOL } from './basemap.js';
 import { toast } from './dom.js';
 import { t } from './i18n.js';
 import { fillColor } from './metrics.js';
@@ -19,6 +20,8 @@ import {
 } from './style.js';
 
 maplibregl.setWorkerUrl(workerUrl);
+// GCJ-02 basemap tiles, shifted onto WGS 84 (basemap.js); asked for only when one is configured
+maplibregl.addProtocol(SHIFT_PROTOCOL, loadShifted);
 
 /** map is the MapLibre map once createMap has made it. */
 export let map = null;
@@ -35,8 +38,14 @@ function labelOpts() {
 }
 
 async function initialStyle() {
-  const opts = { ...styleOpts(), basemap: state.basemap };
-  if (basemapKind(state.basemap) !== 'style') return buildStyle(opts);
+  const opts = { ...styleOpts(), basemap: state.basemap, basemapCRS: state.basemapCRS, attribution: state.basemapAttribution };
+  const kind = basemapKind(state.basemap);
+  if (kind === 'style' && state.basemapCRS !== 'wgs84') {
+    // a vector style cannot be shifted tile by tile; drawn unshifted it would mislead
+    toast(t('settings.basemap.gcjStyle'));
+    return buildStyle({ ...opts, basemap: '' });
+  }
+  if (kind !== 'style') return buildStyle(opts);
   // A basemap style: its sources and layers below ours; ours keep their own names.
   try {
     const res = await fetch(state.basemap);

@@ -1,7 +1,7 @@
 // The app's state and the URL that carries it.
 //
 // State lives in the URL (?sel=<grid code>&mode=dashboard|coverage|assign|export&metric=…&lang=…
-// &basemap=…): a link reproduces the screen, and every selection or mode change is a history
+// &basemap=…&basemap_crs=…): a link reproduces the screen, and every selection or mode change is a history
 // entry so the back button walks back through them.
 
 import { setLang } from './i18n.js';
@@ -13,7 +13,11 @@ export const state = {
   mode: 'dashboard',
   sel: '',
   metric: 'workload', // coverage mode's metric; the dashboard colours households
-  basemap: '',
+  basemap: '', // the basemap shown: an XYZ template or a style URL ('' none)
+  basemapCRS: 'wgs84', // its coordinate system: 'wgs84' (also CGCS2000) or 'gcj02'
+  basemapAttribution: '',
+  basemapOwn: null, // this browser's own choice ({url, crs}; url '' is "none"), null: the server's
+  basemapDefault: null, // the server's default (GET /api/v1/config): {url, crs, attribution} or null
   basemapRefused: '', // the host the server's allow-list refused, if any
   city: null, // {name, bounds}
   zooms: null, // the tiles' zoom rules (TileJSON gridmap.zooms, style.js zoomRules)
@@ -36,7 +40,23 @@ export function readURL() {
   if (COVERAGE_METRICS.includes(metric)) state.metric = metric;
   const l = p.get('lang') || localStorage.getItem('gridmap.lang') || 'zh';
   setLang(l);
-  state.basemap = p.get('basemap') ?? localStorage.getItem('gridmap.basemap') ?? '';
+}
+
+/**
+ * readBasemap chooses the basemap: the address's (?basemap=&basemap_crs=), else this
+ * browser's (the settings dialog), else the server's default (config: GET /api/v1/config).
+ * An empty ?basemap= or saved choice is "no basemap", even over the server's default.
+ */
+export function readBasemap(config) {
+  const p = new URLSearchParams(location.search);
+  const url = p.get('basemap') ?? localStorage.getItem('gridmap.basemap');
+  const crs = p.has('basemap') ? p.get('basemap_crs') : localStorage.getItem('gridmap.basemapCRS');
+  state.basemapOwn = url === null ? null : { url, crs: crs === 'gcj02' ? 'gcj02' : 'wgs84' };
+  state.basemapDefault = config?.basemap || null;
+  const b = state.basemapOwn || state.basemapDefault || { url: '', crs: 'wgs84' };
+  state.basemap = b.url;
+  state.basemapCRS = b.crs === 'gcj02' ? 'gcj02' : 'wgs84';
+  state.basemapAttribution = b === state.basemapDefault ? b.attribution || '' : '';
 }
 
 /** writeURL puts the state in the address: a new history entry when push. */

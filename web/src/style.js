@@ -11,6 +11,7 @@
 // tile edges is labelled once and symbol collision keeps labels apart); `focus` outlines what a
 // list entry flew to; `draw` and `compare` serve the Assign mode.
 
+import { shiftedTiles } from './basemap.js';
 import { GAP_FILTER } from './dividetools.js';
 import { t as translate } from './i18n.js';
 import { COLORS, densityColor, fillColor, perWorker } from './metrics.js';
@@ -62,11 +63,11 @@ export function basemapKind(url) {
 
 /**
  * buildStyle returns the style. opts: tiles (the TileJSON, or tilesUrl: its URL), zooms
- * (zoomRules), basemap (XYZ template or ''), metric, band {target, band}, selected code,
- * labels (labelField's options).
+ * (zoomRules), basemap (XYZ template or ''), basemapCRS (its coordinate system: 'wgs84' or
+ * 'gcj02'), metric, band {target, band}, selected code, labels (labelField's options).
  */
 export function buildStyle(opts = {}) {
-  const { tiles = null, tilesUrl = 'http://127.0.0.1/tiles.json', basemap = '', attribution = '' } = opts;
+  const { tiles = null, tilesUrl = 'http://127.0.0.1/tiles.json', basemap = '', basemapCRS = 'wgs84', attribution = '' } = opts;
   // the TileJSON the app has read already goes in as it is: MapLibre does not ask for it again
   const gridmap = tiles
     ? { type: 'vector', tiles: tiles.tiles, minzoom: tiles.minzoom ?? 0, maxzoom: tiles.maxzoom ?? 22, bounds: tiles.bounds }
@@ -81,7 +82,9 @@ export function buildStyle(opts = {}) {
   };
   const layers = [{ id: 'background', type: 'background', paint: { 'background-color': '#eef0f2' } }];
   if (basemapKind(basemap) === 'xyz') {
-    sources.basemap = { type: 'raster', tiles: [basemap], tileSize: 256, attribution };
+    // a GCJ-02 basemap comes through the shifting protocol (basemap.js), drawn in WGS 84
+    const url = basemapCRS === 'gcj02' ? shiftedTiles(basemap) : basemap;
+    sources.basemap = { type: 'raster', tiles: [url], tileSize: 256, attribution };
     layers.push({ id: 'basemap', type: 'raster', source: 'basemap', paint: { 'raster-opacity': 0.85 } });
   }
   layers.push(...overlayLayers(opts));

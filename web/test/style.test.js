@@ -44,6 +44,14 @@ for (const metric of METRIC_NAMES) {
 }
 variants.push({ labels: { mode: 'assign', codes: ['990100001001001', '990100001001002'], locked: ['990100001001002'] } });
 variants.push({ tiles: TILEJSON });
+variants.push({ basemap: 'https://tiles.example.org/{z}/{x}/{y}.png', basemapCRS: 'gcj02', attribution: 'example' });
+
+test('a GCJ-02 basemap goes through the shifting protocol with its template intact; a WGS 84 one as it is', () => {
+  const url = 'https://tiles.example.org/a?x={x}&y={y}&z={z}&tk=k';
+  const gcj = buildStyle({ basemap: url, basemapCRS: 'gcj02' }).sources.basemap.tiles[0];
+  assert.equal(gcj, `gcj02://{z}/{x}/{y}/${encodeURIComponent(url)}`);
+  assert.equal(buildStyle({ basemap: url }).sources.basemap.tiles[0], url);
+});
 
 test('every style variant passes validateStyleMin', () => {
   for (const v of variants) {
