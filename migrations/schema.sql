@@ -661,6 +661,44 @@ CREATE FUNCTION public.gridmap_assign_pieces(ids bigint[], geoms public.geometry
 $$;
 
 --
+-- Name: gridmap_assignments_at(timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gridmap_assignments_at(t timestamp with time zone) RETURNS TABLE(id bigint, worker_id bigint, grid_id bigint, building_id bigint, unit_id bigint, role text, valid_from timestamp with time zone, valid_to timestamp with time zone)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT a.id, a.worker_id, a.grid_id, a.building_id, a.unit_id, a.role, a.valid_from, NULL::timestamptz
+    FROM assignments a
+    WHERE a.valid_from <= t AND (a.valid_to IS NULL OR a.valid_to > t)
+$$;
+
+--
+-- Name: gridmap_building_grids_at(timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gridmap_building_grids_at(t timestamp with time zone) RETURNS TABLE(id bigint, grid_id bigint)
+    LANGUAGE sql STABLE
+    AS $$
+    WITH changed AS MATERIALIZED (
+        SELECT c.geom
+        FROM gridmap_grids_at(t) a
+        FULL JOIN (SELECT g.id, g.version, g.geom FROM grids g WHERE g.valid_to IS NULL) n ON n.id = a.id
+        CROSS JOIN LATERAL (
+            SELECT x FROM gridmap_changed_areas(a.geom, n.geom) x WHERE a.geom IS NOT NULL AND n.geom IS NOT NULL
+            UNION ALL
+            SELECT coalesce(a.geom, n.geom) WHERE a.geom IS NULL OR n.geom IS NULL
+        ) c(geom)
+        WHERE a.version IS DISTINCT FROM n.version
+    ), moved AS MATERIALIZED (
+        SELECT DISTINCT b.id, gridmap_grid_at(b.anchor, t) AS grid_id
+        FROM changed JOIN buildings b ON b.anchor && changed.geom AND ST_Intersects(changed.geom, b.anchor)
+    )
+    SELECT b.id, CASE WHEN m.id IS NULL THEN b.grid_id ELSE m.grid_id END
+    FROM buildings b LEFT JOIN moved m ON m.id = b.id
+    WHERE coalesce(b.created_at, (SELECT gridmap_history_start())) <= t
+$$;
+
+--
 -- Name: gridmap_bulk(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -698,6 +736,19 @@ CREATE FUNCTION public.gridmap_grid_at(p public.geometry) RETURNS bigint
 $$;
 
 --
+-- Name: gridmap_grid_at(public.geometry, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gridmap_grid_at(p public.geometry, t timestamp with time zone) RETURNS bigint
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT g.id FROM gridmap_grids_at(t) g
+    WHERE g.geom && p AND ST_Intersects(g.geom, p)
+    ORDER BY g.level DESC, g.id
+    LIMIT 1
+$$;
+
+--
 -- Name: gridmap_grid_counts(bigint); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -712,6 +763,28 @@ CREATE FUNCTION public.gridmap_grid_counts(root bigint, OUT buildings integer, O
            (SELECT coalesce(sum(b.residents), 0) FROM b)::int,
            (SELECT count(DISTINCT a.worker_id) FROM assignments a JOIN workers w ON w.id = a.worker_id
             WHERE a.grid_id IN (SELECT id FROM s) AND a.valid_to IS NULL AND w.retired_at IS NULL)::int
+$$;
+
+--
+-- Name: gridmap_grids_at(timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gridmap_grids_at(t timestamp with time zone) RETURNS TABLE(id bigint, level smallint, parent_id bigint, code text, name text, geom public.geometry, valid_from timestamp with time zone, valid_to timestamp with time zone, version integer, successor_id bigint)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT h.id, h.level, h.parent_id, h.code, h.name, h.geom, h.valid_from, NULL::timestamptz, h.version, NULL::bigint
+    FROM grid_history h
+    WHERE h.valid_from <= t AND (h.valid_to IS NULL OR h.valid_to > t)
+$$;
+
+--
+-- Name: gridmap_history_start(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gridmap_history_start() RETURNS timestamp with time zone
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT least((SELECT min(valid_from) FROM grids), (SELECT min(valid_from) FROM grid_versions))
 $$;
 
 --
@@ -737,6 +810,33 @@ CREATE FUNCTION public.gridmap_subtree(root bigint) RETURNS TABLE(id bigint)
         SELECT g.id FROM grids g JOIN t ON g.parent_id = t.id WHERE g.valid_to IS NULL
     )
     SELECT id FROM t
+$$;
+
+--
+-- Name: gridmap_subtree_at(bigint, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gridmap_subtree_at(root bigint, t timestamp with time zone) RETURNS TABLE(id bigint)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    WITH RECURSIVE s(id) AS (
+        SELECT g.id FROM gridmap_grids_at(t) g WHERE g.id = root
+        UNION ALL
+        SELECT g.id FROM gridmap_grids_at(t) g JOIN s ON g.parent_id = s.id
+    )
+    SELECT id FROM s
+$$;
+
+--
+-- Name: gridmap_workers_at(timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gridmap_workers_at(t timestamp with time zone) RETURNS TABLE(id bigint, display_name text, role text, work_contact text, created_at timestamp with time zone, retired_at timestamp with time zone, version integer)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT w.id, w.display_name, w.role, w.work_contact, w.created_at,
+           CASE WHEN w.retired_at <= t THEN w.retired_at END, w.version
+    FROM workers w
 $$;
 
 --
@@ -1385,6 +1485,7 @@ CREATE TABLE public.audit_log (
     entity_id bigint,
     before jsonb,
     after jsonb,
+    tx_at timestamp with time zone DEFAULT now(),
     CONSTRAINT audit_log_action_check CHECK ((action <> ''::text)),
     CONSTRAINT audit_log_actor_check CHECK ((actor <> ''::text)),
     CONSTRAINT audit_log_entity_check CHECK ((entity <> ''::text))
@@ -1428,6 +1529,7 @@ CREATE TABLE public.buildings (
     straddling boolean DEFAULT false NOT NULL,
     size_3857 double precision,
     grid_code text COLLATE pg_catalog."C",
+    created_at timestamp with time zone DEFAULT now(),
     CONSTRAINT buildings_address_check CHECK ((length(address) <= 300)),
     CONSTRAINT buildings_code_check CHECK ((code ~ '^[0-9]{20}$'::text)),
     CONSTRAINT buildings_floors_check CHECK (((floors >= 1) AND (floors <= 200))),
@@ -1620,6 +1722,36 @@ CREATE TABLE public.grids (
     CONSTRAINT grids_parent_by_level CHECK (((level = 1) = (parent_id IS NULL))),
     CONSTRAINT grids_version_check CHECK ((version > 0))
 );
+
+--
+-- Name: grid_history; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.grid_history AS
+ SELECT g.id,
+    g.version,
+    g.level,
+    g.parent_id,
+    g.code,
+    g.name,
+    g.geom,
+    g.valid_from,
+    g.valid_to,
+    g.successor_id
+   FROM public.grids g
+UNION ALL
+ SELECT v.grid_id AS id,
+    v.version,
+    g.level,
+    v.parent_id,
+    (v.code COLLATE "C") AS code,
+    v.name,
+    v.geom,
+    v.valid_from,
+    v.valid_to,
+    NULL::bigint AS successor_id
+   FROM (public.grid_versions v
+     JOIN public.grids g ON ((g.id = v.grid_id)));
 
 --
 -- Name: grids_id_seq; Type: SEQUENCE; Schema: public; Owner: -
@@ -2108,10 +2240,28 @@ CREATE UNIQUE INDEX assignments_current ON public.assignments USING btree (worke
 CREATE INDEX assignments_grid ON public.assignments USING btree (grid_id) WHERE (valid_to IS NULL);
 
 --
+-- Name: assignments_grid_history; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX assignments_grid_history ON public.assignments USING btree (grid_id) WHERE (grid_id IS NOT NULL);
+
+--
 -- Name: assignments_unit; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX assignments_unit ON public.assignments USING btree (unit_id) WHERE (valid_to IS NULL);
+
+--
+-- Name: assignments_valid_from; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX assignments_valid_from ON public.assignments USING btree (valid_from);
+
+--
+-- Name: assignments_valid_to; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX assignments_valid_to ON public.assignments USING btree (valid_to) WHERE (valid_to IS NOT NULL);
 
 --
 -- Name: assignments_worker; Type: INDEX; Schema: public; Owner: -
@@ -2136,6 +2286,18 @@ CREATE INDEX audit_log_after_workers ON public.audit_log USING gin (jsonb_path_q
 --
 
 CREATE INDEX audit_log_entity ON public.audit_log USING btree (entity, entity_id, id);
+
+--
+-- Name: audit_log_tx_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_log_tx_at ON public.audit_log USING btree (tx_at);
+
+--
+-- Name: audit_log_untimed; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_log_untimed ON public.audit_log USING btree (at) WHERE (tx_at IS NULL);
 
 --
 -- Name: buildings_anchor; Type: INDEX; Schema: public; Owner: -
@@ -2198,6 +2360,24 @@ CREATE INDEX coverage_outside_grid ON public.coverage_outside USING btree (grid_
 CREATE INDEX edit_ops_actor ON public.edit_ops USING btree (actor, state, id);
 
 --
+-- Name: grid_versions_geom; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX grid_versions_geom ON public.grid_versions USING gist (geom);
+
+--
+-- Name: grid_versions_valid_from; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX grid_versions_valid_from ON public.grid_versions USING btree (valid_from);
+
+--
+-- Name: grid_versions_valid_to; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX grid_versions_valid_to ON public.grid_versions USING btree (valid_to);
+
+--
 -- Name: grids_code_current; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -2220,6 +2400,18 @@ CREATE INDEX grids_parent ON public.grids USING btree (parent_id);
 --
 
 CREATE UNIQUE INDEX grids_source_hash ON public.grids USING btree (level, source_hash) WHERE (source_hash IS NOT NULL);
+
+--
+-- Name: grids_valid_from; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX grids_valid_from ON public.grids USING btree (valid_from);
+
+--
+-- Name: grids_valid_to; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX grids_valid_to ON public.grids USING btree (valid_to) WHERE (valid_to IS NOT NULL);
 
 --
 -- Name: households_geom; Type: INDEX; Schema: public; Owner: -

@@ -1,0 +1,131 @@
+-- The division through time (grid/postgis/history.go, changes.go, report.go): the division as
+-- it stood at any moment, what changed between two moments, and who changed it.
+--
+-- What history there is: each grid's current (or, retired, its last) state in grids and its
+-- earlier versions in grid_versions, each holding over [valid_from, valid_to); assignments
+-- with their validity; workers' retirement; one audit entry per write. Every one of those
+-- stamps is now() of the writing transaction, its start: a change holds from the start of
+-- the transaction that made it. Buildings are derived, so the grid a building was in is the
+-- grid its point on surface lay in then. What has no history: household and resident counts,
+-- units, a building's own facts (footprints never change); a past moment shows them as they
+-- are now.
+
+-- The audit entry of a transaction carries the same start time, so every change (a grid's
+-- version, an assignment's start or end) finds the entry that made it: who, which action.
+-- Entries written before this column have none; history.go finds theirs by time written.
+ALTER TABLE audit_log ADD COLUMN tx_at timestamptz;
+ALTER TABLE audit_log ALTER COLUMN tx_at SET DEFAULT now();
+CREATE INDEX audit_log_tx_at ON audit_log (tx_at);
+CREATE INDEX audit_log_untimed ON audit_log (at) WHERE tx_at IS NULL;
+
+-- When a building came in. Buildings from before this column have none and count from the
+-- start of the history (gridmap_history_start).
+ALTER TABLE buildings ADD COLUMN created_at timestamptz;
+ALTER TABLE buildings ALTER COLUMN created_at SET DEFAULT now();
+
+-- The versions of a moment are found by time, and where a point lay by place.
+CREATE INDEX grid_versions_geom ON grid_versions USING gist (geom);
+CREATE INDEX grid_versions_valid_from ON grid_versions (valid_from);
+CREATE INDEX grid_versions_valid_to ON grid_versions (valid_to);
+CREATE INDEX grids_valid_from ON grids (valid_from);
+CREATE INDEX grids_valid_to ON grids (valid_to) WHERE valid_to IS NOT NULL;
+-- assignments of a period, and of a grid at any time (assignments_grid holds current ones)
+CREATE INDEX assignments_valid_from ON assignments (valid_from);
+CREATE INDEX assignments_valid_to ON assignments (valid_to) WHERE valid_to IS NOT NULL;
+CREATE INDEX assignments_grid_history ON assignments (grid_id) WHERE grid_id IS NOT NULL;
+
+-- Every state every grid has had: the row in grids and the versions before it. Codes compare
+-- as in grids (collation C), so history sorts as the current grids do.
+CREATE VIEW grid_history AS
+    SELECT g.id, g.version, g.level, g.parent_id, g.code, g.name, g.geom, g.valid_from, g.valid_to, g.successor_id
+    FROM grids g
+    UNION ALL
+    SELECT v.grid_id, v.version, g.level, v.parent_id, v.code COLLATE "C", v.name, v.geom, v.valid_from, v.valid_to, NULL::bigint
+    FROM grid_versions v JOIN grids g ON g.id = v.grid_id;
+
+-- When the history starts: the first moment any grid held.
+CREATE FUNCTION gridmap_history_start() RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT least((SELECT min(valid_from) FROM grids), (SELECT min(valid_from) FROM grid_versions))
+$$;
+
+-- The grids as they stood at t, with the columns of grids that queries of the current grids
+-- read (valid_to NULL: they were current then). t = 'infinity' is now. One SELECT, so the
+-- planner inlines it and a caller's filters (geom &&, id =) reach the tables' indexes.
+CREATE FUNCTION gridmap_grids_at(t timestamptz)
+RETURNS TABLE (id bigint, level smallint, parent_id bigint, code text, name text, geom geometry,
+               valid_from timestamptz, valid_to timestamptz, version integer, successor_id bigint)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT h.id, h.level, h.parent_id, h.code, h.name, h.geom, h.valid_from, NULL::timestamptz, h.version, NULL::bigint
+    FROM grid_history h
+    WHERE h.valid_from <= t AND (h.valid_to IS NULL OR h.valid_to > t)
+$$;
+
+-- The deepest grid of t holding the point: gridmap_grid_at(p) of that moment.
+CREATE FUNCTION gridmap_grid_at(p geometry, t timestamptz) RETURNS bigint
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT g.id FROM gridmap_grids_at(t) g
+    WHERE g.geom && p AND ST_Intersects(g.geom, p)
+    ORDER BY g.level DESC, g.id
+    LIMIT 1
+$$;
+
+-- Every building there at t with the grid it was derived into then. A building's grid can
+-- differ from its grid now only where some grid's area differs: between a grid's state at t
+-- and its state now (the symmetric difference; all of a grid that exists at one of the two
+-- only). Buildings whose points lie outside all of that keep the grid they have now; those
+-- inside are derived again against the grids of t. So the cost follows what changed since t,
+-- not the size of the city.
+CREATE FUNCTION gridmap_building_grids_at(t timestamptz) RETURNS TABLE (id bigint, grid_id bigint)
+LANGUAGE sql STABLE AS $$
+    WITH changed AS MATERIALIZED (
+        SELECT c.geom
+        FROM gridmap_grids_at(t) a
+        FULL JOIN (SELECT g.id, g.version, g.geom FROM grids g WHERE g.valid_to IS NULL) n ON n.id = a.id
+        CROSS JOIN LATERAL (
+            SELECT x FROM gridmap_changed_areas(a.geom, n.geom) x WHERE a.geom IS NOT NULL AND n.geom IS NOT NULL
+            UNION ALL
+            SELECT coalesce(a.geom, n.geom) WHERE a.geom IS NULL OR n.geom IS NULL
+        ) c(geom)
+        WHERE a.version IS DISTINCT FROM n.version
+    ), moved AS MATERIALIZED (
+        SELECT DISTINCT b.id, gridmap_grid_at(b.anchor, t) AS grid_id
+        FROM changed JOIN buildings b ON b.anchor && changed.geom AND ST_Intersects(changed.geom, b.anchor)
+    )
+    SELECT b.id, CASE WHEN m.id IS NULL THEN b.grid_id ELSE m.grid_id END
+    FROM buildings b LEFT JOIN moved m ON m.id = b.id
+    WHERE coalesce(b.created_at, (SELECT gridmap_history_start())) <= t
+$$;
+
+-- The assignments valid at t, as current ones (valid_to NULL).
+CREATE FUNCTION gridmap_assignments_at(t timestamptz)
+RETURNS TABLE (id bigint, worker_id bigint, grid_id bigint, building_id bigint, unit_id bigint, role text,
+               valid_from timestamptz, valid_to timestamptz)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT a.id, a.worker_id, a.grid_id, a.building_id, a.unit_id, a.role, a.valid_from, NULL::timestamptz
+    FROM assignments a
+    WHERE a.valid_from <= t AND (a.valid_to IS NULL OR a.valid_to > t)
+$$;
+
+-- The workers as at t: retired_at only when they had retired by then. (A worker's record
+-- may be younger than the assignments a bulk load dates back: the assignments say when
+-- someone served, so workers are not filtered by created_at.)
+CREATE FUNCTION gridmap_workers_at(t timestamptz)
+RETURNS TABLE (id bigint, display_name text, role text, work_contact text, created_at timestamptz,
+               retired_at timestamptz, version integer)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT w.id, w.display_name, w.role, w.work_contact, w.created_at,
+           CASE WHEN w.retired_at <= t THEN w.retired_at END, w.version
+    FROM workers w
+$$;
+
+-- The grids of root's subtree at t (root included, when it was there then).
+CREATE FUNCTION gridmap_subtree_at(root bigint, t timestamptz) RETURNS TABLE (id bigint)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    WITH RECURSIVE s(id) AS (
+        SELECT g.id FROM gridmap_grids_at(t) g WHERE g.id = root
+        UNION ALL
+        SELECT g.id FROM gridmap_grids_at(t) g JOIN s ON g.parent_id = s.id
+    )
+    SELECT id FROM s
+$$;
