@@ -45,7 +45,7 @@ CREATE VIEW grid_history AS
 
 -- When the history starts: the first moment any grid held.
 CREATE FUNCTION gridmap_history_start() RETURNS timestamptz
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path FROM CURRENT AS $$
     SELECT least((SELECT min(valid_from) FROM grids), (SELECT min(valid_from) FROM grid_versions))
 $$;
 
@@ -70,14 +70,14 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     LIMIT 1
 $$;
 
--- Every building there at t with the grid it was derived into then. A building's grid can
--- differ from its grid now only where some grid's area differs: between a grid's state at t
+-- The buildings whose grid at t may differ from their grid now, with their grid at t. A
+-- building's grid differs only where some grid's area differs: between a grid's state at t
 -- and its state now (the symmetric difference; all of a grid that exists at one of the two
--- only). Buildings whose points lie outside all of that keep the grid they have now; those
--- inside are derived again against the grids of t. So the cost follows what changed since t,
--- not the size of the city.
-CREATE FUNCTION gridmap_building_grids_at(t timestamptz) RETURNS TABLE (id bigint, grid_id bigint)
-LANGUAGE sql STABLE AS $$
+-- only). The buildings with points in there are derived again against the grids of t; all
+-- others keep the grid they have now. So the cost follows what changed since t, not the size
+-- of the city.
+CREATE FUNCTION gridmap_moved_since(t timestamptz) RETURNS TABLE (id bigint, grid_id bigint)
+LANGUAGE sql STABLE SET search_path FROM CURRENT AS $$
     WITH changed AS MATERIALIZED (
         SELECT c.geom
         FROM gridmap_grids_at(t) a
@@ -88,35 +88,18 @@ LANGUAGE sql STABLE AS $$
             SELECT coalesce(a.geom, n.geom) WHERE a.geom IS NULL OR n.geom IS NULL
         ) c(geom)
         WHERE a.version IS DISTINCT FROM n.version
-    ), moved AS MATERIALIZED (
-        SELECT DISTINCT b.id, gridmap_grid_at(b.anchor, t) AS grid_id
-        FROM changed JOIN buildings b ON b.anchor && changed.geom AND ST_Intersects(changed.geom, b.anchor)
     )
+    SELECT DISTINCT b.id, gridmap_grid_at(b.anchor, t)
+    FROM changed JOIN buildings b ON b.anchor && changed.geom AND ST_Intersects(changed.geom, b.anchor)
+$$;
+
+-- Every building there at t with the grid it was derived into then.
+CREATE FUNCTION gridmap_building_grids_at(t timestamptz) RETURNS TABLE (id bigint, grid_id bigint)
+LANGUAGE sql STABLE SET search_path FROM CURRENT AS $$
+    WITH moved AS MATERIALIZED (SELECT * FROM gridmap_moved_since(t))
     SELECT b.id, CASE WHEN m.id IS NULL THEN b.grid_id ELSE m.grid_id END
     FROM buildings b LEFT JOIN moved m ON m.id = b.id
     WHERE coalesce(b.created_at, (SELECT gridmap_history_start())) <= t
-$$;
-
--- The assignments valid at t, as current ones (valid_to NULL).
-CREATE FUNCTION gridmap_assignments_at(t timestamptz)
-RETURNS TABLE (id bigint, worker_id bigint, grid_id bigint, building_id bigint, unit_id bigint, role text,
-               valid_from timestamptz, valid_to timestamptz)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT a.id, a.worker_id, a.grid_id, a.building_id, a.unit_id, a.role, a.valid_from, NULL::timestamptz
-    FROM assignments a
-    WHERE a.valid_from <= t AND (a.valid_to IS NULL OR a.valid_to > t)
-$$;
-
--- The workers as at t: retired_at only when they had retired by then. (A worker's record
--- may be younger than the assignments a bulk load dates back: the assignments say when
--- someone served, so workers are not filtered by created_at.)
-CREATE FUNCTION gridmap_workers_at(t timestamptz)
-RETURNS TABLE (id bigint, display_name text, role text, work_contact text, created_at timestamptz,
-               retired_at timestamptz, version integer)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT w.id, w.display_name, w.role, w.work_contact, w.created_at,
-           CASE WHEN w.retired_at <= t THEN w.retired_at END, w.version
-    FROM workers w
 $$;
 
 -- The grids of root's subtree at t (root included, when it was there then).
@@ -129,3 +112,42 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     )
     SELECT id FROM s
 $$;
+
+-- Reading the division at a moment with the queries written for the current one: the schema
+-- gridmap_asof holds views named like the tables that have a history — grids, buildings,
+-- assignments, workers — showing them as at the moment in the transaction's setting
+-- gridmap.at. A read that puts the schema first in its search_path (SET LOCAL, with
+-- gridmap.at) runs its statements unchanged against that moment; SQL functions they call
+-- (gridmap_subtree) resolve their tables the same way. PostgreSQL re-analyses a prepared
+-- statement whose search_path changed, so the driver's statement cache stays right. The
+-- views name their tables at creation (bound, whatever the search_path), and the functions
+-- under them either name no such table or fix their search_path; tables without history
+-- (units, households, city) are read as they are.
+CREATE FUNCTION gridmap_at() RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT current_setting('gridmap.at')::timestamptz
+$$;
+
+CREATE SCHEMA gridmap_asof;
+
+CREATE VIEW gridmap_asof.grids AS
+    SELECT g.id, g.level, g.parent_id, g.code, g.name, g.geom, g.valid_from, g.valid_to, g.version,
+           NULL::bytea AS source_hash, g.successor_id
+    FROM gridmap_grids_at(gridmap_at()) g;
+
+CREATE VIEW gridmap_asof.buildings AS
+    SELECT b.id, b.code, b.name, b.address, b.floors, b.height_m, b.footprint, b.anchor, m.grid_id,
+           b.households, b.residents, b.households_estimated, b.repaired, b.source, b.version, b.created_at
+    FROM buildings b JOIN gridmap_building_grids_at(gridmap_at()) m ON m.id = b.id;
+
+CREATE VIEW gridmap_asof.assignments AS
+    SELECT a.id, a.worker_id, a.grid_id, a.building_id, a.unit_id, a.role, a.valid_from, NULL::timestamptz AS valid_to
+    FROM assignments a
+    WHERE a.valid_from <= gridmap_at() AND (a.valid_to IS NULL OR a.valid_to > gridmap_at());
+
+-- retired_at only when they had retired by then. Workers are not filtered by created_at: the
+-- assignments say who served when (a bulk load dates them back before the worker rows).
+CREATE VIEW gridmap_asof.workers AS
+    SELECT w.id, w.display_name, w.role, w.work_contact, w.created_at,
+           CASE WHEN w.retired_at <= gridmap_at() THEN w.retired_at END AS retired_at, w.version
+    FROM workers w;

@@ -7,6 +7,12 @@
 --
 
 --
+-- Name: gridmap_asof; Type: SCHEMA; Schema: -; Owner: -
+--
+
+CREATE SCHEMA gridmap_asof;
+
+--
 -- Name: postgis; Type: EXTENSION; Schema: -; Owner: -
 --
 
@@ -661,15 +667,13 @@ CREATE FUNCTION public.gridmap_assign_pieces(ids bigint[], geoms public.geometry
 $$;
 
 --
--- Name: gridmap_assignments_at(timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+-- Name: gridmap_at(); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.gridmap_assignments_at(t timestamp with time zone) RETURNS TABLE(id bigint, worker_id bigint, grid_id bigint, building_id bigint, unit_id bigint, role text, valid_from timestamp with time zone, valid_to timestamp with time zone)
+CREATE FUNCTION public.gridmap_at() RETURNS timestamp with time zone
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
-    SELECT a.id, a.worker_id, a.grid_id, a.building_id, a.unit_id, a.role, a.valid_from, NULL::timestamptz
-    FROM assignments a
-    WHERE a.valid_from <= t AND (a.valid_to IS NULL OR a.valid_to > t)
+    SELECT current_setting('gridmap.at')::timestamptz
 $$;
 
 --
@@ -678,21 +682,9 @@ $$;
 
 CREATE FUNCTION public.gridmap_building_grids_at(t timestamp with time zone) RETURNS TABLE(id bigint, grid_id bigint)
     LANGUAGE sql STABLE
+    SET search_path TO '$user', 'public'
     AS $$
-    WITH changed AS MATERIALIZED (
-        SELECT c.geom
-        FROM gridmap_grids_at(t) a
-        FULL JOIN (SELECT g.id, g.version, g.geom FROM grids g WHERE g.valid_to IS NULL) n ON n.id = a.id
-        CROSS JOIN LATERAL (
-            SELECT x FROM gridmap_changed_areas(a.geom, n.geom) x WHERE a.geom IS NOT NULL AND n.geom IS NOT NULL
-            UNION ALL
-            SELECT coalesce(a.geom, n.geom) WHERE a.geom IS NULL OR n.geom IS NULL
-        ) c(geom)
-        WHERE a.version IS DISTINCT FROM n.version
-    ), moved AS MATERIALIZED (
-        SELECT DISTINCT b.id, gridmap_grid_at(b.anchor, t) AS grid_id
-        FROM changed JOIN buildings b ON b.anchor && changed.geom AND ST_Intersects(changed.geom, b.anchor)
-    )
+    WITH moved AS MATERIALIZED (SELECT * FROM gridmap_moved_since(t))
     SELECT b.id, CASE WHEN m.id IS NULL THEN b.grid_id ELSE m.grid_id END
     FROM buildings b LEFT JOIN moved m ON m.id = b.id
     WHERE coalesce(b.created_at, (SELECT gridmap_history_start())) <= t
@@ -783,8 +775,32 @@ $$;
 
 CREATE FUNCTION public.gridmap_history_start() RETURNS timestamp with time zone
     LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path TO '$user', 'public'
     AS $$
     SELECT least((SELECT min(valid_from) FROM grids), (SELECT min(valid_from) FROM grid_versions))
+$$;
+
+--
+-- Name: gridmap_moved_since(timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gridmap_moved_since(t timestamp with time zone) RETURNS TABLE(id bigint, grid_id bigint)
+    LANGUAGE sql STABLE
+    SET search_path TO '$user', 'public'
+    AS $$
+    WITH changed AS MATERIALIZED (
+        SELECT c.geom
+        FROM gridmap_grids_at(t) a
+        FULL JOIN (SELECT g.id, g.version, g.geom FROM grids g WHERE g.valid_to IS NULL) n ON n.id = a.id
+        CROSS JOIN LATERAL (
+            SELECT x FROM gridmap_changed_areas(a.geom, n.geom) x WHERE a.geom IS NOT NULL AND n.geom IS NOT NULL
+            UNION ALL
+            SELECT coalesce(a.geom, n.geom) WHERE a.geom IS NULL OR n.geom IS NULL
+        ) c(geom)
+        WHERE a.version IS DISTINCT FROM n.version
+    )
+    SELECT DISTINCT b.id, gridmap_grid_at(b.anchor, t)
+    FROM changed JOIN buildings b ON b.anchor && changed.geom AND ST_Intersects(changed.geom, b.anchor)
 $$;
 
 --
@@ -825,18 +841,6 @@ CREATE FUNCTION public.gridmap_subtree_at(root bigint, t timestamp with time zon
         SELECT g.id FROM gridmap_grids_at(t) g JOIN s ON g.parent_id = s.id
     )
     SELECT id FROM s
-$$;
-
---
--- Name: gridmap_workers_at(timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
---
-
-CREATE FUNCTION public.gridmap_workers_at(t timestamp with time zone) RETURNS TABLE(id bigint, display_name text, role text, work_contact text, created_at timestamp with time zone, retired_at timestamp with time zone, version integer)
-    LANGUAGE sql STABLE PARALLEL SAFE
-    AS $$
-    SELECT w.id, w.display_name, w.role, w.work_contact, w.created_at,
-           CASE WHEN w.retired_at <= t THEN w.retired_at END, w.version
-    FROM workers w
 $$;
 
 --
@@ -1413,6 +1417,155 @@ BEGIN
 END $$;
 
 --
+-- Name: assignments; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.assignments (
+    id bigint NOT NULL,
+    worker_id bigint NOT NULL,
+    grid_id bigint,
+    building_id bigint,
+    unit_id bigint,
+    role text NOT NULL,
+    valid_from timestamp with time zone DEFAULT now() NOT NULL,
+    valid_to timestamp with time zone,
+    CONSTRAINT assignments_check CHECK (((valid_to IS NULL) OR (valid_to >= valid_from))),
+    CONSTRAINT assignments_one_target CHECK ((num_nonnulls(grid_id, building_id, unit_id) = 1)),
+    CONSTRAINT assignments_role_check CHECK ((role = ANY (ARRAY['grid_leader'::text, 'grid_worker'::text, 'building_leader'::text, 'unit_leader'::text]))),
+    CONSTRAINT assignments_role_fits_target CHECK ((((grid_id IS NULL) OR (role = ANY (ARRAY['grid_leader'::text, 'grid_worker'::text]))) AND ((building_id IS NULL) OR (role = 'building_leader'::text)) AND ((unit_id IS NULL) OR (role = 'unit_leader'::text))))
+);
+
+--
+-- Name: assignments; Type: VIEW; Schema: gridmap_asof; Owner: -
+--
+
+CREATE VIEW gridmap_asof.assignments AS
+ SELECT a.id,
+    a.worker_id,
+    a.grid_id,
+    a.building_id,
+    a.unit_id,
+    a.role,
+    a.valid_from,
+    NULL::timestamp with time zone AS valid_to
+   FROM public.assignments a
+  WHERE ((a.valid_from <= public.gridmap_at()) AND ((a.valid_to IS NULL) OR (a.valid_to > public.gridmap_at())));
+
+--
+-- Name: buildings; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.buildings (
+    id bigint NOT NULL,
+    code text NOT NULL COLLATE pg_catalog."C",
+    name text DEFAULT ''::text NOT NULL,
+    address text DEFAULT ''::text NOT NULL,
+    floors smallint DEFAULT 1 NOT NULL,
+    height_m real,
+    footprint public.geometry(MultiPolygon,4326) NOT NULL,
+    anchor public.geometry(Point,4326) GENERATED ALWAYS AS (public.st_pointonsurface(footprint)) STORED,
+    grid_id bigint,
+    households integer DEFAULT 0 NOT NULL,
+    residents integer DEFAULT 0 NOT NULL,
+    households_estimated boolean DEFAULT false NOT NULL,
+    repaired boolean DEFAULT false NOT NULL,
+    source text DEFAULT ''::text NOT NULL,
+    source_hash bytea,
+    version integer DEFAULT 1 NOT NULL,
+    footprint_3857 public.geometry(MultiPolygon,3857),
+    straddling boolean DEFAULT false NOT NULL,
+    size_3857 double precision,
+    grid_code text COLLATE pg_catalog."C",
+    created_at timestamp with time zone DEFAULT now(),
+    CONSTRAINT buildings_address_check CHECK ((length(address) <= 300)),
+    CONSTRAINT buildings_code_check CHECK ((code ~ '^[0-9]{20}$'::text)),
+    CONSTRAINT buildings_floors_check CHECK (((floors >= 1) AND (floors <= 200))),
+    CONSTRAINT buildings_footprint_check CHECK ((public.st_isvalid(footprint) AND (NOT public.st_isempty(footprint)))),
+    CONSTRAINT buildings_height_m_check CHECK (((height_m IS NULL) OR (height_m > (0)::double precision))),
+    CONSTRAINT buildings_households_check CHECK ((households >= 0)),
+    CONSTRAINT buildings_name_check CHECK ((length(name) <= 200)),
+    CONSTRAINT buildings_residents_check CHECK ((residents >= 0)),
+    CONSTRAINT buildings_version_check CHECK ((version > 0))
+);
+
+--
+-- Name: buildings; Type: VIEW; Schema: gridmap_asof; Owner: -
+--
+
+CREATE VIEW gridmap_asof.buildings AS
+ SELECT b.id,
+    b.code,
+    b.name,
+    b.address,
+    b.floors,
+    b.height_m,
+    b.footprint,
+    b.anchor,
+    m.grid_id,
+    b.households,
+    b.residents,
+    b.households_estimated,
+    b.repaired,
+    b.source,
+    b.version,
+    b.created_at
+   FROM (public.buildings b
+     JOIN public.gridmap_building_grids_at(public.gridmap_at()) m(id, grid_id) ON ((m.id = b.id)));
+
+--
+-- Name: grids; Type: VIEW; Schema: gridmap_asof; Owner: -
+--
+
+CREATE VIEW gridmap_asof.grids AS
+ SELECT g.id,
+    g.level,
+    g.parent_id,
+    g.code,
+    g.name,
+    g.geom,
+    g.valid_from,
+    g.valid_to,
+    g.version,
+    NULL::bytea AS source_hash,
+    g.successor_id
+   FROM public.gridmap_grids_at(public.gridmap_at()) g(id, level, parent_id, code, name, geom, valid_from, valid_to, version, successor_id);
+
+--
+-- Name: workers; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.workers (
+    id bigint NOT NULL,
+    display_name text NOT NULL,
+    role text NOT NULL,
+    work_contact text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    retired_at timestamp with time zone,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT workers_display_name_check CHECK (((display_name <> ''::text) AND (length(display_name) <= 100))),
+    CONSTRAINT workers_role_check CHECK ((role = ANY (ARRAY['grid_leader'::text, 'grid_worker'::text, 'building_leader'::text, 'unit_leader'::text]))),
+    CONSTRAINT workers_version_check CHECK ((version > 0)),
+    CONSTRAINT workers_work_contact_check CHECK ((length(work_contact) <= 200))
+);
+
+--
+-- Name: workers; Type: VIEW; Schema: gridmap_asof; Owner: -
+--
+
+CREATE VIEW gridmap_asof.workers AS
+ SELECT w.id,
+    w.display_name,
+    w.role,
+    w.work_contact,
+    w.created_at,
+        CASE
+            WHEN (w.retired_at <= public.gridmap_at()) THEN w.retired_at
+            ELSE NULL::timestamp with time zone
+        END AS retired_at,
+    w.version
+   FROM public.workers w;
+
+--
 -- Name: api_tokens; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1438,25 +1591,6 @@ ALTER TABLE public.api_tokens ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTI
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
-);
-
---
--- Name: assignments; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.assignments (
-    id bigint NOT NULL,
-    worker_id bigint NOT NULL,
-    grid_id bigint,
-    building_id bigint,
-    unit_id bigint,
-    role text NOT NULL,
-    valid_from timestamp with time zone DEFAULT now() NOT NULL,
-    valid_to timestamp with time zone,
-    CONSTRAINT assignments_check CHECK (((valid_to IS NULL) OR (valid_to >= valid_from))),
-    CONSTRAINT assignments_one_target CHECK ((num_nonnulls(grid_id, building_id, unit_id) = 1)),
-    CONSTRAINT assignments_role_check CHECK ((role = ANY (ARRAY['grid_leader'::text, 'grid_worker'::text, 'building_leader'::text, 'unit_leader'::text]))),
-    CONSTRAINT assignments_role_fits_target CHECK ((((grid_id IS NULL) OR (role = ANY (ARRAY['grid_leader'::text, 'grid_worker'::text]))) AND ((building_id IS NULL) OR (role = 'building_leader'::text)) AND ((unit_id IS NULL) OR (role = 'unit_leader'::text))))
 );
 
 --
@@ -1502,43 +1636,6 @@ ALTER TABLE public.audit_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
-);
-
---
--- Name: buildings; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.buildings (
-    id bigint NOT NULL,
-    code text NOT NULL COLLATE pg_catalog."C",
-    name text DEFAULT ''::text NOT NULL,
-    address text DEFAULT ''::text NOT NULL,
-    floors smallint DEFAULT 1 NOT NULL,
-    height_m real,
-    footprint public.geometry(MultiPolygon,4326) NOT NULL,
-    anchor public.geometry(Point,4326) GENERATED ALWAYS AS (public.st_pointonsurface(footprint)) STORED,
-    grid_id bigint,
-    households integer DEFAULT 0 NOT NULL,
-    residents integer DEFAULT 0 NOT NULL,
-    households_estimated boolean DEFAULT false NOT NULL,
-    repaired boolean DEFAULT false NOT NULL,
-    source text DEFAULT ''::text NOT NULL,
-    source_hash bytea,
-    version integer DEFAULT 1 NOT NULL,
-    footprint_3857 public.geometry(MultiPolygon,3857),
-    straddling boolean DEFAULT false NOT NULL,
-    size_3857 double precision,
-    grid_code text COLLATE pg_catalog."C",
-    created_at timestamp with time zone DEFAULT now(),
-    CONSTRAINT buildings_address_check CHECK ((length(address) <= 300)),
-    CONSTRAINT buildings_code_check CHECK ((code ~ '^[0-9]{20}$'::text)),
-    CONSTRAINT buildings_floors_check CHECK (((floors >= 1) AND (floors <= 200))),
-    CONSTRAINT buildings_footprint_check CHECK ((public.st_isvalid(footprint) AND (NOT public.st_isempty(footprint)))),
-    CONSTRAINT buildings_height_m_check CHECK (((height_m IS NULL) OR (height_m > (0)::double precision))),
-    CONSTRAINT buildings_households_check CHECK ((households >= 0)),
-    CONSTRAINT buildings_name_check CHECK ((length(name) <= 200)),
-    CONSTRAINT buildings_residents_check CHECK ((residents >= 0)),
-    CONSTRAINT buildings_version_check CHECK ((version > 0))
 );
 
 --
@@ -1979,24 +2076,6 @@ ALTER TABLE public.users ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
-);
-
---
--- Name: workers; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.workers (
-    id bigint NOT NULL,
-    display_name text NOT NULL,
-    role text NOT NULL,
-    work_contact text,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    retired_at timestamp with time zone,
-    version integer DEFAULT 1 NOT NULL,
-    CONSTRAINT workers_display_name_check CHECK (((display_name <> ''::text) AND (length(display_name) <= 100))),
-    CONSTRAINT workers_role_check CHECK ((role = ANY (ARRAY['grid_leader'::text, 'grid_worker'::text, 'building_leader'::text, 'unit_leader'::text]))),
-    CONSTRAINT workers_version_check CHECK ((version > 0)),
-    CONSTRAINT workers_work_contact_check CHECK ((length(work_contact) <= 200))
 );
 
 --
