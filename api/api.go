@@ -1,6 +1,6 @@
 // Package api is gridmap's HTTP interface: the JSON API under /api/v1, OGC API – Features
-// under /ogc, vector tiles (mounted from package tiles), the health check and the embedded
-// map UI. Handlers return errors; one adapter (Handle) writes them as
+// under /ogc, vector tiles (mounted from package tiles), the health check, Prometheus metrics
+// at /metrics and the embedded map UI. Handlers return errors; one adapter (Handle) writes them as
 // {"error":{"code","message"}} with the status of the code.
 package api
 
@@ -15,6 +15,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"gridmap/grid"
 	"gridmap/internal/httperr"
@@ -37,6 +39,11 @@ type Options struct {
 	Proxies Proxies
 	// BasemapHosts are the hosts the UI may load a basemap from (ParseBasemapHosts).
 	BasemapHosts []string
+	// Metrics is the registry of the process's Prometheus metrics: the server adds its
+	// request metrics and serves the whole registry at GET /metrics (signing in is needed
+	// there as for other reads under Private). Middleware of this package that counts
+	// something registers on it too. nil: no metrics, no /metrics.
+	Metrics *prometheus.Registry
 }
 
 // Server is the HTTP handler of gridmap.
@@ -50,6 +57,7 @@ type Server struct {
 	heavy   *gate                           // heavy reads running at once
 	exports *gate                           // exports streaming at once
 	anon    func(http.Handler) http.Handler // the anonymous clients' rate limit, shared by every heavy route
+	metrics *httpMetrics                    // nil: none
 }
 
 // New returns the server with every route mounted.
@@ -66,6 +74,14 @@ func New(o Options) *Server {
 	r.Use(o.Proxies.strip, o.Proxies.clientIPs(), securityHeaders(contentSecurityPolicy(o.BasemapHosts)), s.logRequests,
 		middleware.Recoverer, s.deadline)
 	r.Get("/healthz", s.Handle(s.health))
+	if o.Metrics != nil {
+		s.metrics = newHTTPMetrics(o.Metrics)
+		var h http.Handler = promhttp.HandlerFor(o.Metrics, promhttp.HandlerOpts{Registry: o.Metrics})
+		if s.private {
+			h = s.authenticate(h)
+		}
+		r.Method(http.MethodGet, "/metrics", h)
+	}
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Use(middleware.GetHead, viewerCache, s.authenticate)
 		r.NotFound(s.Handle(notFound))
@@ -184,14 +200,16 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// logRequests logs one line per request.
+// logRequests logs one line per request and counts it in the metrics.
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		t0 := time.Now()
 		next.ServeHTTP(ww, r)
+		d := time.Since(t0)
+		s.metrics.observe(r, ww.Status(), d)
 		s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", ww.Status(),
-			"bytes", ww.BytesWritten(), "ms", float64(time.Since(t0).Microseconds())/1000)
+			"bytes", ww.BytesWritten(), "ms", float64(d.Microseconds())/1000)
 	})
 }
 

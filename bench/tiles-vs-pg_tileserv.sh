@@ -227,4 +227,4 @@ awk -v geom="$TILESERV_GEOM" '
     printf "ratio gridmap/pg_tileserv: cold %.2f (goal >= 1.5), warm %.2f (goal >= 10); per-round median cold %.2f, warm %.2f\n",
       sum["gridmap-cold"] / sum["pg_tileserv"], sum["gridmap-warm"] / sum["pg_tileserv"], median(c, n["pg_tileserv"]), median(w, n["pg_tileserv"])
   }' "$OUT/runs"
-curl -s "http://127.0.0.1:$PORT_GM_WARM/tiles/metrics" | grep -E '^gridmap_tile_cache_(hits|misses)_total|^gridmap_tile_cache_bytes '
+curl -s "http://127.0.0.1:$PORT_GM_WARM/metrics" | grep -E '^gridmap_tile_cache_(hits|misses)_total|^gridmap_tile_cache_bytes '

@@ -614,6 +614,267 @@ BEGIN
 END $$;
 
 --
+-- Name: data_changes_3857(public.box2d); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.data_changes_3857(box public.box2d) RETURNS public.box2d
+    LANGUAGE sql IMMUTABLE STRICT
+    AS $$
+    SELECT box2d(ST_Transform(ST_SetSRID(box::geometry, 4326), 3857))
+$$;
+
+--
+-- Name: data_changes_add(text, smallint[], bigint[], public.geometry[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.data_changes_add(kind text, levels smallint[], ids bigint[], geoms public.geometry[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v bigint := (SELECT version FROM data_version);
+BEGIN
+    IF coalesce(cardinality(ids), 0) = 0 THEN
+        RETURN;
+    END IF;
+    INSERT INTO data_changes (version, kind, level, id, minx, miny, maxx, maxy)
+    SELECT DISTINCT v, kind, l, i, ST_XMin(g), ST_YMin(g), ST_XMax(g), ST_YMax(g)
+    FROM unnest(levels, ids, geoms) AS t(l, i, g);
+    PERFORM data_changes_prune(v);
+END $$;
+
+--
+-- Name: data_changes_buildings(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.data_changes_buildings() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        IF (SELECT count(*) FROM new_rows) > data_changes_bulk_rows() THEN
+            PERFORM data_changes_bulk('building', ST_Extent(footprint_3857)),
+                    data_changes_bulk('density', data_changes_3857(ST_Extent(anchor))) FROM new_rows;
+            RETURN NULL;
+        END IF;
+        PERFORM data_changes_add('building', array_agg(0::smallint), array_agg(id), array_agg(footprint_3857)),
+                data_changes_add('density', array_agg(0::smallint), array_agg(id), array_agg(ST_Transform(anchor, 3857)))
+        FROM new_rows;
+    ELSIF TG_OP = 'DELETE' THEN
+        IF (SELECT count(*) FROM old_rows) > data_changes_bulk_rows() THEN
+            PERFORM data_changes_bulk('building', ST_Extent(footprint_3857)),
+                    data_changes_bulk('density', data_changes_3857(ST_Extent(anchor))) FROM old_rows;
+            RETURN NULL;
+        END IF;
+        PERFORM data_changes_add('building', array_agg(0::smallint), array_agg(id), array_agg(footprint_3857)),
+                data_changes_add('density', array_agg(0::smallint), array_agg(id), array_agg(ST_Transform(anchor, 3857)))
+        FROM old_rows;
+    ELSIF (SELECT count(*) FROM new_rows) > data_changes_bulk_rows() THEN
+        -- households counted into many buildings (an import), a bulk update: every kind, one box
+        PERFORM data_changes_bulk('building', ST_Extent(x)), data_changes_bulk('unit', ST_Extent(x)),
+                data_changes_bulk('density', ST_Extent(x))
+        FROM (SELECT footprint_3857 FROM old_rows UNION ALL SELECT footprint_3857 FROM new_rows) t(x);
+    ELSE
+        PERFORM data_changes_add('building', array_agg(0::smallint), array_agg(o.id), array_agg(x.g))
+        FROM old_rows o JOIN new_rows n USING (id)
+        CROSS JOIN LATERAL (VALUES (o.footprint_3857), (n.footprint_3857)) x(g)
+        WHERE (o.code, o.name, o.floors, o.households, o.households_estimated, o.grid_code, o.straddling, o.size_3857)
+              IS DISTINCT FROM (n.code, n.name, n.floors, n.households, n.households_estimated, n.grid_code, n.straddling, n.size_3857)
+           OR NOT ST_OrderingEquals(o.footprint_3857, n.footprint_3857);
+        PERFORM data_changes_add('density', array_agg(0::smallint), array_agg(o.id), array_agg(ST_Transform(x.g, 3857)))
+        FROM old_rows o JOIN new_rows n USING (id)
+        CROSS JOIN LATERAL (VALUES (o.anchor), (n.anchor)) x(g)
+        WHERE o.households <> n.households OR NOT ST_OrderingEquals(o.anchor, n.anchor);
+        PERFORM data_changes_add('unit', array_agg(0::smallint), array_agg(u.id), array_agg(u.geom_3857))
+        FROM old_rows o JOIN new_rows n USING (id) JOIN units u ON u.building_id = n.id
+        WHERE o.code <> n.code;
+    END IF;
+    RETURN NULL;
+END $$;
+
+--
+-- Name: data_changes_bulk(text, public.box2d); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.data_changes_bulk(kind text, box public.box2d) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v bigint := (SELECT version FROM data_version);
+BEGIN
+    INSERT INTO data_changes (version, kind, level, id, minx, miny, maxx, maxy)
+    VALUES (v, kind, 0, NULL, ST_XMin(box), ST_YMin(box), ST_XMax(box), ST_YMax(box));
+    PERFORM data_changes_prune(v);
+END $$;
+
+--
+-- Name: data_changes_bulk_rows(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.data_changes_bulk_rows() RETURNS integer
+    LANGUAGE sql IMMUTABLE
+    AS $$SELECT 1000$$;
+
+--
+-- Name: data_changes_city(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.data_changes_city() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        PERFORM data_changes_add('city', array_agg(0::smallint), array_agg(0::bigint), array_agg(ST_Transform(boundary, 3857))) FROM new_rows;
+    END IF;
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+        PERFORM data_changes_add('city', array_agg(0::smallint), array_agg(0::bigint), array_agg(ST_Transform(boundary, 3857))) FROM old_rows;
+    END IF;
+    RETURN NULL;
+END $$;
+
+--
+-- Name: data_changes_coverage(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.data_changes_coverage() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        PERFORM data_changes_add('coverage', array_agg(level), array_agg(id), array_agg(geom_3857)) FROM new_rows;
+    END IF;
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+        PERFORM data_changes_add('coverage', array_agg(level), array_agg(id), array_agg(geom_3857)) FROM old_rows;
+    END IF;
+    RETURN NULL;
+END $$;
+
+--
+-- Name: data_changes_grids(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.data_changes_grids() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    l smallint[]; i bigint[]; g geometry[];
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        IF (SELECT count(*) FROM new_rows) > data_changes_bulk_rows() THEN
+            PERFORM data_changes_bulk('grid', (SELECT ST_Extent(geom_3857) FROM new_rows));
+            RETURN NULL;
+        END IF;
+        SELECT array_agg(level), array_agg(grid_id), array_agg(geom_3857) INTO l, i, g FROM new_rows;
+    ELSIF TG_OP = 'DELETE' THEN
+        IF (SELECT count(*) FROM old_rows) > data_changes_bulk_rows() THEN
+            PERFORM data_changes_bulk('grid', (SELECT ST_Extent(geom_3857) FROM old_rows));
+            RETURN NULL;
+        END IF;
+        SELECT array_agg(level), array_agg(grid_id), array_agg(geom_3857) INTO l, i, g FROM old_rows;
+    ELSE
+        IF (SELECT count(*) FROM new_rows) > data_changes_bulk_rows() THEN
+            PERFORM data_changes_bulk('grid', (SELECT ST_Extent(x) FROM (SELECT geom_3857 FROM old_rows
+                UNION ALL SELECT geom_3857 FROM new_rows) t(x)));
+            PERFORM data_changes_bulk('coverage', (SELECT ST_Extent(geom_3857) FROM new_rows));
+            RETURN NULL;
+        END IF;
+        SELECT array_agg(x.level), array_agg(o.grid_id), array_agg(x.geom) INTO l, i, g
+        FROM old_rows o JOIN new_rows n USING (grid_id)
+        CROSS JOIN LATERAL (VALUES (o.level, o.geom_3857), (n.level, n.geom_3857)) x(level, geom)
+        WHERE (o.level, o.code, o.name, o.size_3857, o.households, o.households_estimated, o.workers,
+               o.staffed, o.gap, o.overlap)
+              IS DISTINCT FROM (n.level, n.code, n.name, n.size_3857, n.households, n.households_estimated,
+               n.workers, n.staffed, n.gap, n.overlap)
+           OR NOT ST_OrderingEquals(o.geom_3857, n.geom_3857);
+        PERFORM data_changes_add('coverage', array_agg(o.level), array_agg(o.grid_id), array_agg(o.geom_3857))
+        FROM old_rows o JOIN new_rows n USING (grid_id) WHERE o.code IS DISTINCT FROM n.code;
+    END IF;
+    PERFORM data_changes_add('grid', l, i, g);
+    RETURN NULL;
+END $$;
+
+--
+-- Name: data_changes_prune(bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.data_changes_prune(v bigint) RETURNS void
+    LANGUAGE sql
+    AS $$
+    WITH gone AS (DELETE FROM data_changes WHERE version <= v - 100000 RETURNING version)
+    UPDATE data_changes_kept SET since = greatest(since, (SELECT max(version) FROM gone))
+    WHERE EXISTS (SELECT 1 FROM gone);
+$$;
+
+--
+-- Name: data_changes_roads(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.data_changes_roads() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        IF (SELECT count(*) FROM new_rows) > data_changes_bulk_rows() THEN
+            PERFORM data_changes_bulk('road', data_changes_3857(ST_Extent(geom))) FROM new_rows;
+        ELSE
+            PERFORM data_changes_add('road', array_agg(0::smallint), array_agg(id), array_agg(ST_Transform(geom, 3857))) FROM new_rows;
+        END IF;
+    END IF;
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+        IF (SELECT count(*) FROM old_rows) > data_changes_bulk_rows() THEN
+            PERFORM data_changes_bulk('road', data_changes_3857(ST_Extent(geom))) FROM old_rows;
+        ELSE
+            PERFORM data_changes_add('road', array_agg(0::smallint), array_agg(id), array_agg(ST_Transform(geom, 3857))) FROM old_rows;
+        END IF;
+    END IF;
+    RETURN NULL;
+END $$;
+
+--
+-- Name: data_changes_truncated(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.data_changes_truncated() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM data_changes_bulk('all', NULL);
+    RETURN NULL;
+END $$;
+
+--
+-- Name: data_changes_units(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.data_changes_units() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        IF (SELECT count(*) FROM new_rows) > data_changes_bulk_rows() THEN
+            PERFORM data_changes_bulk('unit', ST_Extent(geom_3857)) FROM new_rows;
+            RETURN NULL;
+        END IF;
+        PERFORM data_changes_add('unit', array_agg(0::smallint), array_agg(id), array_agg(geom_3857)) FROM new_rows;
+    ELSIF TG_OP = 'DELETE' THEN
+        IF (SELECT count(*) FROM old_rows) > data_changes_bulk_rows() THEN
+            PERFORM data_changes_bulk('unit', ST_Extent(geom_3857)) FROM old_rows;
+            RETURN NULL;
+        END IF;
+        PERFORM data_changes_add('unit', array_agg(0::smallint), array_agg(id), array_agg(geom_3857)) FROM old_rows;
+    ELSIF (SELECT count(*) FROM new_rows) > data_changes_bulk_rows() THEN
+        PERFORM data_changes_bulk('unit', ST_Extent(x))
+        FROM (SELECT geom_3857 FROM old_rows UNION ALL SELECT geom_3857 FROM new_rows) t(x);
+    ELSE
+        PERFORM data_changes_add('unit', array_agg(0::smallint), array_agg(o.id), array_agg(x.g))
+        FROM old_rows o JOIN new_rows n USING (id)
+        CROSS JOIN LATERAL (VALUES (o.geom_3857), (n.geom_3857)) x(g)
+        WHERE (o.label, o.households, o.building_id) IS DISTINCT FROM (n.label, n.households, n.building_id)
+           OR NOT ST_OrderingEquals(o.geom_3857, n.geom_3857);
+    END IF;
+    RETURN NULL;
+END $$;
+
+--
 -- Name: data_version_bump(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1735,6 +1996,32 @@ CREATE TABLE public.coverage_workers (
 );
 
 --
+-- Name: data_changes; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.data_changes (
+    version bigint NOT NULL,
+    kind text NOT NULL,
+    level smallint DEFAULT 0 NOT NULL,
+    id bigint,
+    minx double precision,
+    miny double precision,
+    maxx double precision,
+    maxy double precision,
+    CONSTRAINT data_changes_kind_check CHECK ((kind = ANY (ARRAY['grid'::text, 'coverage'::text, 'building'::text, 'density'::text, 'unit'::text, 'road'::text, 'city'::text, 'all'::text])))
+);
+
+--
+-- Name: data_changes_kept; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.data_changes_kept (
+    id boolean DEFAULT true NOT NULL,
+    since bigint NOT NULL,
+    CONSTRAINT data_changes_kept_id_check CHECK (id)
+);
+
+--
 -- Name: data_version; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -2169,6 +2456,13 @@ ALTER TABLE ONLY public.coverage_workers
     ADD CONSTRAINT coverage_workers_pkey PRIMARY KEY (worker_id);
 
 --
+-- Name: data_changes_kept data_changes_kept_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.data_changes_kept
+    ADD CONSTRAINT data_changes_kept_pkey PRIMARY KEY (id);
+
+--
 -- Name: data_version data_version_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2431,6 +2725,12 @@ CREATE INDEX coverage_outside_geom ON public.coverage_outside USING gist (geom);
 --
 
 CREATE INDEX coverage_outside_grid ON public.coverage_outside USING btree (grid_id);
+
+--
+-- Name: data_changes_version; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX data_changes_version ON public.data_changes USING btree (version);
 
 --
 -- Name: edit_ops_actor; Type: INDEX; Schema: public; Owner: -
@@ -2953,6 +3253,150 @@ CREATE TRIGGER households_count_upd AFTER UPDATE ON public.households REFERENCIN
 --
 
 CREATE TRIGGER households_default_geom BEFORE INSERT ON public.households FOR EACH ROW WHEN ((new.geom IS NULL)) EXECUTE FUNCTION public.households_default_geom();
+
+--
+-- Name: buildings log_changes_del; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER log_changes_del AFTER DELETE ON public.buildings REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.data_changes_buildings();
+
+--
+-- Name: city log_changes_del; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER log_changes_del AFTER DELETE ON public.city REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.data_changes_city();
+
+--
+-- Name: roads log_changes_del; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER log_changes_del AFTER DELETE ON public.roads REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.data_changes_roads();
+
+--
+-- Name: tile_coverage log_changes_del; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER log_changes_del AFTER DELETE ON public.tile_coverage REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.data_changes_coverage();
+
+--
+-- Name: tile_grids log_changes_del; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER log_changes_del AFTER DELETE ON public.tile_grids REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.data_changes_grids();
+
+--
+-- Name: units log_changes_del; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER log_changes_del AFTER DELETE ON public.units REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.data_changes_units();
+
+--
+-- Name: buildings log_changes_ins; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER log_changes_ins AFTER INSERT ON public.buildings REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.data_changes_buildings();
+
+--
+-- Name: city log_changes_ins; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER log_changes_ins AFTER INSERT ON public.city REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.data_changes_city();
+
+--
+-- Name: roads log_changes_ins; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER log_changes_ins AFTER INSERT ON public.roads REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.data_changes_roads();
+
+--
+-- Name: tile_coverage log_changes_ins; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER log_changes_ins AFTER INSERT ON public.tile_coverage REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.data_changes_coverage();
+
+--
+-- Name: tile_grids log_changes_ins; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER log_changes_ins AFTER INSERT ON public.tile_grids REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.data_changes_grids();
+
+--
+-- Name: units log_changes_ins; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER log_changes_ins AFTER INSERT ON public.units REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.data_changes_units();
+
+--
+-- Name: buildings log_changes_trunc; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER log_changes_trunc AFTER TRUNCATE ON public.buildings FOR EACH STATEMENT EXECUTE FUNCTION public.data_changes_truncated();
+
+--
+-- Name: city log_changes_trunc; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER log_changes_trunc AFTER TRUNCATE ON public.city FOR EACH STATEMENT EXECUTE FUNCTION public.data_changes_truncated();
+
+--
+-- Name: roads log_changes_trunc; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER log_changes_trunc AFTER TRUNCATE ON public.roads FOR EACH STATEMENT EXECUTE FUNCTION public.data_changes_truncated();
+
+--
+-- Name: tile_coverage log_changes_trunc; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER log_changes_trunc AFTER TRUNCATE ON public.tile_coverage FOR EACH STATEMENT EXECUTE FUNCTION public.data_changes_truncated();
+
+--
+-- Name: tile_grids log_changes_trunc; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER log_changes_trunc AFTER TRUNCATE ON public.tile_grids FOR EACH STATEMENT EXECUTE FUNCTION public.data_changes_truncated();
+
+--
+-- Name: units log_changes_trunc; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER log_changes_trunc AFTER TRUNCATE ON public.units FOR EACH STATEMENT EXECUTE FUNCTION public.data_changes_truncated();
+
+--
+-- Name: buildings log_changes_upd; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER log_changes_upd AFTER UPDATE ON public.buildings REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.data_changes_buildings();
+
+--
+-- Name: city log_changes_upd; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER log_changes_upd AFTER UPDATE ON public.city REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.data_changes_city();
+
+--
+-- Name: roads log_changes_upd; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER log_changes_upd AFTER UPDATE ON public.roads REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.data_changes_roads();
+
+--
+-- Name: tile_coverage log_changes_upd; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER log_changes_upd AFTER UPDATE ON public.tile_coverage REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.data_changes_coverage();
+
+--
+-- Name: tile_grids log_changes_upd; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER log_changes_upd AFTER UPDATE ON public.tile_grids REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.data_changes_grids();
+
+--
+-- Name: units log_changes_upd; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER log_changes_upd AFTER UPDATE ON public.units REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.data_changes_units();
 
 --
 -- Name: roads roads_tile; Type: TRIGGER; Schema: public; Owner: -

@@ -5,8 +5,7 @@ import (
 	"sync"
 )
 
-// cacheKey names a cached tile: the tile and the layers asked for. The data version is kept
-// in the entry: one version lives in the cache at a time.
+// cacheKey names a cached tile: the tile and the layers asked for.
 type cacheKey struct {
 	t      Tile
 	layers layerSet
@@ -15,7 +14,7 @@ type cacheKey struct {
 // tileBody is a finished tile as served: immutable once built, shared by the cache and the
 // requests reading it.
 type tileBody struct {
-	version int64
+	version int64  // data version of the snapshot it was cut from
 	raw     []byte // the MVT, empty for a tile without features
 	gz      []byte // raw gzipped; nil when the tile is empty or not cached
 	etag    string
@@ -32,18 +31,38 @@ func (b *tileBody) size() int64 {
 // the cacheEntry and the map slot — as measured by TestCacheCountsItsMemory.
 const entryOverhead = 232
 
-// cache is an LRU of tiles bounded by bytes. It only ever answers with a tile of the version
-// asked for, so a write is never hidden by it; entries of older versions are dropped as soon
-// as a newer version is seen.
+// recentBatches is how many applied batches of changes the cache remembers, to tell whether a
+// tile rendered from an older snapshot may still go in (put).
+const recentBatches = 64
+
+// cache is an LRU of tiles bounded by bytes that is never stale. It knows the data version up
+// to which it has applied the changes logged since (applied): every entry it holds is the
+// same tile as at that version, because each batch of changes read from the log evicts the
+// tiles the changes reach (apply), and a tile rendered from an older snapshot goes in only
+// when no change applied since that snapshot reaches it (put). A request brings the cache up
+// to its own data version before asking it (Server.sync), so whatever it gets counts every
+// write committed before the request.
 type cache struct {
 	max int64
 
-	mu        sync.Mutex
-	size      int64
-	version   int64 // newest data version seen
-	ll        *list.List
-	m         map[cacheKey]*list.Element
-	evictions int64
+	mu      sync.Mutex
+	size    int64
+	applied int64 // changes of every version up to this one have been applied
+	ll      *list.List
+	m       map[cacheKey]*list.Element
+	// by zoom, the layer sets cached for each tile, one bit per set: a change finds the
+	// entries it reaches by tile ranges, or by scanning a zoom when its range holds more
+	// tiles than the zoom has entries (six layers make 63 sets: bits of a uint64)
+	zooms  [MaxZoom + 1]map[Tile]uint64
+	recent []appliedBatch // oldest first; each begins where the one before ended
+
+	evictions, invalidated, resets int64
+}
+
+// appliedBatch is a batch of changes the cache applied: versions in (from, to].
+type appliedBatch struct {
+	from, to int64
+	reaches  []reach
 }
 
 type cacheEntry struct {
@@ -52,38 +71,46 @@ type cacheEntry struct {
 }
 
 func newCache(maxBytes int64) *cache {
-	return &cache{max: maxBytes, ll: list.New(), m: map[cacheKey]*list.Element{}}
+	c := &cache{max: maxBytes, ll: list.New(), m: map[cacheKey]*list.Element{}}
+	for z := range c.zooms {
+		c.zooms[z] = map[Tile]uint64{}
+	}
+	return c
 }
 
-// get returns the tile for k at version v, or nil.
-func (c *cache) get(k cacheKey, v int64) *tileBody {
+// version returns the version up to which changes are applied.
+func (c *cache) version() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.seen(v)
+	return c.applied
+}
+
+// get returns the tile for k, or nil. The caller has brought the cache up to its version.
+func (c *cache) get(k cacheKey) *tileBody {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	el, ok := c.m[k]
 	if !ok {
 		return nil
 	}
-	e := el.Value.(*cacheEntry)
-	if e.body.version != v {
-		return nil
-	}
 	c.ll.MoveToFront(el)
-	return e.body
+	return el.Value.(*cacheEntry).body
 }
 
-// put stores b under k unless a newer version is already known or b alone is over the budget.
+// put stores b under k, unless b alone is over the budget or b was cut from a snapshot older
+// than the applied version and a change since that snapshot reaches k (or the cache no
+// longer remembers the changes back to it).
 func (c *cache) put(k cacheKey, b *tileBody) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.seen(b.version)
-	if b.version < c.version || b.size() > c.max {
+	if b.size() > c.max || c.changedSince(k, b.version) {
 		return
 	}
 	if el, ok := c.m[k]; ok {
 		c.remove(el)
 	}
 	c.m[k] = c.ll.PushFront(&cacheEntry{key: k, body: b})
+	c.zooms[k.t.Z][k.t] |= 1 << k.layers
 	c.size += b.size()
 	for c.size > c.max {
 		c.remove(c.ll.Back())
@@ -91,27 +118,132 @@ func (c *cache) put(k cacheKey, b *tileBody) {
 	}
 }
 
-// seen notes version v; a newer one than known empties the cache (every entry is of an older
-// version and can never be served again). Called with mu held.
-func (c *cache) seen(v int64) {
-	if v <= c.version {
+// changedSince reports whether a change applied after version v may reach k. Called with mu
+// held.
+func (c *cache) changedSince(k cacheKey, v int64) bool {
+	if v >= c.applied {
+		return false
+	}
+	if len(c.recent) == 0 || c.recent[0].from > v {
+		return true
+	}
+	for _, b := range c.recent {
+		if b.to <= v {
+			continue
+		}
+		for _, r := range b.reaches {
+			if r.version > v && r.touches(k) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// apply applies the changes of versions in (from, to] (their reaches): it evicts every tile
+// they reach and moves the applied version to to. complete false (the log did not reach back
+// to from) empties the cache.
+func (c *cache) apply(from, to int64, complete bool, reaches []reach) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if to <= c.applied {
 		return
 	}
-	c.version = v
+	if !complete || from > c.applied {
+		c.reset()
+		c.applied = to
+		return
+	}
+	for _, r := range reaches {
+		c.evict(r)
+	}
+	c.recent = append(c.recent, appliedBatch{from: c.applied, to: to, reaches: reaches})
+	if n := len(c.recent) - recentBatches; n > 0 {
+		c.recent = append(c.recent[:0], c.recent[n:]...)
+	}
+	c.applied = to
+}
+
+// evict removes the tiles r reaches. Called with mu held.
+func (c *cache) evict(r reach) {
+	for z := r.minZ; z <= r.maxZ; z++ {
+		tiles := c.zooms[z]
+		if len(tiles) == 0 {
+			continue
+		}
+		if r.everywhere {
+			for t := range tiles {
+				c.drop(t, r.layers)
+			}
+			continue
+		}
+		x0, y0, x1, y1 := r.tiles(z)
+		if (x1-x0+1)*(y1-y0+1) <= len(tiles) {
+			for x := x0; x <= x1; x++ {
+				for y := y0; y <= y1; y++ {
+					if t := (Tile{z, x, y}); tiles[t] != 0 {
+						c.drop(t, r.layers)
+					}
+				}
+			}
+			continue
+		}
+		for t := range tiles {
+			if x0 <= t.X && t.X <= x1 && y0 <= t.Y && t.Y <= y1 {
+				c.drop(t, r.layers)
+			}
+		}
+	}
+}
+
+// drop removes the entries of tile t whose layers meet layers. Called with mu held.
+func (c *cache) drop(t Tile, layers layerSet) {
+	sets := c.zooms[t.Z][t]
+	for s := layerSet(1); s <= allLayers; s++ {
+		if sets&(1<<s) != 0 && s&layers != 0 {
+			c.remove(c.m[cacheKey{t: t, layers: s}])
+			c.invalidated++
+		}
+	}
+}
+
+// reset empties the cache. Called with mu held.
+func (c *cache) reset() {
 	c.ll.Init()
 	clear(c.m)
+	for z := range c.zooms {
+		clear(c.zooms[z])
+	}
 	c.size = 0
+	c.recent = nil
+	c.resets++
 }
+
+// a seventh layer needs a wider set of sets than zooms' uint64: this fails to compile then
+const _ uint64 = 1 << allLayers
 
 func (c *cache) remove(el *list.Element) {
 	e := c.ll.Remove(el).(*cacheEntry)
 	delete(c.m, e.key)
+	z := c.zooms[e.key.t.Z]
+	if sets := z[e.key.t] &^ (1 << e.key.layers); sets != 0 {
+		z[e.key.t] = sets
+	} else {
+		delete(z, e.key.t)
+	}
 	c.size -= e.body.size()
 }
 
-// stats returns the entries, bytes and evictions so far.
-func (c *cache) stats() (entries int, bytes, evictions int64) {
+// cacheStats are the cache's gauges and counters.
+type cacheStats struct {
+	entries                               int
+	bytes, evictions, invalidated, resets int64
+	applied                               int64
+}
+
+func (c *cache) stats() cacheStats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.ll.Len(), c.size, c.evictions
+	return cacheStats{entries: c.ll.Len(), bytes: c.size, evictions: c.evictions,
+		invalidated: c.invalidated, resets: c.resets, applied: c.applied}
 }

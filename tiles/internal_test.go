@@ -3,6 +3,8 @@ package tiles
 import (
 	"fmt"
 	"testing"
+
+	"gridmap/internal/changelog"
 )
 
 func TestCacheLRU(t *testing.T) {
@@ -13,31 +15,127 @@ func TestCacheLRU(t *testing.T) {
 	for x := range 3 {
 		c.put(k(x), body(1, 1000))
 	}
-	if c.get(k(0), 1) == nil { // 0 is now the most recent
+	if c.get(k(0)) == nil { // 0 is now the most recent
 		t.Fatal("miss on a cached tile")
 	}
 	c.put(k(3), body(1, 1000)) // evicts 1, the least recently used
-	if c.get(k(1), 1) != nil || c.get(k(0), 1) == nil || c.get(k(3), 1) == nil {
+	if c.get(k(1)) != nil || c.get(k(0)) == nil || c.get(k(3)) == nil {
 		t.Fatal("LRU evicted the wrong tile")
 	}
-	if n, size, ev := c.stats(); n != 3 || size != 3*per || ev != 1 {
-		t.Fatalf("stats %d entries, %d bytes, %d evictions", n, size, ev)
+	if st := c.stats(); st.entries != 3 || st.bytes != 3*per || st.evictions != 1 {
+		t.Fatalf("stats %+v", st)
 	}
 	c.put(k(9), body(1, int(4*per))) // alone over the budget: not kept, nothing evicted
-	if n, _, _ := c.stats(); n != 3 || c.get(k(9), 1) != nil {
+	if st := c.stats(); st.entries != 3 || c.get(k(9)) != nil {
 		t.Fatal("a tile larger than the budget was cached")
 	}
+}
 
-	// another version is a miss; a newer one empties the cache, an older one is not kept
-	if c.get(k(0), 2) != nil {
-		t.Fatal("hit across versions")
+// A batch of changes evicts the tiles its boxes reach, at the zooms and in the layers of their
+// kind, and nothing else; a tile cut before a change that reaches it is not taken in after.
+func TestCacheInvalidation(t *testing.T) {
+	s := &Server{rules: DefaultRules(), densityGrow: densityGrowth(DefaultRules())}
+	body := func(v int64) *tileBody { return &tileBody{version: v, raw: []byte{1}} }
+	c := newCache(1 << 30)
+	c.apply(0, 10, false, nil) // the first read of the log starts the cache at version 10
+	// a building of 20 × 20 m
+	x, y := mercator(118.7123, 32.0123)
+	b := Box{x - 10, y - 10, x + 10, y + 10}
+	var keys []cacheKey
+	for z := 6; z <= 20; z++ {
+		at := tileOf(x, y, z)
+		for dx := -1; dx <= 1; dx++ {
+			for dy := -1; dy <= 1; dy++ {
+				for _, l := range []layerSet{allLayers, layerBit(LayerGrids)} {
+					k := cacheKey{t: Tile{Z: z, X: at.X + dx, Y: at.Y + dy}, layers: l}
+					keys = append(keys, k)
+					c.put(k, body(10))
+				}
+			}
+		}
 	}
-	if n, size, _ := c.stats(); n != 0 || size != 0 {
-		t.Fatalf("after version 2: %d entries, %d bytes", n, size)
+	r, ok := s.reachOf(changelog.Change{Version: 11, Kind: changelog.Building, ID: 1,
+		Box: changelog.Box{MinX: b.MinX, MinY: b.MinY, MaxX: b.MaxX, MaxY: b.MaxY}})
+	if !ok {
+		t.Fatal("a building change reaches no tile")
 	}
-	c.put(k(0), body(1, 10))
-	if c.get(k(0), 1) != nil {
-		t.Fatal("a tile of an old version was cached")
+	c.apply(10, 11, true, []reach{r})
+	kept, dropped := 0, 0
+	for _, k := range keys {
+		hit := c.get(k) != nil
+		// dropped: the buildings layer from z14, in tiles whose buffered envelope meets the box
+		in := k.t.Z >= 14 && k.layers.has(LayerBuildings) && k.t.Bounds(float64(buffer)/extent).Intersects(b)
+		if hit == in {
+			t.Errorf("tile %s layers %05b: cached %v, want %v", k.t, k.layers, hit, !in)
+		}
+		if hit {
+			kept++
+		} else {
+			dropped++
+		}
+	}
+	if dropped < 7 || kept < len(keys)/2 {
+		t.Errorf("%d tiles dropped, %d kept", dropped, kept)
+	}
+	// a tile cut at version 10 does not go in once a change of 11 reaching it is applied...
+	in := cacheKey{t: tileOf(x, y, 16), layers: allLayers}
+	c.put(in, body(10))
+	if c.get(in) != nil {
+		t.Error("a tile older than a change reaching it was cached")
+	}
+	// ...one it does not reach does, and so does one cut after the change
+	out := cacheKey{t: Tile{Z: 16, X: in.t.X + 5, Y: in.t.Y}, layers: allLayers}
+	c.put(out, body(10))
+	c.put(in, body(11))
+	if c.get(out) == nil || c.get(in) == nil {
+		t.Error("a tile no change reaches was not cached")
+	}
+	// a log that no longer reaches back empties the cache
+	c.apply(11, 20, false, nil)
+	if st := c.stats(); st.entries != 0 || st.resets != 2 {
+		t.Errorf("after an incomplete batch: %+v", st)
+	}
+}
+
+// tileOf returns the tile at zoom z holding Web-Mercator point x, y.
+func tileOf(x, y float64, z int) Tile {
+	w := 2 * earth / float64(int(1)<<z)
+	return Tile{Z: z, X: int((x + earth) / w), Y: int((earth - y) / w)}
+}
+
+// A level-3 grid's change reaches z13 and deeper; a level-1 grid's from z8; a density change
+// reaches the low zooms around its point, further than the point itself; a road the roads
+// layer from the zoom of the major roads.
+func TestReachOf(t *testing.T) {
+	s := &Server{rules: DefaultRules(), densityGrow: densityGrowth(DefaultRules())}
+	for _, c := range []struct {
+		c          changelog.Change
+		minZ, maxZ int
+		layer      string
+	}{
+		{changelog.Change{Kind: changelog.Grid, Level: 3}, 13, MaxZoom, LayerGrids},
+		{changelog.Change{Kind: changelog.Grid, Level: 1}, 8, MaxZoom, LayerGrids},
+		{changelog.Change{Kind: changelog.Coverage}, 10, MaxZoom, LayerCoverage},
+		{changelog.Change{Kind: changelog.Unit}, 16, MaxZoom, LayerUnits},
+		{changelog.Change{Kind: changelog.Density}, 0, 13, LayerDensity},
+		{changelog.Change{Kind: changelog.Road}, 12, MaxZoom, LayerRoads}, // from the major roads' zoom
+	} {
+		r, ok := s.reachOf(c.c)
+		if !ok || r.minZ != c.minZ || r.maxZ != c.maxZ || !r.layers.has(c.layer) {
+			t.Errorf("%s: zooms %d–%d layers %05b ok %v", c.c.Kind, r.minZ, r.maxZ, r.layers, ok)
+		}
+	}
+	if _, ok := s.reachOf(changelog.Change{Kind: changelog.City}); ok {
+		t.Error("a city change reaches tiles")
+	}
+	x, y := mercator(118.7, 32)
+	r, _ := s.reachOf(changelog.Change{Kind: changelog.Density, Box: changelog.Box{MinX: x, MinY: y, MaxX: x, MaxY: y}})
+	for z := 0; z <= 13; z++ {
+		b := r.boxAt(z)
+		hex := 2 * 1.5 * h3EdgeM[DefaultRules().densityRes(z)]
+		if b.MaxX-x < hex || x-b.MinX < hex {
+			t.Errorf("z%d: a density change reaches %.0f m, less than its hexagon (%.0f m)", z, b.MaxX-x, hex)
+		}
 	}
 }
 

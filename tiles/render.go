@@ -58,7 +58,7 @@ const (
 // building the density index and cutting the tile.
 func (s *Server) render(ctx context.Context, k cacheKey, v int64) (*tileBody, error) {
 	t0 := time.Now()
-	defer func() { s.m.rendered(time.Since(t0)) }()
+	defer func() { s.m.render.Observe(time.Since(t0).Seconds()) }()
 	p := s.params(k)
 	if p.none() {
 		return s.finish(v, nil, ""), nil
@@ -94,13 +94,13 @@ func (s *Server) render(ctx context.Context, k cacheKey, v int64) (*tileBody, er
 			break
 		}
 		scale *= coarser
-		s.m.simplified.Add(1)
+		s.m.simplified.Inc()
 		reduced = []string{fmt.Sprintf("simplified x%g", scale)}
 	}
 	for n := len(layers) - 1; n >= 0 && total(layers) > s.o.MaxTileBytes; n-- {
 		if len(layers[n]) > 0 {
 			layers[n] = nil
-			s.m.dropped.Add(1)
+			s.m.dropped.Inc()
 			reduced = append(reduced, "dropped "+layerOrder[n])
 		}
 	}

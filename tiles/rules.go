@@ -179,13 +179,16 @@ type layerSet uint8
 
 const allLayers layerSet = 1<<len(layerOrder) - 1
 
-func (s layerSet) has(name string) bool {
+func (s layerSet) has(name string) bool { return s&layerBit(name) != 0 }
+
+// layerBit returns the set holding the named layer alone (empty for an unknown name).
+func layerBit(name string) layerSet {
 	for k, n := range layerOrder {
 		if n == name {
-			return s&(1<<k) != 0
+			return 1 << k
 		}
 	}
-	return false
+	return 0
 }
 
 // parseLayers reads the layers query parameter: comma-separated layer names; empty means all.

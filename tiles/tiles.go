@@ -5,17 +5,19 @@
 // simplified to about half a pixel and those under a pixel are left out; a hard cap bounds
 // the bytes of a tile.
 //
-// The tile cache is never stale: every tile carries the data version of the snapshot it was
-// cut from, every request reads the version afresh (see versions), and the cache answers only
-// with a tile of that version. The derived tables the tiles read are kept by database
-// triggers and refreshed at commit of the writing transaction (migrations/0002_tiles.sql,
-// 0005_tiles_tables.sql), so no write path can bypass them.
+// The tile cache is never stale: every request reads the data version afresh
+// (changelog.Versions),
+// and before the cache answers it applies the changes logged up to that version
+// (internal/changelog), dropping the tiles they reach (see cache and reach). The derived
+// tables the tiles read, and the change log, are kept by database triggers in the writing
+// transaction (migrations/0002_tiles.sql, 0005_tiles_tables.sql, 0011_data_changes.sql), so
+// no write path can bypass them.
 //
 // Routes (the server owns the URL space under /tiles):
 //
 //	GET /tiles/{z}/{x}/{y}.mvt[?layers=grids,buildings]  the tile; 204 when it has no feature
 //	GET /tiles.json                                      TileJSON 3.0.0
-//	GET /tiles/metrics                                   Prometheus text format
+//	GET /tiles/metrics                                   Prometheus metrics (Options.Metrics)
 package tiles
 
 import (
@@ -37,8 +39,12 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/singleflight"
 
 	"gridmap/grid"
+	"gridmap/internal/changelog"
 	"gridmap/internal/httperr"
 )
 
@@ -90,6 +96,9 @@ type Options struct {
 	// or any client could have gridmap hand out tile URLs on a host of its choosing.
 	Forwarded bool
 	Logger    *slog.Logger
+	// Metrics is the registry the server's metrics go to and /tiles/metrics serves (the same
+	// as the process's /metrics); nil: a registry of the server's own.
+	Metrics *prometheus.Registry
 }
 
 // Server serves tiles; it is an http.Handler for /tiles/… and /tiles.json.
@@ -100,12 +109,15 @@ type Server struct {
 	log      *slog.Logger
 	mux      *http.ServeMux
 	cache    *cache // nil: off
-	versions *versions
+	versions *changelog.Versions
 	density  *density
 	renders  flights
-	m        metrics
-	gzipFast sync.Pool // *gzip.Writer at BestSpeed
-	gzipBest sync.Pool // at DefaultCompression
+	syncs    singleflight.Group // reads of the change log for the cache (sync)
+	// densityGrow is how far a density change reaches at each zoom (reachOf)
+	densityGrow [MaxZoom + 1]float64
+	m           metrics
+	gzipFast    sync.Pool // *gzip.Writer at BestSpeed
+	gzipBest    sync.Pool // at DefaultCompression
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -146,18 +158,26 @@ func New(pool *pgxpool.Pool, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{pool: pool, rules: o.Rules, o: o, log: o.Logger}
+	s := &Server{pool: pool, rules: o.Rules, o: o, log: o.Logger, densityGrow: densityGrowth(o.Rules)}
 	s.renders = flights{m: map[flightKey]*flight{}, max: int64(o.DBConns + o.MaxQueued), render: s.render}
-	s.versions = &versions{pool: pool, reads: func() { s.m.versionReads.Add(1) }}
+	s.versions = changelog.NewVersions(pool, func() { s.m.versionReads.Inc() })
 	s.density = newDensity(pool, o.Rules)
-	s.density.builds = func() { s.m.densityBuilds.Add(1) }
+	s.density.builds = func() { s.m.densityBuilds.Inc() }
+	s.density.reuses = func() { s.m.densityReuses.Inc() }
 	if o.CacheBytes > 0 {
 		s.cache = newCache(o.CacheBytes)
+	}
+	if o.Metrics == nil {
+		o.Metrics = prometheus.NewRegistry()
+	}
+	if err := s.newMetrics(o.Metrics, s.cache); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("tiles: metrics: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /tiles/{z}/{x}/{y}", s.handle(s.serveTile))
 	mux.HandleFunc("GET /tiles.json", s.handle(s.serveTileJSON))
-	mux.HandleFunc("GET /tiles/metrics", s.serveMetrics)
+	mux.Handle("GET /tiles/metrics", promhttp.HandlerFor(o.Metrics, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/tiles/", s.handle(unknown))
 	s.mux = mux
 	return s, nil
@@ -258,18 +278,21 @@ func (s *Server) serveTile(w http.ResponseWriter, r *http.Request) error {
 	// request without either reads its snapshot's data directly and needs no version.
 	var v int64
 	if s.cache != nil || s.params(k).res >= 0 {
-		if v, err = s.versions.current(ctx); err != nil {
+		if v, err = s.versions.Current(ctx); err != nil {
 			return fmt.Errorf("tiles: data version: %w", err)
 		}
 	}
 	var b *tileBody
 	if s.cache != nil {
-		b = s.cache.get(k, v)
+		if err := s.sync(ctx, v); err != nil {
+			return err
+		}
+		b = s.cache.get(k)
 	}
 	if b != nil {
-		s.m.hits.Add(1)
+		s.m.hits.Inc()
 	} else {
-		s.m.misses.Add(1)
+		s.m.misses.Inc()
 		t0 := time.Now()
 		if b, err = s.renderShared(ctx, k, v); err != nil {
 			return err
@@ -307,12 +330,12 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, b *tileBody) {
 		h.Set("Gridmap-Tile-Reduced", b.reduced)
 	}
 	if etagMatch(r.Header.Get("If-None-Match"), b.etag) {
-		s.m.notModified.Add(1)
+		s.m.notModified.Inc()
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
 	if len(b.raw) == 0 {
-		s.m.empty.Add(1)
+		s.m.empty.Inc()
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
@@ -328,7 +351,7 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, b *tileBody) {
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		n, _ := w.Write(body)
-		s.m.bytesOut.Add(int64(n))
+		s.m.bytesOut.Add(float64(n))
 	}
 }
 
@@ -404,18 +427,6 @@ func (s *Server) compress(raw []byte, level int) []byte {
 	return buf.Bytes()
 }
 
-// serveMetrics writes the counters in the Prometheus text format.
-func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	var version int64
-	if s.cache != nil {
-		s.cache.mu.Lock()
-		version = s.cache.version
-		s.cache.mu.Unlock()
-	}
-	s.m.write(w, s.cache, s.o.CacheBytes, version)
-}
-
 // handle adapts a handler that returns an error; errors are written as gridmap's coded JSON.
 func (s *Server) handle(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -428,6 +439,6 @@ func (s *Server) handle(h func(http.ResponseWriter, *http.Request) error) http.H
 // writeError writes err in the shape of the whole API (internal/httperr).
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if httperr.Write(w, r, s.log, err, nil) == grid.EINTERNAL && r.Context().Err() == nil {
-		s.m.errors.Add(1)
+		s.m.errors.Inc()
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -209,6 +210,19 @@ func TestServe(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "url=http://"+addr) {
 		t.Errorf("the log does not name the URL:\n%s", stderr.String())
+	}
+	// one registry: the Go runtime, the process, both pools, the requests so far
+	if resp, err := http.Get("http://" + addr + "/metrics"); err != nil {
+		t.Error(err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, want := range []string{"go_goroutines ", "process_cpu_seconds_total ", `pgxpool_total_conns{pool="api"}`,
+			`pgxpool_total_conns{pool="tiles"}`, `gridmap_http_requests_total{code="200",method="GET",route="/healthz"}`} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("/metrics: no %s", want)
+			}
+		}
 	}
 
 	cancel()

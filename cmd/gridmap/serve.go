@@ -9,6 +9,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"gridmap/api"
 	"gridmap/grid/demo"
 	"gridmap/grid/postgis"
@@ -61,6 +64,12 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if *tileCacheMB < 0 || *tileMaxKB <= 0 || *tileConns < 0 {
 		return usageErr("--tile-cache-mb and --tile-db-conns must be 0 or more, --tile-max-kb more than 0")
 	}
+	// one registry for the process, served at /metrics (and /tiles/metrics)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := store.Instrument(reg); err != nil {
+		return err
+	}
 	ts, err := tiles.New(store.Pool(), tiles.Options{
 		CacheBytes:   int64(*tileCacheMB) << 20,
 		MaxTileBytes: *tileMaxKB * 1000,
@@ -70,6 +79,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		Private:      *private,
 		Forwarded:    len(lim.proxies) > 0,
 		Logger:       e.log,
+		Metrics:      reg,
 	})
 	if err != nil {
 		return err
@@ -79,6 +89,12 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		if err := ts.Warm(ctx, 4); err != nil {
 			e.log.Warn("warming the tile server", "err", err)
 		}
+		t0 := time.Now()
+		if err := store.WarmLocate(ctx); err != nil {
+			e.log.Warn("building the locate index", "err", err)
+		} else {
+			e.log.Info("locate index built", "seconds", time.Since(t0).Seconds())
+		}
 	}()
 	ui, built := web.Dist()
 	if !built {
@@ -87,7 +103,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	}
 	srv := &http.Server{
 		Handler: api.New(api.Options{Store: store, Tiles: ts, Web: ui, Logger: e.log, Private: *private,
-			Limits: lim.api, Proxies: lim.proxies, BasemapHosts: lim.basemaps}),
+			Limits: lim.api, Proxies: lim.proxies, BasemapHosts: lim.basemaps, Metrics: reg}),
 		ReadHeaderTimeout: 10 * time.Second,
 		// every response must be written within it; streamed exports set a deadline per chunk
 		WriteTimeout:   lim.writeTimeout,

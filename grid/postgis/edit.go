@@ -25,6 +25,17 @@ const minAreaM2 = grid.DefaultMinAreaM2
 // runs in one transaction that first takes the actor's lock, so one user's writes run one after
 // the other and their undo journal stays a stack; its error comes back coded (mapError).
 func (s *Store) write(ctx context.Context, u *grid.User, perm grid.Permission, check func() error, fn func(tx pgx.Tx) error) error {
+	return s.writeAs(ctx, u, perm, permActions[perm], check, fn)
+}
+
+// permActions name the writes other than edits in the write metrics.
+var permActions = map[grid.Permission]string{
+	grid.PermWrite: "write", grid.PermEditGrids: "grids", grid.PermEditStaff: "staff",
+	grid.PermAssign: "assignment", grid.PermExportHouseholds: "export", grid.PermAdmin: "admin",
+}
+
+// writeAs is write timed as action.
+func (s *Store) writeAs(ctx context.Context, u *grid.User, perm grid.Permission, action string, check func() error, fn func(tx pgx.Tx) error) error {
 	if err := u.Require(perm); err != nil {
 		return err
 	}
@@ -33,7 +44,7 @@ func (s *Store) write(ctx context.Context, u *grid.User, perm grid.Permission, c
 			return err
 		}
 	}
-	return mapError(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	return mapError(s.inTx(ctx, action, func(tx pgx.Tx) error {
 		if err := actorLock(ctx, tx, u.Actor()); err != nil {
 			return err
 		}
@@ -47,7 +58,7 @@ func (s *Store) edit(ctx context.Context, u *grid.User, perm grid.Permission, ac
 	fn func(tx pgx.Tx, res *grid.EditResult) error) (grid.EditResult, error) {
 	start := time.Now()
 	res := grid.EditResult{Action: action}
-	err := s.write(ctx, u, perm, check, func(tx pgx.Tx) error { return fn(tx, &res) })
+	err := s.writeAs(ctx, u, perm, action, check, func(tx pgx.Tx) error { return fn(tx, &res) })
 	res.Elapsed = time.Since(start)
 	return res, err
 }

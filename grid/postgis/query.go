@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"gridmap/grid"
+	"gridmap/grid/locate"
 )
 
 // locateSQL finds every current grid holding the point $1/$2 (boundary included; inside tells
@@ -26,94 +27,54 @@ UNION ALL
 const inCitySQL = `
 SELECT EXISTS (SELECT 1 FROM city WHERE ST_Intersects(boundary, ST_SetSRID(ST_MakePoint($1, $2), 4326)))`
 
-// Locate returns the grid chain and building at lon/lat. At each level the grid is the one
-// holding the point with the lowest id (the rule that derives buildings into grids, so a point
-// on a shared edge gets a deterministic answer); the point is in an overlap only when the
-// interiors of two grids of one level hold it.
+// Locate returns the grid chain and building at lon/lat (see locate.Resolve for the rules):
+// from the in-memory index when it is current (locator), else by SQL — the same answer.
 func (s *Store) Locate(ctx context.Context, lon, lat float64) (grid.Location, error) {
-	loc := grid.Location{Lon: lon, Lat: lat, Overlapping: []grid.GridRef{}}
 	if err := grid.CheckPoint(lon, lat); err != nil {
-		return loc, err
+		return grid.Location{Lon: lon, Lat: lat, Overlapping: []grid.GridRef{}}, err
 	}
-	inside, err := s.locateGrids(ctx, &loc)
+	loc, ok, err := s.loc.locate(ctx, lon, lat)
 	if err != nil {
 		return loc, mapError(err)
 	}
-	loc.Overlapping = interiorOverlaps(loc.Overlapping, inside)
-	return loc, mapError(s.locateStatus(ctx, &loc))
+	if ok {
+		s.counted("index")
+		return loc, nil
+	}
+	s.counted("sql")
+	return s.locateSQL(ctx, lon, lat)
 }
 
-// locateGrids fills loc's chain (the lowest id per level), the other grids holding the point
-// and the building under it. It returns, per level, how many grids' interiors hold the point.
-func (s *Store) locateGrids(ctx context.Context, loc *grid.Location) ([3]int, error) {
-	rows, _ := s.pool.Query(ctx, locateSQL, loc.Lon, loc.Lat)
-	var inside [3]int
+// counted counts a locate answered by.
+func (s *Store) counted(by string) {
+	if s.writes != nil {
+		s.writes.located.WithLabelValues(by).Inc()
+	}
+}
+
+// locateSQL is Locate asking the database.
+func (s *Store) locateSQL(ctx context.Context, lon, lat float64) (grid.Location, error) {
+	rows, _ := s.pool.Query(ctx, locateSQL, lon, lat)
+	var hits []locate.Hit
+	var b *grid.BuildingRef
 	var kind string
-	var ref grid.GridRef
-	var in bool
-	_, err := pgx.ForEachRow(rows, []any{&kind, &ref.ID, &ref.Level, &ref.Code, &ref.Name, &in}, func() error {
+	var h locate.Hit
+	_, err := pgx.ForEachRow(rows, []any{&kind, &h.Ref.ID, &h.Ref.Level, &h.Ref.Code, &h.Ref.Name, &h.Inside}, func() error {
 		if kind == "building" {
-			loc.Building = &grid.BuildingRef{ID: ref.ID, Code: ref.Code, Name: ref.Name}
-			return nil
-		}
-		if in {
-			inside[ref.Level-1]++
-		}
-		r := ref
-		cur := &loc.Chain[r.Level-1]
-		switch {
-		case *cur == nil:
-			*cur = &r
-		case r.ID < (*cur).ID:
-			loc.Overlapping = append(loc.Overlapping, **cur)
-			*cur = &r
-		default:
-			loc.Overlapping = append(loc.Overlapping, r)
+			b = &grid.BuildingRef{ID: h.Ref.ID, Code: h.Ref.Code, Name: h.Ref.Name}
+		} else {
+			hits = append(hits, h)
 		}
 		return nil
 	})
-	return inside, err
-}
-
-// interiorOverlaps keeps the grids of levels where two interiors hold the point: the others
-// merely share an edge with the chain's grid.
-func interiorOverlaps(overlapping []grid.GridRef, inside [3]int) []grid.GridRef {
-	keep := overlapping[:0]
-	for _, o := range overlapping {
-		if inside[o.Level-1] > 1 {
-			keep = append(keep, o)
-		}
+	if err != nil {
+		return grid.Location{Lon: lon, Lat: lat, Overlapping: []grid.GridRef{}}, mapError(err)
 	}
-	return keep
-}
-
-// locateStatus sets loc's status from its chain: ok, overlap, a gap, or, with no grid at
-// all, a gap when the city's boundary holds the point and outside otherwise.
-func (s *Store) locateStatus(ctx context.Context, loc *grid.Location) error {
-	found := 0
-	for _, g := range loc.Chain {
-		if g != nil {
-			found++
-		}
-	}
-	switch {
-	case found == 3 && len(loc.Overlapping) == 0:
-		loc.Status = grid.LocatedOK
-	case found == 3:
-		loc.Status = grid.LocatedOverlap
-	case found > 0:
-		loc.Status, loc.Gap = grid.LocatedGap, true
-	default:
-		var inCity bool
-		if err := s.pool.QueryRow(ctx, inCitySQL, loc.Lon, loc.Lat).Scan(&inCity); err != nil {
-			return err
-		}
-		loc.Status, loc.Gap = grid.LocatedOutside, inCity
-		if inCity {
-			loc.Status = grid.LocatedGap
-		}
-	}
-	return nil
+	loc, err := locate.Resolve(lon, lat, hits, b, func() (in bool, err error) {
+		err = s.pool.QueryRow(ctx, inCitySQL, lon, lat).Scan(&in)
+		return in, err
+	})
+	return loc, mapError(err)
 }
 
 const validitySQL = `SELECT ST_IsValid($1::geometry), ST_IsValidReason($1::geometry)`

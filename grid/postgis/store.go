@@ -30,6 +30,8 @@ type Store struct {
 	health *pgxpool.Pool // Ping and DataVersion: answers while the main pool is busy
 	log    *slog.Logger
 	limits Limits
+	writes *writeMetrics // nil: not instrumented
+	loc    *locator      // Locate from memory
 }
 
 // Limits bound what one request may cost the database; gridmap serve sets them (the CLI's
@@ -101,7 +103,7 @@ func Open(ctx context.Context, connString string, log *slog.Logger, limits ...Li
 		pool.Close()
 		return nil, fmt.Errorf("postgis: %w", err)
 	}
-	return &Store{pool: pool, health: health, log: log, limits: lim}, nil
+	return &Store{pool: pool, health: health, log: log, limits: lim, loc: newLocator(pool)}, nil
 }
 
 // poolConfig is the pool configuration for connString: the geometry type registered, JIT off,

@@ -1,4 +1,4 @@
-package tiles
+package changelog
 
 import (
 	"context"
@@ -8,14 +8,14 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// versions reads the data version for requests, fresh: the value a request gets was read by a
+// Versions reads the data version for requests, fresh: the value a request gets was read by a
 // query that started after the request arrived, so it counts every write committed before
 // that. (A LISTEN-driven value lags a commit by the notification's trip and could serve the
 // previous version's tile right after a write.) Requests arriving while a read is under way
 // share the next read, so under load one query serves many requests.
-type versions struct {
+type Versions struct {
 	pool  *pgxpool.Pool
-	reads func() // counts reads (metrics)
+	reads func() // counts reads (metrics); may be nil
 
 	mu      sync.Mutex
 	running bool
@@ -28,8 +28,14 @@ type versionRead struct {
 	err  error
 }
 
-// current returns a data version read after the call began.
-func (vs *versions) current(ctx context.Context) (int64, error) {
+// NewVersions returns a reader of the data version of pool's database; reads, when not nil,
+// hears each read (for a metric).
+func NewVersions(pool *pgxpool.Pool, reads func()) *Versions {
+	return &Versions{pool: pool, reads: reads}
+}
+
+// Current returns a data version read after the call began.
+func (vs *Versions) Current(ctx context.Context) (int64, error) {
 	vs.mu.Lock()
 	if vs.next == nil {
 		vs.next = &versionRead{done: make(chan struct{})}
@@ -49,7 +55,7 @@ func (vs *versions) current(ctx context.Context) (int64, error) {
 }
 
 // loop runs reads back to back while requests wait for one.
-func (vs *versions) loop() {
+func (vs *Versions) loop() {
 	for {
 		vs.mu.Lock()
 		r := vs.next
