@@ -31,6 +31,8 @@ func (s *Server) routesV1(r chi.Router) {
 	r.With(s.exporting()...).Get("/export/assignments.csv", s.Handle(s.exportAssignments))
 	r.Get("/staff", s.Handle(s.staff))
 	r.Get("/city", s.Handle(s.city))
+	// the division through time: see history.go
+	r.With(s.heavyRead()...).Get("/changes", s.Handle(s.changes))
 
 	// editing: see edit.go, staffedit.go, auth.go
 	r.Post("/grids", s.Handle(s.importGrids))
@@ -84,6 +86,9 @@ func (s *Server) listGrids(w http.ResponseWriter, r *http.Request) error {
 	if f.Page, err = pageParams(r); err != nil {
 		return err
 	}
+	if f.At, err = atParam(r); err != nil {
+		return err
+	}
 	list, err := s.store.Grids(r.Context(), f)
 	if err != nil {
 		return err
@@ -93,6 +98,7 @@ func (s *Server) listGrids(w http.ResponseWriter, r *http.Request) error {
 		fs[k] = gridFeature(g)
 	}
 	fc := newCollection(list.Matched, fs)
+	fc.At = f.At
 	fc.Links = pageLinks(r, geoJSONType, f.Page, len(fs), list.Matched)
 	writeGeoJSON(w, fc)
 	return nil
@@ -104,17 +110,24 @@ type gridDetailProps struct {
 	Ancestors []grid.GridRef `json:"ancestors"`
 }
 
-// getGrid serves one grid, by id or 15-digit code.
+// getGrid serves one grid, by id or 15-digit code; with at=, as it stood then (no ETag: a
+// past version is nothing to edit).
 func (s *Server) getGrid(w http.ResponseWriter, r *http.Request) error {
 	k, err := pathGridKey(r)
 	if err != nil {
 		return err
 	}
-	d, err := s.store.Grid(r.Context(), k)
+	at, err := atParam(r)
 	if err != nil {
 		return err
 	}
-	w.Header().Set("ETag", grid.ETag(grid.EntityGrid, d.ID, d.Version))
+	d, err := s.gridDetail(r, k, at)
+	if err != nil {
+		return err
+	}
+	if at == nil {
+		w.Header().Set("ETag", grid.ETag(grid.EntityGrid, d.ID, d.Version))
+	}
 	f := gridFeature(d.GridInfo)
 	props := gridDetailProps{gridProps: f.Properties.(gridProps), Children: []int64{}, Ancestors: d.Ancestors}
 	for _, c := range d.Children {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"strconv"
+	"time"
 
 	"github.com/paulmach/orb"
 )
@@ -144,11 +145,12 @@ type GridDetail struct {
 	Children  []GridRef // current grids one level down, by code
 }
 
-// GridFilter selects current grids.
+// GridFilter selects current grids, or with At the grids as they stood at that moment.
 type GridFilter struct {
 	Level  int      // 1..3; 0: every level
-	Parent *GridKey // children of this grid
+	Parent *GridKey // children of this grid (named as at At)
 	BBox   *BBox    // grids meeting the box
+	At     *time.Time
 	Page
 }
 

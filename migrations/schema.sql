@@ -896,6 +896,18 @@ BEGIN
 END $$;
 
 --
+-- Name: grid_versions_level(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.grid_versions_level() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    SELECT level INTO NEW.level FROM grids WHERE id = NEW.grid_id;
+    RETURN NEW;
+END $$;
+
+--
 -- Name: gridmap_area_m2(public.geometry); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -973,6 +985,19 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
     RETURN NEXT a;
     RETURN NEXT b;
+END $$;
+
+--
+-- Name: gridmap_difference(public.geometry, public.geometry); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gridmap_difference(a public.geometry, b public.geometry) RETURNS public.geometry
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+BEGIN
+    RETURN ST_Difference(a, b);
+EXCEPTION WHEN OTHERS THEN
+    RETURN ST_Difference(a, b, 1e-9);
 END $$;
 
 --
@@ -1762,7 +1787,10 @@ CREATE VIEW gridmap_asof.buildings AS
     b.height_m,
     b.footprint,
     b.anchor,
-    m.grid_id,
+        CASE
+            WHEN (m.id IS NULL) THEN b.grid_id
+            ELSE m.grid_id
+        END AS grid_id,
     b.households,
     b.residents,
     b.households_estimated,
@@ -1771,7 +1799,8 @@ CREATE VIEW gridmap_asof.buildings AS
     b.version,
     b.created_at
    FROM (public.buildings b
-     JOIN public.gridmap_building_grids_at(public.gridmap_at()) m(id, grid_id) ON ((m.id = b.id)));
+     LEFT JOIN public.gridmap_moved_since(public.gridmap_at()) m(id, grid_id) ON ((m.id = b.id)))
+  WHERE (COALESCE(b.created_at, ( SELECT public.gridmap_history_start() AS gridmap_history_start)) <= public.gridmap_at());
 
 --
 -- Name: grids; Type: VIEW; Schema: gridmap_asof; Owner: -
@@ -1781,9 +1810,9 @@ CREATE VIEW gridmap_asof.grids AS
  SELECT g.id,
     g.level,
     g.parent_id,
-    g.code,
+    (g.code COLLATE "C") AS code,
     g.name,
-    g.geom,
+    (g.geom)::public.geometry(MultiPolygon,4326) AS geom,
     g.valid_from,
     g.valid_to,
     g.version,
@@ -2078,7 +2107,8 @@ CREATE TABLE public.grid_versions (
     name text NOT NULL,
     geom public.geometry(MultiPolygon,4326) NOT NULL,
     valid_from timestamp with time zone NOT NULL,
-    valid_to timestamp with time zone NOT NULL
+    valid_to timestamp with time zone NOT NULL,
+    level smallint NOT NULL
 );
 
 --
@@ -2126,7 +2156,7 @@ CREATE VIEW public.grid_history AS
 UNION ALL
  SELECT v.grid_id AS id,
     v.version,
-    g.level,
+    v.level,
     v.parent_id,
     (v.code COLLATE "C") AS code,
     v.name,
@@ -2134,8 +2164,7 @@ UNION ALL
     v.valid_from,
     v.valid_to,
     NULL::bigint AS successor_id
-   FROM (public.grid_versions v
-     JOIN public.grids g ON ((g.id = v.grid_id)));
+   FROM public.grid_versions v;
 
 --
 -- Name: grids_id_seq; Type: SEQUENCE; Schema: public; Owner: -
@@ -3205,6 +3234,12 @@ CREATE TRIGGER data_version_upd AFTER UPDATE ON public.units REFERENCING OLD TAB
 --
 
 CREATE TRIGGER data_version_upd AFTER UPDATE ON public.workers REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.data_version_bump();
+
+--
+-- Name: grid_versions grid_versions_level; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER grid_versions_level BEFORE INSERT ON public.grid_versions FOR EACH ROW WHEN ((new.level IS NULL)) EXECUTE FUNCTION public.grid_versions_level();
 
 --
 -- Name: grids grids_check_parent; Type: TRIGGER; Schema: public; Owner: -

@@ -37,9 +37,10 @@ Usage:
                        [--conform [--snap-m 5]] FILE.geojson...
   gridmap import buildings [--skip-invalid] [--dwelling-m2 90] [--storey-m 3] FILE.geojson...
   gridmap import roads [--class-prop highway] [--skip-invalid] FILE.geojson...
-  gridmap export grids [--level N] [--parent CODE]  > grids.geojson
-  gridmap export buildings [--grid CODE]            > buildings.geojson
-  gridmap export assignments                        > assignments.csv
+  gridmap export grids [--level N] [--parent CODE] [--at DATE]  > grids.geojson
+  gridmap export buildings [--grid CODE] [--at DATE]            > buildings.geojson
+  gridmap export assignments [--at DATE]                        > assignments.csv
+  gridmap changes  --from DATE [--to DATE] [--parent CODE] [--json|--geojson] [--limit 100] [--offset 0]
   gridmap coverage [--grid CODE] [--json] [--target 300] [--band 0.2] [--min-area 1] [--limit 100] [--offset 0] [--recompute]
   gridmap conform --level N [--parent CODE] [--snap-m 5] [--dry-run] [--json]
   gridmap divide   --parent CODE | --level N [--target 300] [--band 0.2] [--k N] [--seed S] [--keep CODE,…] [--dry-run] [--json]
@@ -77,6 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"demo":      cmdDemo,
 		"import":    cmdImport,
 		"export":    cmdExport,
+		"changes":   cmdChanges,
 		"coverage":  cmdCoverage,
 		"conform":   cmdConform,
 		"divide":    cmdDivide,

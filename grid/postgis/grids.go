@@ -49,11 +49,18 @@ FROM (SELECT g.* FROM grids g` + gridsWhere + `
 CROSS JOIN LATERAL gridmap_grid_counts(g.id) c
 ORDER BY g.code`
 
-// Grids returns a page of current grids with their counts and how many match.
+// Grids returns a page of current grids with their counts and how many match; with f.At in
+// the past, of the grids as they stood then (history.go).
 func (s *Store) Grids(ctx context.Context, f grid.GridFilter) (grid.GridList, error) {
 	var out grid.GridList
 	if err := f.Validate(); err != nil {
 		return out, err
+	}
+	if at, err := s.pastMoment(ctx, f.At); err != nil || at != nil {
+		if err != nil {
+			return out, err
+		}
+		return s.gridsAt(ctx, f, *at)
 	}
 	var level *int
 	if f.Level != 0 {

@@ -1,0 +1,48 @@
+-- One composite tile of the division as it stood at a past moment (migrations/0015_history.sql),
+-- with the columns of tile.sql so that render treats both alike. Only what has a history is
+-- drawn: the grids of then (id, level, code, name) and the buildings there then with the grid
+-- they lay in then (footprints never change). Counts, coverage findings, density, units and
+-- roads have no history and are left out, so a past tile never changes unless history itself
+-- is rewritten (a restore, which resets the cache).
+--
+--   $1, $2, $3  z, x, y
+--   $4          deepest grid level drawn (0: no grids)
+--   $5          draw buildings
+--   $6          simplification tolerance (Web-Mercator metres; 0: none)
+--   $7          smallest feature drawn (Web-Mercator metres across)
+--   $8          the moment
+--
+-- The history is stored in SRID 4326: features are found by the tile's area in 4326 (the
+-- indexes of grids, grid_versions and buildings) and transformed for the tile.
+SELECT
+    (SELECT version FROM data_version) AS version,
+
+    (SELECT coalesce(ST_AsMVT(t, 'grids', 4096, 'geom', 'id'), '') FROM (
+        SELECT g.id, g.level, g.code, g.name,
+               ST_AsMVTGeom(CASE WHEN $6::float8 > 0 THEN ST_Simplify(g.geom_3857, $6, true) ELSE g.geom_3857 END,
+                            env.tile, 4096, 64, true) AS geom
+        FROM (SELECT h.id, h.level, h.code, h.name, ST_Transform(h.geom, 3857) AS geom_3857
+              FROM gridmap_grids_at($8) h
+              WHERE $4 > 0 AND h.level <= $4 AND h.geom && env.area_4326) g
+        WHERE tile_size(g.geom_3857) >= $7
+        ORDER BY g.id
+    ) t) AS grids,
+
+    ''::bytea AS coverage,
+    ''::bytea AS density,
+
+    (SELECT coalesce(ST_AsMVT(t, 'buildings', 4096, 'geom', 'id'), '') FROM (
+        SELECT b.id, b.code, b.floors, coalesce(g.code, '') AS grid_code,
+               ST_AsMVTGeom(b.footprint_3857, env.tile, 4096, 64, true) AS geom
+        FROM buildings b
+        LEFT JOIN gridmap_grids_at($8) g ON g.id = gridmap_grid_at(b.anchor, $8)
+        WHERE $5
+          AND b.footprint_3857 && env.area AND b.size_3857 >= $7
+          AND coalesce(b.created_at, gridmap_history_start()) <= $8
+        ORDER BY b.id
+    ) t) AS buildings,
+
+    ''::bytea AS units,
+    ''::bytea AS roads
+FROM (SELECT ST_TileEnvelope($1, $2, $3) AS tile, ST_TileEnvelope($1, $2, $3, margin => 64.0 / 4096) AS area,
+             ST_Transform(ST_TileEnvelope($1, $2, $3, margin => 64.0 / 4096), 4326) AS area_4326) env
