@@ -31,8 +31,10 @@ func (s *Server) routesV1(r chi.Router) {
 	r.With(s.exporting()...).Get("/export/assignments.csv", s.Handle(s.exportAssignments))
 	r.Get("/staff", s.Handle(s.staff))
 	r.Get("/city", s.Handle(s.city))
-	// the division through time: see history.go
+	// the division through time: see history.go, report.go
 	r.With(s.heavyRead()...).Get("/changes", s.Handle(s.changes))
+	r.With(s.exporting()...).Get("/reports/summary.xlsx", s.Handle(s.reportXLSX))
+	r.With(s.exporting()...).Get("/reports/summary.csv", s.Handle(s.reportCSV))
 
 	// editing: see edit.go, staffedit.go, auth.go
 	r.Post("/grids", s.Handle(s.importGrids))

@@ -114,5 +114,6 @@ type Store interface {
 	BalanceService
 	AuditService
 	DivideService
+	ReportService
 	HistoryService
 }

@@ -38,6 +38,8 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
   # Chinese names rather than empty boxes.
   { command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list :lang=zh 2>/dev/null)" ]; } || pkgs+=(fonts-wqy-microhei)
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
+  # a second reader of the report's XLSX besides excelize (report/report_test.go)
+  /usr/bin/python3 -c 'import openpyxl' >/dev/null 2>&1 || pkgs+=(python3-openpyxl)
 fi
 if [ "$what" = bench ]; then
   command -v wrk >/dev/null 2>&1 || pkgs+=(wrk)

@@ -40,6 +40,8 @@ Usage:
   gridmap export grids [--level N] [--parent CODE] [--at DATE]  > grids.geojson
   gridmap export buildings [--grid CODE] [--at DATE]            > buildings.geojson
   gridmap export assignments [--at DATE]                        > assignments.csv
+  gridmap report   [--level N] [--parent CODE] [--at DATE] [--from DATE [--to DATE]] [--format xlsx|csv]
+                   [--lang zh|en] [--target 300] [--band 0.2]   > report.xlsx
   gridmap changes  --from DATE [--to DATE] [--parent CODE] [--json|--geojson] [--limit 100] [--offset 0]
   gridmap coverage [--grid CODE] [--json] [--target 300] [--band 0.2] [--min-area 1] [--limit 100] [--offset 0] [--recompute]
   gridmap conform --level N [--parent CODE] [--snap-m 5] [--dry-run] [--json]
@@ -78,6 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"demo":      cmdDemo,
 		"import":    cmdImport,
 		"export":    cmdExport,
+		"report":    cmdReport,
 		"changes":   cmdChanges,
 		"coverage":  cmdCoverage,
 		"conform":   cmdConform,

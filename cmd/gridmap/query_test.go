@@ -97,6 +97,12 @@ func TestExportCLI(t *testing.T) {
 	if out := gridmap(t, "changes", "--from", "2026-01-01"); !strings.Contains(out, "changes in the whole city from 2026-01-01 00:00:00Z") {
 		t.Errorf("changes: %s", out)
 	}
+	if out := gridmap(t, "report", "--format", "csv", "--lang", "en", "--level", "1"); strings.Count(out, "\n") != 7 || !strings.HasPrefix(out, "level,Code,Name") {
+		t.Errorf("report --format csv --level 1: %s", out)
+	}
+	if out := gridmap(t, "report", "--at", "2026-06-01"); !strings.HasPrefix(out, "PK") {
+		t.Errorf("report: not an XLSX (zip) file: %.20q", out)
+	}
 	csv := gridmap(t, "export", "assignments")
 	if lines := strings.Count(csv, "\n"); lines < 1000 || !strings.HasPrefix(csv, "building_code,") {
 		t.Errorf("export assignments: %d lines: %.100s", lines, csv)
@@ -109,6 +115,9 @@ func TestExportCLI(t *testing.T) {
 		{"coverage", "--grid", "nope"},
 		{"export", "grids", "--at", "soon"},
 		{"changes"},
+		{"report", "--format", "pdf"},
+		{"report", "--lang", "fr"},
+		{"report", "--to", "2026-01-01"},
 		{"changes", "--from", "2026-02-01", "--to", "2026-01-01"},
 	} {
 		errb.Reset()

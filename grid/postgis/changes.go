@@ -13,7 +13,7 @@ import (
 // What changed in a period (from, to]: every version boundary of a grid — a version starting
 // or ending — and every assignment start or end is stamped with its transaction's start, and
 // so is that transaction's one audit entry (audit_log.tx_at), which says who and what. Each
-// list is read set-based from the history (migrations/0014_history.sql):
+// list is read set-based from the history (migrations/0015_history.sql):
 //   - grids: those with a version boundary in the period, their states at from and at to
 //     compared (added, retired, reshaped with the areas gained and lost, renamed, recoded,
 //     moved to another parent), and the times of their boundaries: their edits;

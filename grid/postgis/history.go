@@ -10,7 +10,7 @@ import (
 	"gridmap/grid"
 )
 
-// Reads of the division as it stood at a moment (migrations/0014_history.sql). Two ways:
+// Reads of the division as it stood at a moment (migrations/0015_history.sql). Two ways:
 //   - the coverage report's from-scratch queries run unchanged with the gridmap_asof views
 //     first in the search path (asOf), since they measure the whole scope anyway;
 //   - lists and single grids, which show a page of grids with their subtrees' counts, have
