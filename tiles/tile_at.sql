@@ -14,6 +14,16 @@
 --
 -- The history is stored in SRID 4326: features are found by the tile's area in 4326 (the
 -- indexes of grids, grid_versions and buildings) and transformed for the tile.
+WITH env AS (
+    SELECT ST_TileEnvelope($1, $2, $3) AS tile, ST_TileEnvelope($1, $2, $3, margin => 64.0 / 4096) AS area,
+           ST_Transform(ST_TileEnvelope($1, $2, $3, margin => 64.0 / 4096), 4326) AS area_4326
+), here AS MATERIALIZED (
+    -- the grids of then meeting the tile, found once through the indexes: the grids layer
+    -- draws them, and each building's grid of then is the deepest of them holding its point
+    SELECT h.id, h.level, h.code, h.name, h.geom
+    FROM gridmap_grids_at($8) h, env
+    WHERE ($4 > 0 OR $5) AND h.geom && env.area_4326
+)
 SELECT
     (SELECT version FROM data_version) AS version,
 
@@ -22,8 +32,8 @@ SELECT
                ST_AsMVTGeom(CASE WHEN $6::float8 > 0 THEN ST_Simplify(g.geom_3857, $6, true) ELSE g.geom_3857 END,
                             env.tile, 4096, 64, true) AS geom
         FROM (SELECT h.id, h.level, h.code, h.name, ST_Transform(h.geom, 3857) AS geom_3857
-              FROM gridmap_grids_at($8) h
-              WHERE $4 > 0 AND h.level <= $4 AND h.geom && env.area_4326) g
+              FROM here h
+              WHERE $4 > 0 AND h.level <= $4) g
         WHERE tile_size(g.geom_3857) >= $7
         ORDER BY g.id
     ) t) AS grids,
@@ -35,14 +45,15 @@ SELECT
         SELECT b.id, b.code, b.floors, coalesce(g.code, '') AS grid_code,
                ST_AsMVTGeom(b.footprint_3857, env.tile, 4096, 64, true) AS geom
         FROM buildings b
-        LEFT JOIN gridmap_grids_at($8) g ON g.id = gridmap_grid_at(b.anchor, $8)
+        LEFT JOIN LATERAL (SELECT h.code FROM here h
+                           WHERE h.geom && b.anchor AND ST_Intersects(h.geom, b.anchor)
+                           ORDER BY h.level DESC, h.id LIMIT 1) g ON true
         WHERE $5
           AND b.footprint_3857 && env.area AND b.size_3857 >= $7
-          AND coalesce(b.created_at, gridmap_history_start()) <= $8
+          AND coalesce(b.created_at, (SELECT gridmap_history_start())) <= $8
         ORDER BY b.id
     ) t) AS buildings,
 
     ''::bytea AS units,
     ''::bytea AS roads
-FROM (SELECT ST_TileEnvelope($1, $2, $3) AS tile, ST_TileEnvelope($1, $2, $3, margin => 64.0 / 4096) AS area,
-             ST_Transform(ST_TileEnvelope($1, $2, $3, margin => 64.0 / 4096), 4326) AS area_4326) env
+FROM env
