@@ -16,35 +16,50 @@ import (
 // Subtrees are grouped by the code prefix their grids share (codes are hierarchical), so each
 // measure is one grouped scan, and the rows, one per grid of a level, are small.
 //
-// Named parameters: @plen, the prefix length of the sheet's level (0: the scope as one);
-// @minlevel, the lowest level whose grids fall in a row; @rlen, @prefix, the scope's code
-// prefix (0, '': the whole city).
+// Named parameters: @rlen, @prefix, the scope's code prefix (0, '': the whole city).
 
-// reportStaffSQL counts the distinct current staff by role of each subtree: grid staff on
-// their grid, building and unit leaders on the grid their building lies in.
+// reportStaffSQL counts the distinct current staff by role of each subtree of every level
+// and of the scope (key NULL) in one pass: grid staff on their grid, building and unit leaders
+// on the grid their building lies in. A grid's staff fall under the prefixes of its own code;
+// a prefix longer than a grid's level names no grid of that level (its digits there are
+// zeros), so those keys match no row.
 const reportStaffSQL = `
-SELECT left(g.code, @plen), a.role, count(DISTINCT a.worker_id)::int
-FROM assignments a
-JOIN workers w ON w.id = a.worker_id AND w.retired_at IS NULL
-LEFT JOIN units u ON u.id = a.unit_id
-LEFT JOIN buildings b ON b.id = coalesce(a.building_id, u.building_id)
-JOIN grids g ON g.id = coalesce(a.grid_id, b.grid_id) AND g.valid_to IS NULL
-WHERE a.valid_to IS NULL AND g.level >= @minlevel AND left(g.code, @rlen) = @prefix
-GROUP BY 1, 2`
+WITH s AS (
+    SELECT a.worker_id, a.role, g.code
+    FROM assignments a
+    JOIN workers w ON w.id = a.worker_id AND w.retired_at IS NULL
+    LEFT JOIN units u ON u.id = a.unit_id
+    LEFT JOIN buildings b ON b.id = coalesce(a.building_id, u.building_id)
+    JOIN grids g ON g.id = coalesce(a.grid_id, b.grid_id) AND g.valid_to IS NULL
+    WHERE a.valid_to IS NULL AND left(g.code, @rlen) = @prefix
+)
+SELECT k, role, count(DISTINCT worker_id)::int
+FROM s CROSS JOIN LATERAL (VALUES (NULL::text), (left(code, 9)), (left(code, 12)), (code)) x(k)
+GROUP BY k, role`
 
 // reportBuildingsSQL sums each level-3 grid's estimated households and counts its buildings
 // without a building leader and units without a unit leader (as the coverage report does);
-// these add up, so the rows of every level are summed from these.
+// these add up, so the rows of every level are summed from these. Set-based (hash joins over
+// the led buildings and units): a correlated test per building took minutes on demo
+// --scale 100.
 const reportBuildingsSQL = `
+WITH led AS MATERIALIZED (
+    SELECT a.building_id, a.unit_id, a.role FROM assignments a JOIN workers w ON w.id = a.worker_id
+    WHERE a.role IN ('building_leader', 'unit_leader') AND a.valid_to IS NULL AND w.retired_at IS NULL
+), lb AS (
+    SELECT DISTINCT building_id FROM led WHERE role = 'building_leader' AND building_id IS NOT NULL
+), uu AS (
+    SELECT u.building_id, count(*) AS n FROM units u
+    WHERE NOT EXISTS (SELECT 1 FROM led l WHERE l.role = 'unit_leader' AND l.unit_id = u.id)
+    GROUP BY u.building_id
+)
 SELECT g.code,
        coalesce(sum(b.households) FILTER (WHERE b.households_estimated), 0)::int,
-       count(*) FILTER (WHERE NOT EXISTS (
-           SELECT 1 FROM assignments a JOIN workers w ON w.id = a.worker_id
-           WHERE a.building_id = b.id AND a.role = 'building_leader' AND a.valid_to IS NULL AND w.retired_at IS NULL))::int,
-       coalesce(sum((SELECT count(*) FROM units u WHERE u.building_id = b.id AND NOT EXISTS (
-           SELECT 1 FROM assignments a JOIN workers w ON w.id = a.worker_id
-           WHERE a.unit_id = u.id AND a.role = 'unit_leader' AND a.valid_to IS NULL AND w.retired_at IS NULL))), 0)::int
+       count(*) FILTER (WHERE lb.building_id IS NULL)::int,
+       coalesce(sum(uu.n), 0)::int
 FROM buildings b JOIN grids g ON g.id = b.grid_id AND g.valid_to IS NULL
+LEFT JOIN lb ON lb.building_id = b.id
+LEFT JOIN uu ON uu.building_id = b.id
 WHERE g.level = 3 AND left(g.code, @rlen) = @prefix
 GROUP BY g.code`
 
@@ -119,27 +134,31 @@ func reportKeys(ctx context.Context, tx pgx.Tx, root *grid.GridRef, levels []int
 	keys := map[int]map[string]grid.ReportKeyFacts{}
 	role := map[string]int{grid.RoleGridLeader: 0, grid.RoleGridWorker: 1, grid.RoleBuildingLeader: 2, grid.RoleUnitLeader: 3}
 	for _, l := range append([]int{0}, levels...) {
-		m := map[string]grid.ReportKeyFacts{}
-		keys[l] = m
-		args["plen"], args["minlevel"] = 0, 0
-		if l > 0 {
-			args["plen"], args["minlevel"] = grid.PrefixLen(l), l
-		}
-		rows, _ := tx.Query(ctx, reportStaffSQL, args)
-		var key, r string
-		var n int
-		if _, err := pgx.ForEachRow(rows, []any{&key, &r, &n}, func() error {
-			kf := m[key]
-			if k, ok := role[r]; ok {
-				kf.Staff[k] = n
-			}
-			m[key] = kf
-			return nil
-		}); err != nil {
-			return nil, err
-		}
+		keys[l] = map[string]grid.ReportKeyFacts{}
 	}
-	rows, _ := tx.Query(ctx, reportBuildingsSQL, args)
+	rows, _ := tx.Query(ctx, reportStaffSQL, args)
+	var key *string
+	var r string
+	var n int
+	if _, err := pgx.ForEachRow(rows, []any{&key, &r, &n}, func() error {
+		l, k := 0, ""
+		if key != nil {
+			l, k = (len(*key)-6)/3, *key
+		}
+		m, ok := keys[l]
+		if !ok {
+			return nil
+		}
+		kf := m[k]
+		if i, ok := role[r]; ok {
+			kf.Staff[i] = n
+		}
+		m[k] = kf
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	rows, _ = tx.Query(ctx, reportBuildingsSQL, args)
 	var code string
 	var est, ub, uu int
 	_, err := pgx.ForEachRow(rows, []any{&code, &est, &ub, &uu}, func() error {
