@@ -15,6 +15,9 @@ func coverageOptions(r *http.Request) (grid.CoverageOptions, error) {
 	if o.Root, err = gridKeyParam(r, "grid"); err != nil {
 		return o, err
 	}
+	if o.At, err = atParam(r); err != nil {
+		return o, err
+	}
 	err = optionalFloatParams(r, floatDst{"target", &o.Target}, floatDst{"band", &o.Band}, floatDst{"min_area", &o.MinAreaM2})
 	return o, err
 }

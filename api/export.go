@@ -28,6 +28,9 @@ func (s *Server) exportGrids(w http.ResponseWriter, r *http.Request) error {
 	if f.CRS, err = crsParam(r, "crs", ""); err != nil {
 		return err
 	}
+	if f.At, err = atParam(r); err != nil {
+		return err
+	}
 	return s.stream(w, r, "grids.geojson", geoJSONType, func(ctx context.Context, open func(grid.Export) (io.Writer, error)) (int, error) {
 		return s.store.ExportGrids(ctx, f, open)
 	})
@@ -43,6 +46,9 @@ func (s *Server) exportBuildings(w http.ResponseWriter, r *http.Request) error {
 	if f.CRS, err = crsParam(r, "crs", ""); err != nil {
 		return err
 	}
+	if f.At, err = atParam(r); err != nil {
+		return err
+	}
 	return s.stream(w, r, "buildings.geojson", geoJSONType, func(ctx context.Context, open func(grid.Export) (io.Writer, error)) (int, error) {
 		return s.store.ExportBuildings(ctx, f, open)
 	})
@@ -50,8 +56,13 @@ func (s *Server) exportBuildings(w http.ResponseWriter, r *http.Request) error {
 
 // exportAssignments streams one CSV row of grid codes and staff counts per building.
 func (s *Server) exportAssignments(w http.ResponseWriter, r *http.Request) error {
+	var f grid.AssignmentExport
+	var err error
+	if f.At, err = atParam(r); err != nil {
+		return err
+	}
 	return s.stream(w, r, "assignments.csv", "text/csv; charset=utf-8", func(ctx context.Context, open func(grid.Export) (io.Writer, error)) (int, error) {
-		return s.store.ExportAssignments(ctx, open)
+		return s.store.ExportAssignments(ctx, f, open)
 	})
 }
 

@@ -32,12 +32,13 @@ type feature struct {
 }
 
 type featureCollection struct {
-	Type           string    `json:"type"`
-	NumberMatched  int       `json:"numberMatched"`
-	NumberReturned int       `json:"numberReturned"`
-	TimeStamp      string    `json:"timeStamp,omitempty"`
-	Features       []feature `json:"features"`
-	Links          []link    `json:"links"`
+	Type           string     `json:"type"`
+	NumberMatched  int        `json:"numberMatched"`
+	NumberReturned int        `json:"numberReturned"`
+	TimeStamp      string     `json:"timeStamp,omitempty"`
+	At             *time.Time `json:"at,omitempty"` // the moment shown (at=); absent: now
+	Features       []feature  `json:"features"`
+	Links          []link     `json:"links"`
 }
 
 func newCollection(matched int, features []feature) featureCollection {
@@ -56,14 +57,15 @@ type gridProps struct {
 	ParentID *int64 `json:"parent_id"`
 	grid.Counts
 	*grid.GridStatus
-	Version   int       `json:"version"`
-	ValidFrom time.Time `json:"valid_from"`
+	Version   int        `json:"version"`
+	ValidFrom time.Time  `json:"valid_from"`
+	ValidTo   *time.Time `json:"valid_to,omitempty"` // a past version's end (at=)
 }
 
 func gridFeature(g grid.GridInfo) feature {
 	return feature{Type: "Feature", ID: g.ID, Geometry: geo.GeoJSON{Geometry: g.Geom}, Properties: gridProps{
 		ID: g.ID, Code: g.Code, Name: g.Name, Level: g.Level, ParentID: g.ParentID, Counts: g.Counts,
-		GridStatus: g.Status, Version: g.Version, ValidFrom: g.ValidFrom.UTC(),
+		GridStatus: g.Status, Version: g.Version, ValidFrom: g.ValidFrom.UTC(), ValidTo: utcPtr(g.ValidTo),
 	}}
 }
 

@@ -284,6 +284,11 @@ func routeTable(t *testing.T) []routeRow {
 		getf(v1+"balance", func(c *routeCase) string { return "/api/v1/balance?parent=" + id(c.place.community) }, open, openPriv),
 		get(v1+"city", "/api/v1/city", open, openPriv),
 		get(v1+"config", "/api/v1/config", open, openPriv),
+		getf(v1+"reports/summary.xlsx", func(c *routeCase) string { return "/api/v1/reports/summary.xlsx?parent=" + id(c.place.community) }, open, openPriv),
+		getf(v1+"reports/summary.csv", func(c *routeCase) string {
+			return "/api/v1/reports/summary.csv?lang=en&parent=" + id(c.place.community)
+		}, open, openPriv),
+		getf(v1+"changes", func(c *routeCase) string { return "/api/v1/changes?from=2020-01-01&parent=" + id(c.place.community) }, open, openPriv),
 		getf(v1+"export/grids.geojson", func(c *routeCase) string { return "/api/v1/export/grids.geojson?parent=" + id(c.place.community) }, open, openPriv),
 		getf(v1+"export/buildings.geojson", func(c *routeCase) string { return "/api/v1/export/buildings.geojson?grid=" + id(c.place.grid) }, open, openPriv),
 		get(v1+"export/assignments.csv", "/api/v1/export/assignments.csv", open, openPriv),

@@ -34,6 +34,10 @@ func (s *Server) routesV1(r chi.Router) {
 	r.Get("/staff", s.Handle(s.staff))
 	r.Get("/city", s.Handle(s.city))
 	r.Get("/config", s.Handle(s.config))
+	// the division through time: see history.go, report.go
+	r.With(s.heavyRead()...).Get("/changes", s.Handle(s.changes))
+	r.With(s.exporting()...).Get("/reports/summary.xlsx", s.Handle(s.reportXLSX))
+	r.With(s.exporting()...).Get("/reports/summary.csv", s.Handle(s.reportCSV))
 
 	// editing: see edit.go, staffedit.go, auth.go
 	r.Post("/grids", s.Handle(s.importGrids))
@@ -88,6 +92,9 @@ func (s *Server) listGrids(w http.ResponseWriter, r *http.Request) error {
 	if f.Page, err = pageParams(r); err != nil {
 		return err
 	}
+	if f.At, err = atParam(r); err != nil {
+		return err
+	}
 	f.Query = strings.TrimSpace(r.URL.Query().Get("q"))
 	f.Status = true
 	geometry := true
@@ -111,6 +118,7 @@ func (s *Server) listGrids(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	fc := newCollection(list.Matched, fs)
+	fc.At = f.At
 	fc.Links = pageLinks(r, geoJSONType, f.Page, len(fs), list.Matched)
 	writeGeoJSON(w, fc)
 	return nil
@@ -122,17 +130,24 @@ type gridDetailProps struct {
 	Ancestors []grid.GridRef `json:"ancestors"`
 }
 
-// getGrid serves one grid, by id or 15-digit code.
+// getGrid serves one grid, by id or 15-digit code; with at=, as it stood then (no ETag: a
+// past version is nothing to edit).
 func (s *Server) getGrid(w http.ResponseWriter, r *http.Request) error {
 	k, err := pathGridKey(r)
 	if err != nil {
 		return err
 	}
-	d, err := s.store.Grid(r.Context(), k)
+	at, err := atParam(r)
 	if err != nil {
 		return err
 	}
-	w.Header().Set("ETag", grid.ETag(grid.EntityGrid, d.ID, d.Version))
+	d, err := s.gridDetail(r, k, at)
+	if err != nil {
+		return err
+	}
+	if at == nil {
+		w.Header().Set("ETag", grid.ETag(grid.EntityGrid, d.ID, d.Version))
+	}
 	f := gridFeature(d.GridInfo)
 	props := gridDetailProps{gridProps: f.Properties.(gridProps), Children: []int64{}, Ancestors: d.Ancestors}
 	for _, c := range d.Children {

@@ -31,6 +31,9 @@ type CoverageOptions struct {
 	// Recompute measures everything from the data instead of reading what the writing
 	// transactions keep: a check of the kept facts, slow (seconds on a large city).
 	Recompute bool
+	// At reports on the division as it stood at that moment, measured from scratch (what is
+	// kept describes now only); nil: now.
+	At *time.Time
 }
 
 // WithDefaults fills zero fields with the defaults.
@@ -316,7 +319,8 @@ type ReportOptions struct {
 type CoverageReport struct {
 	GeneratedAt        time.Time           `json:"generated_at"`
 	DataVersion        int64               `json:"data_version"`
-	Root               *GridRef            `json:"root"` // nil: the whole city
+	At                 *time.Time          `json:"at,omitempty"` // the moment reported on; absent: now
+	Root               *GridRef            `json:"root"`         // nil: the whole city
 	Options            ReportOptions       `json:"options"`
 	OK                 bool                `json:"ok"`
 	Findings           Findings            `json:"findings"`
@@ -339,22 +343,28 @@ type CoverageReport struct {
 // the hierarchy (RollUp) and assembles the report (AssembleCoverage) with the page of
 // o.Page. Facts about grids outside the scope are the store's to leave out.
 func BuildCoverage(f CoverageFacts, o CoverageOptions, now time.Time) *CoverageReport {
+	return AssembleCoverage(FactsRead(f, o.Page), o, now)
+}
+
+// FactsRead rolls facts measured from scratch up into what a report is assembled from, with
+// the page p of each list (nil: all of it).
+func FactsRead(f CoverageFacts, p *Page) CoverageRead {
 	lists := f.CoverageLists
 	read := CoverageRead{DataVersion: f.DataVersion, Root: f.Root, Grids: RollUp(f), Ungridded: f.Ungridded,
 		Lengths: Findings{Gaps: len(lists.Gaps), Overlaps: len(lists.Overlaps), OutsideParent: len(lists.OutsideParent),
 			BuildingsOutside: len(lists.BuildingsOutside), MultiGrid: len(lists.MultiGrid), Straddlers: len(lists.Straddlers),
 			UnstaffedBuildings: len(lists.UnstaffedBuildings), UnstaffedUnits: len(lists.UnstaffedUnits)},
-		Lists: CoverageLists{Gaps: pageOf(lists.Gaps, o.Page), Overlaps: pageOf(lists.Overlaps, o.Page),
-			OutsideParent: pageOf(lists.OutsideParent, o.Page), BuildingsOutside: pageOf(lists.BuildingsOutside, o.Page),
-			MultiGrid: pageOf(lists.MultiGrid, o.Page), Straddlers: pageOf(lists.Straddlers, o.Page),
-			UnstaffedBuildings: pageOf(lists.UnstaffedBuildings, o.Page), UnstaffedUnits: pageOf(lists.UnstaffedUnits, o.Page)},
+		Lists: CoverageLists{Gaps: pageOf(lists.Gaps, p), Overlaps: pageOf(lists.Overlaps, p),
+			OutsideParent: pageOf(lists.OutsideParent, p), BuildingsOutside: pageOf(lists.BuildingsOutside, p),
+			MultiGrid: pageOf(lists.MultiGrid, p), Straddlers: pageOf(lists.Straddlers, p),
+			UnstaffedBuildings: pageOf(lists.UnstaffedBuildings, p), UnstaffedUnits: pageOf(lists.UnstaffedUnits, p)},
 	}
 	all := map[int64]bool{}
 	for _, s := range f.Staff {
 		all[s.WorkerID] = true
 	}
 	read.Workers = len(all)
-	return AssembleCoverage(read, o, now)
+	return read
 }
 
 // RollUp computes each grid's subtree facts from the facts of the grids themselves: the

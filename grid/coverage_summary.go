@@ -15,7 +15,8 @@ import (
 type CoverageSummary struct {
 	GeneratedAt time.Time     `json:"generated_at"`
 	DataVersion int64         `json:"data_version"`
-	Root        *GridRef      `json:"root"` // nil: the whole city
+	At          *time.Time    `json:"at,omitempty"` // the moment summarised; absent: now
+	Root        *GridRef      `json:"root"`         // nil: the whole city
 	Options     ReportOptions `json:"options"`
 	// GridsPerLevel counts the scope's current grids of levels 1, 2 and 3.
 	GridsPerLevel [3]int         `json:"grids_per_level"`

@@ -23,6 +23,7 @@ type GridExport struct {
 	Level  int      // 1..3; 0: every level
 	Parent *GridKey // the subtree under this grid (not the grid itself)
 	CRS    chinacrs.CRS
+	At     *time.Time // the grids as they stood at that moment; nil: now
 }
 
 // Validate returns EINVALID for an unknown level.
@@ -49,6 +50,16 @@ type BuildingExport struct {
 	// stay longitude (easting) first whatever the CRS, as GIS tools read GeoJSON, and a CRS
 	// other than WGS 84 is named in the document's "crs" member (see ExportService).
 	CRS chinacrs.CRS
+	// At exports the buildings there at that moment, each with the grid it was in then
+	// (nil: now).
+	At *time.Time
+}
+
+// AssignmentExport selects the rows of the assignments export.
+type AssignmentExport struct {
+	// At counts the staff assignments valid at that moment, per building as it stood then
+	// (nil: now).
+	At *time.Time
 }
 
 // Validate returns EINVALID for an unknown CRS.
@@ -72,7 +83,7 @@ type ExportService interface {
 	// ExportAssignments writes one CSV row per building: its code, its level-1/2/3 grid codes
 	// and the counts of current staff by role (its building and unit leaders, its level-3
 	// grid's leaders and workers).
-	ExportAssignments(ctx context.Context, open func(Export) (io.Writer, error)) (int, error)
+	ExportAssignments(ctx context.Context, f AssignmentExport, open func(Export) (io.Writer, error)) (int, error)
 	// ExportHouseholds writes the household rows (dwelling records) under a grid as CSV:
 	// PermExportHouseholds, and a grid leader only under their own grids (EFORBIDDEN).
 	ExportHouseholds(ctx context.Context, u *User, f HouseholdExport, open func(Export) (io.Writer, error)) (int, error)

@@ -35,7 +35,10 @@ type Grid struct {
 	ParentID  *int64 // nil for level 1
 	Geom      orb.MultiPolygon
 	ValidFrom time.Time
-	Version   int
+	// ValidTo is when this version stopped holding: nil while it holds (always, for the
+	// current division; set for a version read at a past moment that has changed since).
+	ValidTo *time.Time
+	Version int
 }
 
 // Building is a footprint in a grid. GridID is derived from the footprint's point on
@@ -112,4 +115,6 @@ type Store interface {
 	AuditService
 	DivideService
 	CRSService
+	ReportService
+	HistoryService
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"github.com/paulmach/orb"
@@ -162,16 +163,17 @@ type GridDetail struct {
 	Children  []GridRef // current grids one level down, by code
 }
 
-// GridFilter selects current grids.
+// GridFilter selects current grids, or with At the grids as they stood at that moment.
 type GridFilter struct {
 	Level  int      // 1..3; 0: every level
-	Parent *GridKey // children of this grid
+	Parent *GridKey // children of this grid (named as at At)
 	BBox   *BBox    // grids meeting the box
 	// Query finds grids by what a user types: a code starting with it, or a name holding it
 	// (case-insensitive); empty: every grid.
 	Query string
 	// Status asks for each grid's GridStatus.
 	Status bool
+	At     *time.Time
 	Page
 }
 

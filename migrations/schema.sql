@@ -7,6 +7,12 @@
 --
 
 --
+-- Name: gridmap_asof; Type: SCHEMA; Schema: -; Owner: -
+--
+
+CREATE SCHEMA gridmap_asof;
+
+--
 -- Name: postgis; Type: EXTENSION; Schema: -; Owner: -
 --
 
@@ -912,6 +918,18 @@ BEGIN
 END $$;
 
 --
+-- Name: grid_versions_level(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.grid_versions_level() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    SELECT level INTO NEW.level FROM grids WHERE id = NEW.grid_id;
+    RETURN NEW;
+END $$;
+
+--
 -- Name: gridmap_area_m2(public.geometry); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -944,6 +962,30 @@ CREATE FUNCTION public.gridmap_assign_pieces(ids bigint[], geoms public.geometry
 $$;
 
 --
+-- Name: gridmap_at(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gridmap_at() RETURNS timestamp with time zone
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT current_setting('gridmap.at')::timestamptz
+$$;
+
+--
+-- Name: gridmap_building_grids_at(timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gridmap_building_grids_at(t timestamp with time zone) RETURNS TABLE(id bigint, grid_id bigint)
+    LANGUAGE sql STABLE
+    SET search_path TO '$user', 'public'
+    AS $$
+    WITH moved AS MATERIALIZED (SELECT * FROM gridmap_moved_since(t))
+    SELECT b.id, CASE WHEN m.id IS NULL THEN b.grid_id ELSE m.grid_id END
+    FROM buildings b LEFT JOIN moved m ON m.id = b.id
+    WHERE coalesce(b.created_at, (SELECT gridmap_history_start())) <= t
+$$;
+
+--
 -- Name: gridmap_bulk(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -968,6 +1010,19 @@ EXCEPTION WHEN OTHERS THEN
 END $$;
 
 --
+-- Name: gridmap_difference(public.geometry, public.geometry); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gridmap_difference(a public.geometry, b public.geometry) RETURNS public.geometry
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+BEGIN
+    RETURN ST_Difference(a, b);
+EXCEPTION WHEN OTHERS THEN
+    RETURN ST_Difference(a, b, 1e-9);
+END $$;
+
+--
 -- Name: gridmap_grid_at(public.geometry); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -977,6 +1032,19 @@ CREATE FUNCTION public.gridmap_grid_at(p public.geometry) RETURNS bigint
     SELECT id FROM grids
     WHERE valid_to IS NULL AND geom && p AND ST_Intersects(geom, p)
     ORDER BY level DESC, id
+    LIMIT 1
+$$;
+
+--
+-- Name: gridmap_grid_at(public.geometry, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gridmap_grid_at(p public.geometry, t timestamp with time zone) RETURNS bigint
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT g.id FROM gridmap_grids_at(t) g
+    WHERE g.geom && p AND ST_Intersects(g.geom, p)
+    ORDER BY g.level DESC, g.id
     LIMIT 1
 $$;
 
@@ -995,6 +1063,52 @@ CREATE FUNCTION public.gridmap_grid_counts(root bigint, OUT buildings integer, O
            (SELECT coalesce(sum(b.residents), 0) FROM b)::int,
            (SELECT count(DISTINCT a.worker_id) FROM assignments a JOIN workers w ON w.id = a.worker_id
             WHERE a.grid_id IN (SELECT id FROM s) AND a.valid_to IS NULL AND w.retired_at IS NULL)::int
+$$;
+
+--
+-- Name: gridmap_grids_at(timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gridmap_grids_at(t timestamp with time zone) RETURNS TABLE(id bigint, level smallint, parent_id bigint, code text, name text, geom public.geometry, valid_from timestamp with time zone, valid_to timestamp with time zone, version integer, successor_id bigint)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT h.id, h.level, h.parent_id, h.code, h.name, h.geom, h.valid_from, NULL::timestamptz, h.version, NULL::bigint
+    FROM grid_history h
+    WHERE h.valid_from <= t AND (h.valid_to IS NULL OR h.valid_to > t)
+$$;
+
+--
+-- Name: gridmap_history_start(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gridmap_history_start() RETURNS timestamp with time zone
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path TO '$user', 'public'
+    AS $$
+    SELECT least((SELECT min(valid_from) FROM grids), (SELECT min(valid_from) FROM grid_versions))
+$$;
+
+--
+-- Name: gridmap_moved_since(timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gridmap_moved_since(t timestamp with time zone) RETURNS TABLE(id bigint, grid_id bigint)
+    LANGUAGE sql STABLE
+    SET search_path TO '$user', 'public'
+    AS $$
+    WITH changed AS MATERIALIZED (
+        SELECT c.geom
+        FROM gridmap_grids_at(t) a
+        FULL JOIN (SELECT g.id, g.version, g.geom FROM grids g WHERE g.valid_to IS NULL) n ON n.id = a.id
+        CROSS JOIN LATERAL (
+            SELECT x FROM gridmap_changed_areas(a.geom, n.geom) x WHERE a.geom IS NOT NULL AND n.geom IS NOT NULL
+            UNION ALL
+            SELECT coalesce(a.geom, n.geom) WHERE a.geom IS NULL OR n.geom IS NULL
+        ) c(geom)
+        WHERE a.version IS DISTINCT FROM n.version
+    )
+    SELECT DISTINCT b.id, gridmap_grid_at(b.anchor, t)
+    FROM changed JOIN buildings b ON b.anchor && changed.geom AND ST_Intersects(changed.geom, b.anchor)
 $$;
 
 --
@@ -1020,6 +1134,21 @@ CREATE FUNCTION public.gridmap_subtree(root bigint) RETURNS TABLE(id bigint)
         SELECT g.id FROM grids g JOIN t ON g.parent_id = t.id WHERE g.valid_to IS NULL
     )
     SELECT id FROM t
+$$;
+
+--
+-- Name: gridmap_subtree_at(bigint, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.gridmap_subtree_at(root bigint, t timestamp with time zone) RETURNS TABLE(id bigint)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    WITH RECURSIVE s(id) AS (
+        SELECT g.id FROM gridmap_grids_at(t) g WHERE g.id = root
+        UNION ALL
+        SELECT g.id FROM gridmap_grids_at(t) g JOIN s ON g.parent_id = s.id
+    )
+    SELECT id FROM s
 $$;
 
 --
@@ -1606,6 +1735,159 @@ BEGIN
 END $$;
 
 --
+-- Name: assignments; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.assignments (
+    id bigint NOT NULL,
+    worker_id bigint NOT NULL,
+    grid_id bigint,
+    building_id bigint,
+    unit_id bigint,
+    role text NOT NULL,
+    valid_from timestamp with time zone DEFAULT now() NOT NULL,
+    valid_to timestamp with time zone,
+    CONSTRAINT assignments_check CHECK (((valid_to IS NULL) OR (valid_to >= valid_from))),
+    CONSTRAINT assignments_one_target CHECK ((num_nonnulls(grid_id, building_id, unit_id) = 1)),
+    CONSTRAINT assignments_role_check CHECK ((role = ANY (ARRAY['grid_leader'::text, 'grid_worker'::text, 'building_leader'::text, 'unit_leader'::text]))),
+    CONSTRAINT assignments_role_fits_target CHECK ((((grid_id IS NULL) OR (role = ANY (ARRAY['grid_leader'::text, 'grid_worker'::text]))) AND ((building_id IS NULL) OR (role = 'building_leader'::text)) AND ((unit_id IS NULL) OR (role = 'unit_leader'::text))))
+);
+
+--
+-- Name: assignments; Type: VIEW; Schema: gridmap_asof; Owner: -
+--
+
+CREATE VIEW gridmap_asof.assignments AS
+ SELECT a.id,
+    a.worker_id,
+    a.grid_id,
+    a.building_id,
+    a.unit_id,
+    a.role,
+    a.valid_from,
+    NULL::timestamp with time zone AS valid_to
+   FROM public.assignments a
+  WHERE ((a.valid_from <= public.gridmap_at()) AND ((a.valid_to IS NULL) OR (a.valid_to > public.gridmap_at())));
+
+--
+-- Name: buildings; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.buildings (
+    id bigint NOT NULL,
+    code text NOT NULL COLLATE pg_catalog."C",
+    name text DEFAULT ''::text NOT NULL,
+    address text DEFAULT ''::text NOT NULL,
+    floors smallint DEFAULT 1 NOT NULL,
+    height_m real,
+    footprint public.geometry(MultiPolygon,4326) NOT NULL,
+    anchor public.geometry(Point,4326) GENERATED ALWAYS AS (public.st_pointonsurface(footprint)) STORED,
+    grid_id bigint,
+    households integer DEFAULT 0 NOT NULL,
+    residents integer DEFAULT 0 NOT NULL,
+    households_estimated boolean DEFAULT false NOT NULL,
+    repaired boolean DEFAULT false NOT NULL,
+    source text DEFAULT ''::text NOT NULL,
+    source_hash bytea,
+    version integer DEFAULT 1 NOT NULL,
+    footprint_3857 public.geometry(MultiPolygon,3857),
+    straddling boolean DEFAULT false NOT NULL,
+    size_3857 double precision,
+    grid_code text COLLATE pg_catalog."C",
+    created_at timestamp with time zone DEFAULT now(),
+    CONSTRAINT buildings_address_check CHECK ((length(address) <= 300)),
+    CONSTRAINT buildings_code_check CHECK ((code ~ '^[0-9]{20}$'::text)),
+    CONSTRAINT buildings_floors_check CHECK (((floors >= 1) AND (floors <= 200))),
+    CONSTRAINT buildings_footprint_check CHECK ((public.st_isvalid(footprint) AND (NOT public.st_isempty(footprint)))),
+    CONSTRAINT buildings_height_m_check CHECK (((height_m IS NULL) OR (height_m > (0)::double precision))),
+    CONSTRAINT buildings_households_check CHECK ((households >= 0)),
+    CONSTRAINT buildings_name_check CHECK ((length(name) <= 200)),
+    CONSTRAINT buildings_residents_check CHECK ((residents >= 0)),
+    CONSTRAINT buildings_version_check CHECK ((version > 0))
+);
+
+--
+-- Name: buildings; Type: VIEW; Schema: gridmap_asof; Owner: -
+--
+
+CREATE VIEW gridmap_asof.buildings AS
+ SELECT b.id,
+    b.code,
+    b.name,
+    b.address,
+    b.floors,
+    b.height_m,
+    b.footprint,
+    b.anchor,
+        CASE
+            WHEN (m.id IS NULL) THEN b.grid_id
+            ELSE m.grid_id
+        END AS grid_id,
+    b.households,
+    b.residents,
+    b.households_estimated,
+    b.repaired,
+    b.source,
+    b.version,
+    b.created_at
+   FROM (public.buildings b
+     LEFT JOIN public.gridmap_moved_since(public.gridmap_at()) m(id, grid_id) ON ((m.id = b.id)))
+  WHERE (COALESCE(b.created_at, ( SELECT public.gridmap_history_start() AS gridmap_history_start)) <= public.gridmap_at());
+
+--
+-- Name: grids; Type: VIEW; Schema: gridmap_asof; Owner: -
+--
+
+CREATE VIEW gridmap_asof.grids AS
+ SELECT g.id,
+    g.level,
+    g.parent_id,
+    (g.code COLLATE "C") AS code,
+    g.name,
+    (g.geom)::public.geometry(MultiPolygon,4326) AS geom,
+    g.valid_from,
+    g.valid_to,
+    g.version,
+    NULL::bytea AS source_hash,
+    g.successor_id
+   FROM public.gridmap_grids_at(public.gridmap_at()) g(id, level, parent_id, code, name, geom, valid_from, valid_to, version, successor_id);
+
+--
+-- Name: workers; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.workers (
+    id bigint NOT NULL,
+    display_name text NOT NULL,
+    role text NOT NULL,
+    work_contact text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    retired_at timestamp with time zone,
+    version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT workers_display_name_check CHECK (((display_name <> ''::text) AND (length(display_name) <= 100))),
+    CONSTRAINT workers_role_check CHECK ((role = ANY (ARRAY['grid_leader'::text, 'grid_worker'::text, 'building_leader'::text, 'unit_leader'::text]))),
+    CONSTRAINT workers_version_check CHECK ((version > 0)),
+    CONSTRAINT workers_work_contact_check CHECK ((length(work_contact) <= 200))
+);
+
+--
+-- Name: workers; Type: VIEW; Schema: gridmap_asof; Owner: -
+--
+
+CREATE VIEW gridmap_asof.workers AS
+ SELECT w.id,
+    w.display_name,
+    w.role,
+    w.work_contact,
+    w.created_at,
+        CASE
+            WHEN (w.retired_at <= public.gridmap_at()) THEN w.retired_at
+            ELSE NULL::timestamp with time zone
+        END AS retired_at,
+    w.version
+   FROM public.workers w;
+
+--
 -- Name: api_tokens; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1634,25 +1916,6 @@ ALTER TABLE public.api_tokens ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTI
 );
 
 --
--- Name: assignments; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.assignments (
-    id bigint NOT NULL,
-    worker_id bigint NOT NULL,
-    grid_id bigint,
-    building_id bigint,
-    unit_id bigint,
-    role text NOT NULL,
-    valid_from timestamp with time zone DEFAULT now() NOT NULL,
-    valid_to timestamp with time zone,
-    CONSTRAINT assignments_check CHECK (((valid_to IS NULL) OR (valid_to >= valid_from))),
-    CONSTRAINT assignments_one_target CHECK ((num_nonnulls(grid_id, building_id, unit_id) = 1)),
-    CONSTRAINT assignments_role_check CHECK ((role = ANY (ARRAY['grid_leader'::text, 'grid_worker'::text, 'building_leader'::text, 'unit_leader'::text]))),
-    CONSTRAINT assignments_role_fits_target CHECK ((((grid_id IS NULL) OR (role = ANY (ARRAY['grid_leader'::text, 'grid_worker'::text]))) AND ((building_id IS NULL) OR (role = 'building_leader'::text)) AND ((unit_id IS NULL) OR (role = 'unit_leader'::text))))
-);
-
---
 -- Name: assignments_id_seq; Type: SEQUENCE; Schema: public; Owner: -
 --
 
@@ -1678,6 +1941,7 @@ CREATE TABLE public.audit_log (
     entity_id bigint,
     before jsonb,
     after jsonb,
+    tx_at timestamp with time zone DEFAULT now(),
     CONSTRAINT audit_log_action_check CHECK ((action <> ''::text)),
     CONSTRAINT audit_log_actor_check CHECK ((actor <> ''::text)),
     CONSTRAINT audit_log_entity_check CHECK ((entity <> ''::text))
@@ -1694,42 +1958,6 @@ ALTER TABLE public.audit_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
-);
-
---
--- Name: buildings; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.buildings (
-    id bigint NOT NULL,
-    code text NOT NULL COLLATE pg_catalog."C",
-    name text DEFAULT ''::text NOT NULL,
-    address text DEFAULT ''::text NOT NULL,
-    floors smallint DEFAULT 1 NOT NULL,
-    height_m real,
-    footprint public.geometry(MultiPolygon,4326) NOT NULL,
-    anchor public.geometry(Point,4326) GENERATED ALWAYS AS (public.st_pointonsurface(footprint)) STORED,
-    grid_id bigint,
-    households integer DEFAULT 0 NOT NULL,
-    residents integer DEFAULT 0 NOT NULL,
-    households_estimated boolean DEFAULT false NOT NULL,
-    repaired boolean DEFAULT false NOT NULL,
-    source text DEFAULT ''::text NOT NULL,
-    source_hash bytea,
-    version integer DEFAULT 1 NOT NULL,
-    footprint_3857 public.geometry(MultiPolygon,3857),
-    straddling boolean DEFAULT false NOT NULL,
-    size_3857 double precision,
-    grid_code text COLLATE pg_catalog."C",
-    CONSTRAINT buildings_address_check CHECK ((length(address) <= 300)),
-    CONSTRAINT buildings_code_check CHECK ((code ~ '^[0-9]{20}$'::text)),
-    CONSTRAINT buildings_floors_check CHECK (((floors >= 1) AND (floors <= 200))),
-    CONSTRAINT buildings_footprint_check CHECK ((public.st_isvalid(footprint) AND (NOT public.st_isempty(footprint)))),
-    CONSTRAINT buildings_height_m_check CHECK (((height_m IS NULL) OR (height_m > (0)::double precision))),
-    CONSTRAINT buildings_households_check CHECK ((households >= 0)),
-    CONSTRAINT buildings_name_check CHECK ((length(name) <= 200)),
-    CONSTRAINT buildings_residents_check CHECK ((residents >= 0)),
-    CONSTRAINT buildings_version_check CHECK ((version > 0))
 );
 
 --
@@ -1911,7 +2139,8 @@ CREATE TABLE public.grid_versions (
     name text NOT NULL,
     geom public.geometry(MultiPolygon,4326) NOT NULL,
     valid_from timestamp with time zone NOT NULL,
-    valid_to timestamp with time zone NOT NULL
+    valid_to timestamp with time zone NOT NULL,
+    level smallint NOT NULL
 );
 
 --
@@ -1939,6 +2168,35 @@ CREATE TABLE public.grids (
     CONSTRAINT grids_parent_by_level CHECK (((level = 1) = (parent_id IS NULL))),
     CONSTRAINT grids_version_check CHECK ((version > 0))
 );
+
+--
+-- Name: grid_history; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.grid_history AS
+ SELECT g.id,
+    g.version,
+    g.level,
+    g.parent_id,
+    g.code,
+    g.name,
+    g.geom,
+    g.valid_from,
+    g.valid_to,
+    g.successor_id
+   FROM public.grids g
+UNION ALL
+ SELECT v.grid_id AS id,
+    v.version,
+    v.level,
+    v.parent_id,
+    (v.code COLLATE "C") AS code,
+    v.name,
+    v.geom,
+    v.valid_from,
+    v.valid_to,
+    NULL::bigint AS successor_id
+   FROM public.grid_versions v;
 
 --
 -- Name: grids_id_seq; Type: SEQUENCE; Schema: public; Owner: -
@@ -2167,24 +2425,6 @@ ALTER TABLE public.users ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
-);
-
---
--- Name: workers; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.workers (
-    id bigint NOT NULL,
-    display_name text NOT NULL,
-    role text NOT NULL,
-    work_contact text,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    retired_at timestamp with time zone,
-    version integer DEFAULT 1 NOT NULL,
-    CONSTRAINT workers_display_name_check CHECK (((display_name <> ''::text) AND (length(display_name) <= 100))),
-    CONSTRAINT workers_role_check CHECK ((role = ANY (ARRAY['grid_leader'::text, 'grid_worker'::text, 'building_leader'::text, 'unit_leader'::text]))),
-    CONSTRAINT workers_version_check CHECK ((version > 0)),
-    CONSTRAINT workers_work_contact_check CHECK ((length(work_contact) <= 200))
 );
 
 --
@@ -2435,10 +2675,28 @@ CREATE UNIQUE INDEX assignments_current ON public.assignments USING btree (worke
 CREATE INDEX assignments_grid ON public.assignments USING btree (grid_id) WHERE (valid_to IS NULL);
 
 --
+-- Name: assignments_grid_history; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX assignments_grid_history ON public.assignments USING btree (grid_id) WHERE (grid_id IS NOT NULL);
+
+--
 -- Name: assignments_unit; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX assignments_unit ON public.assignments USING btree (unit_id) WHERE (valid_to IS NULL);
+
+--
+-- Name: assignments_valid_from; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX assignments_valid_from ON public.assignments USING btree (valid_from);
+
+--
+-- Name: assignments_valid_to; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX assignments_valid_to ON public.assignments USING btree (valid_to) WHERE (valid_to IS NOT NULL);
 
 --
 -- Name: assignments_worker; Type: INDEX; Schema: public; Owner: -
@@ -2463,6 +2721,18 @@ CREATE INDEX audit_log_after_workers ON public.audit_log USING gin (jsonb_path_q
 --
 
 CREATE INDEX audit_log_entity ON public.audit_log USING btree (entity, entity_id, id);
+
+--
+-- Name: audit_log_tx_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_log_tx_at ON public.audit_log USING btree (tx_at);
+
+--
+-- Name: audit_log_untimed; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_log_untimed ON public.audit_log USING btree (at) WHERE (tx_at IS NULL);
 
 --
 -- Name: buildings_anchor; Type: INDEX; Schema: public; Owner: -
@@ -2531,6 +2801,24 @@ CREATE INDEX data_changes_version ON public.data_changes USING btree (version);
 CREATE INDEX edit_ops_actor ON public.edit_ops USING btree (actor, state, id);
 
 --
+-- Name: grid_versions_geom; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX grid_versions_geom ON public.grid_versions USING gist (geom);
+
+--
+-- Name: grid_versions_valid_from; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX grid_versions_valid_from ON public.grid_versions USING btree (valid_from);
+
+--
+-- Name: grid_versions_valid_to; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX grid_versions_valid_to ON public.grid_versions USING btree (valid_to);
+
+--
 -- Name: grids_code_current; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -2553,6 +2841,18 @@ CREATE INDEX grids_parent ON public.grids USING btree (parent_id);
 --
 
 CREATE UNIQUE INDEX grids_source_hash ON public.grids USING btree (level, source_hash) WHERE (source_hash IS NOT NULL);
+
+--
+-- Name: grids_valid_from; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX grids_valid_from ON public.grids USING btree (valid_from);
+
+--
+-- Name: grids_valid_to; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX grids_valid_to ON public.grids USING btree (valid_to) WHERE (valid_to IS NOT NULL);
 
 --
 -- Name: households_geom; Type: INDEX; Schema: public; Owner: -
@@ -2973,6 +3273,12 @@ CREATE TRIGGER data_version_upd AFTER UPDATE ON public.units REFERENCING OLD TAB
 --
 
 CREATE TRIGGER data_version_upd AFTER UPDATE ON public.workers REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.data_version_bump();
+
+--
+-- Name: grid_versions grid_versions_level; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER grid_versions_level BEFORE INSERT ON public.grid_versions FOR EACH ROW WHEN ((new.level IS NULL)) EXECUTE FUNCTION public.grid_versions_level();
 
 --
 -- Name: grids grids_check_parent; Type: TRIGGER; Schema: public; Owner: -

@@ -41,6 +41,8 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
   # QGIS's Python bindings, for the test that has QGIS draw the city from /style.json and the
   # OGC collections (cmd/gridmap/qgis_test.go): 195 MB to download, 930 MB installed.
   /usr/bin/python3 -c 'import qgis.core' >/dev/null 2>&1 || pkgs+=(python3-qgis)
+  # a second reader of the report's XLSX besides excelize (report/report_test.go)
+  /usr/bin/python3 -c 'import openpyxl' >/dev/null 2>&1 || pkgs+=(python3-openpyxl)
 fi
 if [ "$what" = bench ]; then
   command -v wrk >/dev/null 2>&1 || pkgs+=(wrk)

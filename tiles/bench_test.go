@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"testing"
+	"time"
 
 	"gridmap/grid/postgis"
 	"gridmap/internal/testdb"
@@ -33,15 +34,25 @@ func BenchmarkTile(b *testing.B) {
 	if err := s.Warm(context.Background(), 1); err != nil {
 		b.Fatal(err)
 	}
+	// at a past moment too (tile_at.sql): $GRIDMAP_TILES_BENCH_AT, default an hour ago (before
+	// the edits bench/history.sh makes), against the same tiles now
+	at := os.Getenv("GRIDMAP_TILES_BENCH_AT")
+	if at == "" {
+		at = time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	}
 	for _, c := range []struct {
-		name string
-		tile tiles.Tile
+		name, query string
+		tile        tiles.Tile
 	}{
-		{"z10", cityTile(10, 0.5, 0.5)}, {"z12", cityTile(12, 0.5, 0.5)},
-		{"z14", cityTile(14, 0.5, 0.5)}, {"z16", cityTile(16, 0.5, 0.5)},
+		{"z10", "", cityTile(10, 0.5, 0.5)}, {"z12", "", cityTile(12, 0.5, 0.5)},
+		{"z14", "", cityTile(14, 0.5, 0.5)}, {"z16", "", cityTile(16, 0.5, 0.5)},
+		{"z14-grids,buildings", "?layers=grids,buildings", cityTile(14, 0.5, 0.5)},
+		{"z14-grids,buildings-at", "?layers=grids,buildings&at=" + at, cityTile(14, 0.5, 0.5)},
+		{"z12-grids-at", "?layers=grids&at=" + at, cityTile(12, 0.5, 0.5)},
+		{"z12-grids", "?layers=grids", cityTile(12, 0.5, 0.5)},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			req := httptest.NewRequest("GET", "/tiles/"+c.tile.String()+".mvt", nil)
+			req := httptest.NewRequest("GET", "/tiles/"+c.tile.String()+".mvt"+c.query, nil)
 			req.Header.Set("Accept-Encoding", "gzip")
 			var n int
 			for b.Loop() {

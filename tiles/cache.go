@@ -5,10 +5,14 @@ import (
 	"sync"
 )
 
-// cacheKey names a cached tile: the tile and the layers asked for.
+// cacheKey names a cached tile: the tile, the layers asked for and the moment drawn.
 type cacheKey struct {
 	t      Tile
 	layers layerSet
+	// at is the past moment drawn (Unix microseconds), 0 for now. A past tile draws only
+	// history, which no later write changes: no logged change evicts it (it is not in zooms),
+	// only the LRU and a reset do.
+	at int64
 }
 
 // tileBody is a finished tile as served: immutable once built, shared by the cache and the
@@ -104,16 +108,18 @@ func (c *cache) get(k cacheKey) *tileBody {
 func (c *cache) put(k cacheKey, b *tileBody) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if b.size() > c.max || c.changedSince(k, b.version) {
+	if b.size() > c.max || (k.at == 0 && c.changedSince(k, b.version)) {
 		return
 	}
 	if el, ok := c.m[k]; ok {
 		c.remove(el)
 	}
 	c.m[k] = c.ll.PushFront(&cacheEntry{key: k, body: b})
-	sets := c.zooms[k.t.Z][k.t]
-	sets.add(k.layers)
-	c.zooms[k.t.Z][k.t] = sets
+	if k.at == 0 {
+		sets := c.zooms[k.t.Z][k.t]
+		sets.add(k.layers)
+		c.zooms[k.t.Z][k.t] = sets
+	}
 	c.size += b.size()
 	for c.size > c.max {
 		c.remove(c.ll.Back())
@@ -235,6 +241,10 @@ var _ [len(setBits{})*64 - 1 - int(allLayers)]struct{}
 func (c *cache) remove(el *list.Element) {
 	e := c.ll.Remove(el).(*cacheEntry)
 	delete(c.m, e.key)
+	c.size -= e.body.size()
+	if e.key.at != 0 {
+		return
+	}
 	z := c.zooms[e.key.t.Z]
 	sets := z[e.key.t]
 	sets.remove(e.key.layers)
@@ -243,7 +253,6 @@ func (c *cache) remove(el *list.Element) {
 	} else {
 		delete(z, e.key.t)
 	}
-	c.size -= e.body.size()
 }
 
 // cacheStats are the cache's gauges and counters.

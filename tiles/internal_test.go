@@ -3,6 +3,7 @@ package tiles
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"gridmap/internal/changelog"
 )
@@ -191,4 +192,34 @@ func ExampleTile_Bounds() {
 	b := Tile{Z: 1, X: 1, Y: 0}.Bounds(0)
 	fmt.Printf("%.0f %.0f %.0f %.0f\n", b.MinX, b.MinY, b.MaxX, b.MaxY)
 	// Output: 0 0 20037508 20037508
+}
+
+// A tile of a past moment draws only history, which no later write changes: a change reaching
+// it leaves it cached (while the current tile beside it goes), a reset empties it, and it goes
+// in even when cut before a change that reaches the place.
+func TestCachePastTiles(t *testing.T) {
+	s := &Server{rules: DefaultRules(), densityGrow: densityGrowth(DefaultRules())}
+	c := newCache(1 << 30)
+	c.apply(0, 10, false, nil)
+	x, y := mercator(118.7123, 32.0123)
+	now := cacheKey{t: tileOf(x, y, 16), layers: allLayers}
+	past := now
+	past.at = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+	c.put(now, &tileBody{version: 10, raw: []byte{1}})
+	c.put(past, &tileBody{version: 10, raw: []byte{2}})
+	r, _ := s.reachOf(changelog.Change{Version: 11, Kind: changelog.Grid, ID: 1, Level: 3, Box: changelog.Box{MinX: x - 10, MinY: y - 10, MaxX: x + 10, MaxY: y + 10}})
+	c.apply(10, 11, true, []reach{r})
+	if c.get(now) != nil || c.get(past) == nil {
+		t.Errorf("after a change over the tile: current cached %v, past cached %v; want false, true", c.get(now) != nil, c.get(past) != nil)
+	}
+	other := past
+	other.at++
+	c.put(other, &tileBody{version: 10, raw: []byte{3}})
+	if b := c.get(other); b == nil || b.raw[0] != 3 || c.get(past).raw[0] != 2 {
+		t.Error("two moments of one tile are not cached apart")
+	}
+	c.apply(11, 20, false, nil)
+	if c.get(past) != nil || c.stats().bytes != 0 {
+		t.Errorf("a reset kept a past tile: %+v", c.stats())
+	}
 }

@@ -37,6 +37,10 @@ func (s *Server) params(k cacheKey) params {
 	if k.layers.has(LayerRoads) {
 		p.roads = s.rules.roads(z)
 	}
+	if k.at != 0 {
+		// a past moment draws what has a history: grids and buildings (tile_at.sql)
+		p.units, p.coverage, p.res, p.roads = false, false, -1, noRoads
+	}
 	return p
 }
 
@@ -82,7 +86,7 @@ func (s *Server) render(ctx context.Context, k cacheKey, v int64) (*tileBody, er
 	var reduced []string
 	scale := 1.0
 	for attempt := 0; ; {
-		layers, version, err = s.query(ctx, src.pool, k.t, p, ix, scale)
+		layers, version, err = s.query(ctx, src.pool, k, p, ix, scale)
 		if err != nil {
 			return nil, err
 		}
@@ -136,7 +140,8 @@ func total(layers [len(layerOrder)][]byte) int {
 
 // query runs tile.sql. scale multiplies the simplification tolerance (half a pixel of a
 // 512-pixel tile) and the smallest feature drawn (one such pixel).
-func (s *Server) query(ctx context.Context, db *pgxpool.Pool, t Tile, p params, ix *densityIndex, scale float64) (layers [len(layerOrder)][]byte, version int64, err error) {
+func (s *Server) query(ctx context.Context, db *pgxpool.Pool, k cacheKey, p params, ix *densityIndex, scale float64) (layers [len(layerOrder)][]byte, version int64, err error) {
+	t := k.t
 	px := t.Width() / 512
 	var d densityArgs
 	if p.res >= 0 {
@@ -145,6 +150,14 @@ func (s *Server) query(ctx context.Context, db *pgxpool.Pool, t Tile, p params, 
 	tolerance := px / 2 * scale
 	if tolerance < 1 {
 		tolerance = 0 // below a metre (z16 on) no outline is that exact: skip the work
+	}
+	if k.at != 0 {
+		err = db.QueryRow(ctx, tileAtSQL, t.Z, t.X, t.Y, p.level, p.buildings, tolerance, px*scale, k.atTime(), p.labels).
+			Scan(&version, &layers[0], &layers[1], &layers[2], &layers[3], &layers[4], &layers[5], &layers[6])
+		if err != nil {
+			return layers, 0, fmt.Errorf("tiles: tile %s at %s: %w", t, k.atTime().Format(time.RFC3339Nano), err)
+		}
+		return layers, version, nil
 	}
 	err = db.QueryRow(ctx, tileSQL, t.Z, t.X, t.Y, p.level, p.buildings, p.units, p.coverage,
 		tolerance, px*scale, d.ids, d.h3, d.households, d.buildings, d.hexes, p.roads != noRoads, p.roadClasses(),

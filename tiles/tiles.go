@@ -16,6 +16,7 @@
 // Routes (the server owns the URL space under /tiles):
 //
 //	GET /tiles/{z}/{x}/{y}.mvt[?layers=grids,buildings]  the tile; 204 when it has no feature
+//	    [&at=2026-01-01T00:00:00Z]                       the division as it stood then (tile_at.sql)
 //	GET /tiles.json                                      TileJSON 3.0.0
 //	GET /tiles/metrics                                   Prometheus metrics (Options.Metrics)
 package tiles
@@ -52,6 +53,17 @@ import (
 //
 //go:embed tile.sql
 var tileSQL string
+
+// tileAtSQL cuts one composite tile of a past moment; see the file.
+//
+//go:embed tile_at.sql
+var tileAtSQL string
+
+// settled is how long before now a moment must lie for its tiles to be cached. History is
+// stamped with each writing transaction's start, so a transaction that began before a moment
+// and commits after it still changes that moment; no write of gridmap's runs an hour (bulk
+// loads included), so a moment an hour old is final. A later one is cut for each request.
+const settled = time.Hour
 
 // ContentType is the media type of a tile.
 const ContentType = "application/vnd.mapbox-vector-tile"
@@ -289,8 +301,25 @@ func tileKey(r *http.Request) (cacheKey, error) {
 		return cacheKey{}, err
 	}
 	layers, err := parseLayers(r.URL.Query().Get("layers"))
-	return cacheKey{t: t, layers: layers}, err
+	if err != nil {
+		return cacheKey{}, err
+	}
+	k := cacheKey{t: t, layers: layers}
+	if q := r.URL.Query().Get("at"); q != "" {
+		at, err := grid.ParseTime("at", q)
+		if err != nil {
+			return cacheKey{}, err
+		}
+		// a moment not in the past is now: the current tile, with its own invalidation
+		if at.Before(time.Now()) {
+			k.at = max(at.UnixMicro(), 1)
+		}
+	}
+	return k, nil
 }
+
+// atTime is the moment k draws (k.at != 0).
+func (k cacheKey) atTime() time.Time { return time.UnixMicro(k.at).UTC() }
 
 // serveTile answers GET /tiles/{z}/{x}/{y}.mvt.
 func (s *Server) serveTile(w http.ResponseWriter, r *http.Request) error {
@@ -332,9 +361,10 @@ func (s *Server) serveTile(w http.ResponseWriter, r *http.Request) error {
 }
 
 // renderShared renders k at version v or newer; with the cache on, concurrent requests for the
-// same tile share one render (see flights), and the tile is cached.
+// same tile share one render (see flights), and the tile is cached (a past moment once it has
+// settled).
 func (s *Server) renderShared(ctx context.Context, k cacheKey, v int64) (*tileBody, error) {
-	if s.cache == nil {
+	if s.cache == nil || (k.at != 0 && time.Since(k.atTime()) < settled) {
 		return s.renders.alone(ctx, k, v)
 	}
 	return s.renders.shared(ctx, k, v, func(b *tileBody) {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
 	"gridmap/grid"
 )
@@ -26,6 +27,7 @@ func cmdExport(ctx context.Context, e *env, args []string) error {
 	parent := fs.String("parent", "", "grids: only the subtree under this grid (id or code)")
 	gridKey := fs.String("grid", "", "buildings: only those of this grid and the grids below it (id or code)")
 	crsName := fs.String("crs", "", "grids, buildings: the coordinates' CRS — wgs84 (default), gcj02, bd09, EPSG:4490, EPSG:4513–4554 or an OGC URI")
+	at := fs.String("at", "", "the division as it stood at this moment (RFC 3339 or a date); default now")
 	if kind != "grids" && kind != "buildings" && kind != "assignments" {
 		return usageErr("export %q: want grids, buildings, assignments or pmtiles", kind)
 	}
@@ -47,6 +49,11 @@ func cmdExport(ctx context.Context, e *env, args []string) error {
 	// the command line reads the database it was given: every count as it is
 	actor := grid.SystemUser("gridmap export")
 	bf := grid.BuildingExport{Viewer: actor.Viewer(), CRS: crs}
+	var af grid.AssignmentExport
+	if af.At, err = optionalTime("at", *at); err != nil {
+		return err
+	}
+	gf.At, bf.At = af.At, af.At
 	switch {
 	case kind == "grids":
 		gf.Level = *level
@@ -78,13 +85,22 @@ func cmdExport(ctx context.Context, e *env, args []string) error {
 	case "buildings":
 		n, err = store.ExportBuildings(ctx, bf, open)
 	default:
-		n, err = store.ExportAssignments(ctx, open)
+		n, err = store.ExportAssignments(ctx, af, open)
 	}
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "export: %d %s (data version %d)\n", n, kind, version)
 	return nil
+}
+
+// optionalTime parses a moment flag (grid.ParseTime); empty means none.
+func optionalTime(name, s string) (*time.Time, error) {
+	if s == "" {
+		return nil, nil
+	}
+	t, err := grid.ParseTime("--"+name, s)
+	return &t, err
 }
 
 // optionalKey parses a grid id or code flag; empty means none.

@@ -41,10 +41,13 @@ Usage:
   gridmap import roads [--class-prop highway] [--skip-invalid] [--crs CRS] FILE.geojson...
                    (CRS: wgs84 (default), gcj02, bd09, EPSG:4490, EPSG:4513–4554 or an OGC URI;
                    a file's own crs member is read too)
-  gridmap export grids [--level N] [--parent CODE] [--crs CRS]  > grids.geojson
-  gridmap export buildings [--grid CODE] [--crs CRS]            > buildings.geojson
-  gridmap export assignments                        > assignments.csv
+  gridmap export grids [--level N] [--parent CODE] [--crs CRS] [--at DATE]  > grids.geojson
+  gridmap export buildings [--grid CODE] [--crs CRS] [--at DATE]            > buildings.geojson
+  gridmap export assignments [--at DATE]                                    > assignments.csv
   gridmap export pmtiles --grid CODE | --bbox MINLON,MINLAT,MAXLON,MAXLAT [--maxzoom 16] [--workers N] FILE.pmtiles
+  gridmap report   [--level N] [--parent CODE] [--at DATE] [--from DATE [--to DATE]] [--format xlsx|csv]
+                   [--lang zh|en] [--target 300] [--band 0.2]   > report.xlsx
+  gridmap changes  --from DATE [--to DATE] [--parent CODE] [--json|--geojson] [--limit 100] [--offset 0]
   gridmap coverage [--grid CODE] [--json] [--target 300] [--band 0.2] [--min-area 1] [--limit 100] [--offset 0] [--recompute]
   gridmap conform --level N [--parent CODE] [--snap-m 5] [--dry-run] [--json]
   gridmap divide   --parent CODE | --level N [--target 300] [--band 0.2] [--k N] [--seed S] [--keep CODE,…] [--dry-run] [--json]
@@ -83,6 +86,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"demo":      cmdDemo,
 		"import":    cmdImport,
 		"export":    cmdExport,
+		"report":    cmdReport,
+		"changes":   cmdChanges,
 		"coverage":  cmdCoverage,
 		"conform":   cmdConform,
 		"divide":    cmdDivide,

@@ -90,6 +90,25 @@ func TestExportCLI(t *testing.T) {
 	if doc.Name != "grids" || doc.DataVersion == 0 || len(doc.Features) != 134 {
 		t.Errorf("export grids --level 3: %s, version %d, %d features", doc.Name, doc.DataVersion, len(doc.Features))
 	}
+	// the division as it stood: the demo's history starts on 2026-01-01
+	for at, want := range map[string]int{"1999-01-01": 0, "2026-06-01T00:00:00Z": 134} {
+		doc.Features = nil
+		if err := json.Unmarshal([]byte(gridmap(t, "export", "grids", "--level", "3", "--at", at)), &doc); err != nil {
+			t.Fatal(err)
+		}
+		if len(doc.Features) != want {
+			t.Errorf("export grids --level 3 --at %s: %d features, want %d", at, len(doc.Features), want)
+		}
+	}
+	if out := gridmap(t, "changes", "--from", "2026-01-01"); !strings.Contains(out, "changes in the whole city from 2026-01-01 00:00:00Z") {
+		t.Errorf("changes: %s", out)
+	}
+	if out := gridmap(t, "report", "--format", "csv", "--lang", "en", "--level", "1"); strings.Count(out, "\n") != 7 || !strings.HasPrefix(out, "level,Code,Name") {
+		t.Errorf("report --format csv --level 1: %s", out)
+	}
+	if out := gridmap(t, "report", "--at", "2026-06-01"); !strings.HasPrefix(out, "PK") {
+		t.Errorf("report: not an XLSX (zip) file: %.20q", out)
+	}
 	csv := gridmap(t, "export", "assignments")
 	if lines := strings.Count(csv, "\n"); lines < 1000 || !strings.HasPrefix(csv, "building_code,") {
 		t.Errorf("export assignments: %d lines: %.100s", lines, csv)
@@ -100,6 +119,12 @@ func TestExportCLI(t *testing.T) {
 		{"export", "grids", "--level", "4"},
 		{"coverage", "--band", "0"},
 		{"coverage", "--grid", "nope"},
+		{"export", "grids", "--at", "soon"},
+		{"changes"},
+		{"report", "--format", "pdf"},
+		{"report", "--lang", "fr"},
+		{"report", "--to", "2026-01-01"},
+		{"changes", "--from", "2026-02-01", "--to", "2026-01-01"},
 	} {
 		errb.Reset()
 		if code := run(context.Background(), args, &bytes.Buffer{}, &errb); code == 0 {

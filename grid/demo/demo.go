@@ -123,6 +123,10 @@ func (o Options) Validate() error {
 	return nil
 }
 
+// Epoch returns when the demo city's grids, buildings and assignments begin: a fixed date, so
+// the same seed gives the same city, history included.
+func Epoch() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }
+
 // Generate builds copy k of the city (0-based), taking ids from ids.
 func Generate(o Options, k int, ids *IDs) *Copy {
 	g := &gen{
@@ -132,7 +136,7 @@ func Generate(o Options, k int, ids *IDs) *Copy {
 		ids:  ids,
 		c:    &Copy{Index: k},
 		k:    k,
-		now:  time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		now:  Epoch(),
 	}
 	g.build()
 	return g.c

@@ -39,15 +39,26 @@ SELECT (SELECT version FROM data_version),
        CASE WHEN @root::bigint IS NULL THEN (SELECT count(*) FROM buildings WHERE grid_id IS NULL) ELSE 0 END::int`
 
 // Coverage returns the coverage report of o's scope, read from the kept facts; with
-// o.Recompute, measured from scratch. EINVALID for bad options, ENOTFOUND for an unknown root.
+// o.Recompute, or o.At in the past, measured from scratch. EINVALID for bad options,
+// ENOTFOUND for an unknown root.
 func (s *Store) Coverage(ctx context.Context, o grid.CoverageOptions) (*grid.CoverageReport, error) {
 	start := time.Now()
 	o = o.WithDefaults()
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	if o.Recompute {
-		return s.coverageFromScratch(ctx, o)
+	var err error
+	if o.At, err = s.pastMoment(ctx, o.At); err != nil {
+		return nil, err
+	}
+	if o.Recompute || o.At != nil {
+		f, err := s.coverageFacts(ctx, o)
+		if err != nil {
+			return nil, err
+		}
+		r := grid.BuildCoverage(f, o, time.Now())
+		r.At, r.Elapsed = o.At, time.Since(start)
+		return r, nil
 	}
 	read, err := s.readCoverage(ctx, o, o.Page)
 	if err != nil {
@@ -65,6 +76,19 @@ func (s *Store) CoverageSummary(ctx context.Context, o grid.CoverageOptions) (*g
 	o.Page = nil
 	if err := o.Validate(); err != nil {
 		return nil, err
+	}
+	var err error
+	if o.At, err = s.pastMoment(ctx, o.At); err != nil {
+		return nil, err
+	}
+	if o.At != nil {
+		f, err := s.coverageFacts(ctx, o)
+		if err != nil {
+			return nil, err
+		}
+		sum := grid.SummarizeCoverage(grid.FactsRead(f, &grid.Page{}), o, time.Now())
+		sum.At = o.At
+		return sum, nil
 	}
 	read, err := s.readCoverage(ctx, o, &grid.Page{})
 	if err != nil {

@@ -2,7 +2,6 @@ package postgis
 
 import (
 	"context"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
@@ -100,7 +99,7 @@ CROSS JOIN LATERAL ST_Dump(ST_CollectionExtract(ST_Intersection(a.geom, b.geom),
 WHERE a.valid_to IS NULL AND ST_Relate(a.geom, b.geom, 'T********')
   AND (a.id IN (SELECT id FROM scope) OR b.id IN (SELECT id FROM scope))
   AND gridmap_area_m2(d.geom) >= $2
-GROUP BY a.id, b.id
+GROUP BY a.id, a.level, a.code, a.name, b.id, b.level, b.code, b.name
 ORDER BY a.code, b.code`
 
 // coverageOutsideParentSQL: grids in scope reaching out of their parent (level 1: out of the
@@ -123,7 +122,7 @@ JOIN grids c ON c.id = o.id
 LEFT JOIN grids p ON p.id = o.parent_id
 CROSS JOIN LATERAL ST_Dump(ST_CollectionExtract(o.diff, 3)) d
 WHERE gridmap_area_m2(d.geom) >= $2
-GROUP BY c.id, p.id
+GROUP BY c.id, c.level, c.code, c.name, p.id, p.level, p.code, p.name
 ORDER BY c.code`
 
 // coverageBuildingsOutsideSQL: buildings whose derived grid is not a level-3 grid. The
@@ -155,7 +154,7 @@ FROM hit h
 JOIN buildings b ON b.id = h.id
 JOIN grids g ON g.level = 3 AND g.valid_to IS NULL AND g.geom && b.anchor AND ST_Contains(g.geom, b.anchor)
 WHERE ` + buildingInScope + `
-GROUP BY b.id
+GROUP BY b.id, b.code, b.name
 HAVING count(*) > 1
 ORDER BY b.code`
 
@@ -196,33 +195,33 @@ WHERE ` + buildingInScope + `
     WHERE a.unit_id = u.id AND a.role = 'unit_leader' AND a.valid_to IS NULL AND w.retired_at IS NULL)
 ORDER BY b.code, u.id`
 
-// coverageFromScratch measures the scope in one read-only snapshot and builds the report
-// (see grid.BuildCoverage for the rules). Areas below o.MinAreaM2 are ignored.
-func (s *Store) coverageFromScratch(ctx context.Context, o grid.CoverageOptions) (*grid.CoverageReport, error) {
-	start := time.Now()
+// coverageFacts measures the scope in one read-only snapshot (see grid.BuildCoverage for the
+// rules); with o.At (a past moment), the division as it stood then, by the same queries read
+// through the gridmap_asof views (history.go). Areas below o.MinAreaM2 are ignored.
+func (s *Store) coverageFacts(ctx context.Context, o grid.CoverageOptions) (grid.CoverageFacts, error) {
 	var f grid.CoverageFacts
 	err := s.readSnapshot(ctx, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, "SELECT version FROM data_version").Scan(&f.DataVersion); err != nil {
+			return err
+		}
+		if o.At != nil {
+			if err := asOf(ctx, tx, *o.At); err != nil {
+				return err
+			}
+		}
 		var err error
 		var root *int64
 		if f.Root, root, err = scopeRoot(ctx, tx, o.Root); err != nil {
 			return err
 		}
-		if err := tx.QueryRow(ctx, "SELECT version FROM data_version").Scan(&f.DataVersion); err != nil {
-			return err
-		}
-		return coverageFacts(ctx, tx, root, o.MinAreaM2, &f)
+		return measureCoverage(ctx, tx, root, o.MinAreaM2, &f)
 	})
-	if err != nil {
-		return nil, err
-	}
-	r := grid.BuildCoverage(f, o, time.Now())
-	r.Elapsed = time.Since(start)
-	return r, nil
+	return f, err
 }
 
-// coverageFacts measures the subtree of root (nil: the city) in one batch: every list of the
-// report is one query, collected into f.
-func coverageFacts(ctx context.Context, tx pgx.Tx, root *int64, minArea float64, f *grid.CoverageFacts) error {
+// measureCoverage measures the subtree of root (nil: the city) in one batch: every list of
+// the report is one query, collected into f.
+func measureCoverage(ctx context.Context, tx pgx.Tx, root *int64, minArea float64, f *grid.CoverageFacts) error {
 	args, areaArgs := []any{root}, []any{root, minArea}
 	var gaps []gapRow
 	b := &pgx.Batch{}

@@ -306,12 +306,12 @@ CREATE TEMP TABLE demo_units (id bigint, building_id bigint, label text, geom ge
 // demoBuildingsSQL inserts a copy's buildings with what buildings_derive and buildings_tile
 // would derive (the codes are the generator's): the grid holding each point on surface (the
 // deepest, the lowest id on a tie: gridmap_grid_at), its code, the straddling flag, the
-// Web-Mercator copy and its size.
+// Web-Mercator copy and its size. They are there from the city's epoch ($1), as its grids are.
 const demoBuildingsSQL = `
 INSERT INTO buildings (id, code, name, address, floors, footprint, source, households, residents,
-                       grid_id, grid_code, straddling, footprint_3857, size_3857)
+                       grid_id, grid_code, straddling, footprint_3857, size_3857, created_at)
 SELECT b.id, b.code, b.name, b.address, b.floors, b.footprint, 'demo', b.households, b.residents,
-       g.id, g.code, tile_straddles(b.footprint, g.geom, g.level), m.g, tile_size(m.g)
+       g.id, g.code, tile_straddles(b.footprint, g.geom, g.level), m.g, tile_size(m.g), $1::timestamptz
 FROM demo_buildings b
 CROSS JOIN LATERAL (SELECT ST_Transform(b.footprint, 3857) AS g OFFSET 0) m
 LEFT JOIN (
@@ -351,7 +351,7 @@ func copyDemo(ctx context.Context, tx pgx.Tx, c *demo.Copy, tm timings) error {
 	}
 	// one statement per Exec: pgx prepares it once for all copies (a multi-statement string
 	// would be planned again for each)
-	if _, err := tx.Exec(ctx, demoBuildingsSQL); err != nil {
+	if _, err := tx.Exec(ctx, demoBuildingsSQL, demo.Epoch()); err != nil {
 		return fmt.Errorf("buildings: %w", err)
 	}
 	if _, err := tx.Exec(ctx, `TRUNCATE demo_buildings`); err != nil {

@@ -244,10 +244,18 @@ func streamFeatures(ctx context.Context, tx pgx.Tx, e grid.Export, c chinacrs.CR
 	return fw.Count(), fw.Close()
 }
 
-// ExportGrids streams the current grids matching f, by code, with their counts.
+// ExportGrids streams the current grids matching f, by code, with their counts; with f.At in
+// the past, the grids as they stood then (export_at.go).
 func (s *Store) ExportGrids(ctx context.Context, f grid.GridExport, open func(grid.Export) (io.Writer, error)) (int, error) {
 	if err := f.Validate(); err != nil {
 		return 0, err
+	}
+	at, err := s.pastMoment(ctx, f.At)
+	if err != nil || at != nil {
+		if err != nil {
+			return 0, err
+		}
+		return s.exportGridsAt(ctx, f, *at, open)
 	}
 	e := grid.Export{Kind: "grids", Filters: map[string]any{}}
 	var level *int
@@ -256,7 +264,7 @@ func (s *Store) ExportGrids(ctx context.Context, f grid.GridExport, open func(gr
 		e.Filters["level"] = f.Level
 	}
 	n := 0
-	err := s.export(ctx, func(tx pgx.Tx, e grid.Export) error {
+	err = s.export(ctx, func(tx pgx.Tx, e grid.Export) error {
 		root, err := exportScope(ctx, tx, e, "parent", f.Parent)
 		if err != nil {
 			return err
@@ -282,14 +290,22 @@ func exportScope(ctx context.Context, tx pgx.Tx, e grid.Export, name string, k *
 	return &r.ID, nil
 }
 
-// ExportBuildings streams the buildings matching f, by code.
+// ExportBuildings streams the buildings matching f, by code; with f.At, those there then in
+// the grids they were in then.
 func (s *Store) ExportBuildings(ctx context.Context, f grid.BuildingExport, open func(grid.Export) (io.Writer, error)) (int, error) {
 	if err := f.Validate(); err != nil {
 		return 0, err
 	}
 	e := grid.Export{Kind: "buildings", Filters: map[string]any{}}
+	at, err := s.pastMoment(ctx, f.At)
+	if err != nil {
+		return 0, err
+	}
 	n := 0
-	err := s.export(ctx, func(tx pgx.Tx, e grid.Export) error {
+	err = s.export(ctx, func(tx pgx.Tx, e grid.Export) error {
+		if err := exportAsOf(ctx, tx, e, at); err != nil {
+			return err
+		}
 		root, err := exportScope(ctx, tx, e, "grid", f.Grid)
 		if err != nil {
 			return err
@@ -301,11 +317,19 @@ func (s *Store) ExportBuildings(ctx context.Context, f grid.BuildingExport, open
 	return n, err
 }
 
-// ExportAssignments streams one CSV row per building, by building code.
-func (s *Store) ExportAssignments(ctx context.Context, open func(grid.Export) (io.Writer, error)) (int, error) {
+// ExportAssignments streams one CSV row per building, by building code; with f.At, of the
+// buildings and assignments of then.
+func (s *Store) ExportAssignments(ctx context.Context, f grid.AssignmentExport, open func(grid.Export) (io.Writer, error)) (int, error) {
 	e := grid.Export{Kind: "assignments", Filters: map[string]any{}}
+	at, err := s.pastMoment(ctx, f.At)
+	if err != nil {
+		return 0, err
+	}
 	n := 0
-	err := s.export(ctx, func(tx pgx.Tx, e grid.Export) error {
+	err = s.export(ctx, func(tx pgx.Tx, e grid.Export) error {
+		if err := exportAsOf(ctx, tx, e, at); err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, exportAssignmentsSQL)
 		if err != nil {
 			return err

@@ -87,11 +87,18 @@ LEFT JOIN (SELECT root, sum(n) AS n FROM pieces GROUP BY root) p ON p.root = t.g
 WHERE t.grid_id = ANY($1)`
 
 // Grids returns a page of current grids with their counts (and status, when f asks) and how
-// many match.
+// many match; with f.At in the past, of the grids as they stood then (history.go: no status,
+// no search, as the coverage report keeps no history).
 func (s *Store) Grids(ctx context.Context, f grid.GridFilter) (grid.GridList, error) {
 	var out grid.GridList
 	if err := f.Validate(); err != nil {
 		return out, err
+	}
+	if at, err := s.pastMoment(ctx, f.At); err != nil || at != nil {
+		if err != nil {
+			return out, err
+		}
+		return s.gridsAt(ctx, f, *at)
 	}
 	var level *int
 	if f.Level != 0 {
