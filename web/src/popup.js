@@ -223,6 +223,8 @@ export async function showLocate(map, lngLat, { select }) {
     const chain = loc.chain || [];
     const rows = [1, 2, 3].map((lv) => {
       const g = chain[lv - 1];
+      // offline, a grid cannot be selected (its detail is the server's): its name only
+      if (g && isOffline()) return [levelName(lv), `${g.name} · ${g.code}`];
       return [levelName(lv), g
         ? h('a', { href: `?sel=${g.code}`, onclick: (e) => { e.preventDefault(); select(g.code); } }, `${g.name} · ${g.code}`)
         : h('span.bad', null, `✗ ${t('locate.none')}`)];
@@ -231,10 +233,11 @@ export async function showLocate(map, lngLat, { select }) {
     const note = loc.status === 'gap' || loc.gap ? h('p.warnline', null, `▨ ${t('locate.gap')}`)
       : loc.status === 'overlap' ? h('p.warnline', null, `▩ ${t('locate.overlap')}${(loc.overlapping || []).map((g) => ` · ${g.name}`).join('')}`)
         : loc.status === 'outside' ? h('p.warnline', null, t('locate.outside')) : null;
-    body.replaceChildren(h('div.ptitle', null, `◎ ${t('locate.title')}`), note, rowsTable(rows),
+    // replaceChildren would write a null as the text "null"
+    body.replaceChildren(...[h('div.ptitle', null, `◎ ${t('locate.title')}`), note, rowsTable(rows),
       loc.partial ? h('p.muted.small', null, t('offline.locate.zoom')) : null,
       isOffline() ? offlineNote() : null,
-      h('p.muted.small', null, `${lngLat.lng.toFixed(6)}, ${lngLat.lat.toFixed(6)}`));
+      h('p.muted.small', null, `${lngLat.lng.toFixed(6)}, ${lngLat.lat.toFixed(6)}`)].filter(Boolean));
     body.dataset.status = loc.status || '';
   } catch (err) {
     body.replaceChildren(h('div.ptitle', null, `◎ ${t('locate.title')}`), h('p.bad', null, err.message));
