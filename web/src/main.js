@@ -177,7 +177,8 @@ function renderAll() {
   renderTree();
   applyLabels();
   legend();
-  if (state.mode === 'export') exportpanel.render();
+  if (state.offline) renderOffline();
+  else if (state.mode === 'export') exportpanel.render();
   else if (state.mode === 'assign') assign.render();
   else if (state.summary) panel.render();
 }
