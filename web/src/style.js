@@ -13,7 +13,6 @@
 // pmtiles protocol); `focus` outlines what a list entry flew to; `draw` and `compare` serve the
 // Assign mode.
 
-import { GAP_FILTER } from './dividetools.js';
 import { t as translate } from './i18n.js';
 import { COLORS, fillColor, perWorker } from './metrics.js';
 
@@ -216,10 +215,6 @@ export function buildStyle(opts = {}) {
   if (basemapKind(basemap) === 'xyz') {
     style.sources.basemap = { type: 'raster', tiles: [basemap], tileSize: 256, attribution };
     layers.splice(at('background') + 1, 0, { id: 'basemap', type: 'raster', source: 'basemap', paint: { 'raster-opacity': 0.85 } });
-  }
-  // an undivided grid's area is work not done, not a gap to hatch (the tiles mark it)
-  for (const id of ['gap-fill', 'gap-line']) {
-    if (at(id) >= 0) layers[at(id)].filter = GAP_FILTER;
   }
   for (const id of BUILDING_FILLS) {
     const l = layers[at(id)];

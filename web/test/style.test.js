@@ -13,6 +13,7 @@ import { test } from 'node:test';
 
 import { validateStyleMin } from '@maplibre/maplibre-gl-style-spec';
 
+import { GAP_FILTER } from '../src/dividetools.js';
 import { METRIC_NAMES, legendItems } from '../src/metrics.js';
 import { swatches } from '../src/assigntools.js';
 import {
@@ -92,6 +93,8 @@ test('the UI\'s layers go where they did: under the gaps, the units and the labe
   for (const id of ['grid-hover-line', 'selection-dim', 'selection-halo', 'selection-line', 'focus-fill', 'focus-line',
     'compare-line', 'draw-fill', 'draw-line', 'draw-vertex']) before(id, 'label-l2');
   assert.deepEqual(order.slice(-3), ['label-l2', 'label-l1', 'label-l3']);
+  // the gaps the style hatches are the ones the UI lists: an undivided grid's area is not one
+  for (const id of ['gap-fill', 'gap-line']) assert.deepEqual(BASE.layers.find((l) => l.id === id).filter, GAP_FILTER, id);
   // the layer switcher's groups name layers that exist, and every layer of a style group
   for (const group of Object.values(LAYER_GROUPS)) for (const id of group) assert.ok(order.includes(id), id);
   for (const l of BASE.layers) {
