@@ -26,11 +26,14 @@ export default defineConfig({
     sourcemap: false,
   },
   server: {
+    // the map style is ../tiles/style.json, bundled for offline packages
+    fs: { allow: ['..'] },
     // `npm run dev` proxies the API and tiles to a gridmap started with `make run`.
     proxy: {
       '/api': 'http://127.0.0.1:8080',
       '/tiles': 'http://127.0.0.1:8080',
       '/tiles.json': 'http://127.0.0.1:8080',
+      '/style.json': 'http://127.0.0.1:8080',
       '/healthz': 'http://127.0.0.1:8080',
     },
   },

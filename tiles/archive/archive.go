@@ -324,8 +324,10 @@ func metadata(rules tiles.Rules, o Options, sum Summary) map[string]any {
 		"maxzoom":       o.MaxZoom,
 		"bounds":        []float64{b.Min[0], b.Min[1], b.Max[0], b.Max[1]},
 		"vector_layers": rules.Layers(),
-		"data_version":  sum.DataVersion,
-		"exported_at":   sum.ExportedAt.Format(time.RFC3339),
+		// the zoom rules, as /tiles.json gives them: the map UI styles a package like the server
+		"gridmap":      tiles.Extension{Zooms: rules.Zooms()},
+		"data_version": sum.DataVersion,
+		"exported_at":  sum.ExportedAt.Format(time.RFC3339),
 	}
 	for k, v := range o.Provenance {
 		m[k] = v

@@ -190,6 +190,10 @@ func TestCommunityArchive(t *testing.T) {
 		t.Errorf("header bounds %d,%d – %d,%d, the community %v", h.MinLonE7, h.MinLatE7, h.MaxLonE7, h.MaxLatE7, b)
 	}
 	layers, _ := json.Marshal(got.meta["vector_layers"])
+	zooms, _ := json.Marshal(got.meta["gridmap"])
+	if !strings.Contains(string(zooms), `"grid_levels":[8,11,13]`) {
+		t.Errorf("metadata gridmap %s: want the zoom rules", zooms)
+	}
 	exported, _ := time.Parse(time.RFC3339, fmt.Sprint(got.meta["exported_at"]))
 	if got.meta["data_version"] != float64(version) || sum.DataVersion != version || time.Since(exported) > time.Minute ||
 		!strings.Contains(string(layers), `"id":"buildings"`) || got.meta["grid"].(map[string]any)["code"] != code || got.meta["maxzoom"] != float64(16) {

@@ -1,6 +1,7 @@
 // The JSON API the UI reads (served by the same gridmap). Every call goes through
 // getJSON, which turns the coded error body {"error":{"code","message"}} into an Error whose
-// message is what a user can act on.
+// message is what a user can act on. With an offline package open there is no server: every
+// call fails at once (EOFFLINE) and nothing is sent.
 
 export class APIError extends Error {
   constructor(status, code, message, detail = {}) {
@@ -18,6 +19,22 @@ let csrf = null;
 
 export function setCSRF(token) {
   csrf = token || null;
+}
+
+let offlineNote = '';
+
+/** setOffline turns the API off (note: what a call answers) or back on (''). */
+export function setOffline(note) {
+  offlineNote = note || '';
+}
+
+/** isOffline tells whether an offline package is open (no call reaches a server). */
+export function isOffline() {
+  return offlineNote !== '';
+}
+
+function guard(path) {
+  if (offlineNote) throw new APIError(0, 'EOFFLINE', `${path}: ${offlineNote}`);
 }
 
 async function reply(res, path) {
@@ -46,6 +63,7 @@ export async function send(method, path, body, { ifMatch } = {}) {
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (csrf) headers['X-CSRF-Token'] = csrf;
   if (ifMatch) headers['If-Match'] = ifMatch;
+  guard(path);
   let res;
   try {
     res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -61,6 +79,7 @@ export function gridETag(id, version) {
 }
 
 export async function getJSON(path, { signal } = {}) {
+  guard(path);
   let res;
   try {
     res = await fetch(path, { signal, headers: { Accept: 'application/json' } });
@@ -96,6 +115,7 @@ export const api = {
   locate: (lon, lat, o) => getJSON(`/api/v1/locate${q({ lon, lat })}`, o),
   staff: (params, o) => getJSON(`/api/v1/staff${q(params)}`, o),
   tileJSON: (o) => getJSON('/tiles.json', o),
+  style: (o) => getJSON('/style.json', o),
   balance: (parent, o) => getJSON(`/api/v1/balance${q({ parent })}`, o),
   session: (o) => getJSON('/api/v1/session', o),
   workers: (o) => getJSON('/api/v1/workers?limit=10000', o),
@@ -124,4 +144,5 @@ export const exportURL = {
   grids: ({ level, parent } = {}) => `/api/v1/export/grids.geojson${q({ level, parent })}`,
   buildings: ({ grid } = {}) => `/api/v1/export/buildings.geojson${q({ grid })}`,
   assignments: ({ grid } = {}) => `/api/v1/export/assignments.csv${q({ grid })}`,
+  offline: ({ grid }) => `/api/v1/export/offline.pmtiles${q({ grid })}`,
 };

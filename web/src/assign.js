@@ -18,6 +18,7 @@
 import { $, h } from './dom.js';
 import { fmtTime, t } from './i18n.js';
 import { denyReason, session } from './session.js';
+import { BUILDING_FILLS } from './style.js';
 import * as balance from './assign/balance.js';
 import * as divide from './assign/divide.js';
 import { A, App, gridById, grids, map, render, setApp, setRenderer } from './assign/core.js';
@@ -148,8 +149,8 @@ export function onSelection() {
 function onClick(e) {
   if (!A.active) return;
   const m = map();
-  const fs = m.queryRenderedFeatures(e.point, { layers: ['buildings', 'grid-fill-l3'].filter((id) => m.getLayer(id)) });
-  const b = fs.find((f) => f.layer.id === 'buildings');
+  const fs = m.queryRenderedFeatures(e.point, { layers: [...BUILDING_FILLS, 'grid-fill-l3'].filter((id) => m.getLayer(id)) });
+  const b = fs.find((f) => BUILDING_FILLS.includes(f.layer.id));
   const g = fs.find((f) => f.layer.id === 'grid-fill-l3');
   if (A.tool === 'click') {
     if (b) paint.clickBuilding(b);

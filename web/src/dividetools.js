@@ -59,8 +59,9 @@ export function histogram(values, { low, high }, maxBins = 30) {
 }
 
 /**
- * GAP_FILTER is the gap layers' filter: gaps, except the whole area of a grid with no child yet
- * (the tiles mark it `undivided`): the empty level is work not done, not a defect to hatch.
+ * GAP_FILTER is the gap layers' filter (in tiles/style.json; a test holds the two equal): gaps,
+ * except the whole area of a grid with no child yet (the tiles mark it `undivided`): the empty
+ * level is work not done, not a defect to hatch.
  */
 export const GAP_FILTER = ['all', ['==', ['get', 'kind'], 'gap'], ['!', ['has', 'undivided']]];
 

@@ -1,12 +1,40 @@
 // The Export mode's panel: grids (of the selection or the city, by level), buildings as
 // GeoJSON, or the assignments as CSV, with the count shown before downloading. Counts come
 // from the coverage summaries (grids per level, buildings) of the selection and of the city.
+// Below, the offline package of the selected grid (signed in: planners, admins, a grid leader
+// for their own grids — the server decides) and the button that opens one from a file.
 
 import { api, exportURL } from './api.js';
 import { $, h } from './dom.js';
 import * as grids from './grids.js';
 import { fmtInt, t } from './i18n.js';
+import { session } from './session.js';
 import { state } from './state.js';
+
+let ctx = { openPackage: () => {} };
+
+/** init takes the app's openPackage (main.js): open a .pmtiles file and go offline. */
+export function init(c) {
+  ctx = c;
+}
+
+const OFFLINE_ROLES = new Set(['admin', 'planner', 'grid_leader']);
+
+/** offlineBox: the selected grid's package to download, and a package to open from a file. */
+function offlineBox(g) {
+  const role = session.user?.role || '';
+  let get;
+  if (!g) get = h('p.help', null, t('offline.export.select'));
+  else if (!OFFLINE_ROLES.has(role)) get = h('p.help', null, t('offline.export.signIn'));
+  else {
+    get = h('a.button#offline-download', { href: exportURL.offline({ grid: g.code }), download: `${g.code}.pmtiles` },
+      `↓ ${t('offline.export')}: ${g.name}`);
+  }
+  return h('fieldset.offline', null, h('legend', null, t('offline.title')),
+    get,
+    h('p.help', null, t('offline.export.note')),
+    h('button#offline-open', { type: 'button', onclick: () => ctx.openPackage() }, t('offline.open')));
+}
 
 const levelName = (level) => t(`level.${level}`);
 const exportChoice = { scope: 'selection', what: 'grids', level: '3' };
@@ -90,7 +118,8 @@ export function render() {
       t(rows ? 'export.countRows' : 'export.count', { n: fmtInt(count) })),
     h('a.button.primary#export-download', { href: url, download: filename }, `↓ ${t('export.download')}`),
     h('p.help', null, t('export.note')),
-    h('p.help.mono', null, url));
+    h('p.help.mono', null, url),
+    offlineBox(g));
   $('panel').replaceChildren(form);
   $('panel').dataset.sel = state.sel;
 }

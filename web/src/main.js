@@ -10,9 +10,11 @@
 import 'maplibre-gl/dist/maplibre-gl.css';
 import './app.css';
 
-import { api } from './api.js';
+import BUNDLED_STYLE from '../../tiles/style.json';
+
+import { api, setOffline } from './api.js';
 import * as assign from './assign.js';
-import { $, toast } from './dom.js';
+import { $, h, toast } from './dom.js';
 import * as exportpanel from './exportpanel.js';
 import * as grids from './grids.js';
 import { lang, setLang, t, fmtTime } from './i18n.js';
@@ -25,13 +27,14 @@ import {
   refreshTiles, viewBBox,
 } from './map.js';
 import { ancestors, bbox } from './model.js';
+import * as offline from './offline.js';
 import * as panel from './panel.js';
 import { showFeaturePopup, showLocate } from './popup.js';
 import { hookSearch } from './search.js';
 import * as auth from './session.js';
 import { hookSettings, renderSettings } from './settings.js';
 import { activeMetric, MODES, readBasemap, readURL, state, writeURL } from './state.js';
-import { zoomRules } from './style.js';
+import { BUILDING_FILLS, L3_FILLS, zoomRules } from './style.js';
 import * as tree from './tree.js';
 
 // Everything the app does is observable by tests through window.gridmap.
@@ -69,6 +72,7 @@ export async function select(code, { push = true, fit = true } = {}) {
 }
 
 function loadSelection({ fresh = false } = {}) {
+  if (state.offline) return renderOffline();
   if (state.mode === 'export') return exportpanel.load({ fresh }).catch((err) => panel.renderPanelError(err, loadSelection));
   if (state.mode === 'assign') {
     assign.onSelection();
@@ -118,6 +122,12 @@ function legend() {
 
 function renderAsOf() {
   const el = $('data-asof');
+  if (state.offline) {
+    const m = state.offline.meta;
+    el.textContent = `${t('offline.package')}: ${state.offline.name}`;
+    el.title = `data_version ${m.data_version} · ${t('offline.exportedAt')} ${fmtTime(m.exported_at)}`;
+    return;
+  }
   const s = state.citySummary || state.summary;
   el.textContent = s ? `${t('dataAsOf')} ${fmtTime(s.generated_at)}` : '';
   el.title = s ? `data_version ${s.data_version}` : '';
@@ -132,6 +142,8 @@ function renderChrome() {
     b.setAttribute('aria-selected', String(state.mode === m));
     b.classList.toggle('active', state.mode === m);
     if (m === 'assign') b.title = t('mode.assign.title');
+    // offline, what needs the server is off: editing and exports
+    b.disabled = Boolean(state.offline) && (m === 'assign' || m === 'export');
   }
   $('search').placeholder = t('search.placeholder');
   const lb = $('lang-btn');
@@ -165,7 +177,8 @@ function renderAll() {
   renderTree();
   applyLabels();
   legend();
-  if (state.mode === 'export') exportpanel.render();
+  if (state.offline) renderOffline();
+  else if (state.mode === 'export') exportpanel.render();
   else if (state.mode === 'assign') assign.render();
   else if (state.summary) panel.render();
 }
@@ -231,7 +244,7 @@ function onSession() {
   }
 }
 
-const CLICKABLE = ['units', 'buildings', 'gap-fill', 'overlap-fill', 'grid-fill-l3', 'grid-fill-l2', 'density'];
+const CLICKABLE = ['units', ...BUILDING_FILLS, 'gap-fill', 'overlap-fill', ...L3_FILLS, 'grid-fill-l2', 'density'];
 
 function hookMapEvents() {
   const m = map();
@@ -246,7 +259,7 @@ function hookMapEvents() {
   });
   m.on('zoomend', legend);
   m.on('moveend', (e) => {
-    if (state.mode === 'dashboard' || state.mode === 'coverage') issues.onMove(e);
+    if (!state.offline && (state.mode === 'dashboard' || state.mode === 'coverage')) issues.onMove(e);
   });
   assign.attachMap(m);
 }
@@ -254,12 +267,15 @@ function hookMapEvents() {
 // ---- data ------------------------------------------------------------------------------
 
 async function loadCity() {
-  const [tj, city, config] = await Promise.all([
+  const [tj, city, config, style] = await Promise.all([
     api.tileJSON(),
     api.city().catch(() => null), // older servers have no /api/v1/city: the TileJSON says enough
     api.config().catch(() => null), // nor /api/v1/config: no default basemap then
+    api.style().catch(() => null),
   ]);
   readBasemap(config);
+  // the server's style; an older server's: the copy built in, its hatches drawn here
+  state.style = style || { ...BUNDLED_STYLE, sprite: undefined };
   state.tiles = tj;
   state.zooms = zoomRules(tj);
   let name = tj?.name && tj.name !== 'gridmap' ? tj.name : '';
@@ -279,6 +295,7 @@ async function refreshData() {
 }
 
 async function refreshIfChanged() {
+  if (state.offline) return;
   try {
     // a --private server's /healthz tells nothing but up or down: ask the city (signed in)
     let v = (await api.health()).data_version;
@@ -335,6 +352,69 @@ function watchBasemapRefusal() {
   });
 }
 
+// ---- offline packages --------------------------------------------------------------------
+
+/** renderOffline fills the panels for an open package: what it is, what works without the server. */
+function renderOffline() {
+  const o = state.offline;
+  const m = o.meta;
+  const what = m.grid ? `${m.grid.name || ''} · ${m.grid.code}` : (m.bbox || m.bounds || []).join(', ');
+  $('panel').replaceChildren(h('div.offline#offline-info', { dataset: { version: String(m.data_version ?? '') } },
+    h('h2', null, t('offline.title')),
+    h('table.attrs', null, h('tbody', null, [
+      [t('offline.file'), o.name],
+      [t('offline.area'), what],
+      [t('offline.dataVersion'), String(m.data_version ?? '–')],
+      [t('offline.exportedAt'), m.exported_at ? fmtTime(m.exported_at) : '–'],
+    ].map(([k, v]) => h('tr', null, h('th', null, k), h('td', null, v))))),
+    h('p.help', null, t('offline.works')),
+    h('p.help', null, t('offline.needsServer')),
+    h('button', { type: 'button', onclick: openPackage }, t('offline.openAnother'))));
+  $('panel').dataset.sel = '';
+  $('tree').replaceChildren(h('p.empty', null, t('offline.noTree')));
+}
+
+/**
+ * openPackage asks for a .pmtiles file and shows it: the map from the archive with the same
+ * style, and no call to any server from then on (a reload goes back to the server).
+ */
+async function openPackage() {
+  const file = await offline.pick();
+  if (!file) return;
+  let pkg;
+  try {
+    pkg = await offline.open(file);
+  } catch (err) {
+    toast(`${t('offline.bad')}: ${err.message}`);
+    return;
+  }
+  if (state.mode === 'assign') assign.leave();
+  setOffline(t('offline.noServer'));
+  state.offline = pkg;
+  state.style = BUNDLED_STYLE;
+  state.tiles = pkg.meta;
+  state.zooms = zoomRules(pkg.meta);
+  state.city = { name: pkg.meta.grid?.name || pkg.meta.name || pkg.name, bounds: pkg.bounds };
+  state.dataVersion = pkg.meta.data_version ?? null;
+  state.mode = state.mode === 'coverage' ? 'coverage' : 'dashboard';
+  state.sel = '';
+  state.summary = null;
+  state.citySummary = null;
+  writeURL(false);
+  window.gridmap.ready = false;
+  if (map()) map().remove();
+  await createMap();
+  hookMapEvents();
+  applyFill();
+  applySelection();
+  applyLabels();
+  renderChrome();
+  legend();
+  renderOffline();
+  window.gridmap.ready = true;
+  window.gridmap.offline = { name: pkg.name, data_version: pkg.meta.data_version };
+}
+
 async function main() {
   readURL();
   watchBasemapRefusal();
@@ -344,6 +424,7 @@ async function main() {
     refreshLabels: applyLabels, renderLegend: legend, renderTree,
   });
   panel.init({ select, setMode, renderTree, renderAsOf });
+  exportpanel.init({ openPackage });
   issues.init({ state, focusBBox, outline, viewBBox, map });
   hookChrome();
   renderChrome();
@@ -352,6 +433,9 @@ async function main() {
     await Promise.all([loadCity(), auth.restore().catch(() => null)]);
   } catch (err) {
     panel.renderPanelError(err, () => location.reload());
+    // no server: a grid worker in the field opens the package they carry
+    $('panel').append(h('div.offline-open', null, h('p.help', null, t('offline.hint')),
+      h('button.primary#offline-open', { type: 'button', onclick: openPackage }, t('offline.open'))));
     tree.renderTreeError(err);
     window.gridmap.errors.push(err.message);
     return;

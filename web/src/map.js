@@ -1,5 +1,6 @@
-// The map: built from our vector tiles alone (outlines, colours, labels, defects), styled by
-// mode, metric and selection, with hover and the camera moves the panels ask for.
+// The map: gridmap's style (/style.json; offline, the copy bundled here) over our vector tiles
+// (the server's, or an offline package's), styled by mode, metric and selection, with hover and
+// the camera moves the panels ask for.
 //
 // Nothing here holds data of the city: every paint and filter is an expression over the
 // tiles' own properties, so the map's data needs are what is on screen.
@@ -11,25 +12,31 @@ import * as assign from './assign.js';
 import { load as loadShifted, PROTOCOL as SHIFT_PROTOCOL } from './basemap.js';
 import { toast } from './dom.js';
 import { t } from './i18n.js';
-import { fillColor } from './metrics.js';
 import { bbox } from './model.js';
+import * as offline from './offline.js';
 import { addPatterns } from './patterns.js';
 import { activeMetric, state } from './state.js';
 import {
-  basemapKind, buildingFill, buildStyle, l2Opacity, l3Opacity, labelField, LAYER_GROUPS, overlayLayers,
+  applyFillTo, basemapKind, BUILDING_FILLS, buildStyle, L3_FILLS, labelField, LAYER_GROUPS, overlayLayers, showL3Classes,
 } from './style.js';
 
 maplibregl.setWorkerUrl(workerUrl);
 // GCJ-02 basemap tiles, shifted onto WGS 84 (basemap.js); asked for only when one is configured
 maplibregl.addProtocol(SHIFT_PROTOCOL, loadShifted);
+offline.registerProtocol(maplibregl);
+
+/** HOVERABLE are the layers whose feature under the pointer is highlighted. */
+const HOVERABLE = [...BUILDING_FILLS, ...L3_FILLS, 'grid-fill-l2'];
 
 /** map is the MapLibre map once createMap has made it. */
 export let map = null;
 
 function styleOpts() {
   return {
-    tiles: state.tiles, zooms: state.zooms, metric: activeMetric(), band: state.band, selected: state.sel,
+    base: state.style, tiles: state.tiles, zooms: state.zooms, metric: activeMetric(), band: state.band, selected: state.sel,
     labels: labelOpts(),
+    // an offline package: its tiles through the pmtiles protocol, hatches drawn here (no sprite)
+    ...(state.offline ? { pmtiles: state.offline.url, sprite: false } : {}),
   };
 }
 
@@ -51,7 +58,7 @@ async function initialStyle() {
     const res = await fetch(state.basemap);
     const base = await res.json();
     const own = buildStyle({ ...opts, basemap: '' });
-    return { ...base, sources: { ...base.sources, ...own.sources }, layers: [...base.layers, ...overlayLayers(styleOpts())] };
+    return { ...base, sources: { ...base.sources, ...own.sources }, layers: [...base.layers, ...overlayLayers(own)] };
   } catch (err) {
     if (!state.basemapRefused) toast(`${t('settings.basemap')}: ${err.message}`);
     return buildStyle({ ...opts, basemap: '' });
@@ -94,7 +101,8 @@ export async function createMap() {
     console.warn('map:', msg);
   });
   await new Promise((resolve) => map.once('load', resolve));
-  addPatterns(map);
+  // the sprite has the hatches; without one (offline) they are drawn here
+  if (!style.sprite) addPatterns(map);
   applyLayerVisibility();
   hookHover();
   return map;
@@ -107,13 +115,8 @@ export function applyFill() {
     assign.applyMapStyle();
     return;
   }
-  map.setPaintProperty('buildings', 'fill-color', buildingFill());
-  map.setPaintProperty('grid-fill-l3', 'fill-opacity', l3Opacity());
-  map.setFilter('assign-lock', ['==', ['get', 'code'], '-']);
-  const expr = fillColor(activeMetric(), state.band);
-  map.setPaintProperty('grid-fill-l3', 'fill-color', expr);
-  map.setPaintProperty('grid-fill-l2', 'fill-color', expr);
-  map.setPaintProperty('grid-fill-l2', 'fill-opacity', l2Opacity(activeMetric()));
+  applyFillTo(map, activeMetric(), state.band);
+  applyLayerVisibility();
 }
 
 /** applySelection outlines the selection and washes out the rest of its level. */
@@ -146,6 +149,8 @@ export function applyLayerVisibility() {
       if (map.getLayer(id)) map.setLayoutProperty(id, 'visibility', state.layers[group] ? 'visible' : 'none');
     }
   }
+  // the households classes show only while the level-3 fill is in its classes form
+  showL3Classes(map, state.layers.grids);
 }
 
 let hovered = null;
@@ -166,7 +171,7 @@ function hookHover() {
       setHover(null);
       return;
     }
-    const layers = ['buildings', 'grid-fill-l3', 'grid-fill-l2'].filter((id) => map.getLayer(id));
+    const layers = HOVERABLE.filter((id) => map.getLayer(id));
     const fs = map.queryRenderedFeatures(e.point, { layers });
     setHover(fs[0] || null);
     map.getCanvas().style.cursor = fs.length ? 'pointer' : '';

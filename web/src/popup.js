@@ -1,15 +1,18 @@
 // Popups: what a click on the map shows — a grid (from its tile feature), a building or unit
 // (the tile's properties at once, the API's detail and, signed in, its staff after), a gap or
-// overlap, a density cell — and the locate tool's answer (the grid chain at a point).
+// overlap, a density cell — and the locate tool's answer (the grid chain at a point). With an
+// offline package open, the tile's properties are all there is, and the locate tool reads the
+// grids drawn at the point.
 
 import * as maplibregl from 'maplibre-gl';
 
-import { api } from './api.js';
+import { api, isOffline } from './api.js';
 import { h } from './dom.js';
 import * as grids from './grids.js';
 import { fmtArea, fmtInt, fmtNum, t } from './i18n.js';
 import { cellAreaKm2, COLORS } from './metrics.js';
 import { session } from './session.js';
+import { BUILDING_FILLS, L3_FILLS } from './style.js';
 
 const levelName = (level) => t(`level.${level}`);
 
@@ -25,7 +28,10 @@ function rowsTable(rows) {
   return h('table.attrs', null, h('tbody', null, rows.filter(Boolean).map(([k, v]) => h('tr', null, h('th', null, k), h('td', null, v)))));
 }
 
+const offlineNote = () => h('p.muted.small.offline-note', null, t('offline.fromTiles'));
+
 function staffList(params, onLoad) {
+  if (isOffline()) return offlineNote();
   // the staff directory is for signed-in users: anonymous readers are not sent to a 401
   if (!session.user) return h('div.staff', { dataset: { signin: 'true' } }, h('h4', null, t('popup.staff')), h('p.muted', null, t('popup.staff.signIn')));
   const box = h('div.staff', null, h('h4', null, t('popup.staff')), h('p.muted', null, t('popup.loading')));
@@ -65,8 +71,12 @@ function gridPopup(map, lngLat, f, ctx) {
       p.polsby_popper !== undefined ? ['Polsby–Popper', fmtNum(Number(p.polsby_popper), 2)] : null,
     ]),
     staffList({ grid: p.code }),
-    h('button.primary.small', { type: 'button', onclick: () => { popup?.remove(); ctx.select(p.code); } }, t('popup.select')));
+    isOffline() ? null : h('button.primary.small', { type: 'button', onclick: () => { popup?.remove(); ctx.select(p.code); } }, t('popup.select')));
   openPopup(map, lngLat, content);
+  if (isOffline()) {
+    buildings.textContent = '–';
+    return;
+  }
   // the building count is not in the tile: the grid's row, loaded or asked for
   const known = grids.idx.byCode.get(p.code);
   if (known?.buildings !== undefined) buildings.textContent = fmtInt(known.buildings);
@@ -106,6 +116,11 @@ function buildingPopup(map, lngLat, f) {
     p.straddling === true || p.straddling === 'true' ? h('p.warnline', null, `◩ ${t('popup.straddling')}`) : null,
     attrs, detail);
   const pop = openPopup(map, lngLat, content);
+  if (isOffline()) {
+    detail.replaceChildren(offlineNote());
+    content.dataset.loaded = 'tiles';
+    return;
+  }
   const fill = async () => {
     let bid = id;
     if (bid == null) {
@@ -178,12 +193,15 @@ function densityPopup(map, lngLat, f) {
     ])));
 }
 
+// the style draws some features in several layers (straddling buildings, households classes)
+const kindOf = (id) => (BUILDING_FILLS.includes(id) ? 'buildings' : L3_FILLS.includes(id) ? 'grid-fill-l3' : id);
+
 /** showFeaturePopup opens the popup of the most specific feature clicked; ctx: {state, select}. */
 export function showFeaturePopup(map, lngLat, features, ctx) {
-  const by = (id) => features.find((f) => f.layer.id === id);
+  const by = (kind) => features.find((f) => kindOf(f.layer.id) === kind);
   const f = by('units') || by('buildings') || by('gap-fill') || by('overlap-fill') || by('grid-fill-l3') || by('grid-fill-l2') || by('density');
   if (!f) return;
-  switch (f.layer.id) {
+  switch (kindOf(f.layer.id)) {
     case 'units': unitPopup(map, lngLat, f); break;
     case 'buildings': buildingPopup(map, lngLat, f); break;
     case 'gap-fill':
@@ -201,10 +219,12 @@ export async function showLocate(map, lngLat, { select }) {
   const body = h('div.popup.locate', { dataset: { kind: 'locate' } }, h('div.ptitle', null, `◎ ${t('locate.title')}`), h('p.muted', null, t('popup.loading')));
   openPopup(map, lngLat, body);
   try {
-    const loc = await api.locate(lngLat.lng.toFixed(7), lngLat.lat.toFixed(7));
+    const loc = isOffline() ? locateOnMap(map, lngLat) : await api.locate(lngLat.lng.toFixed(7), lngLat.lat.toFixed(7));
     const chain = loc.chain || [];
     const rows = [1, 2, 3].map((lv) => {
       const g = chain[lv - 1];
+      // offline, a grid cannot be selected (its detail is the server's): its name only
+      if (g && isOffline()) return [levelName(lv), `${g.name} · ${g.code}`];
       return [levelName(lv), g
         ? h('a', { href: `?sel=${g.code}`, onclick: (e) => { e.preventDefault(); select(g.code); } }, `${g.name} · ${g.code}`)
         : h('span.bad', null, `✗ ${t('locate.none')}`)];
@@ -213,10 +233,46 @@ export async function showLocate(map, lngLat, { select }) {
     const note = loc.status === 'gap' || loc.gap ? h('p.warnline', null, `▨ ${t('locate.gap')}`)
       : loc.status === 'overlap' ? h('p.warnline', null, `▩ ${t('locate.overlap')}${(loc.overlapping || []).map((g) => ` · ${g.name}`).join('')}`)
         : loc.status === 'outside' ? h('p.warnline', null, t('locate.outside')) : null;
-    body.replaceChildren(h('div.ptitle', null, `◎ ${t('locate.title')}`), note, rowsTable(rows),
-      h('p.muted.small', null, `${lngLat.lng.toFixed(6)}, ${lngLat.lat.toFixed(6)}`));
+    // replaceChildren would write a null as the text "null"
+    body.replaceChildren(...[h('div.ptitle', null, `◎ ${t('locate.title')}`), note, rowsTable(rows),
+      loc.partial ? h('p.muted.small', null, t('offline.locate.zoom')) : null,
+      isOffline() ? offlineNote() : null,
+      h('p.muted.small', null, `${lngLat.lng.toFixed(6)}, ${lngLat.lat.toFixed(6)}`)].filter(Boolean));
     body.dataset.status = loc.status || '';
   } catch (err) {
     body.replaceChildren(h('div.ptitle', null, `◎ ${t('locate.title')}`), h('p.bad', null, err.message));
   }
+}
+
+/**
+ * locateOnMap answers "what is here" from what the map has drawn at lngLat (offline: no API),
+ * in the shape of GET /api/v1/locate: the grid chain, the building, gap or overlap. Below the
+ * level-3 zoom the tiles hold no level-3 grids: the answer says it is partial.
+ */
+function locateOnMap(map, lngLat) {
+  const pt = map.project(lngLat);
+  const at = (layers) => map.queryRenderedFeatures(pt, { layers: layers.filter((id) => map.getLayer(id)) });
+  const byLevel = [[], [], []];
+  const seen = new Set();
+  for (const f of at(['grid-hit'])) {
+    const p = f.properties;
+    const lv = Number(p.level);
+    if (lv < 1 || lv > 3 || seen.has(p.code)) continue; // a grid cut at tile edges comes once per tile
+    seen.add(p.code);
+    byLevel[lv - 1].push({ code: p.code, name: p.name || p.label || p.code });
+  }
+  const chain = byLevel.map((gs) => gs[0]); // by level: a hole where no grid of it is drawn
+  const found = chain.filter(Boolean).length;
+  const b = at(BUILDING_FILLS)[0]?.properties;
+  const defects = at(['gap-fill', 'overlap-fill']).map((f) => f.properties.kind);
+  const partial = map.getZoom() < (map.getLayer('grid-fill-l3')?.minzoom ?? 13);
+  let status = 'ok';
+  if (byLevel[2].length > 1 || defects.includes('overlap')) status = 'overlap';
+  else if (defects.includes('gap') || (!partial && found > 0 && found < 3)) status = 'gap';
+  else if (!found) status = 'outside';
+  return {
+    chain,
+    building: b ? { code: b.code, name: b.name } : null,
+    status, overlapping: byLevel[2].length > 1 ? byLevel[2] : [], partial,
+  };
 }

@@ -22,6 +22,8 @@ export const state = {
   city: null, // {name, bounds}
   zooms: null, // the tiles' zoom rules (TileJSON gridmap.zooms, style.js zoomRules)
   tiles: null, // the TileJSON
+  style: null, // the map style document (/style.json; offline: the copy built into the UI)
+  offline: null, // an open offline package (offline.js open): {url, name, meta, bounds}
   summary: null, // /coverage/summary of the selection
   citySummary: null, // /coverage/summary of the city
   band: { target: 300, band: 0.2 }, // the coverage options the summaries were rated with

@@ -1,20 +1,21 @@
-// The MapLibre style of the map UI, built as plain data so a test can run the style-spec
-// validator on exactly what the browser gets (test/style.test.js).
+// The map's style at run time: gridmap's cartography is tiles/style.json (served at
+// /style.json, bundled into the UI for offline packages; README "Map style"), and this module
+// adds what only the UI draws — hover, selection, the Assign mode's layers, the outlines of
+// what a list flew to and of drawings — and the paint a metric or a mode swaps in. A test runs
+// the style-spec validator on exactly what the browser gets (test/style.test.js).
 //
 // No glyphs URL: MapLibre GL JS (≥ 5.11) then draws every label locally with TinySDF from the
 // fonts the browser has, reading `text-font` as a CSS font-family fallback list. Nothing is
 // fetched for labels, so the map works offline and Chinese names render with the system's CJK
 // font; no glyph PBFs need shipping (a CJK range set would be tens of MB).
 //
-// Sources: `gridmap` is our vector tiles — outlines, colours and labels all come from them (the
-// grid_labels layer holds one point per grid, in the one tile holding it, so a grid crossing
-// tile edges is labelled once and symbol collision keeps labels apart); `focus` outlines what a
-// list entry flew to; `draw` and `compare` serve the Assign mode.
+// Sources: `gridmap` is our vector tiles (the server's, or an offline package's through the
+// pmtiles protocol); `focus` outlines what a list entry flew to; `draw` and `compare` serve the
+// Assign mode.
 
 import { shiftedTiles } from './basemap.js';
-import { GAP_FILTER } from './dividetools.js';
 import { t as translate } from './i18n.js';
-import { COLORS, densityColor, fillColor, perWorker } from './metrics.js';
+import { COLORS, fillColor, perWorker } from './metrics.js';
 
 export const FONT = ['Noto Sans CJK SC', 'Source Han Sans SC', 'WenQuanYi Micro Hei', 'PingFang SC',
   'Microsoft YaHei', 'sans-serif'];
@@ -45,59 +46,32 @@ export function zoomRules(tj) {
   return r;
 }
 
-// Roads: thin grey context under the grid outlines, through roads wider (tiles.MajorRoadClasses).
-const MAJOR_ROADS = ['motorway', 'trunk', 'primary', 'secondary', 'tertiary',
-  'motorway_link', 'trunk_link', 'primary_link', 'secondary_link', 'tertiary_link'];
-const major = ['in', ['get', 'class'], ['literal', MAJOR_ROADS]];
-
 const EMPTY = { type: 'FeatureCollection', features: [] };
 
 /**
- * basemapSource returns the source for a basemap URL: an XYZ raster template ({z}/{x}/{y}), or
- * null when the URL is a style (the caller merges our layers into that style instead).
+ * basemapKind says what a basemap URL is: an XYZ raster template ({z}/{x}/{y}), a style, or
+ * none.
  */
 export function basemapKind(url) {
   if (!url) return 'none';
   return /\{z\}/.test(url) && /\{x\}/.test(url) && /\{y\}/.test(url) ? 'xyz' : 'style';
 }
 
-/**
- * buildStyle returns the style. opts: tiles (the TileJSON, or tilesUrl: its URL), zooms
- * (zoomRules), basemap (XYZ template or ''), basemapCRS (its coordinate system: 'wgs84' or
- * 'gcj02'), metric, band {target, band}, selected code, labels (labelField's options).
- */
-export function buildStyle(opts = {}) {
-  const { tiles = null, tilesUrl = 'http://127.0.0.1/tiles.json', basemap = '', basemapCRS = 'wgs84', attribution = '' } = opts;
-  // the TileJSON the app has read already goes in as it is: MapLibre does not ask for it again
-  const gridmap = tiles
-    ? { type: 'vector', tiles: tiles.tiles, minzoom: tiles.minzoom ?? 0, maxzoom: tiles.maxzoom ?? 22, bounds: tiles.bounds }
-    : { type: 'vector', url: tilesUrl };
-  const sources = {
-    gridmap,
-    focus: { type: 'geojson', data: EMPTY },
-    // Assign mode: what is being drawn (box, lasso, brush, split line), and a stale boundary
-    // shown against the current one after a conflict
-    draw: { type: 'geojson', data: EMPTY },
-    compare: { type: 'geojson', data: EMPTY },
-  };
-  const layers = [{ id: 'background', type: 'background', paint: { 'background-color': '#eef0f2' } }];
-  if (basemapKind(basemap) === 'xyz') {
-    // a GCJ-02 basemap comes through the shifting protocol (basemap.js), drawn in WGS 84
-    const url = basemapCRS === 'gcj02' ? shiftedTiles(basemap) : basemap;
-    sources.basemap = { type: 'raster', tiles: [url], tileSize: 256, attribution };
-    layers.push({ id: 'basemap', type: 'raster', source: 'basemap', paint: { 'raster-opacity': 0.85 } });
-  }
-  layers.push(...overlayLayers(opts));
-  return { version: 8, name: 'gridmap', sources, layers };
-}
-
 const level = (n) => ['==', ['to-number', ['get', 'level']], n];
+const LEVEL3 = level(3);
+const hover = ['boolean', ['feature-state', 'hover'], false];
 
-/** buildingFill: neutral, darker on hover; straddling buildings yellow. */
-export function buildingFill() {
-  return ['case', ['to-boolean', ['get', 'straddling']], COLORS.straddler,
-    ['case', ['boolean', ['feature-state', 'hover'], false], '#8d8577', '#bdb5a6']];
-}
+/** BUILDING_FILLS are the building fills: the style draws straddling buildings apart. */
+export const BUILDING_FILLS = ['buildings', 'buildings-straddling'];
+
+/**
+ * L3_FILLS are the level-3 grid fills: the style's households classes (metadata
+ * "gridmap:group" grid-fill-l3), of which grid-fill-l3 alone carries any other colouring.
+ */
+export const L3_FILLS = ['grid-fill-l3', 'grid-fill-l3-150', 'grid-fill-l3-300', 'grid-fill-l3-450', 'grid-fill-l3-600'];
+
+// darker on hover, so the feature under the pointer stands out of its neighbours
+const HOVER_FILL = { buildings: '#8d8577', 'buildings-straddling': '#e6b800' };
 
 /** l3Opacity: grids filled strongly zoomed out, lightly at street zoom where buildings show. */
 export function l3Opacity(assign = false) {
@@ -115,206 +89,219 @@ export function l2Opacity(metric) {
 }
 
 /**
- * overlayLayers are gridmap's own layers, laid over a background or a basemap style; zooms are
- * the tiles' (zoomRules), labels labelField's options.
+ * runtimeLayers are the UI's own layers, by where they go in the style: before the layer named
+ * (null: on top, under the labels). zooms: zoomRules.
  */
-export function overlayLayers({
-  metric = 'households', band = { target: 300, band: 0.2 }, selected = '', zooms, labels = {},
-} = {}) {
-  if (!zooms) throw new Error('overlayLayers: zooms (from tiles.json) missing');
-  const ZOOM = zooms;
-  const fill = fillColor(metric, band);
-  const text = labelField({ metric, band, ...labels });
-  const hover = ['boolean', ['feature-state', 'hover'], false];
+function runtimeLayers({ zooms: ZOOM, selected = '' }) {
   return [
-    {
-      id: 'density', type: 'fill', source: 'gridmap', 'source-layer': 'density', maxzoom: ZOOM.densityMax,
-      paint: { 'fill-color': densityColor('households'), 'fill-opacity': 0.8, 'fill-outline-color': '#ffffff' },
-    },
-    {
-      id: 'grid-fill-l2', type: 'fill', source: 'gridmap', 'source-layer': 'grids', minzoom: ZOOM.l2, maxzoom: ZOOM.l3,
-      filter: level(2),
-      paint: { 'fill-color': fill, 'fill-opacity': l2Opacity(metric) },
-    },
-    {
-      id: 'grid-fill-l3', type: 'fill', source: 'gridmap', 'source-layer': 'grids', minzoom: ZOOM.l3,
-      filter: level(3),
-      paint: { 'fill-color': fill, 'fill-opacity': l3Opacity() },
-    },
-    {
-      // Assign mode: grids locked against repainting, hatched grey
-      id: 'assign-lock', type: 'fill', source: 'gridmap', 'source-layer': 'grids', minzoom: ZOOM.l3,
-      filter: ['==', ['get', 'code'], '-'],
-      paint: { 'fill-pattern': 'hatch-lock' },
-    },
-    {
-      id: 'grid-hover', type: 'fill', source: 'gridmap', 'source-layer': 'grids', minzoom: ZOOM.l2,
-      filter: ['>=', ['to-number', ['get', 'level']], 2],
-      paint: { 'fill-color': '#1a56db', 'fill-opacity': ['case', hover, 0.12, 0] },
-    },
-    {
-      id: 'gap-fill', type: 'fill', source: 'gridmap', 'source-layer': 'coverage',
-      filter: GAP_FILTER,
-      paint: { 'fill-pattern': 'hatch-gap' },
-    },
-    {
-      id: 'overlap-fill', type: 'fill', source: 'gridmap', 'source-layer': 'coverage',
-      filter: ['==', ['get', 'kind'], 'overlap'],
-      paint: { 'fill-pattern': 'hatch-overlap' },
-    },
-    {
-      id: 'gap-line', type: 'line', source: 'gridmap', 'source-layer': 'coverage',
-      filter: GAP_FILTER,
-      paint: { 'line-color': COLORS.defectGap, 'line-width': 2, 'line-dasharray': [2, 1] },
-    },
-    {
-      id: 'overlap-line', type: 'line', source: 'gridmap', 'source-layer': 'coverage',
-      filter: ['==', ['get', 'kind'], 'overlap'],
-      paint: { 'line-color': COLORS.defectOverlap, 'line-width': 2, 'line-dasharray': [2, 1] },
-    },
-    {
-      id: 'roads', type: 'line', source: 'gridmap', 'source-layer': 'roads', minzoom: ZOOM.roads,
-      layout: { 'line-cap': 'round', 'line-join': 'round' },
-      paint: {
-        'line-color': '#a3abb3',
-        'line-width': ['interpolate', ['linear'], ['zoom'], 12, ['case', major, 1, 0.4], 17, ['case', major, 4, 1.6]],
+    ['gap-fill', [
+      {
+        // Assign mode: grids locked against repainting, hatched grey
+        id: 'assign-lock', type: 'fill', source: 'gridmap', 'source-layer': 'grids', minzoom: ZOOM.l3,
+        filter: ['==', ['get', 'code'], '-'],
+        paint: { 'fill-pattern': 'hatch-lock' },
       },
-    },
-    {
-      id: 'roads-label', type: 'symbol', source: 'gridmap', 'source-layer': 'roads', minzoom: ZOOM.allRoads + 1,
-      filter: ['!=', ['get', 'name'], ''],
-      layout: {
-        'symbol-placement': 'line', 'text-field': ['get', 'name'], 'text-font': FONT, 'text-size': 11,
-        'text-padding': 4,
+      {
+        id: 'grid-hover', type: 'fill', source: 'gridmap', 'source-layer': 'grids', minzoom: ZOOM.l2,
+        filter: ['>=', ['to-number', ['get', 'level']], 2],
+        paint: { 'fill-color': '#1a56db', 'fill-opacity': ['case', hover, 0.12, 0] },
       },
-      paint: { 'text-color': '#5f6b75', 'text-halo-color': '#ffffff', 'text-halo-width': 1.5 },
-    },
-    {
-      id: 'buildings', type: 'fill', source: 'gridmap', 'source-layer': 'buildings', minzoom: ZOOM.buildings,
-      paint: { 'fill-color': buildingFill(), 'fill-opacity': 0.9 },
-    },
-    {
-      id: 'buildings-line', type: 'line', source: 'gridmap', 'source-layer': 'buildings', minzoom: 15,
-      paint: {
-        'line-color': ['case', ['to-boolean', ['get', 'straddling']], '#8c2d04', '#7d7566'],
-        'line-width': ['case', ['to-boolean', ['get', 'straddling']], 1.6, 0.5],
+      {
+        // never drawn: what "what is here" asks of the map offline (every level's outline)
+        id: 'grid-hit', type: 'fill', source: 'gridmap', 'source-layer': 'grids',
+        paint: { 'fill-color': '#000000', 'fill-opacity': 0 },
       },
-    },
-    {
-      // Assign mode: buildings picked by the current stroke
-      id: 'buildings-sel', type: 'line', source: 'gridmap', 'source-layer': 'buildings', minzoom: ZOOM.buildings,
-      paint: {
-        'line-color': '#111827', 'line-width': 2.5,
-        'line-opacity': ['case', ['boolean', ['feature-state', 'sel'], false], 1, 0],
+    ]],
+    ['units', [
+      {
+        // Assign mode: buildings picked by the current stroke
+        id: 'buildings-sel', type: 'line', source: 'gridmap', 'source-layer': 'buildings', minzoom: ZOOM.buildings,
+        paint: {
+          'line-color': '#111827', 'line-width': 2.5,
+          'line-opacity': ['case', ['boolean', ['feature-state', 'sel'], false], 1, 0],
+        },
       },
-    },
-    {
-      id: 'units', type: 'circle', source: 'gridmap', 'source-layer': 'units', minzoom: ZOOM.units,
-      paint: {
-        'circle-radius': ['interpolate', ['linear'], ['zoom'], 16, 2.5, 19, 6],
-        'circle-color': '#3b3b3b', 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1,
+    ]],
+    [null, [
+      {
+        id: 'grid-hover-line', type: 'line', source: 'gridmap', 'source-layer': 'grids', minzoom: ZOOM.l2,
+        filter: ['>=', ['to-number', ['get', 'level']], 2],
+        paint: { 'line-color': '#1a56db', 'line-width': 2, 'line-opacity': ['case', hover, 1, 0] },
       },
-    },
-    {
-      id: 'grid-line-l3', type: 'line', source: 'gridmap', 'source-layer': 'grids', minzoom: ZOOM.l3 - 0.5,
-      filter: level(3),
-      paint: { 'line-color': '#5f6f7a', 'line-width': ['interpolate', ['linear'], ['zoom'], 13, 0.5, 17, 1.4] },
-    },
-    {
-      id: 'grid-line-l2', type: 'line', source: 'gridmap', 'source-layer': 'grids', minzoom: ZOOM.l2,
-      filter: level(2),
-      paint: { 'line-color': '#37474f', 'line-width': ['interpolate', ['linear'], ['zoom'], 11, 1, 17, 2.6] },
-    },
-    {
-      id: 'grid-line-l1-casing', type: 'line', source: 'gridmap', 'source-layer': 'grids', minzoom: ZOOM.l1,
-      filter: level(1),
-      paint: { 'line-color': '#ffffff', 'line-width': ['interpolate', ['linear'], ['zoom'], 8, 3, 17, 7], 'line-opacity': 0.9 },
-    },
-    {
-      id: 'grid-line-l1', type: 'line', source: 'gridmap', 'source-layer': 'grids', minzoom: ZOOM.l1,
-      filter: level(1),
-      paint: { 'line-color': '#111827', 'line-width': ['interpolate', ['linear'], ['zoom'], 8, 1.5, 17, 4] },
-    },
-    {
-      id: 'grid-hover-line', type: 'line', source: 'gridmap', 'source-layer': 'grids', minzoom: ZOOM.l2,
-      filter: ['>=', ['to-number', ['get', 'level']], 2],
-      paint: { 'line-color': '#1a56db', 'line-width': 2, 'line-opacity': ['case', hover, 1, 0] },
-    },
-    {
-      // everything of the selection's level but the selection, washed out: the eye goes to it
-      id: 'selection-dim', type: 'fill', source: 'gridmap', 'source-layer': 'grids',
-      filter: ['==', ['get', 'code'], '-'],
-      paint: { 'fill-color': '#ffffff', 'fill-opacity': 0.5 },
-    },
-    {
-      id: 'selection-halo', type: 'line', source: 'gridmap', 'source-layer': 'grids',
-      filter: ['==', ['get', 'code'], selected],
-      paint: { 'line-color': '#ffffff', 'line-width': 8, 'line-opacity': 0.9 },
-    },
-    {
-      id: 'selection-line', type: 'line', source: 'gridmap', 'source-layer': 'grids',
-      filter: ['==', ['get', 'code'], selected],
-      paint: { 'line-color': COLORS.selection, 'line-width': 4 },
-    },
-    {
-      id: 'focus-fill', type: 'fill', source: 'focus',
-      paint: { 'fill-color': COLORS.focus, 'fill-opacity': 0.18 },
-    },
-    {
-      id: 'focus-line', type: 'line', source: 'focus',
-      paint: { 'line-color': COLORS.focus, 'line-width': 3.5 },
-    },
-    {
-      id: 'compare-line', type: 'line', source: 'compare',
-      paint: { 'line-color': '#7a0177', 'line-width': 2.5, 'line-dasharray': [1.5, 1.5] },
-    },
-    {
-      id: 'draw-fill', type: 'fill', source: 'draw', filter: ['==', ['geometry-type'], 'Polygon'],
-      paint: { 'fill-color': ['coalesce', ['get', 'color'], COLORS.selection], 'fill-opacity': 0.18 },
-    },
-    {
-      id: 'draw-line', type: 'line', source: 'draw',
-      paint: { 'line-color': ['coalesce', ['get', 'line'], '#111827'], 'line-width': 2, 'line-dasharray': [2, 1.5] },
-    },
-    {
-      id: 'draw-vertex', type: 'circle', source: 'draw', filter: ['==', ['geometry-type'], 'Point'],
-      paint: { 'circle-radius': 4, 'circle-color': '#ffffff', 'circle-stroke-color': '#111827', 'circle-stroke-width': 2 },
-    },
-    // One label per grid from its label point; placement goes from the top layer down (grid
-    // labels win at street zoom, subdistricts over communities zoomed out) and symbol collision
-    // drops what would overlap.
-    {
-      id: 'label-l2', type: 'symbol', source: 'gridmap', 'source-layer': 'grid_labels',
-      minzoom: ZOOM.l2 + 1.5, maxzoom: ZOOM.l3 + 2.6,
-      filter: level(2),
-      layout: {
-        'text-field': text, 'text-font': FONT, 'text-size': 13,
-        'text-max-width': 8, 'text-padding': 4, 'symbol-sort-key': 1,
+      {
+        // everything of the selection's level but the selection, washed out: the eye goes to it
+        id: 'selection-dim', type: 'fill', source: 'gridmap', 'source-layer': 'grids',
+        filter: ['==', ['get', 'code'], '-'],
+        paint: { 'fill-color': '#ffffff', 'fill-opacity': 0.5 },
       },
-      paint: { 'text-color': '#0f172a', 'text-halo-color': '#ffffff', 'text-halo-width': 2 },
-    },
-    {
-      id: 'label-l1', type: 'symbol', source: 'gridmap', 'source-layer': 'grid_labels',
-      minzoom: ZOOM.l1, maxzoom: ZOOM.l3 + 1.8,
-      filter: level(1),
-      layout: {
-        'text-field': text, 'text-font': FONT,
-        'text-size': ['interpolate', ['linear'], ['zoom'], 10, 13, 14, 18], 'text-padding': 6,
-        'symbol-sort-key': 0, 'text-letter-spacing': 0.05,
+      {
+        id: 'selection-halo', type: 'line', source: 'gridmap', 'source-layer': 'grids',
+        filter: ['==', ['get', 'code'], selected],
+        paint: { 'line-color': '#ffffff', 'line-width': 8, 'line-opacity': 0.9 },
       },
-      paint: { 'text-color': '#111827', 'text-halo-color': '#ffffff', 'text-halo-width': 2.5 },
-    },
-    {
-      id: 'label-l3', type: 'symbol', source: 'gridmap', 'source-layer': 'grid_labels',
-      minzoom: ZOOM.l3 + 1.6,
-      filter: level(3),
-      layout: {
-        'text-field': text, 'text-font': FONT, 'text-size': 11,
-        'text-max-width': 7, 'text-padding': 2,
+      {
+        id: 'selection-line', type: 'line', source: 'gridmap', 'source-layer': 'grids',
+        filter: ['==', ['get', 'code'], selected],
+        paint: { 'line-color': COLORS.selection, 'line-width': 4 },
       },
-      paint: { 'text-color': '#1f2933', 'text-halo-color': '#ffffff', 'text-halo-width': 1.5 },
-    },
+      {
+        id: 'focus-fill', type: 'fill', source: 'focus',
+        paint: { 'fill-color': COLORS.focus, 'fill-opacity': 0.18 },
+      },
+      {
+        id: 'focus-line', type: 'line', source: 'focus',
+        paint: { 'line-color': COLORS.focus, 'line-width': 3.5 },
+      },
+      {
+        id: 'compare-line', type: 'line', source: 'compare',
+        paint: { 'line-color': '#7a0177', 'line-width': 2.5, 'line-dasharray': [1.5, 1.5] },
+      },
+      {
+        id: 'draw-fill', type: 'fill', source: 'draw', filter: ['==', ['geometry-type'], 'Polygon'],
+        paint: { 'fill-color': ['coalesce', ['get', 'color'], COLORS.selection], 'fill-opacity': 0.18 },
+      },
+      {
+        id: 'draw-line', type: 'line', source: 'draw',
+        paint: { 'line-color': ['coalesce', ['get', 'line'], '#111827'], 'line-width': 2, 'line-dasharray': [2, 1.5] },
+      },
+      {
+        id: 'draw-vertex', type: 'circle', source: 'draw', filter: ['==', ['geometry-type'], 'Point'],
+        paint: { 'circle-radius': 4, 'circle-color': '#ffffff', 'circle-stroke-color': '#111827', 'circle-stroke-width': 2 },
+      },
+    ]],
   ];
+}
+
+/**
+ * gridmapSource is the style's tile source: an offline package (pmtiles: its pmtiles:// URL),
+ * the TileJSON the app has read (in as it is: MapLibre does not ask for it again), or its URL.
+ */
+function gridmapSource({ pmtiles = '', tiles = null, tilesUrl = '' }) {
+  if (pmtiles) return { type: 'vector', url: pmtiles };
+  if (tiles?.tiles) {
+    return { type: 'vector', tiles: tiles.tiles, minzoom: tiles.minzoom ?? 0, maxzoom: tiles.maxzoom ?? 22, bounds: tiles.bounds };
+  }
+  return { type: 'vector', url: tilesUrl || 'http://127.0.0.1/tiles.json' };
+}
+
+/**
+ * buildStyle returns the map's style: base (the style document, /style.json) with the tile
+ * source the app reads, the UI's own sources and layers, and the paint of the mode. opts:
+ * tiles (the TileJSON, or tilesUrl: its URL; pmtiles: an offline package's URL), zooms
+ * (zoomRules), basemap (XYZ template or ''), basemapCRS (its coordinate system: 'wgs84' or
+ * 'gcj02'), attribution, sprite (false: none, the UI draws the patterns), metric, band
+ * {target, band}, selected code, labels (labelField's options).
+ */
+export function buildStyle(opts = {}) {
+  const { base, basemap = '', basemapCRS = 'wgs84', attribution = '', sprite = true } = opts;
+  if (!base?.layers) throw new Error('buildStyle: base style (style.json) missing');
+  if (!opts.zooms) throw new Error('buildStyle: zooms (from tiles.json) missing');
+  const style = structuredClone(base);
+  if (!sprite) delete style.sprite;
+  style.sources = {
+    ...style.sources,
+    gridmap: gridmapSource(opts),
+    focus: { type: 'geojson', data: EMPTY },
+    // Assign mode: what is being drawn (box, lasso, brush, split line), and a stale boundary
+    // shown against the current one after a conflict
+    draw: { type: 'geojson', data: EMPTY },
+    compare: { type: 'geojson', data: EMPTY },
+  };
+  const layers = style.layers;
+  const at = (id) => layers.findIndex((l) => l.id === id);
+  for (const [before, add] of runtimeLayers(opts)) {
+    let k = before ? at(before) : layers.findIndex((l) => l.type === 'symbol' && l['source-layer'] === 'grid_labels');
+    if (k < 0) k = layers.length;
+    layers.splice(k, 0, ...add);
+  }
+  if (basemapKind(basemap) === 'xyz') {
+    // a GCJ-02 basemap comes through the shifting protocol (basemap.js), drawn in WGS 84
+    const url = basemapCRS === 'gcj02' ? shiftedTiles(basemap) : basemap;
+    style.sources.basemap = { type: 'raster', tiles: [url], tileSize: 256, attribution };
+    layers.splice(at('background') + 1, 0, { id: 'basemap', type: 'raster', source: 'basemap', paint: { 'raster-opacity': 0.85 } });
+  }
+  for (const id of BUILDING_FILLS) {
+    const l = layers[at(id)];
+    if (l) l.paint['fill-color'] = ['case', hover, HOVER_FILL[id], l.paint['fill-color']];
+  }
+  // what the fills are in the style, for the paint of a metric or a mode to go back to
+  for (const id of ['grid-fill-l2', 'grid-fill-l3', ...BUILDING_FILLS]) {
+    const l = layers[at(id)];
+    if (l) l.metadata = { ...l.metadata, 'gridmap:base': { filter: l.filter ?? null, 'fill-color': l.paint['fill-color'] } };
+  }
+  const text = labelField({ metric: opts.metric, band: opts.band, ...opts.labels });
+  for (const l of layers) {
+    if (l.type === 'symbol' && l['source-layer'] === 'grid_labels') l.layout['text-field'] = text;
+  }
+  applyFillTo(styleTarget(style), opts.metric || 'households', opts.band || { target: 300, band: 0.2 });
+  return style;
+}
+
+/**
+ * overlayLayers are the layers of a built style laid over a basemap style: all but its
+ * background.
+ */
+export function overlayLayers(style) {
+  return style.layers.filter((l) => l.type !== 'background');
+}
+
+/**
+ * styleTarget lets the paint functions below work on a style document as they do on a live
+ * map (the few MapLibre methods they use).
+ */
+export function styleTarget(style) {
+  const get = (id) => style.layers.find((l) => l.id === id);
+  return {
+    getLayer: get,
+    setFilter: (id, f) => { get(id).filter = f; },
+    getFilter: (id) => get(id).filter,
+    setPaintProperty: (id, k, v) => { get(id).paint[k] = v; },
+    setLayoutProperty: (id, k, v) => { const l = get(id); l.layout = { ...l.layout, [k]: v }; },
+    getLayoutProperty: (id, k) => get(id).layout?.[k],
+  };
+}
+
+const baseOf = (m, id) => m.getLayer(id)?.metadata?.['gridmap:base'];
+
+/**
+ * setL3Fill colours the level-3 grids: colour null puts back the style's own households
+ * classes (grid-fill-l3 and its grid-fill-l3-NNN siblings); an expression makes grid-fill-l3
+ * every level-3 grid, coloured by it, and hides the siblings. opacity: grid-fill-l3's.
+ */
+export function setL3Fill(m, colour, opacity = l3Opacity(), shown = true) {
+  const b = baseOf(m, 'grid-fill-l3');
+  m.setFilter('grid-fill-l3', colour ? LEVEL3 : b.filter);
+  m.setPaintProperty('grid-fill-l3', 'fill-color', colour || b['fill-color']);
+  m.setPaintProperty('grid-fill-l3', 'fill-opacity', opacity);
+  showL3Classes(m, shown);
+}
+
+/**
+ * showL3Classes shows the households classes but grid-fill-l3 when the grids are on (shown)
+ * and grid-fill-l3 is in its classes form.
+ */
+export function showL3Classes(m, shown) {
+  const classes = JSON.stringify(m.getFilter('grid-fill-l3')) !== JSON.stringify(LEVEL3);
+  for (const id of L3_FILLS.slice(1)) {
+    if (m.getLayer(id)) m.setLayoutProperty(id, 'visibility', shown && classes ? 'visible' : 'none');
+  }
+}
+
+/** setBuildingFill colours the buildings (null: the style's colours, darker on hover). */
+export function setBuildingFill(m, colour) {
+  for (const id of BUILDING_FILLS) {
+    if (m.getLayer(id)) m.setPaintProperty(id, 'fill-color', colour || baseOf(m, id)['fill-color']);
+  }
+}
+
+/** applyFillTo colours the grids and buildings for a metric (households: the style's own). */
+export function applyFillTo(m, metric, band) {
+  setBuildingFill(m, null);
+  m.setFilter('assign-lock', ['==', ['get', 'code'], '-']);
+  setL3Fill(m, metric === 'households' ? null : fillColor(metric, band), l3Opacity(),
+    m.getLayoutProperty('grid-fill-l3', 'visibility') !== 'none');
+  m.setPaintProperty('grid-fill-l2', 'fill-color', metric === 'households' ? baseOf(m, 'grid-fill-l2')['fill-color'] : fillColor(metric, band));
+  m.setPaintProperty('grid-fill-l2', 'fill-opacity', l2Opacity(metric));
 }
 
 /**
@@ -377,9 +364,9 @@ export function assignBuildingFill(swatchByCode, targetColour) {
 
 /** LAYER_GROUPS name the layers the layer switcher turns on and off together. */
 export const LAYER_GROUPS = {
-  grids: ['grid-fill-l2', 'grid-fill-l3', 'grid-line-l1', 'grid-line-l1-casing', 'grid-line-l2', 'grid-line-l3'],
+  grids: ['grid-fill-l2', ...L3_FILLS, 'grid-line-l1', 'grid-line-l1-casing', 'grid-line-l2', 'grid-line-l3'],
   labels: ['label-l1', 'label-l2', 'label-l3'],
-  buildings: ['buildings', 'buildings-line', 'buildings-sel'],
+  buildings: [...BUILDING_FILLS, 'buildings-line', 'buildings-line-straddling', 'buildings-sel'],
   units: ['units'],
   roads: ['roads', 'roads-label'],
   density: ['density'],

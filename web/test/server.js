@@ -40,7 +40,9 @@ function newest(dir) {
  */
 export function buildUI() {
   const built = join(webDir, 'dist', 'index.html');
-  const src = Math.max(newest(join(webDir, 'src')), statSync(join(webDir, 'index.html')).mtimeMs);
+  // the UI bundles the map style (tiles/style.json) too
+  const src = Math.max(newest(join(webDir, 'src')), statSync(join(webDir, 'index.html')).mtimeMs,
+    statSync(join(repoDir, 'tiles', 'style.json')).mtimeMs);
   if (!existsSync(built) || statSync(built).mtimeMs < src) {
     execFileSync('npx', ['vite', 'build'], { cwd: webDir, stdio: 'inherit' });
   }

@@ -1,10 +1,11 @@
-// The map's style passes the MapLibre style-spec validator: the library function on every
-// mode/metric/basemap variant the app builds, and the gl-style-validate command line on the
-// default style, as a MapLibre user would run it.
+// The map's style is gridmap's style document (tiles/style.json, what /style.json serves) with
+// the UI's own layers added, and passes the MapLibre style-spec validator: the library function
+// on every mode/metric/basemap/offline variant the app builds, and the gl-style-validate command
+// line on the default style, as a MapLibre user would run it.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,9 +13,16 @@ import { test } from 'node:test';
 
 import { validateStyleMin } from '@maplibre/maplibre-gl-style-spec';
 
+import { GAP_FILTER } from '../src/dividetools.js';
 import { METRIC_NAMES, legendItems } from '../src/metrics.js';
 import { swatches } from '../src/assigntools.js';
-import { assignBuildingFill, assignGridFill, buildStyle as build, labelField, overlayLayers as overlay, zoomRules } from '../src/style.js';
+import {
+  applyFillTo, assignBuildingFill, assignGridFill, BUILDING_FILLS, buildStyle as build, L3_FILLS, labelField, LAYER_GROUPS,
+  setBuildingFill, setL3Fill, styleTarget, zoomRules,
+} from '../src/style.js';
+
+// the style document the server serves (and the UI bundles for offline packages)
+const BASE = JSON.parse(readFileSync(new URL('../../tiles/style.json', import.meta.url), 'utf8'));
 
 // What /tiles.json says of the default zoom rules (tiles.DefaultRules): the style reads them
 // from there, never from a copy of its own.
@@ -29,8 +37,8 @@ const TILEJSON = {
   gridmap: { zooms: { grid_levels: [8, 11, 13], coverage: 10, buildings: 14, units: 16, major_roads: 12, roads: 14 } },
 };
 const zooms = zoomRules(TILEJSON);
-const buildStyle = (o = {}) => build({ zooms, ...o });
-const overlayLayers = (o = {}) => overlay({ zooms, ...o });
+const buildStyle = (o = {}) => build({ base: BASE, zooms, ...o });
+const ids = (style) => style.layers.map((l) => l.id);
 
 const validator = fileURLToPath(new URL('../node_modules/.bin/gl-style-validate', import.meta.url));
 
@@ -44,6 +52,7 @@ for (const metric of METRIC_NAMES) {
 }
 variants.push({ labels: { mode: 'assign', codes: ['990100001001001', '990100001001002'], locked: ['990100001001002'] } });
 variants.push({ tiles: TILEJSON });
+variants.push({ pmtiles: 'pmtiles://community.pmtiles', sprite: false });
 variants.push({ basemap: 'https://tiles.example.org/{z}/{x}/{y}.png', basemapCRS: 'gcj02', attribution: 'example' });
 
 test('a GCJ-02 basemap goes through the shifting protocol with its template intact; a WGS 84 one as it is', () => {
@@ -60,42 +69,91 @@ test('every style variant passes validateStyleMin', () => {
   }
 });
 
-test('the style has no glyphs or sprite URL: nothing is fetched but our tiles', () => {
+test('the style is style.json\'s: its sprite, no glyphs; the UI adds its sources', () => {
   const s = buildStyle({});
   assert.equal(s.glyphs, undefined);
-  assert.equal(s.sprite, undefined);
+  assert.equal(s.sprite, BASE.sprite);
   assert.deepEqual(Object.keys(s.sources).sort(), ['compare', 'draw', 'focus', 'gridmap']);
-  // our layers only ever read our sources
-  for (const l of overlayLayers({})) assert.ok(['gridmap', 'focus', 'draw', 'compare'].includes(l.source), l.id);
+  // every layer of the document is there, in its order; the UI's layers read our sources only
+  const own = new Set(ids(BASE));
+  assert.deepEqual(ids(s).filter((id) => own.has(id)), ids(BASE));
+  for (const l of s.layers) {
+    if (l.type !== 'background') assert.ok(['gridmap', 'focus', 'draw', 'compare'].includes(l.source), l.id);
+  }
   // the TileJSON the app read goes in whole: MapLibre asks for nothing but the tiles
   const inline = buildStyle({ tiles: TILEJSON }).sources.gridmap;
   assert.deepEqual(inline.tiles, TILEJSON.tiles);
   assert.equal(inline.url, undefined);
+  // an offline package: its pmtiles:// source, no sprite (the UI draws the hatches)
+  const off = buildStyle({ pmtiles: 'pmtiles://a.pmtiles', sprite: false });
+  assert.deepEqual(off.sources.gridmap, { type: 'vector', url: 'pmtiles://a.pmtiles' });
+  assert.equal(off.sprite, undefined);
+  assert.equal(BASE.sprite, '/tiles/sprite', 'the document itself is left alone');
 });
 
-test('zoom rules come from tiles.json: its gridmap member, else its vector layers', () => {
-  assert.deepEqual(zooms, { l1: 8, l2: 11, l3: 13, buildings: 14, units: 16, coverage: 10, roads: 12, allRoads: 14, densityMax: 13 });
-  const style = buildStyle();
-  const minzoom = (id) => style.layers.find((l) => l.id === id).minzoom;
-  assert.equal(minzoom('grid-fill-l3'), 13);
-  assert.equal(minzoom('buildings'), 14);
-  assert.equal(minzoom('units'), 16);
-  // another server's rules move the layers with them
+test('the UI\'s layers go where they did: under the gaps, the units and the labels', () => {
+  const order = ids(buildStyle({}));
+  const before = (a, b) => assert.ok(order.indexOf(a) >= 0 && order.indexOf(a) < order.indexOf(b), `${a} before ${b}`);
+  before('assign-lock', 'gap-fill');
+  before('grid-hover', 'gap-fill');
+  before('buildings-sel', 'units');
+  before('grid-line-l1', 'grid-hover-line');
+  for (const id of ['grid-hover-line', 'selection-dim', 'selection-halo', 'selection-line', 'focus-fill', 'focus-line',
+    'compare-line', 'draw-fill', 'draw-line', 'draw-vertex']) before(id, 'label-l2');
+  assert.deepEqual(order.slice(-3), ['label-l2', 'label-l1', 'label-l3']);
+  // the gaps the style hatches are the ones the UI lists: an undivided grid's area is not one
+  for (const id of ['gap-fill', 'gap-line']) assert.deepEqual(BASE.layers.find((l) => l.id === id).filter, GAP_FILTER, id);
+  // the layer switcher's groups name layers that exist, and every layer of a style group
+  for (const group of Object.values(LAYER_GROUPS)) for (const id of group) assert.ok(order.includes(id), id);
+  for (const l of BASE.layers) {
+    const g = l.metadata?.['gridmap:group'];
+    if (g === 'grid-fill-l3') assert.ok(L3_FILLS.includes(l.id) && LAYER_GROUPS.grids.includes(l.id), l.id);
+    if (g === 'buildings') assert.ok(BUILDING_FILLS.includes(l.id), l.id);
+    if (g?.startsWith('buildings')) assert.ok(LAYER_GROUPS.buildings.includes(l.id), l.id);
+  }
+});
+
+test('runtime layers take the tiles\' zooms', () => {
   const other = zoomRules({ ...TILEJSON, gridmap: { zooms: { ...TILEJSON.gridmap.zooms, grid_levels: [7, 10, 12], buildings: 15 } } });
-  const s2 = build({ zooms: other });
-  assert.equal(s2.layers.find((l) => l.id === 'grid-fill-l3').minzoom, 12);
-  assert.equal(s2.layers.find((l) => l.id === 'buildings').minzoom, 15);
-  assert.equal(s2.layers.find((l) => l.id === 'density').maxzoom, 12);
-  // without the member, each layer's minzoom (grid levels all from the grids layer's)
-  const bare = zoomRules({ vector_layers: TILEJSON.vector_layers });
-  assert.equal(bare.buildings, 14);
-  assert.equal(bare.l1, 8);
-  assert.throws(() => zoomRules({}), /no zoom/);
+  const s2 = build({ base: BASE, zooms: other });
+  const minzoom = (id) => s2.layers.find((l) => l.id === id).minzoom;
+  assert.equal(minzoom('assign-lock'), 12);
+  assert.equal(minzoom('grid-hover'), 10);
+  assert.equal(minzoom('buildings-sel'), 15);
+});
+
+test('a metric recolours grid-fill-l3 alone; households are the style\'s own classes', () => {
+  const LEVEL3 = ['==', ['to-number', ['get', 'level']], 3];
+  const vis = (s, id) => s.layers.find((l) => l.id === id).layout?.visibility ?? 'visible';
+  const l3 = (s) => s.layers.find((l) => l.id === 'grid-fill-l3');
+  const hh = buildStyle({ metric: 'households' });
+  const base = BASE.layers.find((l) => l.id === 'grid-fill-l3');
+  assert.deepEqual(l3(hh).filter, base.filter);
+  assert.deepEqual(l3(hh).paint['fill-color'], base.paint['fill-color']);
+  for (const id of L3_FILLS) assert.equal(vis(hh, id), 'visible', id);
+  const wl = buildStyle({ metric: 'workload' });
+  assert.deepEqual(l3(wl).filter, LEVEL3);
+  assert.match(JSON.stringify(l3(wl).paint['fill-color']), /carriers/);
+  for (const id of L3_FILLS.slice(1)) assert.equal(vis(wl, id), 'none', id);
+  // and back, on the same document, as the map does it
+  const m = styleTarget(wl);
+  applyFillTo(m, 'households', { target: 300, band: 0.2 });
+  assert.deepEqual(l3(wl).filter, base.filter);
+  for (const id of L3_FILLS) assert.equal(vis(wl, id), 'visible', id);
+  // buildings, straddling ones too, darken on hover over the style's colours
+  for (const id of BUILDING_FILLS) {
+    const f = JSON.stringify(wl.layers.find((l) => l.id === id).paint['fill-color']);
+    assert.match(f, /hover/, id);
+    assert.ok(f.includes(BASE.layers.find((l) => l.id === id).paint['fill-color']), id);
+  }
 });
 
 test('grid labels come from the tiles\' label points, one layer per level, text by mode', () => {
-  const labels = buildStyle().layers.filter((l) => l.id.startsWith('label-'));
+  // the labels are style.json's, so every client labels the grids alike; the UI sets the text
+  const labels = BASE.layers.filter((l) => l.id.startsWith('label-'));
   assert.deepEqual(labels.map((l) => l['source-layer']), ['grid_labels', 'grid_labels', 'grid_labels']);
+  const cov = buildStyle({ labels: { mode: 'coverage', metric: 'staffing' } });
+  assert.match(JSON.stringify(cov.layers.find((l) => l.id === 'label-l3').layout['text-field']), /staffed/);
   const t = (k) => k;
   assert.deepEqual(labelField({ t }), ['get', 'label']);
   // Coverage mode: the level-3 grids' value beside the name (never colour alone)
@@ -113,9 +171,11 @@ test('grid labels come from the tiles\' label points, one layer per level, text 
 test('Assign mode paint expressions pass validateStyleMin', () => {
   for (const sw of [new Map(), swatches(['990100001001002', '990100001001001', '990100001001003'])]) {
     const s = buildStyle({});
-    s.layers.find((l) => l.id === 'grid-fill-l3').paint['fill-color'] = assignGridFill(sw);
-    s.layers.find((l) => l.id === 'buildings').paint['fill-color'] = assignBuildingFill(sw, '#E69F00');
-    s.layers.find((l) => l.id === 'assign-lock').filter = ['in', ['get', 'code'], ['literal', [...sw.keys()]]];
+    const m = styleTarget(s);
+    setL3Fill(m, assignGridFill(sw));
+    setBuildingFill(m, assignBuildingFill(sw, '#E69F00'));
+    m.setFilter('assign-lock', ['in', ['get', 'code'], ['literal', [...sw.keys()]]]);
+    for (const id of BUILDING_FILLS) assert.match(JSON.stringify(s.layers.find((l) => l.id === id).paint['fill-color']), sw.size ? /grid_code/ : /sel/);
     assert.deepEqual(validateStyleMin(s).map((e) => e.message), [], `${sw.size} swatches`);
   }
 });
@@ -143,8 +203,9 @@ test('every metric has a legend entry per colour it paints', () => {
   for (const metric of METRIC_NAMES) {
     const items = legendItems(metric, t);
     assert.ok(items.length >= 3, metric);
-    const colours = JSON.stringify(buildStyle({ metric }).layers.find((l) => l.id === 'grid-fill-l3').paint['fill-color'])
-      .match(/#[0-9a-f]{6}/gi);
+    const style = buildStyle({ metric });
+    const shown = style.layers.filter((l) => L3_FILLS.includes(l.id) && l.layout?.visibility !== 'none');
+    const colours = JSON.stringify(shown.map((l) => l.paint['fill-color'])).match(/#[0-9a-f]{6}/gi);
     for (const c of new Set(colours)) {
       assert.ok(items.some((it) => it.color.toLowerCase() === c.toLowerCase()), `${metric}: ${c} has no legend entry`);
     }

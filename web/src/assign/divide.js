@@ -25,7 +25,7 @@ import { errorText, fmtInt, fmtNum, lang, t } from '../i18n.js';
 import { WORKLOAD } from '../metrics.js';
 import { bbox, labelPoint, shortName } from '../model.js';
 import { canEditGrids, denyReason } from '../session.js';
-import { assignBuildingFill, FONT } from '../style.js';
+import { assignBuildingFill, FONT, setBuildingFill } from '../style.js';
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 const SRC = 'divide-preview'; // the proposed grids
@@ -301,7 +301,7 @@ function draw() {
   // the proposal stands in for the current grids while it is shown: their fill, labels and
   // building colours would only compete with it
   m.setPaintProperty('grid-fill-l3', 'fill-opacity', 0);
-  m.setPaintProperty('buildings', 'fill-color', assignBuildingFill(new Map()));
+  setBuildingFill(m, assignBuildingFill(new Map()));
   if (m.getLayer('label-l3')) m.setLayoutProperty('label-l3', 'visibility', 'none');
   const b = bbox(pv.res);
   if (b) m.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: { top: 130, bottom: 130, left: 40, right: 40 }, maxZoom: 17, duration: 400 });

@@ -3,18 +3,18 @@
 // with each grid's households; a legend of the swatches (never colour alone: with names).
 
 import { t } from '../i18n.js';
-import { assignBuildingFill, assignGridFill, l3Opacity } from '../style.js';
-import { A, colourOf, grids, map, shortOf, targetGrid } from './core.js';
+import { assignBuildingFill, assignGridFill, l3Opacity, setBuildingFill, setL3Fill } from '../style.js';
+import { A, App, colourOf, grids, map, shortOf, targetGrid } from './core.js';
 
 /** applyMapStyle colours the community's grids and buildings by swatch (Assign mode only). */
 export function applyMapStyle() {
   const m = map();
   if (!m || !A.active) return;
   const target = targetGrid();
-  m.setPaintProperty('grid-fill-l3', 'fill-color', assignGridFill(A.sw));
-  m.setPaintProperty('grid-fill-l3', 'fill-opacity', l3Opacity(true));
+  // every level-3 grid in one fill (the households classes hidden), straddling buildings too
+  setL3Fill(m, assignGridFill(A.sw), l3Opacity(true), App().state.layers.grids);
   m.setPaintProperty('grid-fill-l2', 'fill-opacity', 0);
-  m.setPaintProperty('buildings', 'fill-color', assignBuildingFill(A.sw, target ? colourOf(target.code) : undefined));
+  setBuildingFill(m, assignBuildingFill(A.sw, target ? colourOf(target.code) : undefined));
   m.setFilter('assign-lock', ['in', ['get', 'code'], ['literal', [...A.locked]]]);
   const codes = [...A.sw.keys()];
   m.setFilter('selection-dim', codes.length

@@ -6,6 +6,7 @@
 import { edit, gridETag } from '../api.js';
 import { classify, lassoHits, polygonsOf, simplifyPath, touchesCircle } from '../assigntools.js';
 import { h } from '../dom.js';
+import { BUILDING_FILLS } from '../style.js';
 import { fmtInt, t } from '../i18n.js';
 import { A, gridById, map, render, shortOf, targetGrid } from './core.js';
 import { drawBrush, drawNothing, drawStroke } from './draw.js';
@@ -62,13 +63,13 @@ function strokeEnd(p) {
   let features = [];
   if (s.tool === 'box') {
     const [a, b] = [s.start, p];
-    features = map().queryRenderedFeatures([[Math.min(a[0], b[0]), Math.min(a[1], b[1])], [Math.max(a[0], b[0]), Math.max(a[1], b[1])]], { layers: ['buildings'] });
+    features = map().queryRenderedFeatures([[Math.min(a[0], b[0]), Math.min(a[1], b[1])], [Math.max(a[0], b[0]), Math.max(a[1], b[1])]], { layers: BUILDING_FILLS });
   } else if (s.tool === 'lasso') {
     const lasso = simplifyPath(s.points, 2);
     if (lasso.length >= 3) {
       const xs = lasso.map((q) => q[0]);
       const ys = lasso.map((q) => q[1]);
-      features = map().queryRenderedFeatures([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]], { layers: ['buildings'] })
+      features = map().queryRenderedFeatures([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]], { layers: BUILDING_FILLS })
         .filter((f) => lassoHits(screenRings(f)[0] || [], lasso));
     }
   } else if (s.tool === 'brush') {
@@ -103,7 +104,7 @@ function screenRings(f) {
 function brushAt(p) {
   const r = A.radius;
   const target = targetGrid();
-  const fs = map().queryRenderedFeatures([[p[0] - r, p[1] - r], [p[0] + r, p[1] + r]], { layers: ['buildings'] });
+  const fs = map().queryRenderedFeatures([[p[0] - r, p[1] - r], [p[0] + r, p[1] + r]], { layers: BUILDING_FILLS });
   for (const f of fs) {
     if (stroke.hits.has(f.id)) continue;
     if (!screenRings(f).some((rings) => touchesCircle(rings, p, r))) continue;
