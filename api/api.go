@@ -121,6 +121,9 @@ func New(o Options) *Server {
 		if s.private {
 			t = s.authenticate(t)
 		}
+		// a map on another site draws the city from /style.json, as the OGC collections
+		// are read from anywhere (anyOrigin: no credentials honoured)
+		t = anyOrigin(t)
 		r.Mount("/tiles", t)
 		r.Get("/tiles.json", t.ServeHTTP)
 		r.Get("/style.json", t.ServeHTTP)

@@ -175,6 +175,29 @@ func TestAnonymousRateLimit(t *testing.T) {
 	}
 }
 
+// A map on another site reads the style, its tiles and sprite and the OGC collections
+// (Access-Control-Allow-Origin: *); the JSON API stays same-origin.
+func TestMapClientsOnOtherSites(t *testing.T) {
+	t.Parallel()
+	srv, _ := limitServer(t, api.Options{})
+	for path, want := range map[string]string{
+		"/style.json": "*", "/tiles.json": "*", "/tiles/sprite.json": "*", "/tiles/14/13598/6650.mvt": "*",
+		"/ogc/collections": "*", "/api/v1/city": "",
+	} {
+		res, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode >= 400 {
+			t.Errorf("%s: status %d", path, res.StatusCode)
+		}
+		if got := res.Header.Get("Access-Control-Allow-Origin"); got != want {
+			t.Errorf("%s: Access-Control-Allow-Origin %q, want %q", path, got, want)
+		}
+	}
+}
+
 // Security headers on every response; the CSP names the operator's basemap hosts and no
 // other; the API's answers are the viewer's own (private), its errors kept by nobody.
 func TestSecurityHeaders(t *testing.T) {

@@ -54,8 +54,9 @@ func findCollection(id string) (ogcCollection, error) {
 	return ogcCollection{}, grid.Errorf(grid.ENOTFOUND, "collection %q not found", id)
 }
 
-// anyOrigin lets browser map clients on other sites (OpenLayers, Leaflet) read the public
-// collections; they carry aggregates only, and no credentials are honoured with "*".
+// anyOrigin lets browser map clients on other sites (OpenLayers, Leaflet, a second MapLibre
+// screen) read the public collections, tiles and map style; they carry aggregates only, and
+// no credentials are honoured with "*".
 func anyOrigin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Access-Control-Allow-Origin", "*")
