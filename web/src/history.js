@@ -216,7 +216,8 @@ function gridTags(g) {
     out.push(['retired', `− ${t('changes.retired')}${g.successor ? ` → ${g.successor.name || g.successor.code}` : ''}`]);
   }
   if (g.reshaped) {
-    out.push(['reshaped', `${t('changes.reshaped')} +${fmtArea(g.gained_m2 || 0)} −${fmtArea(g.lost_m2 || 0)}`]);
+    const area = [g.gained_m2 ? `+${fmtArea(g.gained_m2)}` : '', g.lost_m2 ? `−${fmtArea(g.lost_m2)}` : ''].filter(Boolean).join(' ');
+    out.push(['reshaped', `${t('changes.reshaped')} ${area}`.trim()]);
   }
   if (g.renamed) out.push(['renamed', `${t('changes.renamed')} ${g.before?.name || '–'} → ${g.after?.name || '–'}`]);
   if (g.recoded) out.push(['recoded', `${t('changes.recoded')} ${g.before?.code || '–'} → ${g.after?.code || '–'}`]);
@@ -310,9 +311,9 @@ function render() {
     h('button#changes-prev', { type: 'button', disabled: O.offset === 0 || O.loading, onclick: () => go(O.offset - PAGE) }, '‹'),
     h('span', null, t('changes.page', { from: fmtInt(O.offset + 1), to: fmtInt(Math.min(longest, O.offset + PAGE)), n: fmtInt(longest) })),
     h('button#changes-next', { type: 'button', disabled: O.offset + PAGE >= longest || O.loading, onclick: () => go(O.offset + PAGE) }, '›')) : null;
-  el.replaceChildren(head, legend,
+  el.replaceChildren(...[head, legend,
     h('p.changes-summary', { dataset: { edits: String(c.summary?.edits ?? 0) } }, summaryText(c.summary || {})),
     c.names_shown ? null : h('p.help', null, t('changes.namesHidden')),
     items.length ? h('ul.change-list', { 'aria-busy': String(O.loading) }, items) : null,
-    pager);
+    pager].filter(Boolean));
 }

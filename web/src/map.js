@@ -219,10 +219,25 @@ export function viewBBox() {
  * applyAt points the tile source at the moment shown (state.at; '' now): the TileJSON's
  * templates with at=, so the map draws the grids and buildings of then.
  */
+let atSeq = 0;
 export function applyAt() {
   const src = map?.getSource('gridmap');
   if (!src || state.offline || !state.tiles?.tiles) return;
   src.setTiles(tilesAt(state.tiles.tiles, state.at));
+  // setTiles reloads the tiles a frame later; a style change meanwhile (the selection's filter)
+  // pauses the source, and a reload asked while paused re-parses the tiles it holds instead of
+  // fetching the new URL. So once the source has its new URL and a frame is drawn (which
+  // resumes it), every tile is fetched again: a tile the reload did fetch only revalidates (304).
+  const mine = ++atSeq;
+  const onData = (e) => {
+    if (e.sourceId !== 'gridmap' || e.sourceDataType !== 'content') return;
+    map.off('sourcedata', onData);
+    map.once('render', () => {
+      if (mine === atSeq) map.refreshTiles('gridmap');
+    });
+    map.triggerRepaint();
+  };
+  map.on('sourcedata', onData);
 }
 
 /** showChanges draws the changes overlay (GeoJSON of /changes; null: nothing). */
