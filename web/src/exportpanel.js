@@ -1,9 +1,10 @@
 // The Export mode's panel: grids (of the selection or the city, by level), buildings as
 // GeoJSON, or the assignments as CSV, with the count shown before downloading. Counts come
 // from the coverage summaries (grids per level, buildings) of the selection and of the city.
-// At a past moment (the as-of control) every download is of then. Then the statistical report of
-// the selection (XLSX, CSV). Below, the offline package of the selected grid (signed in: planners, admins, a grid leader
-// for their own grids — the server decides) and the button that opens one from a file.
+// At a past moment (the as-of control) every download is of then. Then the statistical report
+// of the selection (XLSX, CSV). Below, the offline package of the selected grid (signed in:
+// planners, admins, a grid leader for their own grids — the server decides) and the button that
+// opens one from a file.
 
 import { api, exportURL } from './api.js';
 import { $, h } from './dom.js';
