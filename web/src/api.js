@@ -99,6 +99,21 @@ const q = (params) => {
   return s ? `?${s}` : '';
 };
 
+// The moment the screen shows (README "History and reports"): '' is now. The reads of the
+// division (grids, a grid, the coverage summary) carry it as at=; the rest has no history.
+let asOf = '';
+
+/** setAt makes the division's reads answer as at the moment at (RFC 3339; '' now). */
+export function setAt(at) {
+  asOf = at || '';
+}
+
+/** tilesAt returns the tile URL templates of a TileJSON for the moment at ('' now). */
+export function tilesAt(templates, at) {
+  if (!at) return templates;
+  return templates.map((u) => `${u}${u.includes('?') ? '&' : '?'}at=${encodeURIComponent(at)}`);
+}
+
 export const api = {
   health: (o) => getJSON('/healthz', o),
   city: (o) => getJSON('/api/v1/city', o),
@@ -106,10 +121,11 @@ export const api = {
   config: (o) => getJSON('/api/v1/config', o),
   // what the screens show: key figures, a page of issues, a page of grids — each bounded by
   // its page or by the selection, never the whole city's report
-  summary: (grid, o) => getJSON(`/api/v1/coverage/summary${q({ grid })}`, o),
+  summary: (grid, o) => getJSON(`/api/v1/coverage/summary${q({ grid, at: asOf })}`, o),
   issues: (params, o) => getJSON(`/api/v1/coverage/issues${q(params)}`, o),
-  grids: (params, o) => getJSON(`/api/v1/grids${q(params)}`, o),
-  grid: (key, o) => getJSON(`/api/v1/grids/${encodeURIComponent(key)}`, o),
+  grids: (params, o) => getJSON(`/api/v1/grids${q({ at: asOf, ...params })}`, o),
+  // at: a moment of its own (a change list's item as it stood), else the screen's
+  grid: (key, o, at = asOf) => getJSON(`/api/v1/grids/${encodeURIComponent(key)}${q({ at })}`, o),
   building: (id, o) => getJSON(`/api/v1/buildings/${encodeURIComponent(id)}`, o),
   buildings: (params, o) => getJSON(`/api/v1/buildings${q(params)}`, o),
   locate: (lon, lat, o) => getJSON(`/api/v1/locate${q({ lon, lat })}`, o),
@@ -121,6 +137,10 @@ export const api = {
   workers: (o) => getJSON('/api/v1/workers?limit=10000', o),
   assignments: (params, o) => getJSON(`/api/v1/assignments${q(params)}`, o),
   ops: (o) => getJSON('/api/v1/ops?limit=50', o),
+  // what changed between from and to (default now) under parent: the lists, a page of each,
+  // or (geo) the areas the page's grids gained and lost
+  changes: (params, o) => getJSON(`/api/v1/changes${q(params)}`, o),
+  changesGeo: (params, o) => getJSON(`/api/v1/changes${q({ ...params, f: 'geojson' })}`, o),
 };
 
 /** edit holds the writes of the Assign mode (README, "Editing endpoints"). */
@@ -140,9 +160,12 @@ export const edit = {
   endAssignment: (id) => send('DELETE', `/api/v1/assignments/${id}`),
 };
 
+/** exportURL: the downloads; at (the screen's moment) on those that have a history. */
 export const exportURL = {
-  grids: ({ level, parent } = {}) => `/api/v1/export/grids.geojson${q({ level, parent })}`,
-  buildings: ({ grid } = {}) => `/api/v1/export/buildings.geojson${q({ grid })}`,
-  assignments: ({ grid } = {}) => `/api/v1/export/assignments.csv${q({ grid })}`,
+  grids: ({ level, parent } = {}) => `/api/v1/export/grids.geojson${q({ level, parent, at: asOf })}`,
+  buildings: ({ grid } = {}) => `/api/v1/export/buildings.geojson${q({ grid, at: asOf })}`,
+  assignments: ({ grid } = {}) => `/api/v1/export/assignments.csv${q({ grid, at: asOf })}`,
   offline: ({ grid }) => `/api/v1/export/offline.pmtiles${q({ grid })}`,
+  // the statistical report of parent's subtree (the city when none), as at the screen's moment
+  report: ({ parent, lang, format = 'xlsx' } = {}) => `/api/v1/reports/summary.${format}${q({ parent, at: asOf, lang })}`,
 };

@@ -1,13 +1,15 @@
 // The Export mode's panel: grids (of the selection or the city, by level), buildings as
 // GeoJSON, or the assignments as CSV, with the count shown before downloading. Counts come
 // from the coverage summaries (grids per level, buildings) of the selection and of the city.
-// Below, the offline package of the selected grid (signed in: planners, admins, a grid leader
-// for their own grids — the server decides) and the button that opens one from a file.
+// At a past moment (the as-of control) every download is of then. Then the statistical report
+// of the selection (XLSX, CSV). Below, the offline package of the selected grid (signed in:
+// planners, admins, a grid leader for their own grids — the server decides) and the button that
+// opens one from a file.
 
 import { api, exportURL } from './api.js';
 import { $, h } from './dom.js';
 import * as grids from './grids.js';
-import { fmtInt, t } from './i18n.js';
+import { fmtInt, fmtMoment, lang, t } from './i18n.js';
 import { session } from './session.js';
 import { state } from './state.js';
 
@@ -34,6 +36,20 @@ function offlineBox(g) {
     get,
     h('p.help', null, t('offline.export.note')),
     h('button#offline-open', { type: 'button', onclick: () => ctx.openPackage() }, t('offline.open')));
+}
+
+/**
+ * reportBox: the statistical report (README "History and reports") of the selection's subtree,
+ * or the city's, as at the moment shown — plain links to the XLSX and the CSV.
+ */
+function reportBox(g) {
+  const parent = g ? g.code : undefined;
+  const when = state.at ? fmtMoment(state.at) : t('history.nowLower');
+  return h('fieldset.report', null, h('legend', null, t('export.report')),
+    h('a.button.primary#report-xlsx', { href: exportURL.report({ parent, lang: lang() }), download: '' }, `↓ ${t('export.report.xlsx')}`),
+    ' ',
+    h('a.button#report-csv', { href: exportURL.report({ parent, lang: lang(), format: 'csv' }), download: '' }, `↓ ${t('export.report.csv')}`),
+    h('p.help', null, t('export.report.note', { scope: g ? `${g.name} · ${g.code}` : t('export.report.city'), when })));
 }
 
 const levelName = (level) => t(`level.${level}`);
@@ -80,7 +96,7 @@ export function render() {
   let filename = '';
   if (exportChoice.what === 'grids' && scopeSel && g.level === 3) {
     // a level-3 grid has no grids below it: the selection is the grid itself
-    url = `/api/v1/grids/${g.code}`;
+    url = `/api/v1/grids/${g.code}${state.at ? `?at=${encodeURIComponent(state.at)}` : ''}`;
     filename = `grid-${g.code}.geojson`;
     count = 1;
   } else if (exportChoice.what === 'grids') {
@@ -118,7 +134,9 @@ export function render() {
       t(rows ? 'export.countRows' : 'export.count', { n: fmtInt(count) })),
     h('a.button.primary#export-download', { href: url, download: filename }, `↓ ${t('export.download')}`),
     h('p.help', null, t('export.note')),
+    state.at ? h('p.help.export-at', null, t('export.atNote', { when: fmtMoment(state.at) })) : null,
     h('p.help.mono', null, url),
+    reportBox(g),
     offlineBox(g));
   $('panel').replaceChildren(form);
   $('panel').dataset.sel = state.sel;

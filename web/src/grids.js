@@ -49,6 +49,18 @@ export function ingest(f) {
   return g;
 }
 
+let epoch = 0; // a reset's count: a page asked for before it does not land after it
+
+/** reset forgets every loaded grid (the moment shown changed: they are of another moment). */
+export function reset() {
+  epoch++;
+  idx.byId.clear();
+  idx.byCode.clear();
+  idx.children.clear();
+  pages.clear();
+  inflight.clear();
+}
+
 const key = (parent) => (parent == null ? CITY : parent);
 
 /** page returns how much of parent's children is loaded: {total, loaded}, or null. */
@@ -82,16 +94,18 @@ export async function loadChildren(parent, { more = false } = {}) {
   if (p && offset >= p.total) return childrenOf(parent);
   const id = `${k}/${offset}`;
   if (!inflight.has(id)) {
+    const mine = epoch;
     inflight.set(id, (async () => {
       try {
         const fc = await fetchPage(parent, offset, PAGE);
+        if (mine !== epoch) return childrenOf(parent);
         const rows = fc.features.map(ingest);
         const list = offset ? [...childrenOf(parent), ...rows] : rows;
         idx.children.set(k, list);
         pages.set(k, { total: fc.numberMatched, loaded: list.length });
         return list;
       } finally {
-        inflight.delete(id);
+        if (mine === epoch) inflight.delete(id);
       }
     })());
   }

@@ -46,6 +46,8 @@ export function init(ctx) {
 
 /** section returns the list's element, for the panel to place. */
 export function section() {
+  // the findings are of the division now: at a past moment the KPIs say what they were
+  if (C?.state.at) return h('p.help.issues-past', null, t('issues.past'));
   if (!el) el = h('section.defects');
   render();
   return el;
@@ -53,7 +55,7 @@ export function section() {
 
 /** reload asks for the first page of the selection's issues in view (a new selection, a move). */
 export async function reload({ keepOffset = false } = {}) {
-  if (!C) return;
+  if (!C || C.state.at) return;
   if (L.sel !== C.state.sel) {
     L.sel = C.state.sel;
     L.active = '';

@@ -12,19 +12,20 @@ import './app.css';
 
 import BUNDLED_STYLE from '../../tiles/style.json';
 
-import { api, setOffline } from './api.js';
+import { api, setAt as readAt, setOffline } from './api.js';
 import * as assign from './assign.js';
 import { $, h, toast } from './dom.js';
 import * as exportpanel from './exportpanel.js';
 import * as grids from './grids.js';
+import * as timeline from './history.js';
 import { lang, setLang, t, fmtTime } from './i18n.js';
 import * as issues from './issues.js';
 import { renderLayers, renderLegend, renderMetricPicker } from './legend.js';
 import { hookLogin } from './login.js';
 import * as liveMap from './map.js';
 import {
-  applyFill, applyLabels, applyLayerVisibility, applySelection, createMap, fitBBox, flyToGeometry, focusBBox, outline,
-  refreshTiles, viewBBox,
+  applyAt, applyFill, applyLabels, applyLayerVisibility, applySelection, createMap, fitBBox, flyToGeometry, focusBBox, outline,
+  refreshTiles, showChanges, viewBBox,
 } from './map.js';
 import { ancestors, bbox } from './model.js';
 import * as offline from './offline.js';
@@ -62,7 +63,7 @@ export async function select(code, { push = true, fit = true } = {}) {
       g = d.row;
       g.bbox ||= bbox(d.geometry);
     } catch (err) {
-      if (mine === selSeq) toast(err.message);
+      if (mine === selSeq) toast(err.status === 404 && state.at ? t('history.notFound') : err.message);
     }
     if (mine !== selSeq) return;
     applySelection();
@@ -73,6 +74,7 @@ export async function select(code, { push = true, fit = true } = {}) {
 
 function loadSelection({ fresh = false } = {}) {
   if (state.offline) return renderOffline();
+  timeline.load({ force: fresh });
   if (state.mode === 'export') return exportpanel.load({ fresh }).catch((err) => panel.renderPanelError(err, loadSelection));
   if (state.mode === 'assign') {
     assign.onSelection();
@@ -83,6 +85,10 @@ function loadSelection({ fresh = false } = {}) {
 
 function setMode(mode, { push = true } = {}) {
   if (mode === state.mode) return;
+  if (mode === 'assign' && state.at) {
+    toast(t('history.assignOff'));
+    return;
+  }
   const was = state.mode;
   state.mode = mode;
   writeURL(push);
@@ -99,6 +105,53 @@ function switchMode(was) {
   applyLabels();
   legend();
   loadSelection();
+}
+
+/**
+ * setAt shows the division as of at (RFC 3339; '' now): the tiles, the tree, the KPIs and the
+ * panel of then, a banner saying so; Assign is off (the past is read-only).
+ */
+async function setAt(at, { push = true } = {}) {
+  if (at === state.at) return;
+  state.at = at;
+  writeURL(push);
+  await applyMoment();
+}
+
+/** applyMoment reads again, as of state.at, everything on screen that has a history. */
+async function applyMoment() {
+  readAt(state.at);
+  if (state.at && state.mode === 'assign') {
+    state.mode = 'coverage';
+    writeURL(false);
+    switchMode('assign');
+    toast(t('history.assignOff'));
+  }
+  applyAt();
+  grids.reset();
+  state.summary = null;
+  state.citySummary = null;
+  renderChrome();
+  renderTree();
+  if (state.mode !== 'export') panel.renderPanelLoading();
+  const roots = grids.loadChildren(null).then(renderTree).catch((err) => tree.renderTreeError(err));
+  const city = state.sel ? api.summary().then((s) => {
+    state.citySummary = s;
+    renderTree();
+    renderAsOf();
+  }).catch(() => null) : null;
+  await Promise.all([roots, city, select(state.sel, { push: false, fit: false })]);
+  window.gridmap.atApplied = state.at;
+}
+
+/** setChanges turns the changes overlay on from the moment from, or off (''). */
+function setChanges(from, { push = true } = {}) {
+  if (from === state.changes) return;
+  state.changes = from;
+  writeURL(push);
+  timeline.renderControl();
+  timeline.load();
+  if (state.mode === 'coverage' && state.summary) panel.render();
 }
 
 function setMetric(metric) {
@@ -141,9 +194,9 @@ function renderChrome() {
     b.textContent = t(`mode.${m}`);
     b.setAttribute('aria-selected', String(state.mode === m));
     b.classList.toggle('active', state.mode === m);
-    if (m === 'assign') b.title = t('mode.assign.title');
-    // offline, what needs the server is off: editing and exports
-    b.disabled = Boolean(state.offline) && (m === 'assign' || m === 'export');
+    if (m === 'assign') b.title = state.at ? t('history.assignOff') : t('mode.assign.title');
+    // offline, what needs the server is off: editing and exports; a past moment is read-only
+    b.disabled = (Boolean(state.offline) && (m === 'assign' || m === 'export')) || (m === 'assign' && Boolean(state.at));
   }
   $('search').placeholder = t('search.placeholder');
   const lb = $('lang-btn');
@@ -168,6 +221,8 @@ function renderChrome() {
   hint.hidden = !state.locating;
   document.body.dataset.mode = state.mode;
   renderMetricPicker({ state, setMetric });
+  timeline.renderControl();
+  timeline.renderBanner();
   renderAsOf();
   renderSettings(state);
 }
@@ -222,7 +277,7 @@ function hookChrome() {
   hookSettings(state);
   hookLogin(auth, onSession);
   window.addEventListener('popstate', () => {
-    const before = { sel: state.sel, mode: state.mode, metric: state.metric };
+    const before = { sel: state.sel, mode: state.mode, metric: state.metric, at: state.at };
     readURL();
     if (before.mode !== state.mode) switchMode(before.mode);
     renderChrome();
@@ -231,7 +286,9 @@ function hookChrome() {
       applyLabels();
       legend();
     }
-    select(state.sel, { push: false });
+    // a moment of its own: everything is read again as of it (the selection too)
+    if (before.at !== state.at) applyMoment();
+    else select(state.sel, { push: false });
   });
 }
 
@@ -417,6 +474,7 @@ async function openPackage() {
 
 async function main() {
   readURL();
+  readAt(state.at);
   watchBasemapRefusal();
   state.idx = grids.idx;
   assign.init({
@@ -425,6 +483,7 @@ async function main() {
   });
   panel.init({ select, setMode, renderTree, renderAsOf });
   exportpanel.init({ openPackage });
+  timeline.init({ state, setAt, setChanges, flyToGeometry, showChanges });
   issues.init({ state, focusBBox, outline, viewBBox, map });
   hookChrome();
   renderChrome();

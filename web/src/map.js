@@ -10,6 +10,7 @@ import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
 
 import * as assign from './assign.js';
 import { load as loadShifted, PROTOCOL as SHIFT_PROTOCOL } from './basemap.js';
+import { tilesAt } from './api.js';
 import { toast } from './dom.js';
 import { t } from './i18n.js';
 import { bbox } from './model.js';
@@ -34,7 +35,7 @@ export let map = null;
 function styleOpts() {
   return {
     base: state.style, tiles: state.tiles, zooms: state.zooms, metric: activeMetric(), band: state.band, selected: state.sel,
-    labels: labelOpts(),
+    labels: labelOpts(), at: state.at,
     // an offline package: its tiles through the pmtiles protocol, hatches drawn here (no sprite)
     ...(state.offline ? { pmtiles: state.offline.url, sprite: false } : {}),
   };
@@ -212,6 +213,36 @@ export function viewBBox() {
   const b = map.getBounds();
   const c = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
   return [c(b.getWest(), -180, 180), c(b.getSouth(), -85, 85), c(b.getEast(), -180, 180), c(b.getNorth(), -85, 85)];
+}
+
+/**
+ * applyAt points the tile source at the moment shown (state.at; '' now): the TileJSON's
+ * templates with at=, so the map draws the grids and buildings of then.
+ */
+let atSeq = 0;
+export function applyAt() {
+  const src = map?.getSource('gridmap');
+  if (!src || state.offline || !state.tiles?.tiles) return;
+  src.setTiles(tilesAt(state.tiles.tiles, state.at));
+  // setTiles reloads the tiles a frame later; a style change meanwhile (the selection's filter)
+  // pauses the source, and a reload asked while paused re-parses the tiles it holds instead of
+  // fetching the new URL. So once the source has its new URL and a frame is drawn (which
+  // resumes it), every tile is fetched again: a tile the reload did fetch only revalidates (304).
+  const mine = ++atSeq;
+  const onData = (e) => {
+    if (e.sourceId !== 'gridmap' || e.sourceDataType !== 'content') return;
+    map.off('sourcedata', onData);
+    map.once('render', () => {
+      if (mine === atSeq) map.refreshTiles('gridmap');
+    });
+    map.triggerRepaint();
+  };
+  map.on('sourcedata', onData);
+}
+
+/** showChanges draws the changes overlay (GeoJSON of /changes; null: nothing). */
+export function showChanges(fc) {
+  map?.getSource('changes')?.setData(fc?.features ? { type: 'FeatureCollection', features: fc.features } : { type: 'FeatureCollection', features: [] });
 }
 
 /**

@@ -17,6 +17,9 @@ export const COLORS = {
   unstaffed: '#737373',
   selection: '#1a56db',
   focus: '#ff00a8',
+  // the changes overlay: area a grid gained (solid), area it lost (hatched, dashed outline)
+  gained: '#1a9850',
+  lost: '#d73027',
 };
 
 /**

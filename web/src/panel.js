@@ -8,6 +8,7 @@ import { api } from './api.js';
 import { renderBars } from './bars.js';
 import { $, h } from './dom.js';
 import * as grids from './grids.js';
+import * as timeline from './history.js';
 import { t } from './i18n.js';
 import * as issues from './issues.js';
 import { renderCards, renderHead, renderSpread } from './kpis.js';
@@ -99,7 +100,10 @@ export function render({ loading = false } = {}) {
     band: state.band,
   }) : null;
   const defects = issues.section();
-  const body = state.mode === 'coverage' ? [head, empty, cards, spread, defects, bars] : [head, empty, cards, spread, bars, defects];
+  // the changes overlay's list, beside the map (Coverage mode, while the overlay is on)
+  const changes = state.mode === 'coverage' ? timeline.section() : null;
+  const body = state.mode === 'coverage' ? [head, changes, empty, cards, spread, defects, bars] : [head, empty, cards, spread, bars, defects];
   $('panel').replaceChildren(...body.filter(Boolean));
   $('panel').dataset.sel = fresh ? sel : `…${sel}`;
+  $('panel').dataset.at = fresh ? state.at : '…';
 }

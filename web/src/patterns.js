@@ -8,6 +8,8 @@ const PATTERNS = {
   'hatch-overlap': { color: COLORS.defectOverlap, tint: 'rgba(122,1,119,0.18)', dir: -1 },
   // Assign mode: a locked grid (grey, so it never reads as a defect)
   'hatch-lock': { color: 'rgba(55,65,81,0.55)', tint: 'rgba(255,255,255,0.35)', dir: 1 },
+  // the changes overlay: area a grid lost (the sprite has no such pattern: always drawn here)
+  'hatch-lost': { color: COLORS.lost, tint: 'rgba(215,48,39,0.12)', dir: -1 },
 };
 
 function draw({ color, tint, dir }) {

@@ -1,7 +1,7 @@
 // The app's state and the URL that carries it.
 //
 // State lives in the URL (?sel=<grid code>&mode=dashboard|coverage|assign|export&metric=…&lang=…
-// &basemap=…&basemap_crs=…): a link reproduces the screen, and every selection or mode change is a history
+// &basemap=…&basemap_crs=…&at=<moment>&changes=<moment>): a link reproduces the screen, and every selection or mode change is a history
 // entry so the back button walks back through them.
 
 import { setLang } from './i18n.js';
@@ -31,7 +31,23 @@ export const state = {
   locating: false,
   layers: { grids: true, labels: true, buildings: true, units: true, roads: true, density: true, defects: true },
   dataVersion: null,
+  // the moment the division is shown as of (RFC 3339, UTC; '' now): a past moment is read-only
+  at: '',
+  // the changes overlay: the start of its period ('' off); it ends at the moment shown
+  changes: '',
 };
+
+/**
+ * moment normalises a moment a URL or a control gives (a date, or RFC 3339) to RFC 3339 in
+ * UTC without fractions, '' when it is none. A date alone is its first instant in UTC, as
+ * the server reads it.
+ */
+export function moment(s) {
+  if (!s || !/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(s)) return '';
+  const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(s) ? `${s}T00:00:00Z` : s.replace(' ', 'T'));
+  if (Number.isNaN(d.getTime())) return '';
+  return d.toISOString().replace(/\.\d+Z$/, 'Z');
+}
 
 export function readURL() {
   const p = new URLSearchParams(location.search);
@@ -40,6 +56,12 @@ export function readURL() {
   state.sel = /^\d{15}$/.test(p.get('sel') || '') ? p.get('sel') : '';
   const metric = p.get('metric');
   if (COVERAGE_METRICS.includes(metric)) state.metric = metric;
+  state.at = moment(p.get('at'));
+  // a moment not in the past is now, as the server reads it
+  if (state.at && Date.parse(state.at) >= Date.now()) state.at = '';
+  state.changes = moment(p.get('changes'));
+  // the past is read-only: a link to Assign at a past moment opens Coverage there
+  if (state.at && state.mode === 'assign') state.mode = 'coverage';
   const l = p.get('lang') || localStorage.getItem('gridmap.lang') || 'zh';
   setLang(l);
 }
@@ -68,6 +90,8 @@ export function writeURL(push) {
   set('sel', state.sel);
   set('mode', state.mode === 'dashboard' ? '' : state.mode);
   set('metric', state.mode === 'coverage' ? state.metric : '');
+  set('at', state.at);
+  set('changes', state.changes);
   const s = p.toString();
   const url = `${location.pathname}${s ? `?${s}` : ''}${location.hash}`;
   if (url === `${location.pathname}${location.search}${location.hash}`) return;

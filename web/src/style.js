@@ -10,9 +10,11 @@
 // font; no glyph PBFs need shipping (a CJK range set would be tens of MB).
 //
 // Sources: `gridmap` is our vector tiles (the server's, or an offline package's through the
-// pmtiles protocol); `focus` outlines what a list entry flew to; `draw` and `compare` serve the
-// Assign mode.
+// pmtiles protocol; at a past moment, the tiles of then: tilesAt); `focus` outlines what a list
+// entry flew to; `draw` and `compare` serve the Assign mode; `changes` is the changes overlay
+// (the areas grids gained and lost in a period, GET /changes?f=geojson).
 
+import { tilesAt } from './api.js';
 import { shiftedTiles } from './basemap.js';
 import { t as translate } from './i18n.js';
 import { COLORS, fillColor, perWorker } from './metrics.js';
@@ -144,6 +146,24 @@ function runtimeLayers({ zooms: ZOOM, selected = '' }) {
         filter: ['==', ['get', 'code'], selected],
         paint: { 'line-color': COLORS.selection, 'line-width': 4 },
       },
+      // the changes overlay: gained solid green, lost hatched red; a grid added or retired in
+      // the period (its whole area gained or lost) outlined heavier
+      {
+        id: 'changes-gained', type: 'fill', source: 'changes', filter: ['==', ['get', 'change'], 'gained'],
+        paint: { 'fill-color': COLORS.gained, 'fill-opacity': 0.35 },
+      },
+      {
+        id: 'changes-lost', type: 'fill', source: 'changes', filter: ['==', ['get', 'change'], 'lost'],
+        paint: { 'fill-pattern': 'hatch-lost' },
+      },
+      {
+        id: 'changes-gained-line', type: 'line', source: 'changes', filter: ['==', ['get', 'change'], 'gained'],
+        paint: { 'line-color': COLORS.gained, 'line-width': ['case', ['get', 'added'], 3.5, 1.5] },
+      },
+      {
+        id: 'changes-lost-line', type: 'line', source: 'changes', filter: ['==', ['get', 'change'], 'lost'],
+        paint: { 'line-color': COLORS.lost, 'line-width': ['case', ['get', 'retired'], 3.5, 1.5], 'line-dasharray': [2, 1.5] },
+      },
       {
         id: 'focus-fill', type: 'fill', source: 'focus',
         paint: { 'fill-color': COLORS.focus, 'fill-opacity': 0.18 },
@@ -176,10 +196,10 @@ function runtimeLayers({ zooms: ZOOM, selected = '' }) {
  * gridmapSource is the style's tile source: an offline package (pmtiles: its pmtiles:// URL),
  * the TileJSON the app has read (in as it is: MapLibre does not ask for it again), or its URL.
  */
-function gridmapSource({ pmtiles = '', tiles = null, tilesUrl = '' }) {
+function gridmapSource({ pmtiles = '', tiles = null, tilesUrl = '', at = '' }) {
   if (pmtiles) return { type: 'vector', url: pmtiles };
   if (tiles?.tiles) {
-    return { type: 'vector', tiles: tiles.tiles, minzoom: tiles.minzoom ?? 0, maxzoom: tiles.maxzoom ?? 22, bounds: tiles.bounds };
+    return { type: 'vector', tiles: tilesAt(tiles.tiles, at), minzoom: tiles.minzoom ?? 0, maxzoom: tiles.maxzoom ?? 22, bounds: tiles.bounds };
   }
   return { type: 'vector', url: tilesUrl || 'http://127.0.0.1/tiles.json' };
 }
@@ -190,7 +210,8 @@ function gridmapSource({ pmtiles = '', tiles = null, tilesUrl = '' }) {
  * tiles (the TileJSON, or tilesUrl: its URL; pmtiles: an offline package's URL), zooms
  * (zoomRules), basemap (XYZ template or ''), basemapCRS (its coordinate system: 'wgs84' or
  * 'gcj02'), attribution, sprite (false: none, the UI draws the patterns), metric, band
- * {target, band}, selected code, labels (labelField's options).
+ * {target, band}, selected code, labels (labelField's options), at (the moment the tiles show:
+ * RFC 3339, '' now).
  */
 export function buildStyle(opts = {}) {
   const { base, basemap = '', basemapCRS = 'wgs84', attribution = '', sprite = true } = opts;
@@ -206,6 +227,7 @@ export function buildStyle(opts = {}) {
     // shown against the current one after a conflict
     draw: { type: 'geojson', data: EMPTY },
     compare: { type: 'geojson', data: EMPTY },
+    changes: { type: 'geojson', data: EMPTY },
   };
   const layers = style.layers;
   const at = (id) => layers.findIndex((l) => l.id === id);

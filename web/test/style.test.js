@@ -13,6 +13,7 @@ import { test } from 'node:test';
 
 import { validateStyleMin } from '@maplibre/maplibre-gl-style-spec';
 
+import { tilesAt } from '../src/api.js';
 import { GAP_FILTER } from '../src/dividetools.js';
 import { METRIC_NAMES, legendItems } from '../src/metrics.js';
 import { swatches } from '../src/assigntools.js';
@@ -73,17 +74,23 @@ test('the style is style.json\'s: its sprite, no glyphs; the UI adds its sources
   const s = buildStyle({});
   assert.equal(s.glyphs, undefined);
   assert.equal(s.sprite, BASE.sprite);
-  assert.deepEqual(Object.keys(s.sources).sort(), ['compare', 'draw', 'focus', 'gridmap']);
+  assert.deepEqual(Object.keys(s.sources).sort(), ['changes', 'compare', 'draw', 'focus', 'gridmap']);
   // every layer of the document is there, in its order; the UI's layers read our sources only
   const own = new Set(ids(BASE));
   assert.deepEqual(ids(s).filter((id) => own.has(id)), ids(BASE));
   for (const l of s.layers) {
-    if (l.type !== 'background') assert.ok(['gridmap', 'focus', 'draw', 'compare'].includes(l.source), l.id);
+    if (l.type !== 'background') assert.ok(['gridmap', 'focus', 'draw', 'compare', 'changes'].includes(l.source), l.id);
   }
   // the TileJSON the app read goes in whole: MapLibre asks for nothing but the tiles
   const inline = buildStyle({ tiles: TILEJSON }).sources.gridmap;
   assert.deepEqual(inline.tiles, TILEJSON.tiles);
   assert.equal(inline.url, undefined);
+  // a past moment: the same templates with at= (a template with a query of its own keeps it)
+  const at = '2026-01-01T00:00:00Z';
+  assert.deepEqual(buildStyle({ tiles: TILEJSON, at }).sources.gridmap.tiles,
+    TILEJSON.tiles.map((u) => `${u}?at=2026-01-01T00%3A00%3A00Z`));
+  assert.deepEqual(tilesAt(['/t/{z}/{x}/{y}.mvt?v=3'], at), ['/t/{z}/{x}/{y}.mvt?v=3&at=2026-01-01T00%3A00%3A00Z']);
+  assert.deepEqual(tilesAt(TILEJSON.tiles, ''), TILEJSON.tiles);
   // an offline package: its pmtiles:// source, no sprite (the UI draws the hatches)
   const off = buildStyle({ pmtiles: 'pmtiles://a.pmtiles', sprite: false });
   assert.deepEqual(off.sources.gridmap, { type: 'vector', url: 'pmtiles://a.pmtiles' });
