@@ -9,7 +9,7 @@ import (
 	"gridmap/grid"
 )
 
-// The coverage facts of the whole city at a past moment, at a cost that follows what changed
+// The coverage facts of the whole city or a subtree at a past moment, at a cost that follows what changed
 // since then rather than the size of the city. A grid whose version is the same then as now
 // has the same shape then as now; a parent whose own version and whose children's versions
 // are all the same then as now has the same gap pieces; a pair of such grids the same overlap
@@ -51,11 +51,38 @@ const changedThen = `(
     WHERE h.id = ANY(@then) AND ` + heldAt + `)`
 
 // buildingsThen: the buildings there at @at with the grid they were derived into then.
-const buildingsThen = `(
+var buildingsThen = buildingsThenWhere("true")
+
+// buildingsThenWhere is buildingsThen of the buildings b meeting cond (a condition on their
+// row in buildings, which an index may answer).
+func buildingsThenWhere(cond string) string {
+	return `(
     SELECT b.id, b.code, b.name, b.footprint, b.anchor, b.households, b.residents, b.households_estimated,
            b.straddling, CASE WHEN m.id IS NULL THEN b.grid_id ELSE m.grid_id END AS grid_id, m.id IS NOT NULL AS moved
     FROM buildings b LEFT JOIN unnest(@moved::bigint[], @moved_to::bigint[]) m(id, grid_id) ON m.id = b.id
-    WHERE coalesce(b.created_at, @since) <= @at)`
+    WHERE coalesce(b.created_at, @since) <= @at AND ` + cond + `)`
+}
+
+// inScopeThen: grid id x is in the scope (@root NULL: the whole city; else @ids, the
+// subtree of @root then).
+func inScopeThen(x string) string {
+	return `(@root::bigint IS NULL OR ` + x + ` = ANY(@ids))`
+}
+
+// buildingsOfScopeThen: the buildings of then derived into a grid of the scope then (the
+// whole city: all of them).
+var buildingsOfScopeThen = `(SELECT * FROM ` +
+	buildingsThenWhere(`(@root::bigint IS NULL OR b.grid_id = ANY(@ids) OR b.id = ANY(@moved))`) + ` b
+    WHERE ` + inScopeThen("b.grid_id") + `)`
+
+// buildingsInScopeThen: the buildings of the scope then — derived into one of its grids, or
+// with their point on surface inside its root (a building in a gap of the subtree).
+var buildingsInScopeThen = `(
+    SELECT * FROM ` + buildingsOfScopeThen + ` b
+    UNION ALL
+    SELECT x.* FROM (SELECT r.geom FROM ` + gridsThen + ` r WHERE r.id = @root) r
+    CROSS JOIN LATERAL ` + buildingsThenWhere(`b.anchor && r.geom AND ST_Intersects(r.geom, b.anchor)`) + ` x
+    WHERE NOT coalesce(x.grid_id = ANY(@ids), false))`
 
 // staffThen: assignments valid at @at of workers not retired by then.
 const staffThen = `(
@@ -65,12 +92,12 @@ const staffThen = `(
 
 // pastGridsSQL: every grid of then with its shape (kept for unchanged grids, measured for
 // the others) and what was derived into it then.
-const pastGridsSQL = `
+var pastGridsSQL = `
 WITH own AS (
     SELECT b.grid_id, count(*)::int AS buildings, coalesce(sum(u.n), 0)::int AS units,
            coalesce(sum(b.households), 0)::int AS households, coalesce(sum(b.residents), 0)::int AS residents,
            coalesce(bool_or(b.households_estimated), false) AS estimated
-    FROM ` + buildingsThen + ` b
+    FROM ` + buildingsOfScopeThen + ` b
     LEFT JOIN (SELECT building_id, count(*) AS n FROM units GROUP BY building_id) u ON u.building_id = b.id
     WHERE b.grid_id IS NOT NULL
     GROUP BY b.grid_id
@@ -78,7 +105,7 @@ WITH own AS (
     SELECT g.id, g.level, g.code, g.name, g.parent_id,
            c.area_m2, c.perimeter_m, c.polsby_popper, c.reock, c.parts
     FROM grids g JOIN coverage_grids c ON c.grid_id = g.id
-    WHERE g.valid_to IS NULL AND NOT g.id = ANY(@now)
+    WHERE g.valid_to IS NULL AND NOT g.id = ANY(@now) AND ` + inScopeThen("g.id") + `
     UNION ALL
     SELECT g.id, g.level, g.code, g.name, g.parent_id,
            m.area, m.perimeter,
@@ -89,6 +116,7 @@ WITH own AS (
     CROSS JOIN LATERAL (SELECT ST_Area(g.geom::geography) AS area, ST_Perimeter(g.geom::geography) AS perimeter) m
     CROSS JOIN LATERAL (SELECT ST_Scale(g.geom, cos(radians(ST_Y(ST_Centroid(g.geom)))), 1) AS flat) f
     CROSS JOIN LATERAL (SELECT f.flat, (ST_MinimumBoundingRadius(f.flat)).radius) r
+    WHERE ` + inScopeThen("g.id") + `
 )
 SELECT s.id, s.level, s.code, s.name, s.parent_id, s.area_m2, s.perimeter_m, s.polsby_popper, s.reock, s.parts,
        coalesce(o.buildings, 0), coalesce(o.units, 0), coalesce(o.households, 0), coalesce(o.residents, 0),
@@ -96,14 +124,14 @@ SELECT s.id, s.level, s.code, s.name, s.parent_id, s.area_m2, s.perimeter_m, s.p
 FROM shapes s LEFT JOIN own o ON o.grid_id = s.id`
 
 // pastStaffSQL: the grid staff of then on the grids of then.
-const pastStaffSQL = `
+var pastStaffSQL = `
 SELECT a.grid_id, a.worker_id FROM ` + staffThen + ` a
-WHERE a.grid_id IN (SELECT g.id FROM grids g WHERE g.valid_to IS NULL AND NOT g.id = ANY(@now)
-                    UNION ALL SELECT unnest(@then::bigint[]))`
+WHERE ` + inScopeThen("a.grid_id") + ` AND a.grid_id IN (
+    SELECT g.id FROM grids g WHERE g.valid_to IS NULL AND NOT g.id = ANY(@now) UNION ALL SELECT unnest(@then::bigint[]))`
 
 // pastGapsSQL: the kept pieces of the parents unchanged since (bordered by their children,
 // the same then as now), and the pieces of the others measured against the grids of then.
-const pastGapsSQL = `
+var pastGapsSQL = `
 SELECT x.parent_id, x.geom, x.area, x.bordering FROM (
     SELECT c.parent_id, ` + pieceGeom + ` AS geom, c.area_m2 AS area,
            coalesce((SELECT array_agg(k.id ORDER BY k.code) FROM grids k
@@ -112,8 +140,8 @@ SELECT x.parent_id, x.geom, x.area, x.bordering FROM (
                        AND (k.parent_id = c.parent_id OR (c.parent_id IS NULL AND k.level = 1))), '{}') AS bordering
     FROM tile_coverage c
     WHERE c.kind = 'gap' AND c.area_m2 >= @min_area
-      AND CASE WHEN c.parent_id IS NULL THEN NOT @city_gaps
-               ELSE NOT c.parent_id = ANY(@gap_parents) AND NOT c.parent_id = ANY(@now) END
+      AND CASE WHEN c.parent_id IS NULL THEN @root::bigint IS NULL AND NOT @city_gaps
+               ELSE NOT c.parent_id = ANY(@gap_parents) AND NOT c.parent_id = ANY(@now) AND ` + inScopeThen("c.parent_id") + ` END
     UNION ALL
     SELECT h.parent_id, d.geom, gridmap_area_m2(d.geom),
            coalesce((SELECT array_agg(c.id ORDER BY c.code) FROM ` + gridsThen + ` c
@@ -123,10 +151,10 @@ SELECT x.parent_id, x.geom, x.area, x.bordering FROM (
         SELECT p.id AS parent_id, coalesce(ST_Difference(p.geom, u.kids), p.geom) AS diff
         FROM ` + gridsThen + ` p
         CROSS JOIN LATERAL (SELECT ST_Union(c.geom) AS kids FROM ` + gridsThen + ` c WHERE c.parent_id = p.id) u
-        WHERE p.id = ANY(@gap_parents) AND p.level < 3
+        WHERE p.id = ANY(@gap_parents) AND p.level < 3 AND ` + inScopeThen("p.id") + `
         UNION ALL
         SELECT NULL, coalesce(ST_Difference(c.boundary, (SELECT ST_Union(g.geom) FROM ` + gridsThen + ` g WHERE g.level = 1)), c.boundary)
-        FROM city c WHERE @city_gaps AND c.boundary IS NOT NULL
+        FROM city c WHERE @root::bigint IS NULL AND @city_gaps AND c.boundary IS NOT NULL
     ) h
     CROSS JOIN LATERAL ST_Dump(ST_CollectionExtract(h.diff, 3)) d
     WHERE gridmap_area_m2(d.geom) >= @min_area
@@ -135,13 +163,14 @@ ORDER BY x.parent_id NULLS FIRST, ST_XMin(x.geom), ST_YMin(x.geom)`
 
 // pastOverlapsSQL: the kept pieces of pairs of grids both unchanged since, and the pairs with
 // a grid that changed measured against the grids of then.
-const pastOverlapsSQL = `
+var pastOverlapsSQL = `
 SELECT a.id, a.level, a.code, a.name, b.id, b.level, b.code, b.name, x.geom, x.area
 FROM (
     SELECT c.grid_ids[1] AS a, c.grid_ids[2] AS b, ST_Multi(ST_Collect(` + pieceGeom + ` ORDER BY c.id)) AS geom,
            sum(c.area_m2) AS area
     FROM tile_coverage c
     WHERE c.kind = 'overlap' AND c.area_m2 >= @min_area AND NOT c.grid_ids && @now
+      AND (@root::bigint IS NULL OR c.grid_ids && @ids)
     GROUP BY c.grid_ids
     UNION ALL
     SELECT least(a.id, b.id), greatest(a.id, b.id), ST_Multi(ST_Collect(d.geom)), sum(gridmap_area_m2(d.geom))
@@ -150,6 +179,7 @@ FROM (
          AND (NOT b.changed OR a.id < b.id)
     CROSS JOIN LATERAL ST_Dump(ST_CollectionExtract(ST_Intersection(a.geom, b.geom), 3)) d
     WHERE ST_Relate(a.geom, b.geom, 'T********') AND gridmap_area_m2(d.geom) >= @min_area
+      AND (` + inScopeThen("a.id") + ` OR ` + inScopeThen("b.id") + `)
     GROUP BY least(a.id, b.id), greatest(a.id, b.id)
 ) x
 JOIN ` + gridsThen + ` a ON a.id = x.a JOIN ` + gridsThen + ` b ON b.id = x.b
@@ -157,23 +187,25 @@ ORDER BY a.code, b.code`
 
 // pastOutsideSQL: the kept pieces of grids that, with their parent, are unchanged since, and
 // the others measured against their parent (or the city) of then.
-const pastOutsideSQL = `
+var pastOutsideSQL = `
 SELECT c.id, c.level, c.code, c.name, p.id, p.level, p.code, p.name, x.geom, x.area
 FROM (
     SELECT o.grid_id AS id, o.parent_id, ST_Multi(ST_Collect(o.geom ORDER BY o.id)) AS geom, sum(o.area_m2) AS area
     FROM coverage_outside o
     WHERE o.area_m2 >= @min_area AND NOT o.grid_id = ANY(@now) AND NOT coalesce(o.parent_id = ANY(@now), false)
+      AND ` + inScopeThen("o.grid_id") + `
     GROUP BY o.grid_id, o.parent_id
     UNION ALL
     SELECT o.id, o.parent_id, ST_Multi(ST_Collect(d.geom)), sum(gridmap_area_m2(d.geom))
     FROM (
         SELECT c.id, c.parent_id, ST_Difference(c.geom, p.geom) AS diff
         FROM ` + gridsThen + ` c JOIN ` + gridsThen + ` p ON p.id = c.parent_id
-        WHERE (c.changed OR p.changed) AND NOT ST_CoveredBy(c.geom, p.geom)
+        WHERE (c.changed OR p.changed) AND ` + inScopeThen("c.id") + ` AND NOT ST_CoveredBy(c.geom, p.geom)
         UNION ALL
         SELECT c.id, NULL, ST_Difference(c.geom, city.boundary)
         FROM ` + changedThen + ` c, city
-        WHERE c.level = 1 AND city.boundary IS NOT NULL AND NOT ST_CoveredBy(c.geom, city.boundary)
+        WHERE c.level = 1 AND ` + inScopeThen("c.id") + ` AND city.boundary IS NOT NULL
+          AND NOT ST_CoveredBy(c.geom, city.boundary)
     ) o
     CROSS JOIN LATERAL ST_Dump(ST_CollectionExtract(o.diff, 3)) d
     WHERE gridmap_area_m2(d.geom) >= @min_area
@@ -185,16 +217,16 @@ ORDER BY c.code`
 
 // pastBuildingsOutsideSQL: buildings of then in no grid, or in a grid of level 1 or 2 (a
 // grid's level never changes).
-const pastBuildingsOutsideSQL = `
+var pastBuildingsOutsideSQL = `
 SELECT b.id, b.code, b.name
-FROM ` + buildingsThen + ` b LEFT JOIN grids g ON g.id = b.grid_id
+FROM ` + buildingsInScopeThen + ` b LEFT JOIN grids g ON g.id = b.grid_id
 WHERE g.id IS NULL OR g.level < 3
 ORDER BY b.code`
 
 // pastMultiGridSQL: buildings of then whose point on surface lay inside two or more level-3
 // grids of then. Such a point lies in an overlap piece of two unchanged grids (kept) or
 // inside a level-3 grid that changed; those candidates are tested against the grids of then.
-const pastMultiGridSQL = `
+var pastMultiGridSQL = `
 WITH cand AS (
     SELECT b.id FROM tile_coverage c
     JOIN buildings b ON b.anchor && ST_Expand(` + pieceGeom + `, 1e-9) AND ST_DWithin(` + pieceGeom + `, b.anchor, 1e-9)
@@ -204,7 +236,7 @@ WITH cand AS (
     WHERE g.level = 3
 )
 SELECT b.id, b.code, b.name, m.ids, m.levels, m.codes, m.names
-FROM cand JOIN ` + buildingsThen + ` b ON b.id = cand.id
+FROM cand JOIN ` + buildingsInScopeThen + ` b ON b.id = cand.id
 CROSS JOIN LATERAL (
     SELECT count(*) AS n, array_agg(g.id ORDER BY g.code) AS ids, array_agg(g.level ORDER BY g.code) AS levels,
            array_agg(g.code ORDER BY g.code) AS codes, array_agg(g.name ORDER BY g.code) AS names
@@ -217,9 +249,9 @@ ORDER BY b.code`
 // pastStraddlersSQL: buildings of then in a level-3 grid of then reaching out of it by at
 // least @min_area. Not moved and in an unchanged grid: the kept flag (out by 1 m²) finds
 // them; moved, or in a grid that changed: measured against the grid of then.
-const pastStraddlersSQL = `
+var pastStraddlersSQL = `
 SELECT b.id, b.code, b.name, g.id, g.level, g.code, g.name, x.area, x.outside
-FROM ` + buildingsThen + ` b
+FROM ` + buildingsInScopeThen + ` b
 JOIN ` + gridsThen + ` g ON g.id = b.grid_id AND g.level = 3
 CROSS JOIN LATERAL (
     SELECT ST_Area(b.footprint::geography) AS area,
@@ -230,20 +262,20 @@ WHERE (b.moved OR g.changed OR b.straddling)
 ORDER BY b.code`
 
 // pastUnstaffedBuildingsSQL: buildings of then without a building leader then.
-const pastUnstaffedBuildingsSQL = `
+var pastUnstaffedBuildingsSQL = `
 SELECT b.id, b.code, b.name
-FROM ` + buildingsThen + ` b
+FROM ` + buildingsInScopeThen + ` b
 WHERE NOT EXISTS (SELECT 1 FROM ` + staffThen + ` a WHERE a.building_id = b.id AND a.role = 'building_leader')
 ORDER BY b.code`
 
 // pastUnstaffedUnitsSQL: units of the buildings of then without a unit leader then.
-const pastUnstaffedUnitsSQL = `
+var pastUnstaffedUnitsSQL = `
 SELECT u.id, u.label, b.id, b.code
-FROM units u JOIN ` + buildingsThen + ` b ON b.id = u.building_id
+FROM units u JOIN ` + buildingsInScopeThen + ` b ON b.id = u.building_id
 WHERE NOT EXISTS (SELECT 1 FROM ` + staffThen + ` a WHERE a.unit_id = u.id AND a.role = 'unit_leader')
 ORDER BY b.code, u.id`
 
-const pastUngriddedSQL = `SELECT count(*)::int FROM ` + buildingsThen + ` b WHERE b.grid_id IS NULL`
+var pastUngriddedSQL = `SELECT count(*)::int FROM ` + buildingsThen + ` b WHERE @root::bigint IS NULL AND b.grid_id IS NULL`
 
 // pastDiffSQL: what differs between @at and now — the grids of then not current in the same
 // version, and the current grids not there in the same version then, each with its level and
@@ -303,11 +335,14 @@ func pastDiff(ctx context.Context, tx pgx.Tx, at time.Time, minArea float64) (pg
 		"gap_parents": gapParents, "city_gaps": city, "min_area": minArea}, nil
 }
 
-// measurePast measures the whole city at a past moment (see the top of this file) into f,
-// in tx's snapshot.
-func measurePast(ctx context.Context, tx pgx.Tx, at time.Time, minArea float64, f *grid.CoverageFacts) error {
+// measurePast measures the scope of root (nil: the whole city) as it stood at a past moment
+// (see the top of this file) into f, in tx's snapshot. ENOTFOUND when root did not exist then.
+func measurePast(ctx context.Context, tx pgx.Tx, root *grid.GridKey, at time.Time, minArea float64, f *grid.CoverageFacts) error {
 	args, err := pastDiff(ctx, tx, at, minArea)
 	if err != nil {
+		return err
+	}
+	if f.Root, err = pastScope(ctx, tx, root, at, args); err != nil {
 		return err
 	}
 	var gaps []gapRow
@@ -328,4 +363,23 @@ func measurePast(ctx context.Context, tx pgx.Tx, at time.Time, minArea float64, 
 	}
 	f.Gaps = namedGaps(gaps, f.Grids)
 	return nil
+}
+
+// pastScope adds the scope of root at moment at to args — @root and @ids, its subtree then
+// (NULL both: the whole city) — and returns the root as it stood then.
+func pastScope(ctx context.Context, tx pgx.Tx, root *grid.GridKey, at time.Time, args pgx.NamedArgs) (*grid.GridRef, error) {
+	args["root"], args["ids"] = nil, nil
+	if root == nil {
+		return nil, nil
+	}
+	ref, err := resolveGridAt(ctx, tx, *root, at)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	if err := tx.QueryRow(ctx, `SELECT array_agg(id) FROM gridmap_subtree_at($1, $2)`, ref.ID, at).Scan(&ids); err != nil {
+		return nil, err
+	}
+	args["root"], args["ids"] = ref.ID, ids
+	return &ref, nil
 }

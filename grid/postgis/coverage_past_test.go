@@ -14,7 +14,7 @@ import (
 	"gridmap/grid/postgis"
 )
 
-// TestCoveragePastFromKept: the coverage report of the whole city at a past moment, built
+// TestCoveragePastFromKept: the coverage report at a past moment, of the city or a subtree, built
 // from the kept facts of what did not change since and measurements of what did, equals the
 // one measured from scratch through the gridmap_asof views — every field of every list,
 // numbers to 1e-9 (relative), geometries within 1e-8° (kept gaps and overlaps come back from
@@ -25,7 +25,7 @@ import (
 // what it gives up), one of a fourth shrunk in SQL (a gap), a subdistrict renamed and a worker retired, and at two sizes of the smallest piece.
 func TestCoveragePastFromKept(t *testing.T) {
 	s, ctx := demoTest(t)
-	_, steps := history(t, s, ctx)
+	parent, steps := history(t, s, ctx)
 	moments := []time.Time{}
 	for _, m := range steps {
 		moments = append(moments, m.at)
@@ -63,16 +63,16 @@ func TestCoveragePastFromKept(t *testing.T) {
 	}
 	// and one shrunk in SQL, as a writer that keeps the history does (the old version
 	// archived): its parent gets a gap, buildings fall outside every level-3 grid
+	var gapParent int64
 	if err := pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `
+		return tx.QueryRow(ctx, `
 			WITH g AS (SELECT id FROM grids g WHERE level = 3 AND valid_to IS NULL AND parent_id NOT IN (
 			               SELECT parent_id FROM grids WHERE id IN ($1, $2, $3))
 			             AND (SELECT count(*) FROM buildings b WHERE b.grid_id = g.id) > 5 ORDER BY code LIMIT 1),
 			v AS (INSERT INTO grid_versions (grid_id, version, parent_id, code, name, geom, valid_from, valid_to)
 			      SELECT id, version, parent_id, code, name, geom, valid_from, now() FROM grids WHERE id = (SELECT id FROM g))
 			UPDATE grids SET geom = ST_Multi(ST_Buffer(geom, -0.0004, 'quad_segs=2')), version = version + 1, valid_from = now()
-			WHERE id = (SELECT id FROM g)`, target, steps[0].grids[0].ID, shrunk)
-		return err
+			WHERE id = (SELECT id FROM g) RETURNING parent_id`, target, steps[0].grids[0].ID, shrunk).Scan(&gapParent)
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -87,28 +87,32 @@ func TestCoveragePastFromKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	moments = append(moments, q1[time.Time](t, s, `SELECT clock_timestamp()`))
+	// the whole city; the community of the script, of the paint, of the gap, and the
+	// subdistrict renamed, with their subtrees
+	roots := []*grid.GridKey{nil, {ID: parent.ID}, {ID: *state(t, s, target).ParentID}, {ID: gapParent}, {ID: sub}}
 	for k, at := range moments {
 		for _, minArea := range []float64{1, 20} {
-			what := fmt.Sprintf("moment %d, min_area %g", k, minArea)
-			diffs := pastDiffs(t, s, ctx, at, minArea)
-			if len(diffs) > 0 {
-				t.Errorf("%s: the report from the kept facts differs from the one measured from scratch:\n  %s",
-					what, strings.Join(diffs[:min(len(diffs), 20)], "\n  "))
+			for _, root := range roots {
+				what := fmt.Sprintf("moment %d, min_area %g, scope %v", k, minArea, root)
+				if diffs := pastDiffs(t, s, ctx, root, at, minArea); len(diffs) > 0 {
+					t.Errorf("%s: the report from the kept facts differs from the one measured from scratch:\n  %s",
+						what, strings.Join(diffs[:min(len(diffs), 20)], "\n  "))
+				}
 			}
 		}
 	}
 }
 
-// pastDiffs returns how the whole city's coverage report at at, as Coverage builds it,
-// differs from the one measured from scratch.
-func pastDiffs(t *testing.T, s *postgis.Store, ctx context.Context, at time.Time, minArea float64) []string {
+// pastDiffs returns how the coverage report of root's scope (nil: the city) at at, as
+// Coverage builds it, differs from the one measured from scratch.
+func pastDiffs(t *testing.T, s *postgis.Store, ctx context.Context, root *grid.GridKey, at time.Time, minArea float64) []string {
 	t.Helper()
 	page := &grid.Page{Limit: grid.MaxLimit}
-	fast, err := s.Coverage(ctx, grid.CoverageOptions{At: &at, MinAreaM2: minArea, Page: page})
+	fast, err := s.Coverage(ctx, grid.CoverageOptions{Root: root, At: &at, MinAreaM2: minArea, Page: page})
 	if err != nil {
 		t.Fatal(err)
 	}
-	scratch, err := s.Coverage(ctx, grid.CoverageOptions{At: &at, MinAreaM2: minArea, Page: page, Recompute: true})
+	scratch, err := s.Coverage(ctx, grid.CoverageOptions{Root: root, At: &at, MinAreaM2: minArea, Page: page, Recompute: true})
 	if err != nil {
 		t.Fatal(err)
 	}

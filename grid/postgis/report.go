@@ -16,7 +16,7 @@ import (
 // measure is one grouped scan, and the rows, one per grid of a level, are small.
 //
 // Named parameters: @rlen, @prefix, the scope's code prefix (0, '': the whole city); for the
-// whole city at a past moment, pastDiff's (coverage_past.go).
+// past moment, pastDiff's (coverage_past.go).
 
 // reportStaffSQL counts the distinct current staff by role of each subtree of every level
 // and of the scope (key NULL) in one pass: grid staff on their grid, building and unit leaders
@@ -73,15 +73,14 @@ type reportFrom struct {
 }
 
 var (
-	// reportNow: what is current (also read through the gridmap_asof views, for a subtree at
-	// a past moment).
+	// reportNow: what is current.
 	reportNow = reportFrom{
 		staff: `(SELECT a.* FROM assignments a JOIN workers w ON w.id = a.worker_id
               WHERE a.valid_to IS NULL AND w.retired_at IS NULL)`,
 		buildings: `buildings`,
 		grids:     `(SELECT * FROM grids WHERE valid_to IS NULL)`,
 	}
-	// reportThen: the whole city at a past moment, with pastDiff's parameters (coverage_past.go).
+	// reportThen: a past moment, with pastDiff's parameters (coverage_past.go).
 	reportThen = reportFrom{staff: staffThen, buildings: buildingsThen, grids: gridsThen}
 )
 
@@ -122,28 +121,8 @@ func (s *Store) Report(ctx context.Context, q grid.ReportQuery, sink grid.Report
 			levels = append(levels, l)
 		}
 	}
-	err = s.readSnapshot(ctx, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT name FROM city LIMIT 1), '')`).Scan(&head.City); err != nil {
-			return err
-		}
-		args, from := pgx.NamedArgs{}, reportNow
-		switch {
-		case at != nil && head.Root == nil:
-			// the whole city then: what differs since, as coverageFacts finds it
-			if args, err = pastDiff(ctx, tx, *at, o.MinAreaM2); err != nil {
-				return err
-			}
-			from = reportThen
-		case at != nil:
-			if err := asOf(ctx, tx, *at); err != nil {
-				return err
-			}
-		}
-		f.Keys, err = reportKeys(ctx, tx, head.Root, levels, from, args)
+	if f.Keys, head.City, err = s.readReportKeys(ctx, head.Root, levels, at); err != nil {
 		return err
-	})
-	if err != nil {
-		return mapError(err)
 	}
 	if q.From != nil {
 		cq := grid.ChangeQuery{From: *q.From, To: q.To, Parent: q.Parent, Page: grid.Page{Limit: grid.MaxLimit}}
@@ -153,6 +132,31 @@ func (s *Store) Report(ctx context.Context, q grid.ReportQuery, sink grid.Report
 		head.To = &f.Changes.To
 	}
 	return grid.AssembleReport(q, f, levels, head, sink)
+}
+
+// readReportKeys reads the city's name and measures the facts of every subtree of the
+// levels (reportKeys), now or at the past moment at.
+func (s *Store) readReportKeys(ctx context.Context, root *grid.GridRef, levels []int, at *time.Time) (map[int]map[string]grid.ReportKeyFacts, string, error) {
+	var keys map[int]map[string]grid.ReportKeyFacts
+	var city string
+	err := s.readSnapshot(ctx, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT name FROM city LIMIT 1), '')`).Scan(&city); err != nil {
+			return err
+		}
+		args, from := pgx.NamedArgs{}, reportNow
+		if at != nil {
+			// what differs since then, as coverageFacts finds it
+			var err error
+			if args, err = pastDiff(ctx, tx, *at, 0); err != nil {
+				return err
+			}
+			from = reportThen
+		}
+		var err error
+		keys, err = reportKeys(ctx, tx, root, levels, from, args)
+		return err
+	})
+	return keys, city, mapError(err)
 }
 
 // reportKeys measures the facts of every subtree of the levels, and of the scope (level 0),
