@@ -92,13 +92,14 @@ const staffThen = `(
 
 // pastGridsSQL: every grid of then with its shape (kept for unchanged grids, measured for
 // the others) and what was derived into it then.
-var pastGridsSQL = `
+func pastGridsSQL(units string) string {
+	return `
 WITH own AS (
     SELECT b.grid_id, count(*)::int AS buildings, coalesce(sum(u.n), 0)::int AS units,
            coalesce(sum(b.households), 0)::int AS households, coalesce(sum(b.residents), 0)::int AS residents,
            coalesce(bool_or(b.households_estimated), false) AS estimated
     FROM ` + buildingsOfScopeThen + ` b
-    LEFT JOIN (SELECT building_id, count(*) AS n FROM units GROUP BY building_id) u ON u.building_id = b.id
+    ` + units + `
     WHERE b.grid_id IS NOT NULL
     GROUP BY b.grid_id
 ), shapes AS (
@@ -122,6 +123,14 @@ SELECT s.id, s.level, s.code, s.name, s.parent_id, s.area_m2, s.perimeter_m, s.p
        coalesce(o.buildings, 0), coalesce(o.units, 0), coalesce(o.households, 0), coalesce(o.residents, 0),
        coalesce(o.estimated, false)
 FROM shapes s LEFT JOIN own o ON o.grid_id = s.id`
+}
+
+// pastGridsForms: pastGridsSQL for the whole city (units counted in one grouped pass) and
+// for a subtree (units counted per building, through their index).
+var pastGridsForms = [2]string{
+	pastGridsSQL(`LEFT JOIN (SELECT building_id, count(*) AS n FROM units GROUP BY building_id) u ON u.building_id = b.id`),
+	pastGridsSQL(`LEFT JOIN LATERAL (SELECT count(*) AS n FROM units u WHERE u.building_id = b.id) u ON true`),
+}
 
 // pastStaffSQL: the grid staff of then on the grids of then.
 var pastStaffSQL = `
@@ -261,19 +270,58 @@ WHERE (b.moved OR g.changed OR b.straddling)
   AND NOT ST_CoveredBy(b.footprint, g.geom) AND x.outside >= @min_area
 ORDER BY b.code`
 
+// unledThen: no assignment of the role on col = id held at @at, of a worker not retired by
+// then. Current assignments are found through their indexes on the building or unit, ended
+// ones among those ended since @at (by valid_to): probes, for the few buildings of a subtree.
+func unledThen(col, id, role string) string {
+	one := func(valid string) string {
+		return `NOT EXISTS (SELECT 1 FROM assignments a WHERE a.` + col + ` = ` + id + ` AND a.role = '` + role + `'
+        AND ` + valid + ` AND a.valid_from <= @at
+        AND coalesce((SELECT w.retired_at FROM workers w WHERE w.id = a.worker_id) > @at, true))`
+	}
+	return one("a.valid_to IS NULL") + `
+    AND ` + one("a.valid_to > @at")
+}
+
 // pastUnstaffedBuildingsSQL: buildings of then without a building leader then.
-var pastUnstaffedBuildingsSQL = `
+func pastUnstaffedBuildingsSQL(unled func(col, id, role string) string) string {
+	return `
 SELECT b.id, b.code, b.name
 FROM ` + buildingsInScopeThen + ` b
-WHERE NOT EXISTS (SELECT 1 FROM ` + staffThen + ` a WHERE a.building_id = b.id AND a.role = 'building_leader')
+WHERE ` + unled("building_id", "b.id", "building_leader") + `
 ORDER BY b.code`
+}
 
 // pastUnstaffedUnitsSQL: units of the buildings of then without a unit leader then.
-var pastUnstaffedUnitsSQL = `
+func pastUnstaffedUnitsSQL(unled func(col, id, role string) string) string {
+	return `
 SELECT u.id, u.label, b.id, b.code
 FROM units u JOIN ` + buildingsInScopeThen + ` b ON b.id = u.building_id
-WHERE NOT EXISTS (SELECT 1 FROM ` + staffThen + ` a WHERE a.unit_id = u.id AND a.role = 'unit_leader')
+WHERE ` + unled("unit_id", "u.id", "unit_leader") + `
 ORDER BY b.code, u.id`
+}
+
+// unledCity: as unledThen, for the whole city: against every assignment of then at once
+// (a hash join; probes per building cost the city seconds).
+func unledCity(col, id, role string) string {
+	return `NOT EXISTS (SELECT 1 FROM ` + staffThen + ` a WHERE a.` + col + ` = ` + id + ` AND a.role = '` + role + `')`
+}
+
+// pastUnledSQL: the statements of the buildings and units without their leader then, for
+// the whole city and for a subtree (pastForm).
+var pastUnledSQL = [2][2]string{
+	{pastUnstaffedBuildingsSQL(unledCity), pastUnstaffedUnitsSQL(unledCity)},
+	{pastUnstaffedBuildingsSQL(unledThen), pastUnstaffedUnitsSQL(unledThen)},
+}
+
+// pastForm is the index of the form of a statement for the scope in args: 0 the whole
+// city's, 1 a subtree's.
+func pastForm(args pgx.NamedArgs) int {
+	if args["root"] == nil {
+		return 0
+	}
+	return 1
+}
 
 var pastUngriddedSQL = `SELECT count(*)::int FROM ` + buildingsThen + ` b WHERE @root::bigint IS NULL AND b.grid_id IS NULL`
 
@@ -355,7 +403,8 @@ func measurePast(ctx context.Context, tx pgx.Tx, root *grid.GridKey, at time.Tim
 	}
 	var gaps []gapRow
 	b := &pgx.Batch{}
-	queueCollect(b, &f.Grids, scanGridFact, pastGridsSQL, args)
+	form := pastForm(args)
+	queueCollect(b, &f.Grids, scanGridFact, pastGridsForms[form], args)
 	queueCollect(b, &f.Staff, pgx.RowToStructByPos[grid.GridStaff], pastStaffSQL, args)
 	queueCollect(b, &gaps, pgx.RowToStructByPos[gapRow], pastGapsSQL, args)
 	queueCollect(b, &f.Overlaps, scanOverlap, pastOverlapsSQL, args)
@@ -363,8 +412,8 @@ func measurePast(ctx context.Context, tx pgx.Tx, root *grid.GridKey, at time.Tim
 	queueCollect(b, &f.BuildingsOutside, pgx.RowToStructByPos[grid.BuildingRef], pastBuildingsOutsideSQL, args)
 	queueCollect(b, &f.MultiGrid, scanMultiGrid, pastMultiGridSQL, args)
 	queueCollect(b, &f.Straddlers, scanStraddler, pastStraddlersSQL, args)
-	queueCollect(b, &f.UnstaffedBuildings, pgx.RowToStructByPos[grid.BuildingRef], pastUnstaffedBuildingsSQL, args)
-	queueCollect(b, &f.UnstaffedUnits, pgx.RowToStructByPos[grid.UnitRef], pastUnstaffedUnitsSQL, args)
+	queueCollect(b, &f.UnstaffedBuildings, pgx.RowToStructByPos[grid.BuildingRef], pastUnledSQL[form][0], args)
+	queueCollect(b, &f.UnstaffedUnits, pgx.RowToStructByPos[grid.UnitRef], pastUnledSQL[form][1], args)
 	b.Queue(pastUngriddedSQL, args).QueryRow(func(row pgx.Row) error { return row.Scan(&f.Ungridded) })
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return err
