@@ -38,9 +38,9 @@ SELECT (SELECT version FROM data_version),
        ELSE (SELECT workers FROM tile_grids WHERE grid_id = @root) END::int,
        CASE WHEN @root::bigint IS NULL THEN (SELECT count(*) FROM buildings WHERE grid_id IS NULL) ELSE 0 END::int`
 
-// Coverage returns the coverage report of o's scope, read from the kept facts; with
-// o.Recompute, or o.At in the past, measured from scratch. EINVALID for bad options,
-// ENOTFOUND for an unknown root.
+// Coverage returns the coverage report of o's scope, read from the kept facts; with o.At in
+// the past, as coverageFacts measures it; with o.Recompute, measured from scratch (at o.At
+// too). EINVALID for bad options, ENOTFOUND for an unknown root.
 func (s *Store) Coverage(ctx context.Context, o grid.CoverageOptions) (*grid.CoverageReport, error) {
 	start := time.Now()
 	o = o.WithDefaults()
@@ -52,7 +52,7 @@ func (s *Store) Coverage(ctx context.Context, o grid.CoverageOptions) (*grid.Cov
 		return nil, err
 	}
 	if o.Recompute || o.At != nil {
-		f, err := s.coverageFacts(ctx, o)
+		f, err := s.measureFacts(ctx, o, o.Recompute)
 		if err != nil {
 			return nil, err
 		}

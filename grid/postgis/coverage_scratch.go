@@ -196,13 +196,24 @@ WHERE ` + buildingInScope + `
 ORDER BY b.code, u.id`
 
 // coverageFacts measures the scope in one read-only snapshot (see grid.BuildCoverage for the
-// rules); with o.At (a past moment), the division as it stood then, by the same queries read
-// through the gridmap_asof views (history.go). Areas below o.MinAreaM2 are ignored.
+// rules); with o.At (a past moment), the division as it stood then, from the kept facts of
+// what did not change since and measurements of what did (coverage_past.go). Areas below
+// o.MinAreaM2 are ignored.
 func (s *Store) coverageFacts(ctx context.Context, o grid.CoverageOptions) (grid.CoverageFacts, error) {
+	return s.measureFacts(ctx, o, false)
+}
+
+// measureFacts is coverageFacts; scratch measures a past moment from scratch, by the same
+// queries as now read through the gridmap_asof views (history.go): what the tests hold the
+// other way to.
+func (s *Store) measureFacts(ctx context.Context, o grid.CoverageOptions, scratch bool) (grid.CoverageFacts, error) {
 	var f grid.CoverageFacts
 	err := s.readSnapshot(ctx, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, "SELECT version FROM data_version").Scan(&f.DataVersion); err != nil {
 			return err
+		}
+		if o.At != nil && !scratch {
+			return measurePast(ctx, tx, o.Root, *o.At, o.MinAreaM2, &f)
 		}
 		if o.At != nil {
 			if err := asOf(ctx, tx, *o.At); err != nil {

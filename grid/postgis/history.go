@@ -11,8 +11,9 @@ import (
 )
 
 // Reads of the division as it stood at a moment (migrations/0015_history.sql). Two ways:
-//   - the coverage report's from-scratch queries run unchanged with the gridmap_asof views
-//     first in the search path (asOf), since they measure the whole scope anyway;
+//   - the exports, and the coverage report measured from scratch (the check of the report
+//     built from what did not change since, coverage_past.go), run their usual statements
+//     with the gridmap_asof views first in the search path (asOf);
 //   - lists and single grids, which show a page of grids with their subtrees' counts, have
 //     statements of their own below: the buildings whose grid at the moment may differ from
 //     their grid now (gridmap_moved_since) are found once per statement, and every other
