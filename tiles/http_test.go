@@ -3,6 +3,7 @@ package tiles_test
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -231,5 +232,14 @@ func TestTileJSON(t *testing.T) {
 	zooms, _ := json.Marshal(doc.Gridmap.Zooms)
 	if got := string(zooms); got != `{"buildings":14,"coverage":10,"grid_levels":[8,11,13],"major_roads":12,"roads":14,"units":16}` {
 		t.Errorf("gridmap.zooms %s", got)
+	}
+}
+
+// Warm prepares the tile statement with the arguments render gives it: a layer added to the
+// statement without Warm following fails here, not as a warning at every start.
+func TestWarm(t *testing.T) {
+	e := newEnv(t, tiles.Options{})
+	if err := e.srv.Warm(context.Background(), 2); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -270,9 +270,13 @@ func (s *Server) Warm(ctx context.Context, conns int) error {
 		// z0 with every layer gated off: prepares the statement, reads nothing
 		var v int64
 		var l [len(layerOrder)][]byte
+		dest := []any{&v}
+		for k := range l {
+			dest = append(dest, &l[k])
+		}
 		if err := c.QueryRow(ctx, tileSQL, 0, 0, 0, 0, false, false, false, 0.0, 0.0,
-			[]int64(nil), []string(nil), []int32(nil), []int32(nil), []orb.Geometry(nil), false, []string(nil),
-		).Scan(&v, &l[0], &l[1], &l[2], &l[3], &l[4], &l[5]); err != nil {
+			[]int64(nil), []string(nil), []int32(nil), []int32(nil), []orb.Geometry(nil), false, []string(nil), 0,
+		).Scan(dest...); err != nil {
 			return fmt.Errorf("tiles: warm: %w", err)
 		}
 	}
