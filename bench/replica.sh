@@ -79,24 +79,13 @@ awk -F, -v per="$PER_ZOOM" 'function tx(lon, z) { return int((lon + 180) / 360 *
       x0 = tx($1, z); x1 = tx($3, z); y0 = ty($4, z); y1 = ty($2, z)
       for (k = 0; k < per; k++) print "/tiles/" z "/" int(x0 + rand() * (x1 - x0 + 1)) "/" int(y0 + rand() * (y1 - y0 + 1)) ".mvt"
     } }' <<<"$bounds" | sort -u >"$OUT/tiles.paths"
-cat >"$OUT/paths.lua" <<'EOF'
-local paths = {}
-for line in io.lines(os.getenv("PATHS")) do paths[#paths + 1] = line end
-local threads = 0
-function setup(thread) thread:set("offset", threads * 7919); threads = threads + 1 end
-function init(args) i = offset or 0 end
-function request()
-  i = i % #paths + 1
-  return wrk.format("GET", paths[i], { ["Accept-Encoding"] = "gzip" })
-end
-EOF
 run() { # name url
-  PATHS=$OUT/tiles.paths wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$OUT/paths.lua" "$2" >"$OUT/$1.wrk"
+  PATHS=$OUT/tiles.paths wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s bench/paths.lua "$2" >"$OUT/$1.wrk"
   grep -q "Non-2xx" "$OUT/$1.wrk" && echo "bench: $1: $(grep Non-2xx "$OUT/$1.wrk")" >&2
   echo "$1 $(awk '/^Requests\/sec:/ {print $2}' "$OUT/$1.wrk") $(awk '$1 == "99%" {print $2}' "$OUT/$1.wrk")" >>"$OUT/runs"
 }
 for u in "$primary" "$replica"; do # warm both databases' buffers
-  PATHS=$OUT/tiles.paths wrk -t"$THREADS" -c"$CONNS" -d5s -s "$OUT/paths.lua" "$u" >/dev/null
+  PATHS=$OUT/tiles.paths wrk -t"$THREADS" -c"$CONNS" -d5s -s bench/paths.lua "$u" >/dev/null
 done
 echo "bench: $(wc -l <"$OUT/tiles.paths") tiles at z13–z16, cache off; load before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs (wrk, both servers and both databases share them)"
 : >"$OUT/runs"

@@ -75,18 +75,6 @@ awk -F, -v per="$PER_ZOOM" 'function tx(lon, z) { return int((lon + 180) / 360 *
       if (z <= 12) { for (x = x0; x <= x1; x++) for (y = y0; y <= y1; y++) print "/tiles/" z "/" x "/" y ".mvt"; continue }
       for (k = 0; k < per; k++) print "/tiles/" z "/" int(x0 + rand() * (x1 - x0 + 1)) "/" int(y0 + rand() * (y1 - y0 + 1)) ".mvt"
     } }' <<<"$bounds" | sort -u >"$OUT/tiles.paths"
-cat >"$OUT/paths.lua" <<'EOF'
--- cycles through the paths in $PATHS, each thread from its own offset; gzip as browsers ask
-local paths = {}
-for line in io.lines(os.getenv("PATHS")) do paths[#paths + 1] = line end
-local threads = 0
-function setup(thread) thread:set("offset", threads * 7919); threads = threads + 1 end
-function init(args) i = offset or 0 end
-function request()
-  i = i % #paths + 1
-  return wrk.format("GET", paths[i], { ["Accept-Encoding"] = "gzip" })
-end
-EOF
 
 # edits: runs until killed, EDITS_PER_S a second, one line per edit in $OUT/edits.log:
 # "kind status seconds"
@@ -125,7 +113,7 @@ edits() {
 
 metric() { curl -s "$url/metrics" | awk -v m="$1" '$1 == m { printf "%.0f\n", $2 }'; }
 run() { # name → appends "name req/s p99" to $OUT/runs
-  PATHS=$OUT/tiles.paths wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$OUT/paths.lua" "$url" >"$OUT/$1.wrk"
+  PATHS=$OUT/tiles.paths wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s bench/paths.lua "$url" >"$OUT/$1.wrk"
   grep -q "Non-2xx" "$OUT/$1.wrk" && echo "bench: $1: $(grep Non-2xx "$OUT/$1.wrk")" >&2
   echo "$1 $(awk '/^Requests\/sec:/ {print $2}' "$OUT/$1.wrk") $(awk '$1 == "99%" {print $2}' "$OUT/$1.wrk")" >>"$OUT/runs"
 }
@@ -134,7 +122,7 @@ n=$(wc -l <"$OUT/tiles.paths")
 echo "bench: $n tiles (z10–z16), $(wc -l <"$OUT/pairs.txt") communities edited in turn; files in $OUT"
 # warm: every tile once (and PostgreSQL's buffers), then a wrk pass
 while read -r p; do curl -s -o /dev/null -H 'Accept-Encoding: gzip' "$url$p"; done <"$OUT/tiles.paths"
-PATHS=$OUT/tiles.paths wrk -t"$THREADS" -c"$CONNS" -d5s -s "$OUT/paths.lua" "$url" >/dev/null
+PATHS=$OUT/tiles.paths wrk -t"$THREADS" -c"$CONNS" -d5s -s bench/paths.lua "$url" >/dev/null
 echo "bench: load before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs (shared by wrk, gridmap, PostgreSQL and the edit loop)"
 : >"$OUT/runs"
 : >"$OUT/edits.log"

@@ -175,21 +175,9 @@ else
   echo "bench: ogrinfo (GDAL) not found: content not compared"
 fi
 
-cat >"$OUT/paths.lua" <<'EOF'
--- cycles through the paths in $PATHS, each thread from its own offset; gzip as browsers ask
-local paths = {}
-for line in io.lines(os.getenv("PATHS")) do paths[#paths + 1] = line end
-local threads = 0
-function setup(thread) thread:set("offset", threads * 7919); threads = threads + 1 end
-function init(args) i = offset or 0 end
-function request()
-  i = i % #paths + 1
-  return wrk.format("GET", paths[i], { ["Accept-Encoding"] = "gzip" })
-end
-EOF
 
 run() { # name port paths → appends "name req/s" to $OUT/runs
-  PATHS=$3 wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$OUT/paths.lua" "http://127.0.0.1:$2" >"$OUT/$1.wrk"
+  PATHS=$3 wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s bench/paths.lua "http://127.0.0.1:$2" >"$OUT/$1.wrk"
   if grep -q "Non-2xx" "$OUT/$1.wrk"; then
     echo "bench: $1: $(grep Non-2xx "$OUT/$1.wrk")" >&2
   fi
@@ -199,7 +187,7 @@ run() { # name port paths → appends "name req/s" to $OUT/runs
 # warm-up: PostgreSQL's buffers, both pools, gridmap's cache (every tile of the list once)
 for s in "pg_tileserv $PORT_TS $OUT/ts.paths" "gridmap-cold $PORT_GM $OUT/gm.paths" "gridmap-warm $PORT_GM_WARM $OUT/gm.paths"; do
   set -- $s
-  PATHS=$3 wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" -s "$OUT/paths.lua" "http://127.0.0.1:$2" >/dev/null
+  PATHS=$3 wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" -s bench/paths.lua "http://127.0.0.1:$2" >/dev/null
 done
 # The CPUs are shared with other work: the servers take turns, ROUNDS times, so that a busy
 # spell of the machine falls on all of them; each ratio is of the sums over the rounds.
