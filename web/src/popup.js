@@ -12,6 +12,7 @@ import * as grids from './grids.js';
 import { fmtArea, fmtInt, fmtNum, t } from './i18n.js';
 import { cellAreaKm2, COLORS } from './metrics.js';
 import { session } from './session.js';
+import { state } from './state.js';
 import { BUILDING_FILLS, L3_FILLS } from './style.js';
 
 const levelName = (level) => t(`level.${level}`);
@@ -106,7 +107,7 @@ function buildingPopup(map, lngLat, f) {
   const attrs = rowsTable([
     [t('popup.code'), p.code],
     [t('popup.floors'), p.floors != null ? String(p.floors) : null],
-    [t('popup.households'), h('span', null, fmtInt(p.households), estMark(estimated))],
+    p.households != null ? [t('popup.households'), h('span', null, fmtInt(p.households), estMark(estimated))] : null,
     p.grid_code ? [t('popup.grid.chain'), p.grid_code] : null,
   ]);
   const detail = h('div.detail', null, h('p.muted.small', null, t('popup.loading')));
@@ -118,6 +119,13 @@ function buildingPopup(map, lngLat, f) {
   const pop = openPopup(map, lngLat, content);
   if (isOffline()) {
     detail.replaceChildren(offlineNote());
+    content.dataset.loaded = 'tiles';
+    return;
+  }
+  if (state.at) {
+    // a past moment: the tile says the grid the building lay in then; the API's detail is of
+    // now (its grid chain, units and staff), so it is not asked for
+    detail.replaceChildren(h('p.muted.small', null, t('history.popup.fromTiles')));
     content.dataset.loaded = 'tiles';
     return;
   }

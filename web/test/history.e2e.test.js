@@ -210,6 +210,30 @@ test('as of a past moment: the old name and division in the panel and the tiles;
     if (s.buildingGrid.length) assert.deepEqual(s.buildingGrid, [edit.donor.code], 'the drawn building is in its old grid');
     // the issue list is of now: at a past moment the panel says so instead
     assert.equal(await page.locator('#panel .issues-past').count(), 1);
+    // a building clicked in the past: its grid then, from the tile; the API's detail (of now) is
+    // not asked for
+    const [blon, blat] = edit.buildingPoint;
+    await page.evaluate(([lon, lat]) => window.gridmap.map.jumpTo({ center: [lon, lat], zoom: 16.5 }), [blon, blat]);
+    await settle(page);
+    const bpt = await page.evaluate(([lon, lat]) => {
+      const p = window.gridmap.map.project([lon, lat]);
+      const r = window.gridmap.map.getCanvas().getBoundingClientRect();
+      return { x: r.left + p.x, y: r.top + p.y };
+    }, [blon, blat]);
+    const detailAsked = [];
+    const onReq = (r) => { if (r.url().includes(`/api/v1/buildings/${building}`)) detailAsked.push(r.url()); };
+    page.on('request', onReq);
+    await page.mouse.click(bpt.x, bpt.y);
+    const bpop = page.locator('.maplibregl-popup .popup[data-kind="building"]');
+    await bpop.waitFor();
+    assert.equal(await bpop.getAttribute('data-loaded'), 'tiles', 'past popup: from the tile');
+    const btext = await bpop.innerText();
+    assert.ok(btext.includes(edit.donor.code), `past popup: the building's grid then (${edit.donor.code}): ${btext}`);
+    assert.ok(!btext.includes(grid.code), 'past popup: not its grid of now');
+    assert.doesNotMatch(btext, /null|undefined|NaN/);
+    page.off('request', onReq);
+    assert.deepEqual(detailAsked, [], 'past popup: the detail of now is not asked for');
+    await page.click('.maplibregl-popup-close-button');
 
     // a reload keeps the moment
     await page.reload();
