@@ -32,18 +32,22 @@ export function renderLegend({ state, zoom, metric, band, assign }) {
   // below the level-3 zoom only communities are filled, and only for the rate metrics (see l2Opacity)
   const filled = zoom >= ZOOM.l3 || (zoom >= ZOOM.l2 && metric !== 'households');
   const title = metric === 'workload' ? `${t(m.title)}（${t('legend.hpw')}）` : t(m.title);
-  if (filled) {
+  // a past moment's tiles carry no counts, coverage or density (they have no history)
+  const past = Boolean(state.at);
+  if (filled && past) {
+    blocks.push(block(title, [h('li.muted', null, t('legend.past'))], { dataset: { block: 'metric', past: 'true' } }));
+  } else if (filled) {
     blocks.push(block(title, legendItems(metric, t, band).map((it) => h('li', null, swatch(it.color), it.label)),
       { title: t(m.definition), dataset: { block: 'metric' } }));
   }
-  if (zoom < ZOOM.densityMax && state.layers.density) {
+  if (!past && zoom < ZOOM.densityMax && state.layers.density) {
     blocks.push(block(t('legend.density'), densityLegend().map((it) => h('li', null, swatch(it.color), it.label)),
       { dataset: { block: 'density' } }));
   }
   blocks.push(block(t('legend.marks'), [
-    state.layers.defects ? h('li', null, h('span.sw.hatch-gap'), t('legend.gap')) : null,
-    state.layers.defects ? h('li', null, h('span.sw.hatch-overlap'), t('legend.overlap')) : null,
-    zoom >= ZOOM.buildings && state.layers.buildings ? h('li', null, h('span.sw.straddler', { style: `background:${COLORS.straddler}` }), t('legend.straddler')) : null,
+    !past && state.layers.defects ? h('li', null, h('span.sw.hatch-gap'), t('legend.gap')) : null,
+    !past && state.layers.defects ? h('li', null, h('span.sw.hatch-overlap'), t('legend.overlap')) : null,
+    !past && zoom >= ZOOM.buildings && state.layers.buildings ? h('li', null, h('span.sw.straddler', { style: `background:${COLORS.straddler}` }), t('legend.straddler')) : null,
     zoom >= ZOOM.buildings && state.layers.buildings ? h('li', null, swatch('#bdb5a6'), t('legend.building')) : null,
     zoom >= ZOOM.units && state.layers.units ? h('li', null, h('span.sw.dot'), t('legend.unit')) : null,
     h('li', null, h('span.ln.l1'), t('legend.l1')),

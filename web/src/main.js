@@ -132,6 +132,7 @@ async function applyMoment() {
   state.summary = null;
   state.citySummary = null;
   renderChrome();
+  legend(); // the past is uncoloured: the legend says so
   renderTree();
   if (state.mode !== 'export') panel.renderPanelLoading();
   const roots = grids.loadChildren(null).then(renderTree).catch((err) => tree.renderTreeError(err));

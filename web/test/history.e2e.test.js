@@ -210,6 +210,8 @@ test('as of a past moment: the old name and division in the panel and the tiles;
     if (s.buildingGrid.length) assert.deepEqual(s.buildingGrid, [edit.donor.code], 'the drawn building is in its old grid');
     // the issue list is of now: at a past moment the panel says so instead
     assert.equal(await page.locator('#panel .issues-past').count(), 1);
+    // the legend says why the past is uncoloured instead of showing the metric's classes
+    assert.match(await page.locator('#legend [data-block="metric"]').innerText(), /不着色/, 'the legend: no colours in the past');
     // a building clicked in the past: its grid then, from the tile; the API's detail (of now) is
     // not asked for
     const [blon, blat] = edit.buildingPoint;
