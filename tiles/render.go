@@ -138,6 +138,23 @@ func total(layers [len(layerOrder)][]byte) int {
 	return n
 }
 
+// tileArgs are tile.sql's arguments for tile t drawn as p (the file lists them): render's and
+// Warm's, which prepares the statement with them.
+func tileArgs(t Tile, p params, tolerance, minSize float64, d densityArgs) []any {
+	return []any{t.Z, t.X, t.Y, p.level, p.buildings, p.units, p.coverage, tolerance, minSize,
+		d.ids, d.h3, d.households, d.buildings, d.hexes, p.roads != noRoads, p.roadClasses(), p.labels}
+}
+
+// layerDest is what a row of tile.sql (or tile_at.sql) scans into: the version, then each
+// layer in layerOrder.
+func layerDest(version *int64, layers *[len(layerOrder)][]byte) []any {
+	dest := []any{version}
+	for k := range layers {
+		dest = append(dest, &layers[k])
+	}
+	return dest
+}
+
 // query runs tile.sql. scale multiplies the simplification tolerance (half a pixel of a
 // 512-pixel tile) and the smallest feature drawn (one such pixel).
 func (s *Server) query(ctx context.Context, db *pgxpool.Pool, k cacheKey, p params, ix *densityIndex, scale float64) (layers [len(layerOrder)][]byte, version int64, err error) {
@@ -153,16 +170,13 @@ func (s *Server) query(ctx context.Context, db *pgxpool.Pool, k cacheKey, p para
 	}
 	if k.at != 0 {
 		err = db.QueryRow(ctx, tileAtSQL, t.Z, t.X, t.Y, p.level, p.buildings, tolerance, px*scale, k.atTime(), p.labels).
-			Scan(&version, &layers[0], &layers[1], &layers[2], &layers[3], &layers[4], &layers[5], &layers[6])
+			Scan(layerDest(&version, &layers)...)
 		if err != nil {
 			return layers, 0, fmt.Errorf("tiles: tile %s at %s: %w", t, k.atTime().Format(time.RFC3339Nano), err)
 		}
 		return layers, version, nil
 	}
-	err = db.QueryRow(ctx, tileSQL, t.Z, t.X, t.Y, p.level, p.buildings, p.units, p.coverage,
-		tolerance, px*scale, d.ids, d.h3, d.households, d.buildings, d.hexes, p.roads != noRoads, p.roadClasses(),
-		p.labels,
-	).Scan(&version, &layers[0], &layers[1], &layers[2], &layers[3], &layers[4], &layers[5], &layers[6])
+	err = db.QueryRow(ctx, tileSQL, tileArgs(t, p, tolerance, px*scale, d)...).Scan(layerDest(&version, &layers)...)
 	if err != nil {
 		return layers, 0, fmt.Errorf("tiles: tile %s: %w", t, err)
 	}

@@ -39,7 +39,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/paulmach/orb"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/singleflight"
@@ -270,13 +269,7 @@ func (s *Server) Warm(ctx context.Context, conns int) error {
 		// z0 with every layer gated off: prepares the statement, reads nothing
 		var v int64
 		var l [len(layerOrder)][]byte
-		dest := []any{&v}
-		for k := range l {
-			dest = append(dest, &l[k])
-		}
-		if err := c.QueryRow(ctx, tileSQL, 0, 0, 0, 0, false, false, false, 0.0, 0.0,
-			[]int64(nil), []string(nil), []int32(nil), []int32(nil), []orb.Geometry(nil), false, []string(nil), 0,
-		).Scan(dest...); err != nil {
+		if err := c.QueryRow(ctx, tileSQL, tileArgs(Tile{}, params{}, 0, 0, densityArgs{})...).Scan(layerDest(&v, &l)...); err != nil {
 			return fmt.Errorf("tiles: warm: %w", err)
 		}
 	}
