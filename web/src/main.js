@@ -118,6 +118,21 @@ async function setAt(at, { push = true } = {}) {
   await applyMoment();
 }
 
+/**
+ * loadTreeRoots reads the tree's first page and, when a grid is selected, the city's figures
+ * for the tree's first row (the selection's panel reads them when the city is the selection);
+ * it returns both promises.
+ */
+function loadTreeRoots() {
+  const roots = grids.loadChildren(null).then(renderTree).catch((err) => tree.renderTreeError(err));
+  const city = state.sel ? api.summary().then((s) => {
+    state.citySummary = s;
+    renderTree();
+    renderAsOf();
+  }).catch(() => null) : null;
+  return [roots, city];
+}
+
 /** applyMoment reads again, as of state.at, everything on screen that has a history. */
 async function applyMoment() {
   readAt(state.at);
@@ -135,12 +150,7 @@ async function applyMoment() {
   legend(); // the past is uncoloured: the legend says so
   renderTree();
   if (state.mode !== 'export') panel.renderPanelLoading();
-  const roots = grids.loadChildren(null).then(renderTree).catch((err) => tree.renderTreeError(err));
-  const city = state.sel ? api.summary().then((s) => {
-    state.citySummary = s;
-    renderTree();
-    renderAsOf();
-  }).catch(() => null) : null;
+  const [roots, city] = loadTreeRoots();
   await Promise.all([roots, city, select(state.sel, { push: false, fit: false })]);
   window.gridmap.atApplied = state.at;
 }
@@ -501,14 +511,8 @@ async function main() {
     return;
   }
   renderChrome();
-  // the tree's first page, and the city's figures for its first row (the selection's panel
-  // reads them when the city is the selection), while the map starts
-  const roots = grids.loadChildren(null).then(renderTree).catch((err) => tree.renderTreeError(err));
-  const city = state.sel ? api.summary().then((s) => {
-    state.citySummary = s;
-    renderTree();
-    renderAsOf();
-  }).catch(() => null) : null;
+  // the tree's first page and the city's figures while the map starts
+  const [roots, city] = loadTreeRoots();
   await createMap();
   hookMapEvents();
   applyFill();
