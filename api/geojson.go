@@ -58,6 +58,7 @@ type gridProps struct {
 	grid.Counts
 	*grid.GridStatus
 	Version   int        `json:"version"`
+	Locked    bool       `json:"locked"`
 	ValidFrom time.Time  `json:"valid_from"`
 	ValidTo   *time.Time `json:"valid_to,omitempty"` // a past version's end (at=)
 }
@@ -65,7 +66,7 @@ type gridProps struct {
 func gridFeature(g grid.GridInfo) feature {
 	return feature{Type: "Feature", ID: g.ID, Geometry: geo.GeoJSON{Geometry: g.Geom}, Properties: gridProps{
 		ID: g.ID, Code: g.Code, Name: g.Name, Level: g.Level, ParentID: g.ParentID, Counts: g.Counts,
-		GridStatus: g.Status, Version: g.Version, ValidFrom: g.ValidFrom.UTC(), ValidTo: utcPtr(g.ValidTo),
+		GridStatus: g.Status, Version: g.Version, Locked: g.Locked, ValidFrom: g.ValidFrom.UTC(), ValidTo: utcPtr(g.ValidTo),
 	}}
 }
 

@@ -342,6 +342,11 @@ func routeTable(t *testing.T) []routeRow {
 			body: func(*routeCase) any { return map[string]any{"dry_run": true} }, public: planners},
 		{route: "POST /api/v1/grids/{id}/rebalance", method: "POST", path: func(c *routeCase) string { return "/api/v1/grids/" + id(c.place.community) + "/rebalance" },
 			body: func(*routeCase) any { return map[string]any{"dry_run": true} }, public: planners},
+		// the lock is taken and released again at once, so the rows after it edit as before
+		{route: "POST /api/v1/grids/{id}/lock", method: "POST", path: func(c *routeCase) string { return "/api/v1/grids/" + id(c.place.grid) + "/lock" },
+			public: planners},
+		{route: "POST /api/v1/grids/{id}/unlock", method: "POST", path: func(c *routeCase) string { return "/api/v1/grids/" + id(c.place.grid) + "/unlock" },
+			public: planners},
 		{route: "POST /api/v1/conform", method: "POST", path: func(*routeCase) string { return "/api/v1/conform" },
 			body: func(c *routeCase) any {
 				return map[string]any{"level": 3, "parent": id(c.place.community), "dry_run": true}

@@ -48,6 +48,8 @@ func (s *Server) routesV1(r chi.Router) {
 	r.Post("/conform", s.Handle(s.conform))
 	r.Post("/grids/{id}/divide", s.Handle(s.divide))
 	r.Post("/grids/{id}/rebalance", s.Handle(s.rebalance))
+	r.Post("/grids/{id}/lock", s.Handle(s.lockGrid))
+	r.Post("/grids/{id}/unlock", s.Handle(s.unlockGrid))
 	r.With(s.heavyRead()...).Get("/balance", s.Handle(s.balance))
 	r.With(s.exporting()...).Get("/export/households.csv", s.Handle(s.exportHouseholds))
 	r.With(s.exporting()...).Get("/export/offline.pmtiles", s.Handle(s.exportOffline))
@@ -148,6 +150,12 @@ func (s *Server) getGrid(w http.ResponseWriter, r *http.Request) error {
 	if at == nil {
 		w.Header().Set("ETag", grid.ETag(grid.EntityGrid, d.ID, d.Version))
 	}
+	writeGridDetail(w, d)
+	return nil
+}
+
+// writeGridDetail answers one grid as a GeoJSON feature with its ancestors and children.
+func writeGridDetail(w http.ResponseWriter, d grid.GridDetail) {
 	f := gridFeature(d.GridInfo)
 	props := gridDetailProps{gridProps: f.Properties.(gridProps), Children: []int64{}, Ancestors: d.Ancestors}
 	for _, c := range d.Children {
@@ -155,6 +163,30 @@ func (s *Server) getGrid(w http.ResponseWriter, r *http.Request) error {
 	}
 	f.Properties = props
 	writeGeoJSON(w, f)
+}
+
+// lockGrid locks the grid in the path (planners): its area and place stay as they are, and
+// auto-divide and rebalance keep it, until unlockGrid (grid/postgis SetLocked).
+func (s *Server) lockGrid(w http.ResponseWriter, r *http.Request) error {
+	return s.setLocked(w, r, true)
+}
+
+// unlockGrid unlocks the grid in the path (planners).
+func (s *Server) unlockGrid(w http.ResponseWriter, r *http.Request) error {
+	return s.setLocked(w, r, false)
+}
+
+func (s *Server) setLocked(w http.ResponseWriter, r *http.Request, locked bool) error {
+	e, err := s.beginEdit(w, r, editRequest{perm: grid.PermEditGrids, entity: grid.EntityGrid})
+	if err != nil {
+		return err
+	}
+	d, err := s.store.SetLocked(r.Context(), e.user, e.key, locked)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", grid.ETag(grid.EntityGrid, d.ID, d.Version))
+	writeGridDetail(w, d)
 	return nil
 }
 

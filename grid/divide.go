@@ -210,12 +210,18 @@ type DivideResult struct {
 // transaction: a dry run writes nothing, an apply writes one audit entry and one journal
 // entry that POST /ops/undo reverts exactly.
 type DivideService interface {
-	// Divide divides a grid (see Divide). EINVALID for bad parameters, a parent without
-	// buildings to divide, everything kept, k larger than the buildings, a kept grid that is
+	// Divide divides a grid (see Divide); locked children are kept like those in Keep.
+	// EINVALID for bad parameters, a parent without buildings to divide, everything kept or
+	// locked, k larger than the buildings, a kept grid that is
 	// not a child of the parent, or a retiring child that has children; ENOTFOUND;
 	// EFORBIDDEN; a *StaleError for a stale parent version; ECONFLICT for a stale fingerprint.
 	Divide(ctx context.Context, u *User, d Divide) (*DivideResult, error)
 	// Rebalance rebalances a grid's children (see Rebalance). EINVALID for bad parameters or a
 	// parent without children holding buildings; otherwise as Divide.
 	Rebalance(ctx context.Context, u *User, r Rebalance) (*DivideResult, error)
+	// SetLocked locks or unlocks a current grid (planners): a locked grid's area and place in
+	// the hierarchy stay as they are — any write that would change them is refused with
+	// ECONFLICT naming it — and Divide and Rebalance keep it. One audit entry; not on the undo
+	// stack; the grid's version stays. Answers the grid as it now stands.
+	SetLocked(ctx context.Context, u *User, k GridKey, locked bool) (GridDetail, error)
 }

@@ -39,6 +39,10 @@ type Grid struct {
 	// current division; set for a version read at a past moment that has changed since).
 	ValidTo *time.Time
 	Version int
+	// Locked: a planner settled this grid's boundary; nothing changes its area or its place
+	// in the hierarchy until it is unlocked (auto-divide and rebalance keep it). Always false
+	// for a version read at a past moment (locks have no history).
+	Locked bool
 }
 
 // Building is a footprint in a grid. GridID is derived from the footprint's point on

@@ -1184,6 +1184,25 @@ BEGIN
 END $$;
 
 --
+-- Name: grids_guard_locked(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.grids_guard_locked() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        RAISE EXCEPTION 'grid % (%) is locked: unlock it first', OLD.code, OLD.name USING ERRCODE = 'GL001';
+    END IF;
+    -- unlocking in the same statement is allowed; a locked row may change name and counts
+    IF NEW.locked AND (NOT ST_OrderingEquals(OLD.geom, NEW.geom) OR OLD.parent_id IS DISTINCT FROM NEW.parent_id
+                       OR OLD.code <> NEW.code OR OLD.level <> NEW.level OR (OLD.valid_to IS NULL) <> (NEW.valid_to IS NULL)) THEN
+        RAISE EXCEPTION 'grid % (%) is locked: unlock it first', OLD.code, OLD.name USING ERRCODE = 'GL001';
+    END IF;
+    RETURN NEW;
+END $$;
+
+--
 -- Name: grids_rederive_del(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -2159,6 +2178,7 @@ CREATE TABLE public.grids (
     version integer DEFAULT 1 NOT NULL,
     source_hash bytea,
     successor_id bigint,
+    locked boolean DEFAULT false NOT NULL,
     CONSTRAINT grids_check CHECK (((valid_to IS NULL) OR (valid_to >= valid_from))),
     CONSTRAINT grids_code_by_level CHECK (((substr(code, 7, 3) <> '000'::text) AND ((level >= 2) = (substr(code, 10, 3) <> '000'::text)) AND ((level = 3) = (substr(code, 13, 3) <> '000'::text)))),
     CONSTRAINT grids_code_check CHECK ((code ~ '^[0-9]{15}$'::text)),
@@ -3285,6 +3305,18 @@ CREATE TRIGGER grid_versions_level BEFORE INSERT ON public.grid_versions FOR EAC
 --
 
 CREATE TRIGGER grids_check_parent BEFORE INSERT OR UPDATE OF parent_id, level, code ON public.grids FOR EACH ROW EXECUTE FUNCTION public.grids_check_parent();
+
+--
+-- Name: grids grids_locked; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER grids_locked BEFORE UPDATE OF geom, parent_id, code, level, valid_to ON public.grids FOR EACH ROW WHEN (old.locked) EXECUTE FUNCTION public.grids_guard_locked();
+
+--
+-- Name: grids grids_locked_del; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER grids_locked_del BEFORE DELETE ON public.grids FOR EACH ROW WHEN (old.locked) EXECUTE FUNCTION public.grids_guard_locked();
 
 --
 -- Name: grids grids_rederive_del; Type: TRIGGER; Schema: public; Owner: -

@@ -52,6 +52,7 @@ Usage:
   gridmap conform --level N [--parent CODE] [--snap-m 5] [--dry-run] [--json]
   gridmap divide   --parent CODE | --level N [--target 300] [--band 0.2] [--k N] [--seed S] [--keep CODE,…] [--dry-run] [--json]
   gridmap rebalance --parent CODE [--target 300] [--band 0.2] [--keep CODE,…] [--max-moves N] [--dry-run] [--json]
+  gridmap lock     CODE…   (and unlock CODE…): divide and rebalance keep a locked grid, no edit changes its area
   gridmap user add NAME --role viewer|grid_leader|planner|admin [--grids CODE,…]   (prints the API token last)
   gridmap user token NAME [--label L]
   gridmap user list
@@ -92,6 +93,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"conform":   cmdConform,
 		"divide":    cmdDivide,
 		"rebalance": cmdRebalance,
+		"lock":      cmdLock,
+		"unlock":    cmdUnlock,
 		"user":      cmdUser,
 	}
 	name := args[0]

@@ -137,9 +137,13 @@ func lockParent(ctx context.Context, tx pgx.Tx, k grid.GridKey, want int) (grid.
 	return p, children, err
 }
 
-// splitKept sorts the children into those the keys name and the others. EINVALID names a
-// key that is no child of the parent.
+// splitKept sorts the children into those kept — the ones the keys name and the locked ones
+// — and the others. EINVALID names a key that is no child of the parent.
 func splitKept(ctx context.Context, tx pgx.Tx, parent grid.GridState, children []grid.GridState, keys []grid.GridKey) (kept, rest []grid.GridState, err error) {
+	locked, err := lockedAmong(ctx, tx, children)
+	if err != nil {
+		return nil, nil, err
+	}
 	want := map[int64]bool{}
 	for _, k := range keys {
 		id, err := resolveCurrent(ctx, tx, k)
@@ -149,7 +153,7 @@ func splitKept(ctx context.Context, tx pgx.Tx, parent grid.GridState, children [
 		want[id] = true
 	}
 	for _, c := range children {
-		if want[c.ID] {
+		if want[c.ID] || locked[c.ID] {
 			kept = append(kept, c)
 			delete(want, c.ID)
 		} else {
@@ -238,7 +242,7 @@ func (dv *dividing) refuseEmpty(ctx context.Context, tx pgx.Tx) error {
 		return err
 	}
 	if area < minAreaM2 {
-		return grid.Errorf(grid.EINVALID, "divide: the kept grids cover all of %s: nothing left to divide", dv.parent.Code)
+		return grid.Errorf(grid.EINVALID, "divide: the kept and locked grids cover all of %s: nothing left to divide", dv.parent.Code)
 	}
 	groups := map[int32]bool{}
 	for _, b := range dv.cg.buildings {

@@ -44,7 +44,7 @@ WHERE g.valid_to IS NULL
 const gridsCountSQL = `SELECT count(*) FROM grids g` + gridsWhere
 
 const gridsPageSQL = `
-SELECT g.id, g.level, g.parent_id, g.code, g.name, g.geom, g.valid_from, g.version,
+SELECT g.id, g.level, g.parent_id, g.code, g.name, g.geom, g.valid_from, g.version, g.locked,
        c.buildings, c.units, c.households, c.residents, c.workers
 FROM (SELECT g.* FROM grids g` + gridsWhere + `
       ORDER BY g.code LIMIT $8 OFFSET $9) g
@@ -164,13 +164,13 @@ func bboxArgs(b *grid.BBox) []any {
 
 func scanGridInfo(row pgx.CollectableRow) (grid.GridInfo, error) {
 	var g grid.GridInfo
-	err := row.Scan(&g.ID, &g.Level, &g.ParentID, &g.Code, &g.Name, &g.Geom, &g.ValidFrom, &g.Version,
+	err := row.Scan(&g.ID, &g.Level, &g.ParentID, &g.Code, &g.Name, &g.Geom, &g.ValidFrom, &g.Version, &g.Locked,
 		&g.Buildings, &g.Units, &g.Households, &g.Residents, &g.Workers)
 	return g, err
 }
 
 const gridSQL = `
-SELECT g.id, g.level, g.parent_id, g.code, g.name, g.geom, g.valid_from, g.version,
+SELECT g.id, g.level, g.parent_id, g.code, g.name, g.geom, g.valid_from, g.version, g.locked,
        c.buildings, c.units, c.households, c.residents, c.workers
 FROM grids g CROSS JOIN LATERAL gridmap_grid_counts(g.id) c
 WHERE g.id = $1`

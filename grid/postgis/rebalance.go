@@ -97,6 +97,9 @@ func lockRebalance(ctx context.Context, tx pgx.Tx, r grid.Rebalance) (*rebalanci
 	if err != nil {
 		return nil, err
 	}
+	if len(kept) == len(children) {
+		return nil, grid.Errorf(grid.EINVALID, "rebalance: every level-3 grid of %s is kept or locked: nothing to rebalance", parent.Code)
+	}
 	rb := &rebalancing{opt: r, parent: parent, kept: map[int64]bool{}, written: map[int64]gridChange{}}
 	for _, k := range kept {
 		rb.kept[k.ID] = true

@@ -317,6 +317,8 @@ func mapError(err error) error {
 			return grid.Errorf(grid.ECONFLICT, "%s", constraintMessage(pe))
 		case "23503", "23514", "23502", "22P02", "22003", "22023":
 			return grid.Errorf(grid.EINVALID, "%s", constraintMessage(pe))
+		case "GL001": // grids_guard_locked (migrations/0016_locked.sql)
+			return grid.Errorf(grid.ECONFLICT, "%s", pe.Message)
 		case "40001", "40P01":
 			return grid.Errorf(grid.ECONFLICT, "concurrent update, try again")
 		case "XX000":
