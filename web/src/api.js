@@ -153,6 +153,9 @@ export const edit = {
   // auto-divide and rebalance: a dry run needs no If-Match; an apply sends the parent's ETag
   divide: (id, body, etag) => send('POST', `/api/v1/grids/${id}/divide`, body, { ifMatch: etag }),
   rebalance: (id, body, etag) => send('POST', `/api/v1/grids/${id}/rebalance`, body, { ifMatch: etag }),
+  // a setting, not an edit of the division: no If-Match, the grid's version stays
+  lock: (id) => send('POST', `/api/v1/grids/${id}/lock`),
+  unlock: (id) => send('POST', `/api/v1/grids/${id}/unlock`),
   undo: () => send('POST', '/api/v1/ops/undo'),
   redo: () => send('POST', '/api/v1/ops/redo'),
   dropOp: (id) => send('POST', `/api/v1/ops/${id}/drop`),

@@ -1,9 +1,9 @@
 // Assign mode (分配): planners paint buildings into grids — pick a target grid, then click,
 // box, lasso or brush buildings into it — split a grid by a drawn line, merge adjacent grids,
-// lock grids against repainting, undo and redo; grid leaders assign staff inside their own
-// grids. Every change is saved at once as one operation on the server (README, "Editing
-// endpoints"), which redraws the boundaries; the balance panel, the tiles and the KPIs are
-// refreshed after each one.
+// lock a grid's boundary (the server then refuses any edit that changes it), undo and redo;
+// grid leaders assign staff inside their own grids. Every change is saved at once as one
+// operation on the server (README, "Editing endpoints"), which redraws the boundaries; the
+// balance panel, the tiles and the KPIs are refreshed after each one.
 //
 // The mode works on one community (level-2 grid) at a time: the selection's, or the parent of
 // the selected grid. Its level-3 grids each get a swatch colour; the map colours them and their
@@ -12,8 +12,8 @@
 // This module is the mode's face to the app (main.js, map.js): entering and leaving, the
 // selection, the pointer and keys, the panel's frame. Each tool and panel is a module under
 // assign/: the state (core), the map's look (mapstyle), paint tools (paint, marks, draw), split,
-// merge, undo/redo (history), the save path (save), auto-divide and rebalance (divide), the
-// balance panel (balance), staff (staff), the toolbar (toolbar).
+// merge, undo/redo (history), the save path (save), auto-divide and rebalance (divide), locks
+// (lock), the balance panel (balance), staff (staff), the toolbar (toolbar).
 
 import { $, h } from './dom.js';
 import { fmtTime, t } from './i18n.js';
@@ -21,6 +21,7 @@ import { denyReason, session } from './session.js';
 import { BUILDING_FILLS } from './style.js';
 import * as balance from './assign/balance.js';
 import * as divide from './assign/divide.js';
+import * as lock from './assign/lock.js';
 import { A, App, gridById, grids, map, render, setApp, setRenderer } from './assign/core.js';
 import { drawNothing, drawSplit } from './assign/draw.js';
 import { dropOp, redo, undo } from './assign/history.js';
@@ -48,7 +49,7 @@ export { render } from './assign/core.js';
 // returns what it shows now (a node, a list of nodes, or null), rebuilt on every render; a
 // module may also have init(ctx), called once with {app, A, write, render, applyMapStyle}, and
 // leave(), called when the mode is left. A new Assign-mode panel is one more entry here.
-const SECTIONS = [divide, balance, merge, split, paint, staff];
+const SECTIONS = [divide, lock, balance, merge, split, paint, staff];
 
 /** init wires the mode to the app (once, before the map exists). */
 export function init(ctx) {
@@ -109,7 +110,7 @@ export function drawing() {
   return A.active && A.tool !== 'inspect';
 }
 
-/** isLocked tells whether grid code is locked against repainting. */
+/** isLocked tells whether grid code (of the community being edited) is locked. */
 export function isLocked(code) {
   return A.locked.has(code);
 }
@@ -130,6 +131,8 @@ export function onSelection() {
     A.mergePick.clear();
     A.conflict = null;
     A.note = null;
+    // the locks the tree knows of at once; the outlines' page brings them all
+    A.locked = new Set((community ? idx.children.get(community.id) || [] : []).filter((x) => x.locked).map((x) => x.code));
     clearStaged();
     if (community) {
       balance.loadBalance();

@@ -128,3 +128,22 @@ export function etagGrid(tag) {
   const m = /"?grid-(\d+)-v\d+"?/.exec(tag || '');
   return m ? Number(m[1]) : null;
 }
+
+/**
+ * lockedCodes are the codes of the locked grids among a page of GET /grids features (each
+ * carries `locked`): the Assign mode's locks are the server's, read with the outlines.
+ */
+export function lockedCodes(features) {
+  return new Set((features || []).filter((f) => f.properties?.locked === true).map((f) => f.properties.code));
+}
+
+/**
+ * lockedRefusal reads the server's refusal of an edit that would change a locked grid
+ * (ECONFLICT "grid <code> (<name>) is locked: unlock it first", from the database's guard):
+ * {code, name} of that grid, or null for any other message — so the UI can say it in its
+ * own language instead of the generic conflict sentence.
+ */
+export function lockedRefusal(message) {
+  const m = /\bgrid (\d+) \((.*)\) is locked: unlock it first/.exec(message || '');
+  return m ? { code: m[1], name: m[2] } : null;
+}

@@ -1,6 +1,8 @@
 // UI text in Chinese (default) and English. Keys are stable; a missing key shows itself so a
 // gap is visible rather than blank.
 
+import { lockedRefusal } from './assigntools.js';
+
 const zh = {
   'app.title': 'gridmap 网格地图',
   'mode.dashboard': '概览',
@@ -17,6 +19,7 @@ const zh = {
   'tree.city': '全市',
   'tree.key.issues': '下辖问题数',
   'tree.key.households': '数字：户数',
+  'tree.key.locked': '边界已锁定',
   'tree.empty': '还没有网格。请用 gridmap import grids 导入，或在“分配”中绘制。',
   'tree.more': '显示更多（已显示 {n} / {total}）',
   'tree.noChildren': '没有下级网格',
@@ -267,7 +270,7 @@ const zh = {
   'assign.auto.hint': '勾选：每一笔选择立即保存；不勾选：先选楼栋，再点“应用”',
   'assign.zoomIn': '放大到楼栋级别（缩放 14 以上）才能选择楼栋',
   'assign.pickTarget': '先在右侧选择目标网格（单击一行）',
-  'assign.targetLocked': '「{name}」已锁定：解锁后才能向它划入楼栋',
+  'assign.targetLocked': '「{name}」边界已锁定：解除锁定后才能向它划入楼栋或分割它',
   'assign.chooseCommunity': '在左侧层级或地图上选择一个社区（或其中的网格），开始分配。',
   'assign.step1': '选择目标网格（单击下方一行）',
   'assign.step2': '选择工具：点选、框选、套索或刷子',
@@ -278,8 +281,18 @@ const zh = {
   'assign.target': '目标',
   'assign.lock': '锁定',
   'assign.locked': '已锁定',
-  'assign.lock.hint': '锁定：此网格的楼栋不会被划走，也不会被划入（仅在本浏览器）',
-  'assign.unlock.hint': '解锁此网格',
+  'lock.lock': '锁定边界',
+  'lock.unlock': '解除锁定',
+  'lock.locked': '边界已锁定',
+  'lock.locked.named': '「{name}」边界已锁定',
+  'lock.explain': '：自动划分和重新平衡会保留它；改变它的修改会被拒绝。',
+  'lock.line': '边界已锁定：自动划分和重新平衡会保留它；改变它的修改会被拒绝',
+  'lock.lock.hint': '锁定此网格的边界（对所有人，直到解除）：此后向它划入、从它划出、分割、合并、撤销它更早的修改都会被拒绝，自动划分和重新平衡会保留它。名称、人员和户数仍可修改。',
+  'lock.unlock.hint': '解除锁定：此网格的边界可以再次修改',
+  'lock.busy': '正在保存锁定…',
+  'lock.done.lock': '已锁定「{name}」的边界',
+  'lock.done.unlock': '已解除「{name}」的锁定',
+  'lock.refused': '「{name}」的边界已锁定，先解除锁定',
   'assign.contiguous': '连片',
   'assign.parts': '{n} 块不相连',
   'assign.parts.def': '网格由几块不相连的区域组成：1 块为连片',
@@ -407,7 +420,7 @@ const zh = {
   'divide.sum.def': '区间内：户数在目标 ± 区间内的网格数；PP = Polsby–Popper 紧凑度；超大楼栋：单栋户数就超过区间上限，只能自成一个网格',
   'divide.retires': '将替换现有的 {n} 个网格（其人员安排随之结束，撤销可恢复）',
   'divide.retires.1': '将替换现有的 {n} 个社区（其人员安排随之结束，撤销可恢复）',
-  'divide.keeps': '保留 {n} 个锁定的网格',
+  'divide.keeps': '保留 {n} 个锁定的网格：{list}',
   'divide.unreachable': '{n} 个网格无法落入区间（楼栋户数不允许）',
   'divide.oversize': '超大楼栋（自成网格）：{list}',
   'divide.skipped': '{n} 步移动未做（会使网格不连片）',
@@ -515,6 +528,7 @@ const en = {
   'tree.city': 'Whole city',
   'tree.key.issues': 'issues below',
   'tree.key.households': 'numbers: households',
+  'tree.key.locked': 'boundary locked',
   'tree.empty': 'No grids yet. Import them with gridmap import grids, or draw them in Assign.',
   'tree.more': 'Show more ({n} of {total} shown)',
   'tree.noChildren': 'No grids below',
@@ -764,7 +778,7 @@ const en = {
   'assign.auto.hint': 'On: every stroke is saved at once. Off: collect buildings, then press Apply',
   'assign.zoomIn': 'Zoom in to street level (zoom 14+) to pick buildings',
   'assign.pickTarget': 'Pick a target grid first (click a row in the panel)',
-  'assign.targetLocked': '{name} is locked: unlock it to move buildings into it',
+  'assign.targetLocked': '{name} is locked: unlock it to paint buildings into it or split it',
   'assign.chooseCommunity': 'Choose a community (or one of its grids) in the tree or on the map to start assigning.',
   'assign.step1': 'Pick the target grid (click a row below)',
   'assign.step2': 'Choose a tool: click, box, lasso or brush',
@@ -775,8 +789,18 @@ const en = {
   'assign.target': 'target',
   'assign.lock': 'lock',
   'assign.locked': 'locked',
-  'assign.lock.hint': 'Lock: no building is moved out of or into this grid (this browser only)',
-  'assign.unlock.hint': 'Unlock this grid',
+  'lock.lock': 'Lock boundary',
+  'lock.unlock': 'Unlock',
+  'lock.locked': 'Boundary locked',
+  'lock.locked.named': 'Boundary of {name} locked',
+  'lock.explain': ': divide and rebalance keep it; edits that change it are refused.',
+  'lock.line': 'Boundary locked: divide and rebalance keep it; edits that change it are refused',
+  'lock.lock.hint': "Lock this grid's boundary (for everyone, until unlocked): painting into or out of it, splitting or merging it and undoing earlier edits of it are then refused, and divide and rebalance keep it. Its name, staff and households can still change.",
+  'lock.unlock.hint': "Unlock: this grid's boundary can be edited again",
+  'lock.busy': 'Saving the lock…',
+  'lock.done.lock': 'Boundary of {name} locked',
+  'lock.done.unlock': '{name} unlocked',
+  'lock.refused': "{name}'s boundary is locked: unlock it first",
   'assign.contiguous': 'contiguous',
   'assign.parts': '{n} separate parts',
   'assign.parts.def': 'How many separate pieces the grid is made of: 1 is contiguous',
@@ -904,7 +928,7 @@ const en = {
   'divide.sum.def': 'In band: grids whose households are within target ± band; PP = Polsby–Popper compactness; oversize: a building whose own households exceed the band, a grid of its own',
   'divide.retires': 'Replaces the {n} current grids (their staff assignments end; undo brings them back)',
   'divide.retires.1': 'Replaces the {n} current communities (their staff assignments end; undo brings them back)',
-  'divide.keeps': 'Keeps {n} locked grids',
+  'divide.keeps': 'Keeps {n} locked grids: {list}',
   'divide.unreachable': '{n} grids cannot be in band (the buildings do not allow it)',
   'divide.oversize': 'Oversize buildings (a grid each): {list}',
   'divide.skipped': '{n} steps not made (they would split a grid)',
@@ -1048,6 +1072,34 @@ export function fmtMoment(d) {
  */
 export function errorText(code) {
   return dicts.zh[`error.${code}`] ? t(`error.${code}`) : '';
+}
+
+/**
+ * lockedText is the UI's sentence for a refusal a grid's lock caused, naming the grid ('' for
+ * any other): the generic conflict sentence ("changed meanwhile") would send the planner
+ * looking for someone else's edit.
+ */
+export function lockedText(err) {
+  const locked = err.code === 'ECONFLICT' ? lockedRefusal(err.message) : null;
+  return locked ? t('lock.refused', locked) : '';
+}
+
+/**
+ * refusal says why the server refused an edit: `why`, a sentence in the UI's language when the
+ * code says enough (else the server's own words), and `detail`, the server's words under that
+ * sentence ('' when they are the why).
+ */
+export function refusal(err) {
+  const msg = String(err.message || '').replace(/\.$/, '');
+  const why = lockedText(err) || errorText(err.code);
+  return { why: why || msg, detail: why ? msg : '' };
+}
+
+/** refusedNote is the note a refused edit leaves: {kind, code, text, detail} (nothing was changed). */
+export function refusedNote(err) {
+  const { why, detail } = refusal(err);
+  const key = err.status === 401 ? 'assign.signInFirst' : err.status === 403 ? 'assign.refused' : 'assign.failed';
+  return { kind: 'error', code: err.code, text: t(key, { code: err.code, why }), detail };
 }
 
 export function fmtPct(x) {

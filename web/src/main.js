@@ -309,6 +309,8 @@ function onSession() {
   if (state.mode === 'assign') {
     assign.leave();
     assign.enter();
+  } else if (!state.offline && state.mode !== 'export') {
+    panel.render(); // the selection's lock button is for planners
   }
 }
 

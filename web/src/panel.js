@@ -1,8 +1,9 @@
-// The selection panel (right) of the Dashboard and Coverage modes: the heading and KPI cards
-// of the selection's coverage summary (and a sentence when part of it is not divided yet), the
-// spread of its grids' households per worker, a balance bar per child grid (the rows the tree has, or loads, for it) and the issue list of
-// the selection in view. Each part is asked for on its own and bounded: the summary is a few
-// hundred bytes, the children a page, the issues a page.
+// The selection panel (right) of the Dashboard and Coverage modes: the heading, the grid's lock
+// (lock.js), the KPI cards of the selection's coverage summary (and a sentence when part of it
+// is not divided yet), the spread of its grids' households per worker, a balance bar per child
+// grid (the rows the tree has, or loads, for it) and the issue list of the selection in view.
+// Each part is asked for on its own and bounded: the summary is a few hundred bytes, the
+// children a page, the issues a page.
 
 import { api } from './api.js';
 import { renderBars } from './bars.js';
@@ -12,6 +13,7 @@ import * as timeline from './history.js';
 import { t } from './i18n.js';
 import * as issues from './issues.js';
 import { renderCards, renderHead, renderSpread } from './kpis.js';
+import * as lock from './lock.js';
 import { withoutEmptyLevel } from './dividetools.js';
 import { ancestors, kpis } from './model.js';
 import { state } from './state.js';
@@ -76,6 +78,8 @@ export function render({ loading = false } = {}) {
   const sel = state.sel;
   const g = sel ? grids.idx.byCode.get(sel) : null;
   const head = renderHead({ g, chain: g ? ancestors(grids.idx, g) : [], cityName: state.city?.name, select: C.select });
+  // the selection's lock (its mark and line; the button for planners, now)
+  const locked = lock.section(g, { state, done: () => { render(); C.renderTree(); } });
   const s = state.summary;
   const fresh = s && (s.root?.code || '') === sel && !loading;
   // the KPIs count what the issue list holds: the empty level's findings are work not done
@@ -102,7 +106,7 @@ export function render({ loading = false } = {}) {
   const defects = issues.section();
   // the changes overlay's list, beside the map (Coverage mode, while the overlay is on)
   const changes = state.mode === 'coverage' ? timeline.section() : null;
-  const body = state.mode === 'coverage' ? [head, changes, empty, cards, spread, defects, bars] : [head, empty, cards, spread, bars, defects];
+  const body = state.mode === 'coverage' ? [head, locked, changes, empty, cards, spread, defects, bars] : [head, locked, empty, cards, spread, bars, defects];
   $('panel').replaceChildren(...body.filter(Boolean));
   $('panel').dataset.sel = fresh ? sel : `…${sel}`;
   $('panel').dataset.at = fresh ? state.at : '…';

@@ -1,11 +1,13 @@
 // The hierarchy tree (left): city → subdistricts → communities → grids, each row with a status
-// mark (✓ staffed, ✗ a grid without staff, ⚠n issues in the subtree) and households. Rows come
-// from grids.js: a grid's children are asked for when it is opened, a page at a time ("more"
-// at the end of a long list), so the tree holds what the user opened.
+// mark (✓ staffed, ✗ a grid without staff, ⚠n issues in the subtree), a padlock when its
+// boundary is locked, and households. Rows come from grids.js: a grid's children are asked for
+// when it is opened, a page at a time ("more" at the end of a long list), so the tree holds what
+// the user opened.
 
 import { $, h } from './dom.js';
 import * as grids from './grids.js';
 import { fmtInt, t } from './i18n.js';
+import { lockIcon } from './lock.js';
 import { ancestors, shortName } from './model.js';
 
 const expanded = new Set(); // grid ids shown open
@@ -99,6 +101,7 @@ export function renderTree(c) {
     }, g.level < 3 ? (opened ? '▾' : '▸') : ''),
     statusMark(g),
     h('span.name', null, g.level === 3 ? shortName(g.name, parent?.name) : g.name),
+    g.locked ? h('span.lk', { title: t('lock.line'), 'aria-label': t('lock.locked'), role: 'img' }, lockIcon()) : null,
     h('span.hh', { title: t('kpi.households') }, fmtInt(g.households)));
     row.addEventListener('click', () => {
       if (state.sel !== g.code) {
@@ -124,6 +127,7 @@ export function renderTree(c) {
     h('span', null, h('span.mark.ok', null, '✓'), ` ${t('status.staffed')}`),
     h('span', null, h('span.mark.bad', null, '✗'), ` ${t('status.unstaffed')}`),
     h('span', null, h('span.mark.warn', null, '⚠n'), ` ${t('tree.key.issues')}`),
+    h('span', null, h('span.lk', null, lockIcon()), ` ${t('tree.key.locked')}`),
     h('span', null, `${t('tree.key.households')}`));
   tree.setAttribute('aria-label', t('tree.title'));
   const sel = tree.querySelector('[aria-selected="true"]');

@@ -14,7 +14,7 @@ import { after, before, test } from 'node:test';
 import { VectorTile } from '@mapbox/vector-tile';
 import { PbfReader } from 'pbf';
 
-import { launch, open as openPage, settle } from './browser.js';
+import { launch, open as openPage, screen, settle } from './browser.js';
 import { getJSON, startGridmap, webDir } from './server.js';
 
 const shots = join(webDir, 'test-results');
@@ -86,16 +86,6 @@ async function act(page, fn, { expectError = false } = {}) {
   const note = await page.evaluate(() => window.gridmap.assign.state.note);
   if (!expectError) assert.notEqual(note?.kind, 'error', note?.text);
   return { note, last: await page.evaluate(() => window.gridmap.assign.last) };
-}
-
-/** screen projects lon/lat to page pixels. */
-function screen(page, lnglat) {
-  return page.evaluate((c) => {
-    const m = window.gridmap.map;
-    const p = m.project(c);
-    const r = m.getCanvas().getBoundingClientRect();
-    return { x: r.left + p.x, y: r.top + p.y };
-  }, lnglat);
 }
 
 /** drag presses the mouse at a, moves to b in steps and releases: a real box stroke. */

@@ -1,9 +1,13 @@
-// Unit tests of the Assign mode's selection geometry and bookkeeping (src/assigntools.js).
+// Unit tests of the Assign mode's selection geometry and bookkeeping (src/assigntools.js), and of
+// the words a refused edit is shown with (src/i18n.js refusal).
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { classify, etagGrid, lassoHits, pointInRing, simplifyPath, swatches, SWATCHES, touchesCircle } from '../src/assigntools.js';
+import {
+  classify, etagGrid, lassoHits, lockedCodes, lockedRefusal, pointInRing, simplifyPath, swatches, SWATCHES, touchesCircle,
+} from '../src/assigntools.js';
+import { lockedText, refusal, refusedNote } from '../src/i18n.js';
 
 const square = [[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]];
 
@@ -57,4 +61,39 @@ test('simplifyPath and etagGrid', () => {
   assert.equal(etagGrid('grid-7-v10'), 7);
   assert.equal(etagGrid('"worker-3-v1"'), null);
   assert.equal(etagGrid(undefined), null);
+});
+
+test('lockedCodes: the locked grids of a page of GET /grids features', () => {
+  const f = (code, locked) => ({ type: 'Feature', properties: { code, locked } });
+  assert.deepEqual([...lockedCodes([f('990100001001001', false), f('990100001001002', true), f('990100001001003', undefined)])], ['990100001001002']);
+  assert.deepEqual([...lockedCodes(undefined)], []);
+  // a truthy value that is not the boolean (an older server has no `locked`) is not a lock
+  assert.deepEqual([...lockedCodes([f('990100001001004', 'false')])], []);
+});
+
+test('lockedRefusal: reads the grid out of the database guard\'s message, nothing else', () => {
+  assert.deepEqual(lockedRefusal('grid 990100001001003 (东街第3网格) is locked: unlock it first'), { code: '990100001001003', name: '东街第3网格' });
+  // a name with brackets of its own; the message as an edit wraps it
+  assert.deepEqual(lockedRefusal('paint: grid 990100001001004 (North (old)) is locked: unlock it first.'), { code: '990100001001004', name: 'North (old)' });
+  assert.equal(lockedRefusal('grid 990100001001003 was changed by alice'), null);
+  assert.equal(lockedRefusal('the grid is locked'), null);
+  assert.equal(lockedRefusal(undefined), null);
+});
+
+test('refusal: a lock gets a sentence naming the grid, the server\'s words as the detail; other refusals as before', () => {
+  const locked = { status: 409, code: 'ECONFLICT', message: 'grid 990100001001003 (东街第3网格) is locked: unlock it first.' };
+  assert.equal(lockedText(locked), '「东街第3网格」的边界已锁定，先解除锁定');
+  assert.deepEqual(refusal(locked), { why: '「东街第3网格」的边界已锁定，先解除锁定', detail: 'grid 990100001001003 (东街第3网格) is locked: unlock it first' });
+  assert.deepEqual(refusedNote(locked), {
+    kind: 'error', code: 'ECONFLICT', text: '未保存（ECONFLICT）：「东街第3网格」的边界已锁定，先解除锁定。没有任何改动。',
+    detail: 'grid 990100001001003 (东街第3网格) is locked: unlock it first',
+  });
+  // the same words under another code are not a lock's refusal
+  assert.equal(lockedText({ ...locked, code: 'EINVALID' }), '');
+  const other = { status: 409, code: 'ECONFLICT', message: 'concurrent update, try again' };
+  assert.equal(lockedText(other), '');
+  assert.deepEqual(refusal(other), { why: '与现有数据冲突（已被修改，或已是这样）', detail: 'concurrent update, try again' });
+  // a code the UI has no sentence for: the server's words are the why
+  assert.deepEqual(refusal({ status: 500, code: 'EINTERNAL', message: 'boom.' }), { why: 'boom', detail: '' });
+  assert.equal(refusedNote({ status: 403, code: 'EFORBIDDEN', message: 'viewer may not' }).text, '无权操作（EFORBIDDEN）：你的角色不允许这项修改。没有任何改动。');
 });

@@ -43,3 +43,13 @@ export async function settle(page) {
     return m && !m.isMoving() && m.loaded() && m.areTilesLoaded();
   }, null, { timeout: 60000, polling: 100 });
 }
+
+/** screen projects lon/lat to page pixels (where a real pointer clicks on the map). */
+export function screen(page, lnglat) {
+  return page.evaluate((c) => {
+    const m = window.gridmap.map;
+    const p = m.project(c);
+    const r = m.getCanvas().getBoundingClientRect();
+    return { x: r.left + p.x, y: r.top + p.y };
+  }, lnglat);
+}

@@ -149,8 +149,10 @@ test('auto-divide: preview equals the dry run, apply writes it (API, tiles, bala
   try {
     await signIn(page, 'plan-div');
     await page.waitForSelector('#divide');
-    // a locked grid (□ 锁定) is kept: the division goes around it
-    await page.click(`.agrid[data-code="${locked}"] button.lock`);
+    // a locked grid (□ 锁定 locks it on the server) is kept: the division goes around it
+    await act(page, () => page.click(`.agrid[data-code="${locked}"] button.lock`));
+    await page.waitForSelector(`.agrid[data-code="${locked}"] button.lock[aria-pressed="true"]`);
+    assert.equal((await getJSON(server.base, `/api/v1/grids/${locked}`)).properties.locked, true, 'locked on the server');
     await previewIn(page, 'divide');
     assert.equal(await page.locator('#divide .dkeep').getAttribute('data-keep'), locked);
     const dry = (await post(`/api/v1/grids/${community.code}/divide`, { target: 0, band: 0, keep: [locked], k: 0, seed: 1, dry_run: true })).body;
@@ -217,6 +219,11 @@ test('auto-divide: preview equals the dry run, apply writes it (API, tiles, bala
       && document.querySelectorAll('.agrid').length === codes.length, [...before.keys()]);
     const anyNew = dry.features.find((f) => !f.properties.kept);
     assert.ok(!(await tileLevel3(inside(now.get(anyNew.properties.code).geometry))).has(anyNew.properties.code), 'the tile no longer has the new grid');
+
+    // unlocked again, for the tests after this one
+    await page.waitForSelector(`.agrid[data-code="${locked}"] button.lock[aria-pressed="true"]`);
+    await act(page, () => page.click(`.agrid[data-code="${locked}"] button.lock`));
+    assert.equal((await getJSON(server.base, `/api/v1/grids/${locked}`)).properties.locked, false, 'unlocked on the server');
     assert.deepEqual(problems, []);
   } finally {
     await context.close();

@@ -1,15 +1,16 @@
 // The balance panel (分配 › 负荷): the community's level-3 grids, each with its swatch,
 // households, households per worker as a bar against the band, compactness, contiguity and
-// workers; a row makes its grid the target, □ locks it against repainting. Read from
-// GET /balance?parent=<community> after each save.
+// workers; a row makes its grid the target, its lock (lock.js) locks the grid's boundary. Read
+// from GET /balance?parent=<community> after each save.
 
 import { api } from '../api.js';
-import { swatches } from '../assigntools.js';
+import { lockedCodes, swatches } from '../assigntools.js';
 import { bandBar, workloadMark } from '../bars.js';
 import { h } from '../dom.js';
 import { fmtInt, fmtNum, t } from '../i18n.js';
 import { denyReason } from '../session.js';
-import { A, App, colourOf, gridById, grids, render, saveLocks, shortOf } from './core.js';
+import { A, App, colourOf, gridById, grids, render, shortOf } from './core.js';
+import * as lock from './lock.js';
 import { applyMapStyle } from './mapstyle.js';
 import { onSaved } from './save.js';
 import { gridPlace, setPlace } from './staff.js';
@@ -45,17 +46,28 @@ export async function loadBalance() {
 /**
  * loadOutlines keeps the outlines of the community's grids as this screen reads them (a page of
  * a community's grids): after a conflict, 对比 shows a grid as it was against how it is now.
+ * The same page says which of them are locked (the balance does not): the map, labels, legend
+ * and panel follow when that changed.
  */
 export async function loadOutlines() {
   const c = A.community;
   if (!c) return;
+  const mine = ++A.outlinesSeq;
+  let fc;
   try {
-    const fc = await api.grids({ parent: c.code, level: 3, limit: 1000 });
-    if (A.community !== c) return;
-    A.outlines = new Map(fc.features.map((f) => [f.properties.code, f.geometry]));
+    fc = await api.grids({ parent: c.code, level: 3, limit: 1000 });
   } catch {
-    // without them 对比 shows only the grid as it is now
+    return; // without them 对比 shows only the grid as it is now, and the locks stay as known
   }
+  if (A.community !== c || mine !== A.outlinesSeq) return;
+  A.outlines = new Map(fc.features.map((f) => [f.properties.code, f.geometry]));
+  const locked = lockedCodes(fc.features);
+  if ([...locked].sort().join() === [...A.locked].sort().join()) return;
+  A.locked = locked;
+  applyMapStyle();
+  App().refreshLabels();
+  App().renderLegend();
+  render();
 }
 
 /** setTarget makes grid id the target (and the URL's selection, so a link reproduces it). */
@@ -67,15 +79,6 @@ export function setTarget(id) {
   if (!A.place || A.place.kind === 'grid') setPlace(gridPlace(id));
   if (App().state.sel !== g.code) App().select(g.code, { fit: false });
   applyMapStyle();
-  render();
-}
-
-function toggleLock(code) {
-  if (A.locked.has(code)) A.locked.delete(code);
-  else A.locked.add(code);
-  saveLocks();
-  applyMapStyle();
-  App().refreshLabels();
   render();
 }
 
@@ -111,11 +114,7 @@ function gridRow(g) {
   h('span.aswatch', { style: `background:${colourOf(g.code)}`, 'aria-hidden': 'true' }, isTarget ? '●' : ''),
   h('span.aname', null, shortOf(g), isTarget ? h('span.tbadge', null, t('assign.target')) : null),
   h('span.ahh', { title: t('kpi.households.def') }, `${fmtInt(g.households)} ${t('unit.households')}`),
-  h('button.lock', {
-    type: 'button', 'aria-pressed': String(locked), dataset: { lock: g.code },
-    title: t(locked ? 'assign.unlock.hint' : 'assign.lock.hint'),
-    onclick: () => toggleLock(g.code),
-  }, locked ? `■ ${t('assign.locked')}` : `□ ${t('assign.lock')}`),
+  lock.control(g),
   h('span.abar', null, barRow(g, b)),
   h('span.aval', { title: t('def.workload') }, workloadMark(g)),
   h('span.ameta', null,

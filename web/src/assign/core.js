@@ -4,8 +4,6 @@
 
 import { shortName } from '../model.js';
 
-const LOCKS = 'gridmap.locked';
-
 export const A = {
   active: false,
   community: null, // the level-2 grid being edited (a row of grids.js)
@@ -17,7 +15,8 @@ export const A = {
   radius: 24, // brush radius, screen pixels
   autoApply: true, // each stroke is saved at once; off: strokes collect, Apply saves them
   staged: new Map(), // building id → households, collected for the next paint
-  locked: new Set(JSON.parse(localStorage.getItem(LOCKS) || '[]')),
+  locked: new Set(), // codes of the community's locked grids (the server's locks, ../lock.js)
+  outlinesSeq: 0, // reads of the outlines (and locks) started: one older than a lock's answer does not land
   merging: false,
   mergePick: new Set(),
   split: { points: [], done: false },
@@ -30,11 +29,6 @@ export const A = {
   workers: null,
   timing: null, // {save, total} ms of the last operation
 };
-
-/** saveLocks keeps the locks in this browser. */
-export function saveLocks() {
-  localStorage.setItem(LOCKS, JSON.stringify([...A.locked]));
-}
 
 // The app's wiring (main.js): state, map(), select(), afterWrite(), flyToGeometry(),
 // refreshLabels(), renderLegend(), renderTree().

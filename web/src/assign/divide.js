@@ -11,9 +11,11 @@
 // Assign mode's save path (assign/save.js write) refreshes tiles, tree, KPIs and the balance panel,
 // and its undo (↶, Ctrl+Z) restores the previous division.
 //
-// Grids locked in the Assign mode (□ 锁定) are sent as `keep`: the divide leaves them as they
-// are and divides the rest around them; the rebalance neither moves buildings out of them nor
-// into them.
+// Locked grids (../lock.js) are kept: the divide leaves them as they are and divides the
+// rest around them; the rebalance neither moves buildings out of them nor into them. The
+// server keeps every locked child whatever the request says; the section names the ones this
+// screen knows of before the preview (and sends them as `keep`, so what it said is what is
+// kept), and the preview marks every grid the answer kept.
 
 import { api, edit } from '../api.js';
 import { anchor, polygonsOf, swatches } from '../assigntools.js';
@@ -21,7 +23,8 @@ import { bandBar } from '../bars.js';
 import { bandStatus, histogram, MARKS } from '../dividetools.js';
 import { h } from '../dom.js';
 import * as loaded from '../grids.js';
-import { errorText, fmtInt, fmtNum, lang, t } from '../i18n.js';
+import { fmtInt, fmtNum, lang, refusal, t } from '../i18n.js';
+import { lockIcon } from '../lock.js';
 import { WORKLOAD } from '../metrics.js';
 import { bbox, labelPoint, shortName } from '../model.js';
 import { canEditGrids, denyReason } from '../session.js';
@@ -79,6 +82,11 @@ function children(p) {
   return null;
 }
 
+/** lockedOf are the locked grids among kids: the Assign mode's locks, or the rows' own. */
+function lockedOf(kids) {
+  return kids.filter((g) => g.locked === true || X.A.locked.has(g.code));
+}
+
 /** open opens the section in a mode ('divide' or 'rebalance'). */
 export function open(mode = 'divide') {
   if (D.mode !== mode) discard();
@@ -115,8 +123,8 @@ function requestBody(mode, p) {
   const body = {
     target: num('target'),
     band: num('band', 0.01),
-    // the Assign mode's locks are the kept grids (only the parent's own children count)
-    keep: kids.filter((g) => X.A.locked.has(g.code)).map((g) => g.code),
+    // the locked children are the kept grids
+    keep: lockedOf(kids).map((g) => g.code),
   };
   if (mode === 'divide') Object.assign(body, { k: num('k'), seed: num('seed') });
   else body.max_moves = num('maxMoves');
@@ -150,9 +158,8 @@ export async function preview() {
     return res;
   } catch (err) {
     if (seq !== D.seq) return null;
-    const why = errorText(err.code);
-    const msg = String(err.message || '').replace(/\.$/, '');
-    D.note = { kind: 'error', code: err.code, text: t('divide.failed', { code: err.code, why: why || msg }), detail: why ? msg : '' };
+    const { why, detail } = refusal(err);
+    D.note = { kind: 'error', code: err.code, text: t('divide.failed', { code: err.code, why }), detail };
     return null;
   } finally {
     if (seq === D.seq) {
@@ -393,7 +400,7 @@ function gridRows(pv) {
       title: `${p.name} · ${p.code}`,
     },
     h('span.aswatch', { style: `background:${pv.colours.get(p.code)}`, 'aria-hidden': 'true' }),
-    h('span.dname', null, shortName(p.name, pv.parent.name), p.kept ? h('span.dkept', null, ` ${t('assign.locked')}`) : null),
+    h('span.dname', null, shortName(p.name, pv.parent.name), p.kept ? h('span.dkept', null, ' ', lockIcon(), ` ${t('assign.locked')}`) : null),
     h('span.dhh', { title: t('kpi.households.def') },
       changed ? `${fmtInt(before)} → ` : '', `${fmtInt(p.households)} ${MARKS[status]}`),
     h('span.dbar', null, bandBar(w, scale, { title: t('divide.bar.def', { lo: fmtInt(s.low), hi: fmtInt(s.high) }) })),
@@ -421,13 +428,17 @@ function answerNotes(pv) {
   const s = pv.res.summary;
   const out = [];
   if (pv.mode === 'divide' && s.retired?.length) out.push(t(pv.parent.level === 1 ? 'divide.retires.1' : 'divide.retires', { n: s.retired.length }));
-  if (s.kept?.length) out.push(t('divide.keeps', { n: s.kept.length }));
+  if (s.kept?.length) {
+    const byCode = new Map(pv.res.features.map((f) => [f.properties.code, f.properties.name]));
+    const names = s.kept.map((code) => (byCode.has(code) ? shortName(byCode.get(code), pv.parent.name) : code));
+    out.push(h('li.dkeeps', { dataset: { kept: s.kept.join(',') } }, lockIcon(), ` ${t('divide.keeps', { n: s.kept.length, list: names.join(t('list.sep')) })}`));
+  }
   if (s.unreachable) out.push(t('divide.unreachable', { n: s.unreachable }));
   if (s.oversize?.length) out.push(t('divide.oversize', { list: s.oversize.slice(0, 5).join(', ') }));
   if (s.skipped) out.push(t('divide.skipped', { n: s.skipped }));
   if (s.left?.length) out.push(t('divide.left', { n: s.left.length }));
   if (pv.mode === 'rebalance' && !s.moves) out.push(t('divide.noMoves'));
-  return out.length ? h('ul.dnotes', null, out.map((x) => h('li', null, x))) : null;
+  return out.length ? h('ul.dnotes', null, out.map((x) => (typeof x === 'string' ? h('li', null, x) : x))) : null;
 }
 
 function movesList(pv) {
@@ -504,7 +515,7 @@ export function section() {
   const s0 = X.app.state.band || {};
   const target = Number(D.params.target) || s0.target || 300;
   const auto = Math.max(1, Math.round((p.households || 0) / target));
-  const locked = kids.filter((g) => X.A.locked.has(g.code));
+  const locked = lockedOf(kids);
   sec.append(h('p.minor', null, t(D.mode === 'divide' ? `divide.divide.what.${p.level}` : 'divide.rebalance.what', { name: p.name })));
   sec.append(h('div.dparams', null,
     param('target', t('divide.param.target'), { min: '1', step: '1', placeholder: String(s0.target || 300) }, t('divide.param.target.hint')),
@@ -514,7 +525,7 @@ export function section() {
     D.mode === 'rebalance' ? param('maxMoves', t('divide.param.maxMoves'), { min: '0', step: '1', placeholder: t('divide.param.maxMoves.none') }, t('divide.param.maxMoves.hint')) : null));
   if (kids.length) {
     sec.append(h('p.minor.dkeep', { dataset: { keep: locked.map((g) => g.code).join(',') } }, locked.length
-      ? t('divide.keep', { list: locked.map((g) => shortName(g.name, p.name)).join(t('list.sep')) })
+      ? [lockIcon(), ` ${t('divide.keep', { list: locked.map((g) => shortName(g.name, p.name)).join(t('list.sep')) })}`]
       : t(D.mode === 'rebalance' ? 'divide.keep.noneRebalance' : p.level === 1 ? 'divide.keep.none.1' : 'divide.keep.none', { n: kids.length })));
   }
   sec.append(h('div.row-buttons', null,

@@ -5,7 +5,7 @@
 // time. Errors are shown as the server gave them; a 412 becomes the conflict banner.
 
 import { api } from '../api.js';
-import { errorText, fmtTime, t } from '../i18n.js';
+import { fmtTime, lockedText, refusedNote, t } from '../i18n.js';
 import { canWrite } from '../session.js';
 import { etagGrid } from '../assigntools.js';
 import { A, App, gridById, map, render } from './core.js';
@@ -73,12 +73,9 @@ function fail(err, grid) {
     A.note = null;
     return;
   }
-  const msg = String(err.message || '').replace(/\.$/, '');
-  const key = err.status === 401 ? 'assign.signInFirst' : err.status === 403 ? 'assign.refused' : 'assign.failed';
   // a sentence in the UI's language when the code says enough; the server's own words (they
   // name the grid, the rule) go under it as the detail
-  const why = errorText(err.code);
-  A.note = { kind: 'error', text: t(key, { code: err.code, why: why || msg }), detail: why ? msg : '', code: err.code };
+  A.note = refusedNote(err);
 }
 
 /** actionName is an operation's name in the UI's language (its audit action otherwise). */
@@ -95,8 +92,11 @@ export function actionName(action) {
  */
 function refusedReplay(err, { op, verb }) {
   const by = err.detail?.changed_by;
-  const why = by ? t('assign.replay.changedBy', { by, at: fmtTime(err.detail?.changed_at) }) : String(err.message || '').replace(/\.$/, '');
-  A.note = { kind: 'error', code: err.code, text: t('assign.replay.refused', { verb: t(`assign.${verb}`), what: actionName(op.action), why }), drop: op };
+  const msg = String(err.message || '').replace(/\.$/, '');
+  // a grid locked since: the UI's sentence names it, the server's words go under it
+  const locked = by ? '' : lockedText(err);
+  const why = by ? t('assign.replay.changedBy', { by, at: fmtTime(err.detail?.changed_at) }) : locked || msg;
+  A.note = { kind: 'error', code: err.code, text: t('assign.replay.refused', { verb: t(`assign.${verb}`), what: actionName(op.action), why }), detail: locked ? msg : '', drop: op };
 }
 
 let opsSeq = 0;

@@ -1,6 +1,6 @@
 // The Assign mode's toolbar over the map (↖ inspect, ⊙ click, ▭ box, ◌ lasso, ● brush with its
 // radius, ✂ split; ↶ ↷; 立即保存) and the hint line under it, which says what the tool does
-// next or why it cannot.
+// next or why it cannot (sign in, pick a target, the target is locked, zoom in).
 
 import { $, h } from '../dom.js';
 import { t } from '../i18n.js';
@@ -72,7 +72,7 @@ export function renderTools() {
     }), ` ${t('assign.auto')}`)].filter(Boolean));
 }
 
-/** renderHint says what the tool does next, or why it cannot (sign in, pick a target, zoom in). */
+/** renderHint says what the tool does next, or why it cannot (sign in, pick a target, the target is locked, zoom in). */
 export function renderHint() {
   const el = $('assign-hint');
   const target = targetGrid();
@@ -81,6 +81,8 @@ export function renderHint() {
   else if (PAINT_TOOLS.has(A.tool) || A.tool === 'split') {
     if (denyReason()) text = denyReason();
     else if (!target) text = t('assign.pickTarget');
+    // the server would refuse: say so before anything is drawn
+    else if (A.locked.has(target.code)) text = t('lock.refused', { name: shortOf(target) });
     else if ((map()?.getZoom() || 0) < App().state.zooms.buildings && A.tool !== 'split') text = t('assign.zoomIn');
     else if (A.tool === 'split') text = A.split.done ? t('assign.split.confirmHint') : t('assign.tool.split.draw', { name: shortOf(target) });
     else text = t(`assign.tool.${A.tool}.draw`, { name: shortOf(target) });
