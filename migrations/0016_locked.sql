@@ -3,8 +3,9 @@
 -- hierarchy until someone unlocks it. Auto-divide and rebalance keep locked grids as they are
 -- and divide or balance the rest around them (as if named in keep); a hand edit that would
 -- change one (paint across its boundary, split, merge, a reshape of its parent that moves it,
--- a grid import or conform that redraws it, the undo of an edit made before the lock) is
+-- a grid import that redraws it, the undo of an edit made before the lock) is
 -- refused with ECONFLICT naming it. Its name, staff and buildings' households can change.
+-- Conform works around a locked grid (grid/postgis/conform.go, conformLockedSQL).
 --
 -- The guard is a row trigger, not a check in each edit: every path that rewrites grids (the
 -- edit machinery, the grid import, conform, undo, the bulk paths) goes through this table, so

@@ -26,7 +26,8 @@ import (
 //  4. a child whose faces changed becomes the union of the faces it now owns; the others keep
 //     their geometry exactly (the faces of a clean family rebuild it with extra nodes only).
 //
-// Outside faces are dropped (clipped off), wider gaps and overlaps stay as they are.
+// Outside faces are dropped (clipped off), wider gaps and overlaps stay as they are. A locked
+// child keeps every face it covers and gains none (conformLockedSQL): conform works around it.
 
 // conformFacesTable holds the faces of the families being conformed: kids are the grids
 // covering a face before, owners after; pid is the family (parent id, 0 for level 1).
@@ -104,6 +105,21 @@ FROM (
 ) k
 WHERE f.fid = k.fid`
 
+// conformLockedSQL: a locked child (migrations/0016_locked.sql) keeps every face it covers
+// and gains none. A face outside the parent stays its own; an overlap sliver it covers stays
+// with it, and only the other children covering it lose it (two locked children keep sharing
+// it: it stays an overlap). conformOverlapsSQL then leaves those faces alone, and
+// conformGapsSQL gives no gap sliver to a locked child.
+const conformLockedSQL = `
+UPDATE conform_faces f SET owners = l.ids
+FROM (
+    SELECT f.fid, array_agg(k.id ORDER BY k.id) AS ids
+    FROM conform_faces f CROSS JOIN LATERAL unnest(f.kids) k(id) JOIN grids g ON g.id = k.id AND g.locked
+    WHERE f.kind IN ('outside', 'overlap_sliver')
+    GROUP BY f.fid
+) l
+WHERE f.fid = l.fid`
+
 // conformOverlapsSQL gives each overlap sliver to the covering child sharing the longest edge
 // (on the spheroid) with the rest of that child: its other faces inside the parent.
 const conformOverlapsSQL = `
@@ -117,7 +133,7 @@ FROM (
         FROM conform_faces f
         WHERE f.pid = o.pid AND f.fid <> o.fid AND f.owners @> ARRAY[k.id]
           AND f.geom && o.geom AND ST_Intersects(f.geom, o.geom)) b
-    WHERE o.kind = 'overlap_sliver'
+    WHERE o.kind = 'overlap_sliver' AND NOT EXISTS (SELECT 1 FROM grids l WHERE l.id = ANY(o.kids) AND l.locked)
     ORDER BY o.fid, b.len DESC, k.id
 ) w
 WHERE o.fid = w.fid`
@@ -134,6 +150,7 @@ FROM (
         SELECT o.id, sum(ST_Length(ST_Intersection(ST_Boundary(g.geom), f.geom)::geography)) AS len
         FROM conform_faces f CROSS JOIN LATERAL unnest(f.owners) o(id)
         WHERE f.pid = g.pid AND f.inside AND f.geom && g.geom AND ST_Intersects(f.geom, g.geom)
+          AND NOT EXISTS (SELECT 1 FROM grids l WHERE l.id = o.id AND l.locked)
         GROUP BY o.id) n
     WHERE g.kind = 'gap_sliver' AND n.len > 0
     ORDER BY g.fid, n.len DESC, n.id
@@ -162,12 +179,12 @@ FROM d WHERE changed
 GROUP BY id ORDER BY id`
 
 // conformPiecesSQL counts the faces that moved by what became of them, pieces of at least
-// $1 m².
+// $1 m²: an overlap sliver or an outside face some child lost, a gap sliver some child gained.
 const conformPiecesSQL = `
 SELECT kind, count(*)::int, coalesce(sum(area_m2), 0)
 FROM conform_faces
-WHERE area_m2 >= $1 AND (kind = 'overlap_sliver' OR (kind = 'gap_sliver' AND cardinality(owners) > 0)
-                         OR (kind = 'outside' AND cardinality(kids) > 0))
+WHERE area_m2 >= $1 AND ((kind IN ('overlap_sliver', 'outside') AND NOT owners @> kids)
+                         OR (kind = 'gap_sliver' AND cardinality(owners) > 0))
 GROUP BY kind`
 
 // conformRemainingSQL measures what the families $3 (of level $4) leave as the coverage report
@@ -352,6 +369,7 @@ func conformFaces(ctx context.Context, tx pgx.Tx, level int, families []int64, s
 		{`CREATE INDEX ON conform_faces USING gist (geom)`, nil},
 		{`ANALYZE conform_faces`, nil},
 		{conformClassifySQL, []any{snapM}},
+		{conformLockedSQL, nil},
 		{conformOverlapsSQL, nil},
 		{conformGapsSQL, nil},
 	}

@@ -403,3 +403,29 @@ func TestConformLevelOneToCityBoundary(t *testing.T) {
 		t.Errorf("P's children: gap %.3f m², overlap %.3f m²", gap, overlap)
 	}
 }
+
+// A locked child is conformed around: it keeps the overlap sliver it shares with B (which B
+// loses, whatever the edge lengths say), the part of it outside the parent, and does not take
+// the gap sliver beside it even where it borders it longest (C takes it); nothing of it changes.
+func TestConformAroundLocked(t *testing.T) {
+	// A overlaps B by 3 m (B's rest borders that sliver longer: without the lock A would lose
+	// it) and reaches 2 m past the parent's top; a 2 m gap lies between A and C
+	s, id := conformCity(t, []box{{"A", 0, 0, 103, 102}, {"B", 100, 0, 200, 70}, {"C", 105, 70, 200, 100}})
+	if _, err := s.SetLocked(context.Background(), planner, grid.GridKey{ID: id["A"]}, true); err != nil {
+		t.Fatal(err)
+	}
+	a := state(t, s, id["A"])
+	sum := conform2(t, s, false).Conform
+	if got := state(t, s, id["A"]); got.Version != a.Version || !got.Geom.Equal(a.Geom) {
+		t.Fatalf("the locked grid A changed (version %d → %d)", a.Version, got.Version)
+	}
+	if got := areaM2(t, s, id["B"]); !near(got, 97*70, 0.005) {
+		t.Errorf("B is %.1f m², want 6,790 (the 3 m overlap with the locked A cut from it)", got)
+	}
+	if got := areaM2(t, s, id["C"]); !near(got, 97*30, 0.005) {
+		t.Errorf("C is %.1f m², want 2,910 (the gap sliver beside the locked A is C's)", got)
+	}
+	if sum.OverlapSlivers.Count != 1 || sum.GapSlivers.Count != 1 || sum.Clipped.Count != 0 || sum.RemainingOverlaps.Count != 0 {
+		t.Errorf("summary %+v: want one overlap sliver and one gap sliver resolved, nothing clipped, no overlap left", sum)
+	}
+}
