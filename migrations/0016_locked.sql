@@ -13,7 +13,9 @@
 -- of the division: it is audited, keeps the grid's version and history, and is not on the undo
 -- stack (unlocking is the way back).
 
-ALTER TABLE grids ADD COLUMN locked boolean NOT NULL DEFAULT false;
+-- only a current grid can be locked (the trigger below keeps a locked grid current)
+ALTER TABLE grids ADD COLUMN locked boolean NOT NULL DEFAULT false,
+    ADD CONSTRAINT grids_locked_current CHECK (NOT locked OR valid_to IS NULL);
 
 -- SQLSTATE GL001 (a class PostgreSQL does not use) is mapped to ECONFLICT by the store.
 CREATE FUNCTION grids_guard_locked() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -2184,6 +2184,7 @@ CREATE TABLE public.grids (
     CONSTRAINT grids_code_check CHECK ((code ~ '^[0-9]{15}$'::text)),
     CONSTRAINT grids_geom_check CHECK ((public.st_isvalid(geom) AND (NOT public.st_isempty(geom)))),
     CONSTRAINT grids_level_check CHECK (((level >= 1) AND (level <= 3))),
+    CONSTRAINT grids_locked_current CHECK (((NOT locked) OR (valid_to IS NULL))),
     CONSTRAINT grids_name_check CHECK (((name <> ''::text) AND (length(name) <= 200))),
     CONSTRAINT grids_parent_by_level CHECK (((level = 1) = (parent_id IS NULL))),
     CONSTRAINT grids_version_check CHECK ((version > 0))

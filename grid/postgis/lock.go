@@ -3,6 +3,7 @@ package postgis
 import (
 	"context"
 	"encoding/json"
+	"errors"
 
 	"github.com/jackc/pgx/v5"
 
@@ -25,9 +26,16 @@ func (s *Store) SetLocked(ctx context.Context, u *grid.User, k grid.GridKey, loc
 		if err != nil {
 			return err
 		}
+		// current still once the row is ours: an edit holding it (a merge, a divide) may have
+		// retired the grid while this waited, and a retired grid must not be locked (it could
+		// never be unlocked, and the undo of that edit would be refused)
 		var was bool
 		var code string
-		if err := tx.QueryRow(ctx, `SELECT locked, code FROM grids WHERE id = $1 FOR UPDATE`, id).Scan(&was, &code); err != nil {
+		err = tx.QueryRow(ctx, `SELECT locked, code FROM grids WHERE id = $1 AND valid_to IS NULL FOR UPDATE`, id).Scan(&was, &code)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return grid.Errorf(grid.ECONFLICT, "grid %s was retired by an edit that ended meanwhile: nothing locked", k)
+		}
+		if err != nil {
 			return err
 		}
 		if was == locked {

@@ -3,6 +3,7 @@ package postgis_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/paulmach/orb"
 
@@ -167,4 +168,57 @@ func TestLockKeptByDivideAndRebalance(t *testing.T) {
 	_, err = s.Rebalance(ctx, planner, grid.Rebalance{Parent: grid.GridKey{ID: parent}})
 	wantCode(t, err, grid.EINVALID)
 	wantNoWrite(t, s, w)
+}
+
+// TestLockWaitsOutARetire: a lock asked for while a merge holds the grid's row, and which the
+// merge then retires, is refused (ECONFLICT) and writes nothing — it does not lock a retired
+// grid that could never be unlocked and whose retirement could then never be undone.
+func TestLockWaitsOutARetire(t *testing.T) {
+	s, ctx := demoTest(t)
+	a, b, _ := pair(t, s, 1) // a.ID < b.ID: a merge locks a, then b; it retires b
+	waiting := func(n int) {
+		t.Helper()
+		for range 500 {
+			if q1[int](t, s, `SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`) >= n {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatalf("%d sessions never waited for a lock", n)
+	}
+	blocker, err := s.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := blocker.Exec(ctx, `SELECT 1 FROM grids WHERE id = $1 FOR UPDATE`, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	merged := make(chan error, 1)
+	go func() {
+		_, err := s.Merge(ctx, planner, grid.Merge{Grids: []grid.VersionedKey{
+			{GridKey: grid.GridKey{ID: a.ID}, Version: a.Version}, {GridKey: grid.GridKey{ID: b.ID}, Version: b.Version}}})
+		merged <- err
+	}()
+	waiting(1) // the merge holds a and waits for b
+	w := snapshot(t, s)
+	locked := make(chan error, 1)
+	other := &grid.User{ID: 3, Name: "olga", Role: grid.UserPlanner}
+	go func() { _, err := s.SetLocked(ctx, other, grid.GridKey{ID: b.ID}, true); locked <- err }()
+	waiting(2) // the lock waits for b behind the merge
+	if err := blocker.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-merged; err != nil {
+		t.Fatalf("merge: %v", err)
+	}
+	wantCode(t, <-locked, grid.ECONFLICT)
+	if n := q1[int](t, s, `SELECT count(*)::int FROM grids WHERE locked`); n != 0 {
+		t.Errorf("%d grids locked, want none", n)
+	}
+	if n := q1[int](t, s, `SELECT count(*)::int FROM audit_log WHERE action = 'grid.lock'`); n != 0 || snapshot(t, s).audit != w.audit+1 {
+		t.Errorf("%d grid.lock audit entries; want none, and only the merge's entry", n)
+	}
+	if _, err := s.Undo(ctx, planner); err != nil {
+		t.Errorf("undo of the merge: %v", err)
+	}
 }
