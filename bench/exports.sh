@@ -17,7 +17,10 @@ echo "load: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 ./bin/gridmap serve --data-dir "$DATA_DIR" --addr 127.0.0.1:0 2>"$out/exports-serve.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
-until grep -q "gridmap serving" "$out/exports-serve.log" 2>/dev/null; do sleep 0.2; done
+until grep -q "gridmap serving" "$out/exports-serve.log" 2>/dev/null; do
+  kill -0 $pid 2>/dev/null || { cat "$out/exports-serve.log"; exit 1; }
+  sleep 0.2
+done
 url=$(grep 'gridmap serving' "$out/exports-serve.log" | sed -n 's/.*url=\([^ ]*\).*/\1/p' | head -1)
 for path in grids.geojson buildings.geojson assignments.csv; do
   for q in "" "?at=$at"; do

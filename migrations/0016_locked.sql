@@ -5,7 +5,8 @@
 -- change one (paint across its boundary, split, merge, a reshape of its parent that moves it,
 -- a grid import that redraws it, the undo of an edit made before the lock) is
 -- refused with ECONFLICT naming it. Its name, staff and buildings' households can change.
--- Conform works around a locked grid (grid/postgis/conform.go, conformLockedSQL).
+-- Conform works around a locked grid of the level it conforms (grid/postgis/conform.go,
+-- conformLockedSQL) and refuses to move one a level down with its parent.
 --
 -- The guard is a row trigger, not a check in each edit: every path that rewrites grids (the
 -- edit machinery, the grid import, conform, undo, the bulk paths) goes through this table, so

@@ -53,6 +53,7 @@ Usage:
   gridmap divide   --parent CODE | --level N [--target 300] [--band 0.2] [--k N] [--seed S] [--keep CODE,…] [--dry-run] [--json]
   gridmap rebalance --parent CODE [--target 300] [--band 0.2] [--keep CODE,…] [--max-moves N] [--dry-run] [--json]
   gridmap lock     CODE…   (and unlock CODE…): divide and rebalance keep a locked grid, no edit changes its area
+                   (one grid at a time: those before a refused one stay locked)
   gridmap user add NAME --role viewer|grid_leader|planner|admin [--grids CODE,…]   (prints the API token last)
   gridmap user token NAME [--label L]
   gridmap user list

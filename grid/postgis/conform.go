@@ -353,8 +353,37 @@ func conformFamilies(ctx context.Context, tx pgx.Tx, level int, families []int64
 	}
 	sum.Changed = len(changes)
 	all, err := fitChildren(ctx, tx, changes)
+	if err != nil {
+		return nil, sum, err
+	}
 	sum.Followed = len(all) - len(changes)
-	return all, sum, err
+	return all, sum, refuseLockedFollowers(ctx, tx, all[len(changes):])
+}
+
+// refuseLockedFollowers refuses a conform that would move a locked grid of a deeper level
+// with its conformed parent (fitChildren). Conform works around the locked grids of the level
+// it conforms; one level down it cannot without leaving the child outside its parent, so it
+// says which grid stands in the way — in a dry run as in the apply, where the database's guard
+// alone would refuse only the write.
+func refuseLockedFollowers(ctx context.Context, tx pgx.Tx, followers []gridChange) error {
+	var ids []int64
+	for _, c := range followers {
+		if c.Before != nil {
+			ids = append(ids, c.Before.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	var code, name string
+	err := tx.QueryRow(ctx, `SELECT g.code, g.name FROM grids g WHERE g.id = ANY($1) AND g.locked ORDER BY g.code LIMIT 1`, ids).Scan(&code, &name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return grid.Errorf(grid.ECONFLICT, "conform: grid %s (%s) is locked and would have to follow its parent's new boundary: unlock it first, or conform the other parents (--parent)", code, name)
 }
 
 // conformFaces builds, classifies and hands out the faces of the families (steps 1–3).

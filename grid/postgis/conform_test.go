@@ -404,12 +404,12 @@ func TestConformLevelOneToCityBoundary(t *testing.T) {
 	}
 }
 
-// A locked child is conformed around: it keeps the overlap sliver it shares with B (which B
-// loses, whatever the edge lengths say), the part of it outside the parent, and does not take
-// the gap sliver beside it even where it borders it longest (C takes it); nothing of it changes.
+// A locked child is conformed around: it keeps its part outside the parent, and does not
+// take the 2 m gap sliver beside it (which, tied with C along the sliver's long sides, it would
+// take unlocked: the lower id wins a tie) — C takes it; nothing of A changes. (The overlap
+// sliver it shares with B stays A's either way here: TestConformOverlapKeptByLocked.)
 func TestConformAroundLocked(t *testing.T) {
-	// A overlaps B by 3 m (B's rest borders that sliver longer: without the lock A would lose
-	// it) and reaches 2 m past the parent's top; a 2 m gap lies between A and C
+	// A overlaps B by 3 m and reaches 2 m past the parent's top; a 2 m gap lies between A and C
 	s, id := conformCity(t, []box{{"A", 0, 0, 103, 102}, {"B", 100, 0, 200, 70}, {"C", 105, 70, 200, 100}})
 	if _, err := s.SetLocked(context.Background(), planner, grid.GridKey{ID: id["A"]}, true); err != nil {
 		t.Fatal(err)
@@ -427,5 +427,65 @@ func TestConformAroundLocked(t *testing.T) {
 	}
 	if sum.OverlapSlivers.Count != 1 || sum.GapSlivers.Count != 1 || sum.Clipped.Count != 0 || sum.RemainingOverlaps.Count != 0 {
 		t.Errorf("summary %+v: want one overlap sliver and one gap sliver resolved, nothing clipped, no overlap left", sum)
+	}
+}
+
+// A conform of level 2 that would move a locked level-3 grid with its community is refused,
+// naming it — in the dry run as in the apply — and writes nothing.
+func TestConformRefusedByLockedFollower(t *testing.T) {
+	s, id := conformCity(t, []box{{"A", 0, 0, 103, 100}, {"B", 100, 0, 200, 100}},
+		[]box{{"a1", 0, 0, 103, 100}, {"b1", 100, 0, 200, 100}})
+	for _, g := range []string{"a1", "b1"} {
+		if _, err := s.SetLocked(context.Background(), planner, grid.GridKey{ID: id[g]}, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := snapshot(t, s)
+	for _, dry := range []bool{true, false} {
+		_, err := s.Conform(context.Background(), planner, grid.Conform{Level: 2, SnapM: grid.DefaultSnapM, DryRun: dry})
+		wantCode(t, err, grid.ECONFLICT)
+		if msg := grid.ErrorMessage(err); !strings.Contains(msg, "locked") || !strings.Contains(msg, "(a1)") && !strings.Contains(msg, "(b1)") {
+			t.Errorf("dry run %v: %q does not name the locked grid", dry, msg)
+		}
+	}
+	wantNoWrite(t, s, w)
+}
+
+// A locked level-3 grid away from what its community gains or loses does not stop the conform.
+func TestConformPastLockedFollower(t *testing.T) {
+	s, id := conformCity(t, []box{{"A", 0, 0, 103, 100}, {"B", 100, 0, 200, 100}},
+		[]box{{"a1", 0, 0, 50, 100}, {"a2", 50, 0, 103, 100}, {"b1", 100, 0, 200, 100}})
+	if _, err := s.SetLocked(context.Background(), planner, grid.GridKey{ID: id["a1"]}, true); err != nil {
+		t.Fatal(err)
+	}
+	a1 := state(t, s, id["a1"])
+	if sum := conform2(t, s, false).Conform; sum.OverlapSlivers.Count != 1 || sum.Followed == 0 {
+		t.Errorf("summary %+v: want the overlap sliver resolved and grids one level down following", sum)
+	}
+	if got := state(t, s, id["a1"]); got.Version != a1.Version || !got.Geom.Equal(a1.Geom) {
+		t.Errorf("the locked a1 changed")
+	}
+}
+
+// An overlap sliver that a locked child shares stays with it even where the other child's
+// rest borders it longer (unlocked, A loses it: A 5,000 m², B 10,000 m²).
+func TestConformOverlapKeptByLocked(t *testing.T) {
+	for _, lock := range []bool{false, true} {
+		t.Run(fmt.Sprintf("locked=%v", lock), func(t *testing.T) {
+			s, id := conformCity(t, []box{{"A", 0, 0, 103, 50}, {"B", 100, 0, 200, 100}, {"D", 0, 50, 100, 100}})
+			if lock {
+				if _, err := s.SetLocked(context.Background(), planner, grid.GridKey{ID: id["A"]}, true); err != nil {
+					t.Fatal(err)
+				}
+			}
+			conform2(t, s, false)
+			wantA, wantB := 100.0*50, 100.0*100
+			if lock {
+				wantA, wantB = 103*50, 97*50+100*50
+			}
+			if a, b := areaM2(t, s, id["A"]), areaM2(t, s, id["B"]); !near(a, wantA, 0.005) || !near(b, wantB, 0.005) {
+				t.Errorf("A %.1f m², B %.1f m²; want %.0f and %.0f", a, b, wantA, wantB)
+			}
+		})
 	}
 }
