@@ -3,6 +3,7 @@ package grid
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Error codes. Every error gridmap shows a user carries one of them; the HTTP layer maps each
@@ -59,4 +60,13 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "internal error"
+}
+
+// FirstN lists at most n of xs, comma-separated, saying how many more there are: a message
+// names a few of many without growing with them.
+func FirstN(xs []string, n int) string {
+	if len(xs) <= n {
+		return strings.Join(xs, ", ")
+	}
+	return strings.Join(xs[:n], ", ") + fmt.Sprintf(" and %d more", len(xs)-n)
 }

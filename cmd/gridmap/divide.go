@@ -206,7 +206,7 @@ func resultLine(r *grid.DivideResult) string {
 		line += fmt.Sprintf(", %d buildings left to other parents", len(s.Left))
 	}
 	if len(s.Kept) > 0 {
-		line += fmt.Sprintf(", kept as they are (keep or locked): %s", strings.Join(firstCodes(s.Kept, 5), " "))
+		line += fmt.Sprintf(", kept as they are (keep or locked): %s", grid.FirstN(s.Kept, 5))
 	}
 	return line + fmt.Sprintf(", %.2f s", s.ElapsedMS/1000)
 }
@@ -243,12 +243,4 @@ func (t *total) line(d time.Duration) string {
 	return fmt.Sprintf("total: %d parents (%d skipped), %d grids, %d in band = %.1f%% (%.1f%% of the %d that can be), mean Polsby–Popper %.3f, %d grids in more than one part besides exclaves, %d exclave polygons, %.1f s",
 		t.parents, t.skipped, t.grids, t.inBand, 100*float64(t.inBand)/float64(t.grids),
 		100*float64(t.inBand)/float64(max(t.grids-t.unreachable, 1)), t.grids-t.unreachable, t.pp/float64(t.grids), t.split, t.exclaves, d.Seconds())
-}
-
-// firstCodes is at most n codes, with how many more there are.
-func firstCodes(codes []string, n int) []string {
-	if len(codes) <= n {
-		return codes
-	}
-	return append(codes[:n:n], fmt.Sprintf("and %d more", len(codes)-n))
 }

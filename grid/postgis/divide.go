@@ -110,7 +110,7 @@ func lockDivide(ctx context.Context, tx pgx.Tx, d grid.Divide) (*dividing, error
 	}
 	if len(nested) > 0 {
 		return nil, grid.Errorf(grid.EINVALID, "divide: child grid(s) %s of %s have children of their own: keep them (keep) or merge their children first",
-			firstN(nested, 5), parent.Code)
+			grid.FirstN(nested, 5), parent.Code)
 	}
 	return dv, nil
 }
@@ -167,7 +167,7 @@ func splitKept(ctx context.Context, tx pgx.Tx, parent grid.GridState, children [
 				bad = append(bad, k.String())
 			}
 		}
-		return nil, nil, grid.Errorf(grid.EINVALID, "keep: %s are not children of %s", firstN(bad, 5), parent.Code)
+		return nil, nil, grid.Errorf(grid.EINVALID, "keep: %s are not children of %s", grid.FirstN(bad, 5), parent.Code)
 	}
 	return kept, rest, nil
 }

@@ -2,8 +2,6 @@ package postgis
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -143,13 +141,6 @@ func recordEdit(ctx context.Context, tx pgx.Tx, u *grid.User, res *grid.EditResu
 	}
 	res.DataVersion, err = dataVersion(ctx, tx)
 	return err
-}
-
-func firstN(xs []string, n int) string {
-	if len(xs) <= n {
-		return strings.Join(xs, ", ")
-	}
-	return strings.Join(xs[:n], ", ") + fmt.Sprintf(" and %d more", len(xs)-n)
 }
 
 func keys[K comparable](m map[K]bool) []K {

@@ -205,7 +205,7 @@ func missingBuildings(found []paintBuilding, ids []int64, codes []string) error 
 		}
 	}
 	if len(miss) > 0 {
-		return grid.Errorf(grid.ENOTFOUND, "paint: %d building(s) not found: %s", len(miss), firstN(miss, 10))
+		return grid.Errorf(grid.ENOTFOUND, "paint: %d building(s) not found: %s", len(miss), grid.FirstN(miss, 10))
 	}
 	return nil
 }
@@ -239,7 +239,7 @@ func (pt *painting) sortBuildings() (skipped []int64, err error) {
 	}
 	if len(outside) > 0 {
 		return nil, grid.Errorf(grid.EINVALID, "paint: %d building(s) lie outside the target's parent grid: %s; paint within one community, or send across_parents=skip (leave them) or move (their communities follow)",
-			len(outside), firstN(outside, 5))
+			len(outside), grid.FirstN(outside, 5))
 	}
 	pt.affected = append([]int64{pt.target.ID}, pt.donors...)
 	return skipped, nil
